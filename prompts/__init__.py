@@ -1,0 +1,84 @@
+"""Every user-facing sentence, as Jinja2 templates per locale.
+
+Messages live in ``prompts/<locale>/<dialog>/<name>.j2`` and are rendered with
+autoescape on, because replies use Telegram's HTML parse mode: whatever a person
+typed reaches a template only as a variable, so it is escaped, never evaluated.
+Button labels live in ``prompts/<locale>/buttons.yaml``; Telegram shows them as
+plain text, so they are rendered without HTML escaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+
+PROMPTS_DIR = Path(__file__).parent
+DEFAULT_LOCALE = "en"
+
+
+class Catalog:
+    def __init__(self, root: Path = PROMPTS_DIR) -> None:
+        self.root = root
+        self._html: dict[str, Environment] = {}
+        self._label_templates: dict[tuple[str, str], Template] = {}
+        self._plain = Environment(autoescape=False, undefined=StrictUndefined)
+
+    @cached_property
+    def locales(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if (p / "buttons.yaml").is_file())
+
+    def _env(self, locale: str) -> Environment:
+        env = self._html.get(locale)
+        if env is None:
+            env = Environment(
+                loader=FileSystemLoader(self.root / locale),
+                autoescape=True,
+                undefined=StrictUndefined,
+                lstrip_blocks=True,
+            )
+            self._html[locale] = env
+        return env
+
+    def _locale(self, locale: str) -> str:
+        return locale if locale in self.locales else DEFAULT_LOCALE
+
+    @cached_property
+    def _labels(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for locale in self.locales:
+            data = yaml.safe_load((self.root / locale / "buttons.yaml").read_text("utf-8"))
+            out[locale] = {str(k): str(v) for k, v in (data or {}).items()}
+        return out
+
+    def has_template(self, locale: str, name: str) -> bool:
+        return (self.root / locale / f"{name}.j2").is_file()
+
+    def has_label(self, locale: str, key: str) -> bool:
+        return key in self._labels.get(locale, {})
+
+    def render(self, locale: str, name: str, ctx: Mapping[str, Any] | None = None) -> str:
+        template = self._env(self._locale(locale)).get_template(f"{name}.j2")
+        return template.render(**(ctx or {})).strip()
+
+    def label(self, locale: str, key: str, ctx: Mapping[str, Any] | None = None) -> str:
+        loc = self._locale(locale)
+        template = self._label_templates.get((loc, key))
+        if template is None:
+            template = self._plain.from_string(self._labels[loc][key])
+            self._label_templates[(loc, key)] = template
+        return template.render(**(ctx or {})).strip()
+
+
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    global _default
+    if _default is None:
+        _default = Catalog()
+    return _default

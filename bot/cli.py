@@ -1,0 +1,119 @@
+"""The `bridges` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from sqlalchemy.exc import OperationalError
+
+from bot import logs
+from bot.config import Settings
+
+NO_TOKEN = (
+    "No TELEGRAM_BOT_TOKEN is set. Get one from @BotFather in Telegram (send it /newbot), "
+    "then put TELEGRAM_BOT_TOKEN=... in a .env file here, or try Bridges in your terminal "
+    "right now with: bridges chat"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bridges", description="Bridges, a gentle coach.")
+    parser.add_argument("--database-url", help="overrides DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the Telegram bot (long polling)")
+    chat = sub.add_parser("chat", help="talk to Bridges in this terminal")
+    chat.add_argument("--user", default="me", help="who is talking (each name has its own data)")
+    dialogs = sub.add_parser("dialogs", help="check or draw the dialog files")
+    dsub = dialogs.add_subparsers(dest="action", required=True)
+    dsub.add_parser("check", help="validate every dialog and its prompts")
+    graph = dsub.add_parser("graph", help="print a Mermaid diagram of one dialog")
+    graph.add_argument("name")
+    db = sub.add_parser("db", help="database tasks")
+    dbsub = db.add_subparsers(dest="action", required=True)
+    dbsub.add_parser("upgrade", help="apply database migrations")
+    return parser
+
+
+def _dialogs(args: argparse.Namespace) -> int:
+    from dialogs.graph import mermaid
+    from dialogs.spec import DialogError, load_dialogs
+
+    try:
+        loaded = load_dialogs()
+    except DialogError as err:
+        print(f"Dialog check failed:\n{err}", file=sys.stderr)
+        return 1
+    if args.action == "check":
+        names = ", ".join(sorted(loaded.dialogs))
+        print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
+        return 0
+    if args.name not in loaded:
+        print(f"No dialog named '{args.name}'. Known: {', '.join(sorted(loaded.dialogs))}",
+              file=sys.stderr)
+        return 1
+    print(mermaid(loaded[args.name]), end="")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from telegram import Update
+
+    from bot.core import Bridges
+    from bot.telegram_app import build_application
+
+    if not settings.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    bridges = Bridges.open(settings.database_url)
+    app = build_application(bridges, settings.token, settings.api_base_url)
+    logging.getLogger("bridges").info("Bridges is starting (long polling)")
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _chat(settings: Settings, user: str) -> int:
+    from bot.console import chat
+    from bot.core import Bridges
+
+    bridges = Bridges.open(settings.database_url)
+    try:
+        chat(bridges, user, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    except KeyboardInterrupt:
+        print("\nBye for now. Take care.")
+    finally:
+        bridges.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.database_url:
+        settings = Settings(settings.token, settings.api_base_url, args.database_url,
+                            settings.log_level)
+    logs.configure(settings.log_level if args.command == "run" else "WARNING", settings.token)
+    try:
+        if args.command == "dialogs":
+            return _dialogs(args)
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "chat":
+            return _chat(settings, args.user)
+        if args.command == "db":
+            from storage import migrate
+            from storage.db import make_engine
+
+            migrate.upgrade(make_engine(settings.database_url))
+            print("Database is up to date.")
+            return 0
+    except OperationalError as err:
+        print(f"Cannot use the database ({type(err.orig).__name__}); check DATABASE_URL.",
+              file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Settings from the environment (and a .env file in the working directory)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dotenv import load_dotenv
+
+from storage.db import DEFAULT_URL
+
+DEFAULT_API_BASE = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None
+    api_base_url: str
+    database_url: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, load_dotenv_file: bool = True) -> Settings:
+        if load_dotenv_file:
+            load_dotenv(override=False)
+        return cls(
+            token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
+            api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE,
+            database_url=os.environ.get("DATABASE_URL") or DEFAULT_URL,
+            log_level=(os.environ.get("LOG_LEVEL") or "INFO").upper(),
+        )

@@ -1,0 +1,78 @@
+"""The terminal adapter: the same dialogs and database, one line a message.
+
+Buttons are shown as numbered options; typing the number or the label taps it.
+Works with piped input (one line a message) and ends cleanly at end of input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.core import Bridges
+from bot.render import Outgoing
+from bot.telegram_events import parse_command
+from dialogs.inputs import fold
+from dialogs.model import Event, Press, Text
+from storage.repository import UserKey
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_from_line(line: str, buttons: list[tuple[str, str]]) -> Event:
+    text = line.rstrip("\r\n")
+    command = parse_command(text.strip())
+    if command is not None:
+        return command
+    stripped = text.strip()
+    if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
+        return Press(buttons[int(stripped) - 1][1])
+    wanted = fold(stripped)
+    for label, data in buttons:
+        if wanted and wanted == fold(label):
+            return Press(data)
+    return Text(text)
+
+
+def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
+    lines = [out.plain]
+    flat = [button for row in out.buttons for button in row]
+    lines += [f"  {i}) {label}" for i, (label, _) in enumerate(flat, start=1)]
+    return "\n".join(lines), flat
+
+
+def chat(
+    bridges: Bridges,
+    user: str,
+    lines: Iterable[str],
+    out: TextIO,
+    interactive: bool = False,
+    clock: Clock = _utc_now,
+) -> None:
+    key = UserKey("console", user)
+    buttons: list[tuple[str, str]] = []
+    if interactive:
+        out.write("Bridges in your terminal. Type /start to begin; Ctrl-D to leave.\n\n")
+    prompt = "you> " if interactive else ""
+    out.write(prompt)
+    out.flush()
+    for line in lines:
+        if not interactive:
+            out.write(f"you> {line.rstrip()}\n")
+        event = event_from_line(line, buttons)
+        buttons = []  # numbers always refer to the buttons of the latest reply
+        for message in bridges.handle(key, event, clock()):
+            if message.keyboard == "location":
+                continue  # a Telegram-only hint: there is no location button here
+            text, flat = format_message(message)
+            buttons = flat or buttons
+            out.write(f"bridges> {text}\n\n")
+        out.write(prompt)
+        out.flush()
+    if interactive:
+        out.write("\nBye for now. Take care.\n")

@@ -1,0 +1,51 @@
+"""The composition every adapter shares: database, dialogs, prompts, engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.render import Outgoing, render
+from dialogs.engine import Engine
+from dialogs.model import Event, Turn, UserState
+from dialogs.spec import DialogSet, load_dialogs
+from prompts import Catalog, default_catalog
+from storage import migrate
+from storage.db import make_engine
+from storage.repository import StateStore, UserKey
+
+
+@dataclass
+class Bridges:
+    store: StateStore
+    dialogs: DialogSet
+    catalog: Catalog
+    engine: Engine
+
+    @classmethod
+    def open(cls, database_url: str, apply_migrations: bool = True) -> Bridges:
+        db = make_engine(database_url)
+        if apply_migrations:
+            migrate.upgrade(db)
+        catalog = default_catalog()
+        dialogs = load_dialogs(catalog=catalog)
+        return cls(StateStore(db), dialogs, catalog, Engine(dialogs, catalog))
+
+    def handle(self, key: UserKey, event: Event, now: datetime) -> list[Outgoing]:
+        """One turn: load, step, render and save in one transaction.
+
+        Rendering happens before the commit, so a broken template rolls the turn
+        back instead of leaving a saved state the person never saw.
+        """
+        rendered: list[Outgoing] = []
+
+        def decide(state: UserState) -> Turn:
+            turn = self.engine.step(state, event, now)
+            rendered[:] = render(self.catalog, turn.state.profile.locale, turn.replies)
+            return turn
+
+        self.store.run_turn(key, decide, now, self.dialogs.script_version)
+        return rendered
+
+    def close(self) -> None:
+        self.store.engine.dispose()

@@ -1,0 +1,153 @@
+"""The Telegram adapter: one composition root that builds the PTB Application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.core import Bridges
+from bot.render import Outgoing
+from bot.telegram_events import event_from_update
+from bot.update_processor import PerUserUpdateProcessor
+from dialogs.commands import MENU_COMMANDS
+from storage.repository import UserKey
+
+log = logging.getLogger("bridges.telegram")
+Clock = Callable[[], datetime]
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TelegramAdapter:
+    def __init__(self, bridges: Bridges, clock: Clock = utc_now) -> None:
+        self.bridges = bridges
+        self.clock = clock
+        self._told_groups: OrderedDict[int, None] = OrderedDict()
+
+    def markup(self, out: Outgoing) -> ReplyMarkup:
+        if out.buttons:
+            return InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                 for row in out.buttons]
+            )
+        if out.keyboard == "location":
+            label = self.bridges.catalog.label("en", "common.share_location")
+            return ReplyKeyboardMarkup(
+                [[KeyboardButton(label, request_location=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+        if out.keyboard == "remove":
+            return ReplyKeyboardRemove()
+        return None
+
+    async def send(self, app: Application, chat_id: int, messages: list[Outgoing]) -> None:
+        for out in messages:
+            await app.bot.send_message(
+                chat_id,
+                out.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=self.markup(out),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None:
+            # Answer first so the button stops spinning, whatever happens next.
+            await query.answer()
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or user.is_bot:
+            return
+        if chat.type != ChatType.PRIVATE:
+            await self._private_only(context, chat.id)
+            return
+        event = event_from_update(update)
+        if event is None:
+            return
+        key = UserKey("telegram", str(user.id))
+        messages = await asyncio.to_thread(self.bridges.handle, key, event, self.clock())
+        await self.send(context.application, chat.id, messages)
+
+    async def _private_only(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        # Nothing from a group touches the database; we only remember, in memory,
+        # that we already explained, so the group is not spammed.
+        if chat_id in self._told_groups:
+            return
+        self._told_groups[chat_id] = None
+        if len(self._told_groups) > GROUP_MEMORY:
+            self._told_groups.popitem(last=False)
+        text = self.bridges.catalog.render("en", "common/private_only")
+        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        err = context.error
+        # Type and stack only: an exception's message could quote what someone wrote.
+        frames = "".join(traceback.format_tb(err.__traceback__)) if err else ""
+        log.error("update failed with %s\n%s", type(err).__name__, frames)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            if update.effective_chat.type != ChatType.PRIVATE:
+                return
+            text = self.bridges.catalog.render("en", "common/error")
+            try:
+                await context.bot.send_message(update.effective_chat.id, text)
+            except Exception as send_err:  # the network may be what failed
+                log.warning("could not send the error notice: %s", type(send_err).__name__)
+
+    async def post_init(self, app: Application) -> None:
+        label = self.bridges.catalog.label
+        await app.bot.set_my_commands(
+            [BotCommand(name, label("en", f"command.{name}")) for name in MENU_COMMANDS]
+        )
+
+
+def build_application(
+    bridges: Bridges,
+    token: str,
+    base_url: str = "https://api.telegram.org/bot",
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    clock: Clock = utc_now,
+    rate_limit: bool = True,
+) -> Application:
+    adapter = TelegramAdapter(bridges, clock)
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(base_url)
+        .concurrent_updates(PerUserUpdateProcessor())
+        .post_init(adapter.post_init)
+    )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    app = builder.build()
+    app.add_handler(TypeHandler(Update, adapter.on_update))
+    app.add_error_handler(adapter.on_error)
+    app.bot_data["adapter"] = adapter
+    return app

@@ -1,0 +1,417 @@
+"""The coach's rules: a pure ``step(state, event, now) -> Turn``.
+
+No Telegram, no SQL, no clock: the adapter passes the time in, storage saves
+the returned state, and the adapter renders the replies. The person's dialogs
+live on a stack so a command or a crisis can interrupt one and return to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from dialogs import hooks, places
+from dialogs.commands import COMMANDS
+from dialogs.inputs import fold, is_blank, parse_number, parse_time
+from dialogs.model import (
+    Button,
+    Command,
+    Event,
+    ForgetMe,
+    Frame,
+    Location,
+    Press,
+    Reply,
+    Text,
+    Turn,
+    Unsupported,
+    UserState,
+)
+from dialogs.safety import is_crisis
+from dialogs.spec import CALLBACK_PREFIX, DIALOG_PREFIX, END, ChoiceSpec, DialogSet, StepSpec
+
+CRISIS_DIALOG = "crisis"
+ONBOARDING_DIALOG = "onboarding"
+MENU_DIALOG = "menu"
+MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
+
+
+class _Invalid(Exception):
+    """An answer the current step cannot take; carries the re-ask prompt."""
+
+    def __init__(self, template: str, **ctx: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.ctx = ctx
+
+
+class Engine:
+    def __init__(
+        self,
+        dialogs: DialogSet,
+        catalog: Any,
+        crisis_check: Callable[[str], bool] = is_crisis,
+    ) -> None:
+        self.dialogs = dialogs
+        self.catalog = catalog
+        self.crisis_check = crisis_check
+
+    # --- entry point ------------------------------------------------------------
+
+    def step(self, state: UserState, event: Event, now: datetime) -> Turn:
+        turn = Turn(state.copy())
+        self._repair(turn)
+        if isinstance(event, Text):
+            self._on_text(turn, event.text, now)
+        elif isinstance(event, Command):
+            self._on_command(turn, event, now)
+        elif isinstance(event, Press):
+            self._on_press(turn, event.data, now)
+        elif isinstance(event, Location):
+            self._on_location(turn, event, now)
+        elif isinstance(event, Unsupported):
+            if event.caption and self.crisis_check(event.caption):
+                self._start_crisis(turn, now)
+                return self._finish(turn)
+            self._say(turn, "common/unsupported", kind=event.kind)
+            self._show_current(turn, now)
+        return self._finish(turn)
+
+    def _finish(self, turn: Turn) -> Turn:
+        if any(isinstance(e, ForgetMe) for e in turn.effects):
+            turn.state = UserState()
+        return turn
+
+    # --- events -----------------------------------------------------------------
+
+    def _on_text(self, turn: Turn, raw: str, now: datetime) -> None:
+        text = raw.strip()
+        if is_blank(text):
+            self._say(turn, "common/empty")
+            self._show_current(turn, now)
+            return
+        # Safety first: before any dialog sees the words, in every state.
+        if self.crisis_check(text):
+            self._start_crisis(turn, now)
+            return
+        frame = turn.state.top
+        if frame is None:
+            self._idle(turn, now)
+            return
+        step = self._spec(frame)
+        self._answer(turn, step, now, text=text)
+
+    def _on_press(self, turn: Turn, data: str, now: datetime) -> None:
+        parts = data.split("|")
+        frame = turn.state.top
+        if len(parts) != 4 or parts[0] != CALLBACK_PREFIX or frame is None:
+            self._expired(turn, now)
+            return
+        _, dialog, step_id, choice_id = parts
+        if (dialog, step_id) != (frame.dialog, frame.step):
+            self._expired(turn, now)
+            return
+        step = self._spec(frame)
+        choice = next((c for c in self._choices(turn, step, now) if c.id == choice_id), None)
+        if choice is None:
+            self._expired(turn, now)
+            return
+        self._accept(turn, step, choice.value, now, choice)
+
+    def _on_location(self, turn: Turn, event: Location, now: datetime) -> None:
+        frame = turn.state.top
+        step = self._spec(frame) if frame else None
+        if step is None or step.input != "timezone":
+            self._say(turn, "common/location_unused")
+            self._show_current(turn, now)
+            return
+        zone = places.zone_from_location(event.latitude, event.longitude)
+        if zone is None:
+            self._reask(turn, step, now, "common/invalid_location")
+            return
+        self._accept(turn, step, zone, now)
+
+    def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
+        handler = COMMANDS.get(cmd.name)
+        if handler is None:
+            self._say(turn, "common/unknown_command", command=cmd.name)
+            self._show_current(turn, now)
+            return
+        getattr(self, f"_cmd_{handler}")(turn, now)
+
+    # --- commands ---------------------------------------------------------------
+
+    def _cmd_start(self, turn: Turn, now: datetime) -> None:
+        state = turn.state
+        if state.profile.onboarded:
+            self._say(turn, "common/welcome_back")
+            self._open(turn, MENU_DIALOG, now)
+        elif state.top and state.top.dialog == ONBOARDING_DIALOG:
+            self._say(turn, "common/picking_up")
+            self._show_current(turn, now)
+        else:
+            state.stack = []
+            self._push(turn, ONBOARDING_DIALOG, now)
+
+    def _cmd_menu(self, turn: Turn, now: datetime) -> None:
+        if not turn.state.profile.onboarded:
+            self._say(turn, "common/finish_onboarding_first")
+            self._show_current(turn, now)
+            return
+        self._open(turn, MENU_DIALOG, now)
+
+    def _cmd_help(self, turn: Turn, now: datetime) -> None:
+        self._say(turn, "common/help", onboarded=turn.state.profile.onboarded)
+        self._show_current(turn, now, quiet=True)
+
+    def _cmd_cancel(self, turn: Turn, now: datetime) -> None:
+        frame = turn.state.top
+        if frame is None:
+            self._say(turn, "common/nothing_to_cancel", onboarded=turn.state.profile.onboarded)
+            return
+        turn.state.stack.pop()
+        spec = self.dialogs[frame.dialog]
+        self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps)
+        if turn.state.top:
+            self._show_current(turn, now)
+
+    # --- dialog movement --------------------------------------------------------
+
+    def _open(self, turn: Turn, dialog: str, now: datetime) -> None:
+        """Bring a dialog to the top: re-show it if it is already there, else push it."""
+        top = turn.state.top
+        if top and top.dialog == dialog:
+            self._show_current(turn, now)
+        else:
+            self._push(turn, dialog, now)
+
+    def _push(self, turn: Turn, dialog: str, now: datetime) -> None:
+        spec = self.dialogs[dialog]
+        turn.state.stack.append(Frame(dialog, spec.start))
+        self._enter(turn, now)
+
+    def _start_crisis(self, turn: Turn, now: datetime) -> None:
+        top = turn.state.top
+        if top and top.dialog == CRISIS_DIALOG:
+            top.step = self.dialogs[CRISIS_DIALOG].start
+            self._enter(turn, now)
+        else:
+            self._push(turn, CRISIS_DIALOG, now)
+
+    def _go(self, turn: Turn, target: str | None, now: datetime) -> None:
+        frame = turn.state.top
+        assert frame is not None
+        if target is None or target == END:
+            turn.state.stack.pop()
+            if turn.state.top:
+                self._say(turn, "common/resume")
+                self._show_current(turn, now)
+        elif target.startswith(DIALOG_PREFIX):
+            turn.state.stack.pop()
+            self._push(turn, target.removeprefix(DIALOG_PREFIX), now)
+        else:
+            frame.step = target
+            self._enter(turn, now)
+
+    def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None:
+        frame = turn.state.top
+        assert frame is not None
+        step = self._spec(frame)
+        passive = step.input == "none" or (step.end and not step.choices)
+        target: str | None = None
+        if passive and step.hook:
+            target = self._run_action(turn, step.hook, frame, None, now)
+        self._prompt(turn, step, now)
+        if not passive or hops >= MAX_HOPS:
+            return
+        if any(isinstance(e, ForgetMe) for e in turn.effects):
+            return
+        target = target or (END if step.end else step.next)
+        if target and target not in (END,) and not target.startswith(DIALOG_PREFIX):
+            frame.step = target
+            self._enter(turn, now, hops + 1)
+        else:
+            self._go(turn, target, now)
+
+    # --- answers ----------------------------------------------------------------
+
+    def _answer(self, turn: Turn, step: StepSpec, now: datetime, text: str) -> None:
+        try:
+            choice = self._match_choice(turn, step, text, now)
+            if choice is not None:
+                self._accept(turn, step, choice.value, now, choice)
+                return
+            value = self._parse(step, text)
+        except _Invalid as invalid:
+            self._reask(turn, step, now, invalid.template, **invalid.ctx)
+            return
+        self._accept(turn, step, value, now)
+
+    def _match_choice(
+        self, turn: Turn, step: StepSpec, text: str, now: datetime
+    ) -> ChoiceSpec | None:
+        options = self._choices(turn, step, now)
+        if not options:
+            return None
+        # A number is a value on number steps and a time on time steps, not a button index.
+        if step.input == "choice" and text.isdigit() and 1 <= int(text) <= len(options):
+            return options[int(text) - 1]
+        wanted = fold(text)
+        locale = turn.state.profile.locale
+        for option in options:
+            label = self.catalog.label(locale, option.label, dict(option.ctx))
+            if wanted and wanted == fold(label):
+                return option
+        return None
+
+    def _parse(self, step: StepSpec, text: str) -> Any:
+        if step.input == "choice":
+            raise _Invalid("common/invalid_choice")
+        if step.input == "text":
+            if len(text) > step.max_length:
+                raise _Invalid("common/invalid_too_long", limit=step.max_length)
+            return text
+        if step.input == "number":
+            assert step.min is not None and step.max is not None
+            value = parse_number(text, step.min, step.max)
+            if value is None:
+                raise _Invalid("common/invalid_number", low=step.min, high=step.max)
+            return value
+        if step.input == "time":
+            value = parse_time(text)
+            if value is None:
+                raise _Invalid("common/invalid_time")
+            return value
+        if step.input == "timezone":
+            match = places.resolve_zone(text)
+            if match is None:
+                raise _Invalid("common/invalid_timezone", typed=text[:100])
+            return match.zone
+        raise _Invalid("common/invalid_choice")
+
+    def _accept(
+        self,
+        turn: Turn,
+        step: StepSpec,
+        value: Any,
+        now: datetime,
+        choice: ChoiceSpec | None = None,
+    ) -> None:
+        frame = turn.state.top
+        assert frame is not None
+        if step.slot:
+            frame.slots[step.slot] = value
+        target: str | None = None
+        for name in (step.hook, choice.hook if choice else None):
+            if name:
+                target = self._run_action(turn, name, frame, value, now) or target
+        if any(isinstance(e, ForgetMe) for e in turn.effects):
+            return
+        target = target or (choice.next if choice else None) or step.next
+        first_new = len(turn.replies)
+        self._go(turn, target if target else (END if step.end else None), now)
+        if step.keyboard == "location":
+            self._remove_keyboard(turn, first_new)
+
+    # --- rendering --------------------------------------------------------------
+
+    def _show_current(self, turn: Turn, now: datetime, quiet: bool = False) -> None:
+        frame = turn.state.top
+        if frame is None:
+            if not quiet:
+                self._idle(turn, now)
+            return
+        self._prompt(turn, self._spec(frame), now)
+
+    def _idle(self, turn: Turn, now: datetime) -> None:
+        if turn.state.profile.onboarded:
+            self._push(turn, MENU_DIALOG, now)
+        else:
+            self._say(turn, "common/not_started")
+
+    def _prompt(self, turn: Turn, step: StepSpec, now: datetime) -> None:
+        frame = turn.state.top
+        assert frame is not None
+        ctx = self._ctx(turn, step, now)
+        turn.replies.append(
+            Reply(step.prompt, ctx, self._buttons(turn, step, now))
+        )
+        if step.keyboard == "location":
+            turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
+
+    def _reask(self, turn: Turn, step: StepSpec, now: datetime, template: str, **ctx: Any) -> None:
+        # A short line with the step's buttons again, rather than the whole prompt.
+        turn.replies.append(Reply(template, ctx, self._buttons(turn, step, now)))
+
+    def _remove_keyboard(self, turn: Turn, start: int) -> None:
+        """Take the location keyboard away on the first new message that has no buttons."""
+        for i in range(start, len(turn.replies)):
+            if not turn.replies[i].buttons and turn.replies[i].keyboard is None:
+                turn.replies[i] = replace(turn.replies[i], keyboard="remove")
+                return
+
+    def _expired(self, turn: Turn, now: datetime) -> None:
+        self._say(turn, "common/expired")
+        self._show_current(turn, now)
+
+    def _say(self, turn: Turn, template: str, **ctx: Any) -> None:
+        turn.replies.append(Reply(template, ctx))
+
+    def _ctx(self, turn: Turn, step: StepSpec, now: datetime) -> dict[str, Any]:
+        frame = turn.state.top
+        assert frame is not None
+        ctx: dict[str, Any] = {"slots": dict(frame.slots), "profile": turn.state.profile}
+        if step.enter:
+            call = hooks.HookCall(turn.state, frame, None, now, turn.effects)
+            ctx.update(hooks.registry("enter")[step.enter](call))
+        return ctx
+
+    def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]:
+        options = list(step.choices)
+        if step.choices_from:
+            frame = turn.state.top
+            assert frame is not None
+            call = hooks.HookCall(turn.state, frame, None, now, turn.effects)
+            options = hooks.registry("choices")[step.choices_from](call) + options
+        return options
+
+    def _buttons(
+        self, turn: Turn, step: StepSpec, now: datetime
+    ) -> tuple[tuple[Button, ...], ...]:
+        frame = turn.state.top
+        assert frame is not None
+        spec = self.dialogs[frame.dialog]
+        buttons = [
+            Button(c.label, spec.callback(step.id, c.id), c.ctx)
+            for c in self._choices(turn, step, now)
+        ]
+        width = max(step.columns, 1)
+        return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
+
+    # --- bookkeeping ------------------------------------------------------------
+
+    def _spec(self, frame: Frame) -> StepSpec:
+        step = self.dialogs.step(frame.dialog, frame.step)
+        assert step is not None, "frames are repaired before use"
+        return step
+
+    def _run_action(
+        self, turn: Turn, name: str, frame: Frame, value: Any, now: datetime
+    ) -> str | None:
+        call = hooks.HookCall(turn.state, frame, value, now, turn.effects)
+        return hooks.registry("action")[name](call)
+
+    def _repair(self, turn: Turn) -> None:
+        """Drop frames a newer script no longer has, so an update never strands anyone."""
+        state = turn.state
+        kept = [
+            f
+            for f in state.stack
+            if self.dialogs.step(f.dialog, f.step) is not None
+            and (state.profile.onboarded or not self.dialogs[f.dialog].needs_profile)
+        ]
+        if len(kept) != len(state.stack):
+            state.stack = kept
+            self._say(turn, "common/script_updated")

@@ -1,0 +1,125 @@
+"""Plain data the engine works on: user state, events, replies and effects.
+
+Everything here is serialisable and free of Telegram and SQL, so the same
+engine runs on Telegram, in the terminal and in the scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class Frame:
+    """One active dialog on the stack: where the person is and what they said."""
+
+    dialog: str
+    step: str
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dialog": self.dialog, "step": self.step, "slots": dict(self.slots)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Frame:
+        return cls(str(data["dialog"]), str(data["step"]), dict(data.get("slots") or {}))
+
+
+@dataclass
+class Profile:
+    """What the coach knows about the person outside any one dialog."""
+
+    consented: bool = False
+    onboarded: bool = False
+    locale: str = "en"
+    timezone: str | None = None
+    checkin_time: str | None = None  # "HH:MM" local time, None = no check-ins
+
+
+@dataclass
+class UserState:
+    stack: list[Frame] = field(default_factory=list)
+    profile: Profile = field(default_factory=Profile)
+
+    @property
+    def top(self) -> Frame | None:
+        return self.stack[-1] if self.stack else None
+
+    def copy(self) -> UserState:
+        return UserState(
+            stack=[Frame(f.dialog, f.step, dict(f.slots)) for f in self.stack],
+            profile=Profile(**vars(self.profile)),
+        )
+
+
+# --- events: what happened, already stripped of transport details -------------
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # lower-case, without the slash or a @botname suffix
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Press:
+    """A tapped inline button; `data` is untrusted (it can be stale or forged)."""
+
+    data: str
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    kind: str  # sticker, photo, voice, document, edited, ...
+    caption: str = ""  # a photo's caption is free text too, so it is screened
+
+
+Event = Text | Command | Press | Location | Unsupported
+
+
+# --- what a turn produces -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str  # label key in the prompt catalog
+    data: str  # callback data (<= 64 bytes)
+    ctx: tuple[tuple[str, Any], ...] = ()  # values the label template may use
+
+
+Keyboard = Literal["location", "remove"] | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    template: str  # prompt name, e.g. "onboarding/welcome"
+    ctx: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: Keyboard = None
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    """Erase everything stored about this person (declined consent)."""
+
+
+Effect = ForgetMe
+
+
+@dataclass
+class Turn:
+    state: UserState
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)

@@ -1,0 +1,336 @@
+"""Dialogs as data: the YAML schema, its loader, and the checks run at load time.
+
+A dialog file names its steps, the prompt each shows, the input it expects,
+and where each answer leads. Anything data cannot say is a hook registered by
+name in ``dialogs.hooks``. A broken file is refused with the file and step named,
+so a writer who edits a conversation learns exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FLOWS_DIR = Path(__file__).parent / "flows"
+INPUT_KINDS = ("choice", "text", "number", "time", "timezone", "none")
+END = "end"
+DIALOG_PREFIX = "dialog:"
+CALLBACK_PREFIX = "c"
+MAX_CALLBACK_BYTES = 64
+DEFAULT_MAX_LENGTH = 400
+
+
+class DialogError(ValueError):
+    """A dialog file that cannot be used; the message names file and step."""
+
+
+@dataclass(frozen=True)
+class ChoiceSpec:
+    id: str
+    label: str
+    next: str | None = None
+    value: Any = None
+    hook: str | None = None
+    ctx: tuple[tuple[str, Any], ...] = ()  # values for the label template
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    id: str
+    prompt: str
+    input: str = "choice"
+    slot: str | None = None
+    next: str | None = None
+    choices: tuple[ChoiceSpec, ...] = ()
+    choices_from: str | None = None
+    hook: str | None = None
+    enter: str | None = None
+    end: bool = False
+    keyboard: str | None = None
+    columns: int = 1
+    min: int | None = None
+    max: int | None = None
+    max_length: int = DEFAULT_MAX_LENGTH
+    exits: tuple[str, ...] = ()
+
+    def targets(self) -> list[str]:
+        found = [self.next] if self.next else []
+        found += [c.next for c in self.choices if c.next]
+        return found + list(self.exits)
+
+
+@dataclass(frozen=True)
+class DialogSpec:
+    id: str
+    start: str
+    steps: dict[str, StepSpec]
+    source: str
+    needs_profile: bool = False  # only for people who finished onboarding
+    keeps: str | None = None  # label of what /cancel keeps, for the goodbye line
+
+    def callback(self, step: str, choice: str) -> str:
+        return "|".join((CALLBACK_PREFIX, self.id, step, choice))
+
+
+@dataclass
+class DialogSet:
+    dialogs: dict[str, DialogSpec]
+    script_version: str = ""
+
+    def __getitem__(self, dialog_id: str) -> DialogSpec:
+        return self.dialogs[dialog_id]
+
+    def __contains__(self, dialog_id: object) -> bool:
+        return dialog_id in self.dialogs
+
+    def step(self, dialog_id: str, step_id: str) -> StepSpec | None:
+        spec = self.dialogs.get(dialog_id)
+        return spec.steps.get(step_id) if spec else None
+
+
+@dataclass
+class _Problems:
+    source: str
+    items: list[str] = field(default_factory=list)
+
+    def add(self, step: str | None, message: str) -> None:
+        where = f"{self.source}: step '{step}'" if step else self.source
+        self.items.append(f"{where}: {message}")
+
+
+# --- parsing ----------------------------------------------------------------------
+
+
+def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> ChoiceSpec | None:
+    if not isinstance(raw, dict) or "id" not in raw:
+        problems.add(step, "each choice needs an 'id'")
+        return None
+    unknown = set(raw) - {"id", "label", "next", "value", "hook"}
+    if unknown:
+        problems.add(step, f"choice '{raw['id']}' has unknown keys {sorted(unknown)}")
+    cid = str(raw["id"])
+    return ChoiceSpec(
+        id=cid,
+        label=str(raw.get("label") or f"{dialog}.{step}.{cid}"),
+        next=raw.get("next"),
+        value=raw.get("value", cid),
+        hook=raw.get("hook"),
+    )
+
+
+_STEP_KEYS = {
+    "prompt", "input", "slot", "next", "choices", "choices_from", "hook", "enter",
+    "end", "keyboard", "columns", "min", "max", "max_length", "exits",
+}  # fmt: skip
+
+
+def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpec | None:
+    if not isinstance(raw, dict):
+        problems.add(sid, "must be a mapping of settings")
+        return None
+    unknown = set(raw) - _STEP_KEYS
+    if unknown:
+        problems.add(sid, f"unknown keys {sorted(unknown)}")
+    choices = tuple(
+        c
+        for c in (_parse_choice(dialog, sid, r, problems) for r in raw.get("choices") or [])
+        if c is not None
+    )
+    kind = raw.get("input") or ("choice" if choices or raw.get("choices_from") else "none")
+    return StepSpec(
+        id=sid,
+        prompt=str(raw.get("prompt") or f"{dialog}/{sid}"),
+        input=kind,
+        slot=raw.get("slot"),
+        next=raw.get("next"),
+        choices=choices,
+        choices_from=raw.get("choices_from"),
+        hook=raw.get("hook"),
+        enter=raw.get("enter"),
+        end=bool(raw.get("end", False)),
+        keyboard=raw.get("keyboard"),
+        columns=int(raw.get("columns", 1)),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        max_length=int(raw.get("max_length", DEFAULT_MAX_LENGTH)),
+        exits=tuple(raw.get("exits") or ()),
+    )
+
+
+def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
+    problems = _Problems(source)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.add(None, f"is not valid YAML ({exc})")
+        return None, problems
+    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), dict):
+        problems.add(None, "needs 'id', 'start' and a mapping of 'steps'")
+        return None, problems
+    did = str(raw.get("id") or Path(source).stem)
+    steps: dict[str, StepSpec] = {}
+    for sid, sraw in raw["steps"].items():
+        step = _parse_step(did, str(sid), sraw, problems)
+        if step is not None:
+            steps[step.id] = step
+    spec = DialogSpec(
+        id=did,
+        start=str(raw.get("start") or next(iter(steps), "")),
+        steps=steps,
+        source=source,
+        needs_profile=bool(raw.get("needs_profile", False)),
+        keeps=raw.get("keeps"),
+    )
+    return spec, problems
+
+
+# --- checks -----------------------------------------------------------------------
+
+
+def _check_targets(spec: DialogSpec, known: set[str], problems: _Problems) -> None:
+    for step in spec.steps.values():
+        for target in step.targets():
+            if target == END:
+                continue
+            if target.startswith(DIALOG_PREFIX):
+                if target.removeprefix(DIALOG_PREFIX) not in known:
+                    problems.add(step.id, f"goes to '{target}', but no such dialog exists")
+            elif target not in spec.steps:
+                problems.add(step.id, f"goes to '{target}', which is not a step of '{spec.id}'")
+
+
+def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
+    for step in spec.steps.values():
+        if step.input not in INPUT_KINDS:
+            problems.add(step.id, f"input '{step.input}' is not one of {', '.join(INPUT_KINDS)}")
+        if step.input == "number" and (step.min is None or step.max is None):
+            problems.add(step.id, "a number step needs 'min' and 'max'")
+        if step.input in ("text", "number", "time", "timezone") and not step.slot:
+            problems.add(step.id, f"a {step.input} step needs a 'slot' to keep the answer in")
+        if step.input == "choice" and not step.choices and not step.choices_from:
+            problems.add(step.id, "a choice step needs 'choices' or 'choices_from'")
+        if step.keyboard not in (None, "location", "remove"):
+            problems.add(step.id, f"keyboard '{step.keyboard}' is not location or remove")
+        exits_ok = step.end or step.next or (
+            step.choices and all(c.next for c in step.choices)
+        )
+        if not exits_ok:
+            problems.add(step.id, "is a dead end: give it 'next', 'end: true' or a next per choice")
+        for name, kind in _hook_names(step):
+            if name not in hooks.registry(kind):
+                problems.add(step.id, f"uses {kind} hook '{name}', which is not registered")
+        for choice in step.choices:
+            data = spec.callback(step.id, choice.id)
+            if len(data.encode()) > MAX_CALLBACK_BYTES:
+                problems.add(step.id, f"choice '{choice.id}' makes callback data over 64 bytes")
+
+
+def _hook_names(step: StepSpec) -> Iterable[tuple[str, str]]:
+    if step.hook:
+        yield step.hook, "action"
+    if step.enter:
+        yield step.enter, "enter"
+    if step.choices_from:
+        yield step.choices_from, "choices"
+    for choice in step.choices:
+        if choice.hook:
+            yield choice.hook, "action"
+
+
+def _check_reach(spec: DialogSpec, problems: _Problems) -> None:
+    if spec.start not in spec.steps:
+        problems.add(None, f"start step '{spec.start}' does not exist")
+        return
+    seen, todo = {spec.start}, [spec.start]
+    while todo:
+        step = spec.steps[todo.pop()]
+        for target in step.targets():
+            if target in spec.steps and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for sid in spec.steps:
+        if sid not in seen:
+            problems.add(sid, f"cannot be reached from the start step '{spec.start}'")
+    # Every step must be able to leave the dialog, or a person could be trapped in a loop.
+    leaves = {
+        s.id
+        for s in spec.steps.values()
+        if s.end or any(t == END or t.startswith(DIALOG_PREFIX) for t in s.targets())
+    }
+    changed = True
+    while changed:
+        changed = False
+        for step in spec.steps.values():
+            if step.id not in leaves and any(t in leaves for t in step.targets()):
+                leaves.add(step.id)
+                changed = True
+    for sid in seen - leaves:
+        problems.add(sid, "has no way out of the dialog from here (a closed loop)")
+
+
+def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
+    for locale in catalog.locales:
+        for step in spec.steps.values():
+            if not catalog.has_template(locale, step.prompt):
+                problems.add(step.id, f"prompt '{step.prompt}' is missing in locale '{locale}'")
+            for choice in step.choices:
+                if not catalog.has_label(locale, choice.label):
+                    problems.add(
+                        step.id, f"button label '{choice.label}' is missing in locale '{locale}'"
+                    )
+
+
+def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
+    known = {s.id for s in specs}
+    by_source = {p.source: p for p in problems}
+    for spec in specs:
+        p = by_source[spec.source]
+        _check_targets(spec, known, p)
+        _check_shape(spec, hooks, p)
+        _check_reach(spec, p)
+        _check_prompts(spec, catalog, p)
+
+
+def load_dialogs(
+    directory: Path = FLOWS_DIR,
+    catalog: Any = None,
+    hooks: Any = None,
+    extra: dict[str, str] | None = None,
+) -> DialogSet:
+    """Load and check every ``*.yaml`` dialog; raise DialogError listing all problems.
+
+    ``extra`` maps a source name to YAML text, so tests can add a broken dialog
+    without writing files.
+    """
+    from dialogs import hooks as default_hooks
+    from prompts import default_catalog
+
+    catalog = catalog or default_catalog()
+    hooks = hooks or default_hooks
+    sources = {str(p.relative_to(directory.parent.parent)): p.read_text("utf-8")
+               for p in sorted(directory.glob("*.yaml"))}
+    sources.update(extra or {})
+    specs: list[DialogSpec] = []
+    problems: list[_Problems] = []
+    seen_ids: dict[str, str] = {}
+    for source, text in sources.items():
+        spec, p = parse_dialog(text, source)
+        problems.append(p)
+        if spec is None:
+            continue
+        if spec.id in seen_ids:
+            p.add(None, f"dialog id '{spec.id}' is already used by {seen_ids[spec.id]}")
+            continue
+        seen_ids[spec.id] = source
+        specs.append(spec)
+    validate(specs, catalog, hooks, problems)
+    errors = [item for p in problems for item in p.items]
+    if errors:
+        raise DialogError("\n".join(errors))
+    digest = hashlib.sha256("".join(sources[k] for k in sorted(sources)).encode()).hexdigest()
+    return DialogSet({s.id: s for s in specs}, script_version=digest[:12])

@@ -1,0 +1,135 @@
+"""Load a person's state, let the engine decide, save the result: one transaction a turn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from dialogs.model import ForgetMe, Frame, Profile, Turn, UserState
+from storage.tables import Conversation, User
+
+NEW_USER_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class UserKey:
+    channel: str  # "telegram" or "console"
+    external_id: str
+
+
+def to_state(user: User | None, conv: Conversation | None) -> UserState:
+    if user is None:
+        return UserState()
+    profile = Profile(
+        consented=user.consented_at is not None,
+        onboarded=user.onboarded_at is not None,
+        locale=user.locale,
+        timezone=user.timezone,
+        checkin_time=user.checkin_time,
+    )
+    stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
+    return UserState(stack=stack, profile=profile)
+
+
+def _keeps_nothing(turn: Turn) -> bool:
+    """Before consent, only an open dialog justifies a row; a goodbye leaves none."""
+    if any(isinstance(e, ForgetMe) for e in turn.effects):
+        return True
+    return not turn.state.profile.consented and not turn.state.stack
+
+
+class StateStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _find(self, session: Session, key: UserKey, lock: bool) -> User | None:
+        query = select(User).where(
+            User.channel == key.channel, User.external_id == key.external_id
+        )
+        if lock:
+            query = query.with_for_update()
+        return session.exec(query).first()
+
+    def load(self, key: UserKey) -> UserState:
+        with Session(self.engine) as session:
+            user = self._find(session, key, lock=False)
+            conv = session.get(Conversation, user.id) if user else None
+            return to_state(user, conv)
+
+    def run_turn(
+        self,
+        key: UserKey,
+        decide: Callable[[UserState], Turn],
+        now: datetime,
+        script_version: str = "",
+    ) -> Turn:
+        """Run `decide` on the locked, current state and save what it returns.
+
+        The row lock (PostgreSQL) or write lock (SQLite) is held for the whole
+        turn, so two updates from one person can never interleave, even across
+        bot processes. Nothing is sent before this returns.
+        """
+        for attempt in range(NEW_USER_RETRIES):
+            try:
+                with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    user = self._find(session, key, lock=True)
+                    conv = session.get(Conversation, user.id) if user else None
+                    turn = decide(to_state(user, conv))
+                    self._save(session, key, user, conv, turn, now, script_version)
+                return turn
+            except IntegrityError:
+                # Another process created this person's row first; load it and retry.
+                if attempt == NEW_USER_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save(
+        self,
+        session: Session,
+        key: UserKey,
+        user: User | None,
+        conv: Conversation | None,
+        turn: Turn,
+        now: datetime,
+        script_version: str,
+    ) -> None:
+        if _keeps_nothing(turn):
+            if user is not None:
+                self._erase(session, user.id)
+            return
+        profile = turn.state.profile
+        if user is None:
+            user = User(channel=key.channel, external_id=key.external_id,
+                        created_at=now, last_seen_at=now)
+            session.add(user)
+            session.flush()
+        user.last_seen_at = now
+        user.consented_at = (user.consented_at or now) if profile.consented else None
+        user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None
+        user.locale = profile.locale
+        user.timezone = profile.timezone
+        user.checkin_time = profile.checkin_time
+        assert user.id is not None
+        if conv is None:
+            conv = Conversation(user_id=user.id, updated_at=now)
+            session.add(conv)
+        conv.stack = [f.to_json() for f in turn.state.stack]
+        conv.version += 1
+        conv.script_version = script_version
+        conv.updated_at = now
+
+    def _erase(self, session: Session, user_id: int | None) -> None:
+        session.execute(delete(Conversation).where(Conversation.user_id == user_id))
+        session.execute(delete(User).where(User.id == user_id))
+
+    def counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            users = session.exec(select(func.count()).select_from(User)).one()
+            return {"users": int(users)}

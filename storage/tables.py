@@ -1,0 +1,45 @@
+"""The tables. Alembic migrations in storage/migrations create and change them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)  # "telegram" or "console"
+    external_id: str = Field(max_length=64)  # Telegram user id, or the console name
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    consented_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    onboarded_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    locale: str = Field(default="en", max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
+    checkin_time: str | None = Field(default=None, max_length=5)
+
+
+class Conversation(SQLModel, table=True):
+    """The dialog stack of one person: where they are and what they have said so far."""
+
+    __tablename__ = "conversations"
+
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    stack: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    version: int = 0
+    script_version: str = Field(default="", max_length=32)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
