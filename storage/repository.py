@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +74,7 @@ class StateStore:
         turn, so two updates from one person can never interleave, even across
         bot processes. Nothing is sent before this returns.
         """
+        now = now.astimezone(UTC)  # SQLite drops offsets, so store UTC only
         for attempt in range(NEW_USER_RETRIES):
             try:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
