@@ -50,8 +50,10 @@ def _dialogs(args: argparse.Namespace) -> int:
         print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
         return 0
     if args.name not in loaded:
-        print(f"No dialog named '{args.name}'. Known: {', '.join(sorted(loaded.dialogs))}",
-              file=sys.stderr)
+        print(
+            f"No dialog named '{args.name}'. Known: {', '.join(sorted(loaded.dialogs))}",
+            file=sys.stderr,
+        )
         return 1
     print(mermaid(loaded[args.name]), end="")
     return 0
@@ -62,11 +64,14 @@ def _run(settings: Settings) -> int:
 
     from bot.core import Bridges
     from bot.telegram_app import build_application
+    from dialogs import places
 
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     bridges = Bridges.open(settings.database_url)
+    # Build the city index now, so the first person typing a city doesn't wait for it.
+    places.preload()
     app = build_application(bridges, settings.token, settings.api_base_url)
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -91,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
     if args.database_url:
-        settings = Settings(settings.token, settings.api_base_url, args.database_url,
-                            settings.log_level)
+        settings = Settings(
+            settings.token, settings.api_base_url, args.database_url, settings.log_level
+        )
     logs.configure(settings.log_level if args.command == "run" else "WARNING", settings.token)
     try:
         if args.command == "dialogs":
@@ -109,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             print("Database is up to date.")
             return 0
     except OperationalError as err:
-        print(f"Cannot use the database ({type(err.orig).__name__}); check DATABASE_URL.",
-              file=sys.stderr)
+        print(
+            f"Cannot use the database ({type(err.orig).__name__}); check DATABASE_URL.",
+            file=sys.stderr,
+        )
         return 1
     return 2
 

@@ -29,6 +29,17 @@ def configure(level: str, token: str | None) -> None:
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
-    # httpx logs every request URL, which contains the token, at INFO.
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Keep libraries above the levels where they log message contents.
+
+    PTB logs every Bot API call with its parameters (the text we send, which can
+    quote a person's words) at DEBUG, and httpx logs request URLs (with the
+    token) at INFO. LOG_LEVEL=DEBUG is for our own loggers only.
+    """
+    logging.getLogger("telegram").setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

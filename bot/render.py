@@ -28,8 +28,9 @@ def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing
             tuple((catalog.label(locale, b.label, dict(b.ctx)), b.data) for b in row)
             for row in reply.buttons
         )
-        out.append(Outgoing(catalog.render(locale, reply.template, reply.ctx), rows,
-                            reply.keyboard))
+        out.append(
+            Outgoing(catalog.render(locale, reply.template, reply.ctx), rows, reply.keyboard)
+        )
     return out
 
 

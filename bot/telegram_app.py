@@ -49,8 +49,10 @@ class TelegramAdapter:
     def markup(self, out: Outgoing) -> ReplyMarkup:
         if out.buttons:
             return InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                 for row in out.buttons]
+                [
+                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                    for row in out.buttons
+                ]
             )
         if out.keyboard == "location":
             label = self.bridges.catalog.label("en", "common.share_location")

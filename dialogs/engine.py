@@ -335,9 +335,7 @@ class Engine:
         frame = turn.state.top
         assert frame is not None
         ctx = self._ctx(turn, step, now)
-        turn.replies.append(
-            Reply(step.prompt, ctx, self._buttons(turn, step, now))
-        )
+        turn.replies.append(Reply(step.prompt, ctx, self._buttons(turn, step, now)))
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
 
@@ -377,9 +375,7 @@ class Engine:
             options = hooks.registry("choices")[step.choices_from](call) + options
         return options
 
-    def _buttons(
-        self, turn: Turn, step: StepSpec, now: datetime
-    ) -> tuple[tuple[Button, ...], ...]:
+    def _buttons(self, turn: Turn, step: StepSpec, now: datetime) -> tuple[tuple[Button, ...], ...]:
         frame = turn.state.top
         assert frame is not None
         spec = self.dialogs[frame.dialog]

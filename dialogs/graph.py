@@ -8,7 +8,7 @@ from dialogs.spec import DIALOG_PREFIX, END, DialogSpec
 def _node(dialog: DialogSpec, step_id: str) -> str:
     step = dialog.steps[step_id]
     shape = f"([{step_id}])" if step.end else f"[{step_id}<br/><i>{step.input}</i>]"
-    return f'    {step_id}{shape}'
+    return f"    {step_id}{shape}"
 
 
 def mermaid(dialog: DialogSpec) -> str:

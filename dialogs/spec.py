@@ -216,9 +216,7 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
             problems.add(step.id, "a choice step needs 'choices' or 'choices_from'")
         if step.keyboard not in (None, "location", "remove"):
             problems.add(step.id, f"keyboard '{step.keyboard}' is not location or remove")
-        exits_ok = step.end or step.next or (
-            step.choices and all(c.next for c in step.choices)
-        )
+        exits_ok = step.end or step.next or (step.choices and all(c.next for c in step.choices))
         if not exits_ok:
             problems.add(step.id, "is a dead end: give it 'next', 'end: true' or a next per choice")
         for name, kind in _hook_names(step):
@@ -312,8 +310,10 @@ def load_dialogs(
 
     catalog = catalog or default_catalog()
     hooks = hooks or default_hooks
-    sources = {str(p.relative_to(directory.parent.parent)): p.read_text("utf-8")
-               for p in sorted(directory.glob("*.yaml"))}
+    sources = {
+        str(p.relative_to(directory.parent.parent)): p.read_text("utf-8")
+        for p in sorted(directory.glob("*.yaml"))
+    }
     sources.update(extra or {})
     specs: list[DialogSpec] = []
     problems: list[_Problems] = []

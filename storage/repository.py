@@ -48,9 +48,7 @@ class StateStore:
         self.engine = engine
 
     def _find(self, session: Session, key: UserKey, lock: bool) -> User | None:
-        query = select(User).where(
-            User.channel == key.channel, User.external_id == key.external_id
-        )
+        query = select(User).where(User.channel == key.channel, User.external_id == key.external_id)
         if lock:
             query = query.with_for_update()
         return session.exec(query).first()
@@ -105,8 +103,9 @@ class StateStore:
             return
         profile = turn.state.profile
         if user is None:
-            user = User(channel=key.channel, external_id=key.external_id,
-                        created_at=now, last_seen_at=now)
+            user = User(
+                channel=key.channel, external_id=key.external_id, created_at=now, last_seen_at=now
+            )
             session.add(user)
             session.flush()
         user.last_seen_at = now

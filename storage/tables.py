@@ -35,9 +35,7 @@ class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
 
     user_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     )
     stack: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     version: int = 0

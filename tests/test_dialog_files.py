@@ -97,8 +97,10 @@ def test_callback_data_longer_than_telegram_allows_is_refused(
     sandbox: tuple[Path, Catalog],
 ) -> None:
     long_id = "x" * 60
-    flows, catalog = sandbox
-    (catalog.root / "en" / "buttons.yaml").write_text(f"demo.ask.yes: 'Yes'\ndemo.ask.{long_id}: 'L'\n")
+    _, catalog = sandbox
+    (catalog.root / "en" / "buttons.yaml").write_text(
+        f"demo.ask.yes: 'Yes'\ndemo.ask.{long_id}: 'L'\n"
+    )
     text = GOOD.replace('{id: "no", next: end}', f'{{id: "{long_id}", next: end}}')
     with pytest.raises(DialogError, match="over 64 bytes"):
         load(sandbox, text)

@@ -61,8 +61,9 @@ TO_TIMEZONE = (
 
 def onboarded() -> UserState:
     return UserState(
-        profile=Profile(consented=True, onboarded=True, timezone="Europe/Berlin",
-                        checkin_time="08:00")
+        profile=Profile(
+            consented=True, onboarded=True, timezone="Europe/Berlin", checkin_time="08:00"
+        )
     )
 
 

@@ -39,7 +39,8 @@ def finish_onboarding(call: HookCall) -> None:
 @enter("zone_info")
 def zone_info(call: HookCall) -> dict[str, Any]:
     zone = call.state.profile.timezone
-    return {"zone": places.describe_zone(zone, call.now) if zone else None}
+    known = zone is not None and places.is_valid_zone(zone)
+    return {"zone": places.describe_zone(zone, call.now) if known else zone}
 
 
 @choices("common_zones")

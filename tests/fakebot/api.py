@@ -1,0 +1,256 @@
+"""FakeBotApi: an in-memory Telegram Bot API, independent of how requests reach it.
+
+Thread-safety: the loopback server may run its own event loop in a background thread while
+tests and drivers run on theirs, so every state change happens under one RLock and waiters are
+woken through Signals (call_soon_threadsafe across loops).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Unpack
+
+from tests.fakebot.methods import ApiError, BotApiMethods, Reply, chat_key, update_chat_id
+from tests.fakebot.models import Call, HistoryEntry, SentMessage, UploadedFile, UserAction
+from tests.fakebot.params import decode_params
+from tests.fakebot.transcript import describe_update
+from tests.fakebot.updates import JSON, SenderOptions
+
+
+class FakeBotApi(BotApiMethods):
+    """In-memory Bot API. Answers methods by name (``handle``/``handle_async``), records every
+    call, queues updates for getUpdates and offers queries/waits/update factories for tests.
+
+    strict=True (default) mimics Telegram's 400s (bad HTML, empty/too long text, oversized
+    callback_data, unknown callback query ids, "message is not modified") so bot bugs surface
+    in tests instead of production.
+    """
+
+    # --- transport entry points -------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> Reply:
+        """Answer one call without waiting (getUpdates behaves as timeout=0)."""
+        decoded = decode_params(params)
+        uploads = dict(files or {})
+        with self._lock:
+            queue = self._failures.get(method.lower())
+            try:
+                if queue:
+                    raise queue.popleft()
+                handler = self._handlers.get(method.lower(), self._acknowledge)
+                reply: Reply = (200, {"ok": True, "result": handler(decoded, uploads)})
+            except ApiError as error:
+                reply = error.reply()
+            error_code = None if reply[1]["ok"] else reply[0]
+            self.calls.append(Call(method, decoded, time.monotonic(), uploads, error_code))
+        return reply
+
+    async def handle_async(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
+        abort: Callable[[], bool] | None = None,
+    ) -> Reply:
+        """Like handle, but long-polls getUpdates without blocking the event loop.
+
+        A long poll ends early when updates arrive or abort() turns true (checked after
+        wake_pollers()), which lets a server shut down without waiting for the timeout.
+        """
+        if method.lower() == "getupdates":
+            offset, timeout = self._poll_args(params)
+
+            def ready() -> bool:
+                return self._poll_ready(offset) or (abort is not None and abort())
+
+            await self.signals.wait_until("updates", ready, timeout)
+        return self.handle(method, params, files)
+
+    def wake_pollers(self) -> None:
+        """Make pending long polls re-check their abort condition."""
+        self.signals.fire("updates")
+
+    # --- test controls ----------------------------------------------------------------------
+
+    def push_update(self, update: JSON) -> JSON:
+        """Queue an update for getUpdates (HTTP/polling mode) and log it in the chat history."""
+        with self._lock:
+            self.note_incoming(update)
+            self._pending.append(update)
+        self.signals.fire("updates")
+        return update
+
+    def note_incoming(self, update: JSON) -> None:
+        """Log an update the test delivers itself (in-process mode) in the chat history."""
+        chat_id = update_chat_id(update)
+        if chat_id is None:
+            return
+        label = describe_update(update, self._button_label)
+        with self._lock:
+            self._chat(chat_id).history.append(UserAction(update, label))
+
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 403,
+        description: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Make the next call of `method` fail like Telegram would (queued per method)."""
+        if description is None:
+            description = {
+                403: "Forbidden: bot was blocked by the user",
+                429: f"Too Many Requests: retry after {retry_after or 1}",
+                400: "Bad Request: chat not found",
+            }.get(error_code, f"Error {error_code}")
+        if error_code == 429 and retry_after is None:
+            retry_after = 1
+        with self._lock:
+            self._failures.setdefault(method.lower(), deque()).append(
+                ApiError(error_code, description, retry_after)
+            )
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def messages(self, chat_id: int, include_deleted: bool = False) -> list[SentMessage]:
+        """Current version of every message the bot sent to the chat, oldest first."""
+        with self._lock:
+            state = self._chats.get(chat_id)
+            found = list(state.messages.values()) if state else []
+        return [m for m in found if include_deleted or not m.deleted]
+
+    def last_message(self, chat_id: int) -> SentMessage | None:
+        found = self.messages(chat_id)
+        return found[-1] if found else None
+
+    def history(self, chat_id: int, since: int = 0) -> list[HistoryEntry]:
+        """What happened in the chat (user actions, bot messages/edits, answers), in order."""
+        with self._lock:
+            state = self._chats.get(chat_id)
+            return state.history[since:] if state else []
+
+    def activity(self, chat_id: int) -> int:
+        with self._lock:
+            state = self._chats.get(chat_id)
+            return state.activity if state else 0
+
+    def delivered(self, update_id: int, chat_id: int) -> bool:
+        """Whether getUpdates has handed this update to the bot."""
+        with self._lock:
+            state = self._chats.get(chat_id)
+            return bool(state and state.delivered_update_id >= update_id)
+
+    @property
+    def pending_updates(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    @property
+    def commands(self) -> list[JSON]:
+        """Commands set for the default scope and no language."""
+        return self.commands_for()
+
+    def commands_for(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
+        with self._lock:
+            return list(self._commands.get(self._commands_key(scope, language_code), []))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method.lower() == method.lower()]
+
+    def unanswered_callback_queries(self) -> list[str]:
+        with self._lock:
+            answered = {a.callback_query_id for a in self.callback_answers}
+            return [q for q in self._queries if q not in answered]
+
+    def file_content(self, file_id: str) -> UploadedFile | None:
+        entry = self._lookup_file(file_id)
+        return entry[1] if entry else None
+
+    def download(self, file_path: str) -> bytes | None:
+        """Bytes for a getFile path (what PTB's File.download_* fetches)."""
+        entry = self.file_content(file_path.rsplit("/", 1)[-1])
+        return entry.content if entry else None
+
+    # --- waiting (asyncio side; safe while the server thread mutates state) ------------------
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int, timeout: float = 5.0
+    ) -> list[SentMessage]:
+        """Wait until the bot has sent at least `count` messages to the chat in total."""
+        ok = await self.signals.wait_until(
+            chat_key(chat_id), lambda: len(self.messages(chat_id, True)) >= count, timeout
+        )
+        if not ok:
+            got = len(self.messages(chat_id, True))
+            raise TimeoutError(f"chat {chat_id}: expected {count} bot messages, got {got}")
+        return self.messages(chat_id)
+
+    async def wait_for(
+        self, chat_id: int, predicate: Callable[[], bool], timeout: float | None
+    ) -> bool:
+        """Wait until predicate() holds; re-checked whenever something happens in the chat."""
+        return await self.signals.wait_until(chat_key(chat_id), predicate, timeout)
+
+    # --- update factories -------------------------------------------------------------------
+
+    def make_text_update(self, user_id: int, text: str, **sender: Unpack[SenderOptions]) -> JSON:
+        """A message; "/cmd args" gets a bot_command entity. Group chats: chat_type="group"."""
+        return self._known(self.factory.text(user_id, text, **sender))
+
+    def make_callback_update(
+        self, user_id: int, data: str, message_id: int, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        update = self.factory.callback(user_id, data, message_id, **sender)
+        with self._lock:
+            self._queries[update["callback_query"]["id"]] = update_chat_id(update)
+        return update
+
+    def make_location_update(
+        self, user_id: int, lat: float, lon: float, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.location(user_id, lat, lon, **sender))
+
+    def make_sticker_update(
+        self, user_id: int, emoji: str = "\N{THUMBS UP SIGN}", **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.sticker(user_id, emoji, **sender))
+
+    def make_photo_update(
+        self, user_id: int, caption: str | None = None, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.photo(user_id, caption, **sender))
+
+    def make_voice_update(
+        self, user_id: int, duration: int = 3, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.voice(user_id, duration, **sender))
+
+    def make_document_update(
+        self,
+        user_id: int,
+        file_name: str = "notes.txt",
+        content: bytes = b"hello from the user\n",
+        mime_type: str = "text/plain",
+        caption: str | None = None,
+        **sender: Unpack[SenderOptions],
+    ) -> JSON:
+        update = self.factory.document(
+            user_id, file_name, mime_type, len(content), caption, **sender
+        )
+        file_id = update["message"]["document"]["file_id"]
+        with self._lock:  # so the bot can getFile + download what the user "uploaded"
+            self._files[file_id] = ("document", UploadedFile(file_name, content, mime_type))
+        return self._known(update)
+
+    def make_edited_text_update(
+        self, user_id: int, message_id: int, text: str, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.edited_text(user_id, message_id, text, **sender))
