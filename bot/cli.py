@@ -60,15 +60,15 @@ def _dialogs(args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings) -> int:
+    if not settings.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
     from telegram import Update
 
     from bot.core import Bridges
     from bot.telegram_app import build_application
     from dialogs import places
 
-    if not settings.token:
-        print(NO_TOKEN, file=sys.stderr)
-        return 2
     bridges = Bridges.open(settings.database_url)
     # Build the city index now, so the first person typing a city doesn't wait for it.
     places.preload()
