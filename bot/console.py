@@ -41,8 +41,10 @@ def event_from_line(line: str, buttons: list[tuple[str, str]]) -> Event:
 
 def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
     lines = [out.plain]
-    flat = [button for row in out.buttons for button in row]
+    flat = [(b.label, b.data) for row in out.buttons for b in row if not b.url]
     lines += [f"  {i}) {label}" for i, (label, _) in enumerate(flat, start=1)]
+    links = [b for row in out.buttons for b in row if b.url]
+    lines += [f"  -> {b.label}: {b.url}" for b in links]
     return "\n".join(lines), flat
 
 

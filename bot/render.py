@@ -6,15 +6,23 @@ import html
 import re
 from dataclasses import dataclass
 
-from dialogs.model import Keyboard, Reply
+from dialogs.model import Button, Keyboard, Reply
 from prompts import Catalog
+
+
+@dataclass(frozen=True)
+class OutButton:
+    label: str
+    data: str = ""  # callback data, or
+    url: str | None = None  # a link to open
 
 
 @dataclass(frozen=True)
 class Outgoing:
     text: str  # Telegram HTML
-    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, callback data)
+    buttons: tuple[tuple[OutButton, ...], ...] = ()
     keyboard: Keyboard = None
+    edit: bool = False  # replace the message whose button was tapped
 
     @property
     def plain(self) -> str:
@@ -24,14 +32,17 @@ class Outgoing:
 def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing]:
     out = []
     for reply in replies:
-        rows = tuple(
-            tuple((catalog.label(locale, b.label, dict(b.ctx)), b.data) for b in row)
-            for row in reply.buttons
-        )
-        out.append(
-            Outgoing(catalog.render(locale, reply.template, reply.ctx), rows, reply.keyboard)
-        )
+        rows = tuple(tuple(_button(catalog, locale, b) for b in row) for row in reply.buttons)
+        text = catalog.render(locale, reply.template, reply.ctx)
+        out.append(Outgoing(text, rows, reply.keyboard, reply.edit))
     return out
+
+
+def _button(catalog: Catalog, locale: str, button: Button) -> OutButton:
+    label = catalog.label(locale, button.label, dict(button.ctx))
+    if button.checked:
+        label = catalog.label(locale, "common.checked", {"label": label})
+    return OutButton(label, button.data, button.url)
 
 
 _TAG = re.compile(r"<[^>]+>")

@@ -9,30 +9,20 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import BotCommand, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
-from bot.render import Outgoing
 from bot.telegram_events import event_from_update
+from bot.telegram_send import send_all
 from bot.update_processor import PerUserUpdateProcessor
 from dialogs.commands import MENU_COMMANDS
 from storage.repository import UserKey
 
 log = logging.getLogger("bridges.telegram")
 Clock = Callable[[], datetime]
-ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
 
 
@@ -45,35 +35,6 @@ class TelegramAdapter:
         self.bridges = bridges
         self.clock = clock
         self._told_groups: OrderedDict[int, None] = OrderedDict()
-
-    def markup(self, out: Outgoing) -> ReplyMarkup:
-        if out.buttons:
-            return InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                    for row in out.buttons
-                ]
-            )
-        if out.keyboard == "location":
-            label = self.bridges.catalog.label("en", "common.share_location")
-            return ReplyKeyboardMarkup(
-                [[KeyboardButton(label, request_location=True)]],
-                resize_keyboard=True,
-                one_time_keyboard=True,
-            )
-        if out.keyboard == "remove":
-            return ReplyKeyboardRemove()
-        return None
-
-    async def send(self, app: Application, chat_id: int, messages: list[Outgoing]) -> None:
-        for out in messages:
-            await app.bot.send_message(
-                chat_id,
-                out.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=self.markup(out),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -91,7 +52,8 @@ class TelegramAdapter:
             return
         key = UserKey("telegram", str(user.id))
         messages = await asyncio.to_thread(self.bridges.handle, key, event, self.clock())
-        await self.send(context.application, chat.id, messages)
+        tapped = query.message.message_id if query is not None and query.message else None
+        await send_all(context.bot, self.bridges.catalog, chat.id, messages, tapped)
 
     async def _private_only(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
         # Nothing from a group touches the database; we only remember, in memory,
@@ -121,7 +83,11 @@ class TelegramAdapter:
     async def post_init(self, app: Application) -> None:
         label = self.bridges.catalog.label
         await app.bot.set_my_commands(
-            [BotCommand(name, label("en", f"command.{name}")) for name in MENU_COMMANDS]
+            [
+                BotCommand(name, label("en", f"command.{name}"))
+                for name in MENU_COMMANDS
+                if name in self.bridges.engine.commands
+            ]
         )
 
 

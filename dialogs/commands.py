@@ -1,6 +1,7 @@
-"""Commands a person can type anywhere, and the engine method each one runs.
+"""Commands a person can type anywhere, and what each one does.
 
-The order is the order Telegram shows in its command menu.
+A value is either a built-in (an Engine method ``_cmd_<name>``) or
+``dialog:<id>``, which opens that dialog (resuming it if it is already open).
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ COMMANDS: dict[str, str] = {
     "menu": "menu",
     "help": "help",
     "cancel": "cancel",
+    "sos": "dialog:sos",
+    "needs": "dialog:needs",
+    "reframe": "dialog:reframe",
+    "thoughts": "dialog:thoughts",
+    "contacts": "dialog:contacts",
 }
 
-# Descriptions shown in Telegram's command menu are button labels ("command.<name>").
-MENU_COMMANDS: tuple[str, ...] = ("menu", "help", "cancel", "start")
+# Telegram's command menu, in this order; descriptions are labels "command.<name>".
+MENU_COMMANDS: tuple[str, ...] = (
+    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "help", "cancel", "start",
+)  # fmt: skip
+
+# Buttons of the persistent keyboard arrive as plain text: label key -> command.
+SHORTCUTS: dict[str, str] = {"keyboard.sos": "sos", "keyboard.menu": "menu"}

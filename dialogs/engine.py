@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs import hooks, places
-from dialogs.commands import COMMANDS
+from dialogs import drafts, hooks, places
+from dialogs.commands import COMMANDS, SHORTCUTS
 from dialogs.inputs import fold, is_blank, parse_number, parse_time
 from dialogs.model import (
     Button,
@@ -21,6 +21,7 @@ from dialogs.model import (
     Event,
     ForgetMe,
     Frame,
+    Keyboard,
     Location,
     Press,
     Reply,
@@ -30,12 +31,21 @@ from dialogs.model import (
     UserState,
 )
 from dialogs.safety import is_crisis
-from dialogs.spec import CALLBACK_PREFIX, DIALOG_PREFIX, END, ChoiceSpec, DialogSet, StepSpec
+from dialogs.spec import (
+    CALLBACK_PREFIX,
+    DIALOG_PREFIX,
+    END,
+    ChoiceSpec,
+    DialogSet,
+    DialogSpec,
+    StepSpec,
+)
 
 CRISIS_DIALOG = "crisis"
 ONBOARDING_DIALOG = "onboarding"
 MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
+MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 
 
 class _Invalid(Exception):
@@ -57,6 +67,12 @@ class Engine:
         self.dialogs = dialogs
         self.catalog = catalog
         self.crisis_check = crisis_check
+        # A command whose dialog is not loaded would crash; unknown is kinder.
+        self.commands = {
+            name: target
+            for name, target in COMMANDS.items()
+            if not target.startswith(DIALOG_PREFIX) or target.removeprefix(DIALOG_PREFIX) in dialogs
+        }
 
     # --- entry point ------------------------------------------------------------
 
@@ -74,12 +90,9 @@ class Engine:
         elif isinstance(event, Unsupported):
             if event.caption and self.crisis_check(event.caption):
                 self._start_crisis(turn, now)
-                return self._finish(turn)
-            self._say(turn, "common/unsupported", kind=event.kind)
-            self._show_current(turn, now)
-        return self._finish(turn)
-
-    def _finish(self, turn: Turn) -> Turn:
+            else:
+                self._say(turn, "common/unsupported", kind=event.kind)
+                self._show_current(turn, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
         return turn
@@ -96,12 +109,23 @@ class Engine:
         if self.crisis_check(text):
             self._start_crisis(turn, now)
             return
+        shortcut = self._shortcut(turn, text)
+        if shortcut:
+            self._on_command(turn, Command(shortcut), now)
+            return
         frame = turn.state.top
         if frame is None:
             self._idle(turn, now)
             return
-        step = self._spec(frame)
-        self._answer(turn, step, now, text=text)
+        self._answer(turn, self._spec(frame), now, text)
+
+    def _shortcut(self, turn: Turn, text: str) -> str | None:
+        folded = fold(text)
+        locale = turn.state.profile.locale
+        for label, command in SHORTCUTS.items():
+            if command in self.commands and folded == fold(self.catalog.label(locale, label)):
+                return command
+        return None
 
     def _on_press(self, turn: Turn, data: str, now: datetime) -> None:
         parts = data.split("|")
@@ -114,11 +138,13 @@ class Engine:
             self._expired(turn, now)
             return
         step = self._spec(frame)
-        choice = next((c for c in self._choices(turn, step, now) if c.id == choice_id), None)
+        choice = next(
+            (c for c in self._choices(turn, step, now) if c.id == choice_id and not c.url), None
+        )
         if choice is None:
             self._expired(turn, now)
             return
-        self._accept(turn, step, choice.value, now, choice)
+        self._accept(turn, step, choice.value, now, choice, pressed=True)
 
     def _on_location(self, turn: Turn, event: Location, now: datetime) -> None:
         frame = turn.state.top
@@ -134,19 +160,21 @@ class Engine:
         self._accept(turn, step, zone, now)
 
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
-        handler = COMMANDS.get(cmd.name)
+        handler = self.commands.get(cmd.name)
         if handler is None:
             self._say(turn, "common/unknown_command", command=cmd.name)
             self._show_current(turn, now)
-            return
-        getattr(self, f"_cmd_{handler}")(turn, now)
+        elif handler.startswith(DIALOG_PREFIX):
+            self._cmd_open(turn, handler.removeprefix(DIALOG_PREFIX), now)
+        else:
+            getattr(self, f"_cmd_{handler}")(turn, now)
 
     # --- commands ---------------------------------------------------------------
 
     def _cmd_start(self, turn: Turn, now: datetime) -> None:
         state = turn.state
         if state.profile.onboarded:
-            self._say(turn, "common/welcome_back")
+            self._say(turn, "common/welcome_back", keyboard="main")
             self._open(turn, MENU_DIALOG, now)
         elif state.top and state.top.dialog == ONBOARDING_DIALOG:
             self._say(turn, "common/picking_up")
@@ -156,11 +184,14 @@ class Engine:
             self._push(turn, ONBOARDING_DIALOG, now)
 
     def _cmd_menu(self, turn: Turn, now: datetime) -> None:
-        if not turn.state.profile.onboarded:
+        self._cmd_open(turn, MENU_DIALOG, now)
+
+    def _cmd_open(self, turn: Turn, dialog: str, now: datetime) -> None:
+        if self.dialogs[dialog].needs_profile and not turn.state.profile.onboarded:
             self._say(turn, "common/finish_onboarding_first")
             self._show_current(turn, now)
             return
-        self._open(turn, MENU_DIALOG, now)
+        self._open(turn, dialog, now)
 
     def _cmd_help(self, turn: Turn, now: datetime) -> None:
         self._say(turn, "common/help", onboarded=turn.state.profile.onboarded)
@@ -173,24 +204,50 @@ class Engine:
             return
         turn.state.stack.pop()
         spec = self.dialogs[frame.dialog]
-        self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps)
+        kept_draft = self._set_aside(turn, spec, frame, now)
+        self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps,
+                  draft=kept_draft)  # fmt: skip
         if turn.state.top:
             self._show_current(turn, now)
 
     # --- dialog movement --------------------------------------------------------
 
     def _open(self, turn: Turn, dialog: str, now: datetime) -> None:
-        """Bring a dialog to the top: re-show it if it is already there, else push it."""
-        top = turn.state.top
-        if top and top.dialog == dialog:
-            self._show_current(turn, now)
-        else:
+        """Bring a dialog to the top: resume it if it is open somewhere, else start it."""
+        stack = turn.state.stack
+        spec = self.dialogs[dialog]
+        existing = next((f for f in reversed(stack) if f.dialog == dialog), None)
+        if existing is None:
             self._push(turn, dialog, now)
+            return
+        was_top = existing is stack[-1]
+        stack.remove(existing)
+        if spec.draft_step and existing.step not in (spec.start, spec.draft_step):
+            # Half-way through something they may want back: offer continue or discard.
+            drafts.save(turn.state, existing, now)
+            self._push(turn, dialog, now)
+            return
+        stack.append(existing)
+        if not was_top:
+            self._say(turn, "common/picking_up")
+        self._show_current(turn, now)
 
     def _push(self, turn: Turn, dialog: str, now: datetime) -> None:
         spec = self.dialogs[dialog]
-        turn.state.stack.append(Frame(dialog, spec.start))
+        stack = turn.state.stack
+        while len(stack) >= MAX_STACK:
+            oldest = stack.pop(0)
+            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
+        has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
+        stack.append(Frame(dialog, spec.draft_step if has_draft else spec.start))
         self._enter(turn, now)
+
+    def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:
+        """Keep an unfinished run of a dialog that offers drafts; True if one was kept."""
+        if spec.draft_step and frame.step not in (spec.start, spec.draft_step) and frame.slots:
+            drafts.save(turn.state, frame, now)
+            return True
+        return False
 
     def _start_crisis(self, turn: Turn, now: datetime) -> None:
         top = turn.state.top
@@ -210,9 +267,11 @@ class Engine:
                 self._show_current(turn, now)
         elif target.startswith(DIALOG_PREFIX):
             turn.state.stack.pop()
-            self._push(turn, target.removeprefix(DIALOG_PREFIX), now)
+            self._open(turn, target.removeprefix(DIALOG_PREFIX), now)
         else:
-            frame.step = target
+            spec = self.dialogs[frame.dialog]
+            # Hooks may return a step saved in a draft; a newer script may not have it.
+            frame.step = target if target in spec.steps else spec.start
             self._enter(turn, now)
 
     def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None:
@@ -229,8 +288,8 @@ class Engine:
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             return
         target = target or (END if step.end else step.next)
-        if target and target not in (END,) and not target.startswith(DIALOG_PREFIX):
-            frame.step = target
+        if target and target != END and not target.startswith(DIALOG_PREFIX):
+            frame.step = target if target in self.dialogs[frame.dialog].steps else frame.step
             self._enter(turn, now, hops + 1)
         else:
             self._go(turn, target, now)
@@ -252,7 +311,7 @@ class Engine:
     def _match_choice(
         self, turn: Turn, step: StepSpec, text: str, now: datetime
     ) -> ChoiceSpec | None:
-        options = self._choices(turn, step, now)
+        options = [c for c in self._choices(turn, step, now) if not c.url]
         if not options:
             return None
         # A number is a value on number steps and a time on time steps, not a button index.
@@ -267,24 +326,23 @@ class Engine:
         return None
 
     def _parse(self, step: StepSpec, text: str) -> Any:
-        if step.input == "choice":
-            raise _Invalid("common/invalid_choice")
-        if step.input == "text":
+        kind = step.input
+        if kind in ("text", "multi"):
             if len(text) > step.max_length:
                 raise _Invalid("common/invalid_too_long", limit=step.max_length)
             return text
-        if step.input == "number":
+        if kind == "number":
             assert step.min is not None and step.max is not None
             value = parse_number(text, step.min, step.max)
             if value is None:
                 raise _Invalid("common/invalid_number", low=step.min, high=step.max)
             return value
-        if step.input == "time":
+        if kind == "time":
             value = parse_time(text)
             if value is None:
                 raise _Invalid("common/invalid_time")
             return value
-        if step.input == "timezone":
+        if kind == "timezone":
             match = places.resolve_zone(text)
             if match is None:
                 raise _Invalid("common/invalid_timezone", typed=text[:100])
@@ -298,10 +356,24 @@ class Engine:
         value: Any,
         now: datetime,
         choice: ChoiceSpec | None = None,
+        pressed: bool = False,
     ) -> None:
         frame = turn.state.top
         assert frame is not None
-        if step.slot:
+        if step.input == "multi" and not (choice and choice.finish):
+            self._toggle(turn, step, frame, value, now, choice, pressed)
+            return
+        if step.collect and choice is None:
+            collected = frame.slots.setdefault(step.slot or "items", [])
+            collected.append(value)
+            if len(collected) < step.max_items:
+                self._enter(turn, now)  # same step again: "anything else?"
+                return
+        elif step.collect or step.input == "multi":
+            if self._count(step, frame) < step.min_items:
+                self._reask(turn, step, now, "common/need_items", count=step.min_items)
+                return
+        elif step.slot:
             frame.slots[step.slot] = value
         target: str | None = None
         for name in (step.hook, choice.hook if choice else None):
@@ -313,7 +385,37 @@ class Engine:
         first_new = len(turn.replies)
         self._go(turn, target if target else (END if step.end else None), now)
         if step.keyboard == "location":
-            self._remove_keyboard(turn, first_new)
+            self._restore_keyboard(turn, first_new)
+
+    def _toggle(
+        self,
+        turn: Turn,
+        step: StepSpec,
+        frame: Frame,
+        value: Any,
+        now: datetime,
+        choice: ChoiceSpec | None,
+        pressed: bool,
+    ) -> None:
+        """A multi-select option: tick or untick it; typed words join as their own item."""
+        slot = step.slot or "selected"
+        if choice is None:
+            own = frame.slots.setdefault(f"{slot}_own", [])
+            if len(own) < step.max_items:
+                own.append(value)
+            self._prompt(turn, step, now)
+            return
+        selected = frame.slots.setdefault(slot, [])
+        if choice.id in selected:
+            selected.remove(choice.id)
+        else:
+            selected.append(choice.id)
+        self._prompt(turn, step, now, edit=pressed)
+
+    def _count(self, step: StepSpec, frame: Frame) -> int:
+        slot = step.slot or ("selected" if step.input == "multi" else "items")
+        own = frame.slots.get(f"{slot}_own", []) if step.input == "multi" else []
+        return len(frame.slots.get(slot, [])) + len(own)
 
     # --- rendering --------------------------------------------------------------
 
@@ -331,11 +433,12 @@ class Engine:
         else:
             self._say(turn, "common/not_started")
 
-    def _prompt(self, turn: Turn, step: StepSpec, now: datetime) -> None:
-        frame = turn.state.top
-        assert frame is not None
-        ctx = self._ctx(turn, step, now)
-        turn.replies.append(Reply(step.prompt, ctx, self._buttons(turn, step, now)))
+    def _prompt(self, turn: Turn, step: StepSpec, now: datetime, edit: bool = False) -> None:
+        buttons = self._buttons(turn, step, now)
+        keyboard: Keyboard = "main" if step.keyboard == "main" and not buttons else None
+        turn.replies.append(
+            Reply(step.prompt, self._ctx(turn, step, now), buttons, keyboard, edit=edit)
+        )
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
 
@@ -343,19 +446,20 @@ class Engine:
         # A short line with the step's buttons again, rather than the whole prompt.
         turn.replies.append(Reply(template, ctx, self._buttons(turn, step, now)))
 
-    def _remove_keyboard(self, turn: Turn, start: int) -> None:
-        """Take the location keyboard away on the first new message that has no buttons."""
+    def _restore_keyboard(self, turn: Turn, start: int) -> None:
+        """Swap the location keyboard for the usual one on the first new message without buttons."""
+        keyboard: Keyboard = "main" if turn.state.profile.onboarded else "remove"
         for i in range(start, len(turn.replies)):
             if not turn.replies[i].buttons and turn.replies[i].keyboard is None:
-                turn.replies[i] = replace(turn.replies[i], keyboard="remove")
+                turn.replies[i] = replace(turn.replies[i], keyboard=keyboard)
                 return
 
     def _expired(self, turn: Turn, now: datetime) -> None:
         self._say(turn, "common/expired")
         self._show_current(turn, now)
 
-    def _say(self, turn: Turn, template: str, **ctx: Any) -> None:
-        turn.replies.append(Reply(template, ctx))
+    def _say(self, turn: Turn, template: str, keyboard: Keyboard = None, **ctx: Any) -> None:
+        turn.replies.append(Reply(template, ctx, keyboard=keyboard))
 
     def _ctx(self, turn: Turn, step: StepSpec, now: datetime) -> dict[str, Any]:
         frame = turn.state.top
@@ -375,12 +479,21 @@ class Engine:
             options = hooks.registry("choices")[step.choices_from](call) + options
         return options
 
-    def _buttons(self, turn: Turn, step: StepSpec, now: datetime) -> tuple[tuple[Button, ...], ...]:
+    def _buttons(
+        self, turn: Turn, step: StepSpec, now: datetime
+    ) -> tuple[tuple[Button, ...], ...]:
         frame = turn.state.top
         assert frame is not None
         spec = self.dialogs[frame.dialog]
+        selected = frame.slots.get(step.slot or "selected", []) if step.input == "multi" else []
         buttons = [
-            Button(c.label, spec.callback(step.id, c.id), c.ctx)
+            Button(
+                c.label,
+                "" if c.url else spec.callback(step.id, c.id),
+                c.ctx,
+                url=c.url,
+                checked=c.id in selected,
+            )
             for c in self._choices(turn, step, now)
         ]
         width = max(step.columns, 1)

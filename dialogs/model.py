@@ -6,7 +6,9 @@ engine runs on Telegram, in the terminal and in the scheduler.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 
@@ -38,9 +40,24 @@ class Profile:
 
 
 @dataclass
+class Record:
+    """One thing a person keeps: a contact, a needs map, a thought entry, a draft...
+
+    `data` is plain JSON; `id` is None until storage has saved it. Lists of records
+    are ordered, and storage keeps that order.
+    """
+
+    kind: str
+    data: dict[str, Any]
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
 class UserState:
     stack: list[Frame] = field(default_factory=list)
     profile: Profile = field(default_factory=Profile)
+    records: dict[str, list[Record]] = field(default_factory=dict)
 
     @property
     def top(self) -> Frame | None:
@@ -48,8 +65,9 @@ class UserState:
 
     def copy(self) -> UserState:
         return UserState(
-            stack=[Frame(f.dialog, f.step, dict(f.slots)) for f in self.stack],
+            stack=[Frame(f.dialog, f.step, copy.deepcopy(f.slots)) for f in self.stack],
             profile=Profile(**vars(self.profile)),
+            records={k: copy.deepcopy(v) for k, v in self.records.items() if v},
         )
 
 
@@ -95,11 +113,14 @@ Event = Text | Command | Press | Location | Unsupported
 @dataclass(frozen=True)
 class Button:
     label: str  # label key in the prompt catalog
-    data: str  # callback data (<= 64 bytes)
+    data: str  # callback data (<= 64 bytes); empty for a link button
     ctx: tuple[tuple[str, Any], ...] = ()  # values the label template may use
+    url: str | None = None  # a link button (open a chat, share a message)
+    checked: bool = False  # a ticked option of a multi-select step
 
 
-Keyboard = Literal["location", "remove"] | None
+# "main" is the persistent keyboard with "Need a quick chat?" on its first button.
+Keyboard = Literal["location", "remove", "main"] | None
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class Reply:
     ctx: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[tuple[Button, ...], ...] = ()
     keyboard: Keyboard = None
+    edit: bool = False  # replace the message whose button was tapped, instead of a new one
 
 
 @dataclass(frozen=True)

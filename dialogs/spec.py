@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 FLOWS_DIR = Path(__file__).parent / "flows"
-INPUT_KINDS = ("choice", "text", "number", "time", "timezone", "none")
+INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "none")
+KEYBOARDS = (None, "location", "remove", "main")
 END = "end"
 DIALOG_PREFIX = "dialog:"
 CALLBACK_PREFIX = "c"
@@ -37,6 +38,8 @@ class ChoiceSpec:
     value: Any = None
     hook: str | None = None
     ctx: tuple[tuple[str, Any], ...] = ()  # values for the label template
+    url: str | None = None  # link buttons (only from choices hooks)
+    finish: bool = False  # on a multi-select step: the "done" button
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class StepSpec:
     max: int | None = None
     max_length: int = DEFAULT_MAX_LENGTH
     exits: tuple[str, ...] = ()
+    collect: bool = False  # text answers append to a list until a button moves on
+    min_items: int = 0  # for collect and multi steps: how many before moving on
+    max_items: int = 10
 
     def targets(self) -> list[str]:
         found = [self.next] if self.next else []
@@ -72,6 +78,7 @@ class DialogSpec:
     source: str
     needs_profile: bool = False  # only for people who finished onboarding
     keeps: str | None = None  # label of what /cancel keeps, for the goodbye line
+    draft_step: str | None = None  # where an unfinished run is offered back (continue/discard)
 
     def callback(self, step: str, choice: str) -> str:
         return "|".join((CALLBACK_PREFIX, self.id, step, choice))
@@ -110,7 +117,7 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
     if not isinstance(raw, dict) or "id" not in raw:
         problems.add(step, "each choice needs an 'id'")
         return None
-    unknown = set(raw) - {"id", "label", "next", "value", "hook"}
+    unknown = set(raw) - {"id", "label", "next", "value", "hook", "finish"}
     if unknown:
         problems.add(step, f"choice '{raw['id']}' has unknown keys {sorted(unknown)}")
     cid = str(raw["id"])
@@ -120,12 +127,14 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
         next=raw.get("next"),
         value=raw.get("value", cid),
         hook=raw.get("hook"),
+        finish=bool(raw.get("finish", False)),
     )
 
 
 _STEP_KEYS = {
     "prompt", "input", "slot", "next", "choices", "choices_from", "hook", "enter",
     "end", "keyboard", "columns", "min", "max", "max_length", "exits",
+    "collect", "min_items", "max_items",
 }  # fmt: skip
 
 
@@ -159,6 +168,9 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         max=raw.get("max"),
         max_length=int(raw.get("max_length", DEFAULT_MAX_LENGTH)),
         exits=tuple(raw.get("exits") or ()),
+        collect=bool(raw.get("collect", False)),
+        min_items=int(raw.get("min_items", 0)),
+        max_items=int(raw.get("max_items", 10)),
     )
 
 
@@ -185,6 +197,7 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
         source=source,
         needs_profile=bool(raw.get("needs_profile", False)),
         keeps=raw.get("keeps"),
+        draft_step=raw.get("draft_step"),
     )
     return spec, problems
 
@@ -214,8 +227,12 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
             problems.add(step.id, f"a {step.input} step needs a 'slot' to keep the answer in")
         if step.input == "choice" and not step.choices and not step.choices_from:
             problems.add(step.id, "a choice step needs 'choices' or 'choices_from'")
-        if step.keyboard not in (None, "location", "remove"):
-            problems.add(step.id, f"keyboard '{step.keyboard}' is not location or remove")
+        if step.keyboard not in KEYBOARDS:
+            problems.add(step.id, f"keyboard '{step.keyboard}' is not location, remove or main")
+        if step.collect and step.input != "text":
+            problems.add(step.id, "'collect' works on text steps only")
+        if step.input == "multi" and not any(c.finish for c in step.choices):
+            problems.add(step.id, "a multi step needs one choice with 'finish: true'")
         exits_ok = step.end or step.next or (step.choices and all(c.next for c in step.choices))
         if not exits_ok:
             problems.add(step.id, "is a dead end: give it 'next', 'end: true' or a next per choice")
@@ -244,7 +261,11 @@ def _check_reach(spec: DialogSpec, problems: _Problems) -> None:
     if spec.start not in spec.steps:
         problems.add(None, f"start step '{spec.start}' does not exist")
         return
-    seen, todo = {spec.start}, [spec.start]
+    if spec.draft_step and spec.draft_step not in spec.steps:
+        problems.add(None, f"draft_step '{spec.draft_step}' does not exist")
+        return
+    roots = [spec.start] + ([spec.draft_step] if spec.draft_step else [])
+    seen, todo = set(roots), list(roots)
     while todo:
         step = spec.steps[todo.pop()]
         for target in step.targets():

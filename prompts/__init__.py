@@ -3,8 +3,9 @@
 Messages live in ``prompts/<locale>/<dialog>/<name>.j2`` and are rendered with
 autoescape on, because replies use Telegram's HTML parse mode: whatever a person
 typed reaches a template only as a variable, so it is escaped, never evaluated.
-Button labels live in ``prompts/<locale>/buttons.yaml``; Telegram shows them as
-plain text, so they are rendered without HTML escaping.
+Button labels live in YAML files beside them (``prompts/<locale>/buttons.yaml`` and
+``prompts/<locale>/<dialog>/buttons.yaml``, merged); Telegram shows labels as plain
+text, so they are rendered without HTML escaping.
 """
 
 from __future__ import annotations
@@ -51,8 +52,14 @@ class Catalog:
     def _labels(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for locale in self.locales:
-            data = yaml.safe_load((self.root / locale / "buttons.yaml").read_text("utf-8"))
-            out[locale] = {str(k): str(v) for k, v in (data or {}).items()}
+            merged: dict[str, str] = {}
+            for path in sorted((self.root / locale).rglob("buttons.yaml")):
+                data = yaml.safe_load(path.read_text("utf-8")) or {}
+                for key, value in data.items():
+                    if str(key) in merged:
+                        raise ValueError(f"{path}: label '{key}' is defined twice")
+                    merged[str(key)] = str(value)
+            out[locale] = merged
         return out
 
     def has_template(self, locale: str, name: str) -> bool:

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from dialogs.model import ForgetMe, Frame, Profile, Turn, UserState
-from storage.tables import Conversation, User
+from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
+from storage.tables import Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
 
@@ -22,7 +22,14 @@ class UserKey:
     external_id: str
 
 
-def to_state(user: User | None, conv: Conversation | None) -> UserState:
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def to_state(
+    user: User | None, conv: Conversation | None, rows: list[RecordRow] | None = None
+) -> UserState:
     if user is None:
         return UserState()
     profile = Profile(
@@ -33,7 +40,12 @@ def to_state(user: User | None, conv: Conversation | None) -> UserState:
         checkin_time=user.checkin_time,
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
-    return UserState(stack=stack, profile=profile)
+    records: dict[str, list[Record]] = {}
+    for row in rows or []:
+        records.setdefault(row.kind, []).append(
+            Record(row.kind, dict(row.data), row.id, _utc(row.created_at))
+        )
+    return UserState(stack=stack, profile=profile, records=records)
 
 
 def _keeps_nothing(turn: Turn) -> bool:
@@ -53,11 +65,21 @@ class StateStore:
             query = query.with_for_update()
         return session.exec(query).first()
 
+    def _rows(self, session: Session, user: User | None) -> list[RecordRow]:
+        if user is None:
+            return []
+        query = (
+            select(RecordRow)
+            .where(RecordRow.user_id == user.id)
+            .order_by(RecordRow.kind, RecordRow.position, RecordRow.id)  # type: ignore[arg-type]
+        )
+        return list(session.exec(query))
+
     def load(self, key: UserKey) -> UserState:
         with Session(self.engine) as session:
             user = self._find(session, key, lock=False)
             conv = session.get(Conversation, user.id) if user else None
-            return to_state(user, conv)
+            return to_state(user, conv, self._rows(session, user))
 
     def run_turn(
         self,
@@ -78,8 +100,11 @@ class StateStore:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
                     user = self._find(session, key, lock=True)
                     conv = session.get(Conversation, user.id) if user else None
-                    turn = decide(to_state(user, conv))
-                    self._save(session, key, user, conv, turn, now, script_version)
+                    rows = self._rows(session, user)
+                    turn = decide(to_state(user, conv, rows))
+                    owner = self._save(session, key, user, conv, turn, now, script_version)
+                    if owner is not None:
+                        self._sync_records(session, owner, rows, turn, now)
                 return turn
             except IntegrityError:
                 # Another process created this person's row first; load it and retry.
@@ -96,11 +121,12 @@ class StateStore:
         turn: Turn,
         now: datetime,
         script_version: str,
-    ) -> None:
+    ) -> int | None:
+        """Save profile and stack; return the person's id, or None if nothing is kept."""
         if _keeps_nothing(turn):
             if user is not None:
                 self._erase(session, user.id)
-            return
+            return None
         profile = turn.state.profile
         if user is None:
             user = User(
@@ -122,8 +148,37 @@ class StateStore:
         conv.version += 1
         conv.script_version = script_version
         conv.updated_at = now
+        return user.id
+
+    def _sync_records(
+        self,
+        session: Session,
+        owner: int,
+        rows: list[RecordRow],
+        turn: Turn,
+        now: datetime,
+    ) -> None:
+        """Write the records the turn added, changed, reordered or removed; nothing else."""
+        by_id = {row.id: row for row in rows}
+        kept: set[int] = set()
+        for kind, records in turn.state.records.items():
+            for position, record in enumerate(records):
+                row = by_id.get(record.id) if record.id is not None else None
+                if row is None:
+                    session.add(RecordRow(user_id=owner, kind=kind, position=position,
+                                          created_at=record.created_at or now,
+                                          updated_at=now, data=record.data))
+                    continue
+                kept.add(row.id)  # type: ignore[arg-type]
+                if row.data != record.data or row.position != position or row.kind != kind:
+                    row.data, row.position, row.kind, row.updated_at = (
+                        record.data, position, kind, now)
+        gone = [row_id for row_id in by_id if row_id not in kept]
+        if gone:
+            session.execute(delete(RecordRow).where(RecordRow.id.in_(gone)))  # type: ignore[union-attr]
 
     def _erase(self, session: Session, user_id: int | None) -> None:
+        session.execute(delete(RecordRow).where(RecordRow.user_id == user_id))
         session.execute(delete(Conversation).where(Conversation.user_id == user_id))
         session.execute(delete(User).where(User.id == user_id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -41,3 +41,24 @@ class Conversation(SQLModel, table=True):
     version: int = 0
     script_version: str = Field(default="", max_length=32)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RecordRow(SQLModel, table=True):
+    """Everything a person keeps (contacts, needs maps, thought entries, drafts...).
+
+    One table for all kinds: the data is private to one person, never queried
+    across people, and always loaded whole; a new kind needs no migration.
+    """
+
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_user_kind", "user_id", "kind", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(max_length=32)
+    position: int = 0
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

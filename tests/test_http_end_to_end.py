@@ -54,7 +54,7 @@ async def test_bridges_run_uses_the_configured_api_base_url(tmp_path: Path) -> N
             server.fake.push_update(fake.make_text_update(1001, "/start"))
             welcome = await fake.wait_for_messages(1001, 1, timeout=30)
             assert "I'm Bridges" in welcome[0].text
-            assert [c["command"] for c in fake.commands] == ["menu", "help", "cancel", "start"]
+            assert {"menu", "help", "cancel", "start"} <= {c["command"] for c in fake.commands}
         finally:
             proc.send_signal(signal.SIGINT)
             out, err = await asyncio.wait_for(proc.communicate(), timeout=30)

@@ -66,5 +66,13 @@ def registry(kind: str) -> dict[str, Callable[[HookCall], Any]]:
     return _REGISTRY[kind]
 
 
-# Importing the feature modules registers their hooks.
-from dialogs.hooks import profile  # noqa: E402, F401
+def _register_feature_modules() -> None:
+    """Import every module in this package: importing one registers its hooks."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_feature_modules()
