@@ -233,7 +233,12 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
             problems.add(step.id, "'collect' works on text steps only")
         if step.input == "multi" and not any(c.finish for c in step.choices):
             problems.add(step.id, "a multi step needs one choice with 'finish: true'")
-        exits_ok = step.end or step.next or (step.choices and all(c.next for c in step.choices))
+        exits_ok = (
+            step.end
+            or step.next
+            or (step.choices and all(c.next for c in step.choices))
+            or (step.input == "multi" and any(c.finish and c.next for c in step.choices))
+        )
         if not exits_ok:
             problems.add(step.id, "is a dead end: give it 'next', 'end: true' or a next per choice")
         for name, kind in _hook_names(step):
