@@ -10,6 +10,10 @@ script re-invoked with the hidden --serve option), so its CPU time and peak RSS 
 one bot never warms the other. Exits non-zero if a turn fails or times out, or if any user did
 not finish onboarding.
 
+A turn's latency runs from queuing the update to the arrival of the turn's last reply. The users
+form a closed loop (each waits for its reply before the next turn), so once a bot saturates its
+core, latency is mostly queueing: about concurrency / throughput.
+
     python bench/turns.py --users 200 [--concurrency C] [--database-url URL] [--json]
 """
 
@@ -219,11 +223,26 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_rss_mb() -> float:
+    """Peak RSS of this process: VmHWM, not ru_maxrss, because Linux carries ru_maxrss over
+    from the parent across fork + exec, so a child would report at least the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def build_bridges(base_url: str, database_url: str, rate_limit: bool) -> tuple[Any, Any]:
     from bot.core import Bridges
     from bot.telegram_app import build_application
+    from dialogs import places
 
     bridges = Bridges.open(database_url)
+    places.preload()  # as `bridges run` does (bot/cli.py): the city index is built at boot
     return build_application(bridges, FAKE_TOKEN, base_url=base_url, rate_limit=rate_limit), bridges
 
 
@@ -313,7 +332,7 @@ async def serve(args: argparse.Namespace) -> None:
         load_cpu = cpu_seconds() - cpu_before
     report: dict[str, Any] = {
         "cpu_s": load_cpu,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "peak_rss_mb": peak_rss_mb(),
         "handler_errors": errors,
     }
     if bridges is not None:
