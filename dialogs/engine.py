@@ -224,7 +224,7 @@ class Engine:
         stack.remove(existing)
         if spec.draft_step and existing.step not in (spec.start, spec.draft_step):
             # Half-way through something they may want back: offer continue or discard.
-            drafts.save(turn.state, existing, now)
+            self._set_aside(turn, spec, existing, now)
             self._push(turn, dialog, now)
             return
         stack.append(existing)
@@ -317,6 +317,10 @@ class Engine:
         # A number is a value on number steps and a time on time steps, not a button index.
         if step.input == "choice" and text.isdigit() and 1 <= int(text) <= len(options):
             return options[int(text) - 1]
+        # On a number step, input without letters is read as a number: folding away its
+        # punctuation would turn "-1" or "2.5" into the "1" or "25" button.
+        if step.input == "number" and not any(c.isalpha() for c in text):
+            return None
         wanted = fold(text)
         locale = turn.state.profile.locale
         for option in options:
