@@ -16,7 +16,15 @@ def mermaid(dialog: DialogSpec) -> str:
     lines += [_node(dialog, sid) for sid in dialog.steps]
     exits: set[str] = set()
     for step in dialog.steps.values():
-        edges: list[tuple[str, str]] = [(c.id, c.next or step.next or END) for c in step.choices]
+        edges: list[tuple[str, str]] = [
+            (c.id, c.next or step.next or END)
+            for c in step.choices
+            if step.input != "multi" or c.finish
+        ]
+        if step.input == "multi":
+            edges.append(("tick", step.id))
+        if step.collect:
+            edges.append(("add a line", step.id))
         if step.choices_from:
             edges.append((f"{step.choices_from}…", step.next or END))
         if step.input not in ("choice", "none") or (step.input == "none" and step.next):
