@@ -55,9 +55,11 @@ async def bridges_on_fake(
 
 
 async def onboard(chat: ChatDriver, zone_text: str = "Lisbon", time_label: str = "8:00") -> None:
+    """Onboard with the usual answers, leaving the reach-out list for later: ends at the menu."""
     await chat.send("/start")
     await chat.click("Tell me more")
     await chat.click("Okay, got it")
     await chat.click("Yes, keep my answers")
     await chat.send(zone_text)
     await chat.click(time_label)
+    await chat.click("Maybe later")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ONBOARDING = "/start\n1\nokay, got it\n1\nnowhere-land-xyz\nLisbon\n25:99\n8:15\n"
+ONBOARDING = "/start\n1\nokay, got it\n1\nnowhere-land-xyz\nLisbon\n25:99\n8:15\nmaybe later\n"
 
 
 def chat(tmp_path: Path, user: str, typed: str) -> subprocess.CompletedProcess[str]:

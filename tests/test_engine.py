@@ -79,7 +79,9 @@ def test_onboarding_happy_path_sets_profile_and_opens_menu() -> None:
     turn = run(turn.state, Text("8:15 am"))
     assert turn.state.profile.checkin_time == "08:15"
     assert turn.state.profile.onboarded
-    assert templates(turn) == ["onboarding/done", "menu/main"]
+    assert templates(turn) == ["onboarding/done", "onboarding/invite"]
+    assert where(turn.state) == ("onboarding", "invite")
+    turn = run(turn.state, press("onboarding", "invite", "later"))
     assert where(turn.state) == ("menu", "main")
 
 

@@ -67,6 +67,10 @@ you: [8:00]
 bot: You're all set: I'll check in around <b>08:00</b> your time. Thank you for trusting me with this. 💛
      {Need a quick chat?}
      {☰ Menu}
+bot: One last thing, if you like: who's someone you could message on a heavy day? Keeping a name or two here puts them one tap away when you need them.
+     [➕ Add someone now]
+     [Maybe later]
+you: [Maybe later]
 bot: What would you like to do?
      [🌍 Change my time zone]
      [⏰ Change check-in time]
