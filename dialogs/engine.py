@@ -206,7 +206,7 @@ class Engine:
         spec = self.dialogs[frame.dialog]
         kept_draft = self._set_aside(turn, spec, frame, now)
         self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps,
-                  draft=kept_draft)  # fmt: skip
+                  draft=kept_draft, onboarded=turn.state.profile.onboarded)  # fmt: skip
         if turn.state.top:
             self._show_current(turn, now)
 

@@ -72,8 +72,12 @@ bot: One last thing, if you like: who's someone you could message on a heavy day
      [Maybe later]
 you: [Maybe later]
 bot: What would you like to do?
-     [🌍 Change my time zone]
-     [⏰ Change check-in time]
+     [💬 Need a quick chat?]
+     [🧭 My needs map]
+     [🪞 Weigh a harsh thought]
+     [📖 Past thoughts]
+     [👥 My reach-out list]
+     [⚙️ Settings]
      [ℹ️ About Bridges]
      [Close menu]
 """
@@ -168,12 +172,14 @@ async def test_changing_time_zone_and_checkin_time_from_the_menu(sqlite_url: str
     async with bridges_on_fake(sqlite_url) as tg:
         ada = tg.chat()
         await onboard(ada)
-        await ada.click("Change my time zone")
+        await ada.click("Settings")
+        await ada.click("Time zone")
         assert "Europe/Lisbon" in ada.messages()[-2].plain_text
         await ada.click("New York")
         assert tg.state().profile.timezone == "America/New_York"
         await ada.send("/menu")
-        await ada.click("Change check-in time")
+        await ada.click("Settings")
+        await ada.click("Morning check-in time")
         await ada.click("No check-ins")
         assert tg.state().profile.checkin_time is None
         assert "no morning check-ins" in ada.last_text
