@@ -30,19 +30,24 @@ def event_from_line(line: str, buttons: list[tuple[str, str]]) -> Event:
     if command is not None:
         return command
     stripped = text.strip()
-    if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
-        return Press(buttons[int(stripped) - 1][1])
     wanted = fold(stripped)
+    # A label wins over a position: on a 0-4 scale, "3" means the button "3".
     for label, data in buttons:
         if wanted and wanted == fold(label):
             return Press(data)
+    if stripped.isdigit() and 1 <= int(stripped) <= len(buttons):
+        return Press(buttons[int(stripped) - 1][1])
     return Text(text)
 
 
 def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
     lines = [out.plain]
     flat = [(b.label, b.data) for row in out.buttons for b in row if not b.url]
-    lines += [f"  {i}) {label}" for i, (label, _) in enumerate(flat, start=1)]
+    if flat and all(label.isdigit() for label, _ in flat):
+        # A scale: show the values themselves, so typing "3" plainly means 3.
+        lines.append("  " + "  ".join(f"[{label}]" for label, _ in flat))
+    else:
+        lines += [f"  {i}) {label}" for i, (label, _) in enumerate(flat, start=1)]
     links = [b for row in out.buttons for b in row if b.url]
     lines += [f"  -> {b.label}: {b.url}" for b in links]
     return "\n".join(lines), flat

@@ -228,7 +228,7 @@ class Engine:
             self._push(turn, dialog, now)
             return
         stack.append(existing)
-        if not was_top:
+        if not was_top and existing.step != spec.start:
             self._say(turn, "common/picking_up")
         self._show_current(turn, now)
 
@@ -262,8 +262,10 @@ class Engine:
         assert frame is not None
         if target is None or target == END:
             turn.state.stack.pop()
-            if turn.state.top:
-                self._say(turn, "common/resume")
+            below = turn.state.top
+            if below:
+                if below.dialog != MENU_DIALOG:  # the menu needs no "back to where we were"
+                    self._say(turn, "common/resume")
                 self._show_current(turn, now)
         elif target.startswith(DIALOG_PREFIX):
             turn.state.stack.pop()

@@ -204,7 +204,6 @@ async def test_an_empty_list_goes_straight_to_adding_and_not_now_closes(tg: Harn
     assert [m.plain_text.split("\n")[0] for m in replies] == [
         "Your list is saved. Send /contacts whenever you want it, and tap Need a quick chat? "
         "on a heavy day.",
-        "Back to where we were:",
         "What would you like to do?",
     ]
     assert contacts(tg) == [] and [f.dialog for f in tg.state().stack] == ["menu"]
