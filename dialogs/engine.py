@@ -471,9 +471,9 @@ class Engine:
         frame = turn.state.top
         assert frame is not None
         ctx: dict[str, Any] = {"slots": dict(frame.slots), "profile": turn.state.profile}
-        if step.enter:
+        for name in step.enter:
             call = hooks.HookCall(turn.state, frame, None, now, turn.effects)
-            ctx.update(hooks.registry("enter")[step.enter](call))
+            ctx.update(hooks.registry("enter")[name](call))
         return ctx
 
     def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]:

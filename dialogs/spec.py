@@ -52,7 +52,7 @@ class StepSpec:
     choices: tuple[ChoiceSpec, ...] = ()
     choices_from: str | None = None
     hook: str | None = None
-    enter: str | None = None
+    enter: tuple[str, ...] = ()  # enter hooks, merged in order
     end: bool = False
     keyboard: str | None = None
     columns: int = 1
@@ -160,7 +160,7 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         choices=choices,
         choices_from=raw.get("choices_from"),
         hook=raw.get("hook"),
-        enter=raw.get("enter"),
+        enter=_names(raw.get("enter")),
         end=bool(raw.get("end", False)),
         keyboard=raw.get("keyboard"),
         columns=int(raw.get("columns", 1)),
@@ -172,6 +172,13 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         min_items=int(raw.get("min_items", 0)),
         max_items=int(raw.get("max_items", 10)),
     )
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    """A hook name or a list of them."""
+    if raw is None:
+        return ()
+    return (str(raw),) if isinstance(raw, str) else tuple(str(n) for n in raw)
 
 
 def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
@@ -253,8 +260,8 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
 def _hook_names(step: StepSpec) -> Iterable[tuple[str, str]]:
     if step.hook:
         yield step.hook, "action"
-    if step.enter:
-        yield step.enter, "enter"
+    for name in step.enter:
+        yield name, "enter"
     if step.choices_from:
         yield step.choices_from, "choices"
     for choice in step.choices:
