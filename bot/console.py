@@ -41,7 +41,7 @@ def event_from_line(line: str, buttons: list[tuple[str, str]]) -> Event:
 
 
 def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
-    lines = [out.plain]
+    lines = [f"[photo] {out.plain}".rstrip() if out.photo else out.plain]
     flat = [(b.label, b.data) for row in out.buttons for b in row if not b.url]
     if flat and all(label.isdigit() for label, _ in flat):
         # A scale: show the values themselves, so typing "3" plainly means 3.

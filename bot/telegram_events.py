@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, MessageEntity, Update
 
-from dialogs.model import Command, Event, Location, Press, Text, Unsupported
+from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
 
 # Message attributes we recognise but cannot use, in the words the reply uses.
 _MEDIA = (
@@ -43,6 +43,9 @@ def _from_message(message: Message) -> Event:
         return command or Text(message.text)
     if message.location is not None and message.venue is None:
         return Location(message.location.latitude, message.location.longitude)
+    if message.photo:
+        # Telegram lists each photo in several sizes, the largest last.
+        return Photo(message.photo[-1].file_id, message.caption or "")
     for attribute, kind in _MEDIA:
         if getattr(message, attribute, None):
             return Unsupported(kind, message.caption or "")

@@ -57,6 +57,13 @@ async def send_all(
     """Send the replies in order; one marked `edit` replaces the tapped message instead."""
     for out in messages:
         reply_markup = markup(catalog, out)
+        if out.photo:
+            # A kit photo, sent back by Telegram's file id; the text is its caption.
+            caption = out.text or None
+            await bot.send_photo(
+                chat_id, out.photo, caption, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+            )
+            continue
         editable = out.edit and tapped is not None
         if editable and not isinstance(reply_markup, ReplyKeyboardMarkup):
             assert tapped is not None

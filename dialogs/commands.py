@@ -16,11 +16,14 @@ COMMANDS: dict[str, str] = {
     "reframe": "dialog:reframe",
     "thoughts": "dialog:thoughts",
     "contacts": "dialog:contacts",
+    "plan": "dialog:plan",
+    "kit": "dialog:kit",
 }
 
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
-    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "help", "cancel", "start",
+    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "help", "cancel",
+    "start",
 )  # fmt: skip
 
 # Buttons of the persistent keyboard arrive as plain text: label key -> command.

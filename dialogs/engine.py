@@ -23,6 +23,7 @@ from dialogs.model import (
     Frame,
     Keyboard,
     Location,
+    Photo,
     Press,
     Reply,
     Text,
@@ -46,6 +47,7 @@ ONBOARDING_DIALOG = "onboarding"
 MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
 MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
+PHOTO_ID = "photo_id"  # an enter hook returning this sends the step's message as that photo
 
 
 class _Invalid(Exception):
@@ -87,12 +89,10 @@ class Engine:
             self._on_press(turn, event.data, now)
         elif isinstance(event, Location):
             self._on_location(turn, event, now)
+        elif isinstance(event, Photo):
+            self._on_photo(turn, event, now)
         elif isinstance(event, Unsupported):
-            if event.caption and self.crisis_check(event.caption):
-                self._start_crisis(turn, now)
-            else:
-                self._say(turn, "common/unsupported", kind=event.kind)
-                self._show_current(turn, now)
+            self._on_unsupported(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
         return turn
@@ -159,6 +159,28 @@ class Engine:
             return
         self._accept(turn, step, zone, now)
 
+    def _on_unsupported(self, turn: Turn, event: Unsupported, now: datetime) -> None:
+        if event.caption and self.crisis_check(event.caption):
+            self._start_crisis(turn, now)
+        else:
+            self._say(turn, "common/unsupported", kind=event.kind)
+            self._show_current(turn, now)
+
+    def _on_photo(self, turn: Turn, event: Photo, now: datetime) -> None:
+        frame = turn.state.top
+        step = self._spec(frame) if frame else None
+        if step is None or step.input != "photo":
+            # Only a photo step keeps photos; anywhere else it is media we cannot use.
+            self._on_unsupported(turn, Unsupported("photo", event.caption), now)
+            return
+        caption = event.caption.strip()
+        if caption and self.crisis_check(caption):
+            self._start_crisis(turn, now)
+        elif len(caption) > step.max_length:
+            self._reask(turn, step, now, "common/invalid_too_long", limit=step.max_length)
+        else:
+            self._accept(turn, step, {"file_id": event.file_id, "caption": caption}, now)
+
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
         handler = self.commands.get(cmd.name)
         if handler is None:
@@ -222,6 +244,9 @@ class Engine:
             return
         was_top = existing is stack[-1]
         stack.remove(existing)
+        if spec.restart_on_open:  # "Need a quick chat?" always answers with its first message
+            self._push(turn, dialog, now)
+            return
         if spec.draft_step and existing.step not in (spec.start, spec.draft_step):
             # Half-way through something they may want back: offer continue or discard.
             self._set_aside(turn, spec, existing, now)
@@ -353,6 +378,8 @@ class Engine:
             if match is None:
                 raise _Invalid("common/invalid_timezone", typed=text[:100])
             return match.zone
+        if kind == "photo":
+            raise _Invalid("common/invalid_photo")
         raise _Invalid("common/invalid_choice")
 
     def _accept(
@@ -442,8 +469,9 @@ class Engine:
     def _prompt(self, turn: Turn, step: StepSpec, now: datetime, edit: bool = False) -> None:
         buttons = self._buttons(turn, step, now)
         keyboard: Keyboard = "main" if step.keyboard == "main" and not buttons else None
+        ctx = self._ctx(turn, step, now)
         turn.replies.append(
-            Reply(step.prompt, self._ctx(turn, step, now), buttons, keyboard, edit=edit)
+            Reply(step.prompt, ctx, buttons, keyboard, edit=edit, photo=ctx.get(PHOTO_ID))
         )
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))

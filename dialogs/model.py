@@ -37,6 +37,7 @@ class Profile:
     locale: str = "en"
     timezone: str | None = None
     checkin_time: str | None = None  # "HH:MM" local time, None = no check-ins
+    country: str | None = None  # ISO 3166-1 alpha-2 they chose; None = from their time zone
 
 
 @dataclass
@@ -104,7 +105,15 @@ class Unsupported:
     caption: str = ""  # a photo's caption is free text too, so it is screened
 
 
-Event = Text | Command | Press | Location | Unsupported
+@dataclass(frozen=True)
+class Photo:
+    """A photo the person sent; `file_id` is Telegram's id for its largest size."""
+
+    file_id: str
+    caption: str = ""  # free text too, so it is screened first
+
+
+Event = Text | Command | Press | Location | Unsupported | Photo
 
 
 # --- what a turn produces -------------------------------------------------------
@@ -130,6 +139,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     keyboard: Keyboard = None
     edit: bool = False  # replace the message whose button was tapped, instead of a new one
+    photo: str | None = None  # a photo's file id: sent as that photo, the text as its caption
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 FLOWS_DIR = Path(__file__).parent / "flows"
-INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "none")
+INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "photo", "none")
 KEYBOARDS = (None, "location", "remove", "main")
 END = "end"
 DIALOG_PREFIX = "dialog:"
@@ -79,6 +79,7 @@ class DialogSpec:
     needs_profile: bool = False  # only for people who finished onboarding
     keeps: str | None = None  # label of what /cancel keeps, for the goodbye line
     draft_step: str | None = None  # where an unfinished run is offered back (continue/discard)
+    restart_on_open: bool = False  # opening it again starts at `start`, wherever it was
 
     def callback(self, step: str, choice: str) -> str:
         return "|".join((CALLBACK_PREFIX, self.id, step, choice))
@@ -205,6 +206,7 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
         needs_profile=bool(raw.get("needs_profile", False)),
         keeps=raw.get("keeps"),
         draft_step=raw.get("draft_step"),
+        restart_on_open=bool(raw.get("restart_on_open", False)),
     )
     return spec, problems
 
@@ -230,7 +232,7 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
             problems.add(step.id, f"input '{step.input}' is not one of {', '.join(INPUT_KINDS)}")
         if step.input == "number" and (step.min is None or step.max is None):
             problems.add(step.id, "a number step needs 'min' and 'max'")
-        if step.input in ("text", "number", "time", "timezone") and not step.slot:
+        if step.input in ("text", "number", "time", "timezone", "photo") and not step.slot:
             problems.add(step.id, f"a {step.input} step needs a 'slot' to keep the answer in")
         if step.input == "choice" and not step.choices and not step.choices_from:
             problems.add(step.id, "a choice step needs 'choices' or 'choices_from'")

@@ -38,6 +38,7 @@ def to_state(
         locale=user.locale,
         timezone=user.timezone,
         checkin_time=user.checkin_time,
+        country=user.country,
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
     records: dict[str, list[Record]] = {}
@@ -140,6 +141,7 @@ class StateStore:
         user.locale = profile.locale
         user.timezone = profile.timezone
         user.checkin_time = profile.checkin_time
+        user.country = profile.country
         assert user.id is not None
         if conv is None:
             conv = Conversation(user_id=user.id, updated_at=now)

@@ -27,6 +27,7 @@ class User(SQLModel, table=True):
     locale: str = Field(default="en", max_length=16)
     timezone: str | None = Field(default=None, max_length=64)
     checkin_time: str | None = Field(default=None, max_length=5)
+    country: str | None = Field(default=None, max_length=2)  # chosen in Settings (ISO alpha-2)
 
 
 class Conversation(SQLModel, table=True):

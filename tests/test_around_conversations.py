@@ -24,6 +24,8 @@ MENU_TARGETS = [
     ("Weigh a harsh thought", "reframe"),
     ("Past thoughts", "thoughts"),
     ("My reach-out list", "contacts"),
+    ("My safety plan", "plan"),
+    ("My self-soothe kit", "kit"),
 ]
 
 
@@ -56,7 +58,8 @@ async def test_need_a_quick_chat_from_the_keyboard_mid_dialog_and_back(tg: Harne
     # The persistent keyboard's first button sends its label as text.
     replies = await ada.send("Need a quick chat?")
     text = replies[0].plain_text
-    assert "I'm here." in text and "116 123" in text and "988" in text
+    # Lisbon: Portugal's emergency number, and the directory for its lines.
+    assert "I'm here." in text and "112" in text and "findahelpline.com" in text
     labels = [b.text for row in replies[0].buttons for b in row]
     assert "🌿 A one-minute grounding exercise" in labels
     assert "➕ Add someone to my list" in labels  # nobody on the list yet
@@ -87,11 +90,12 @@ async def test_help_lists_the_commands_in_plain_words(tg: Harness) -> None:
     await onboard(ada)
     replies = await ada.send("/help")
     text = replies[0].plain_text
-    for command in ("/menu", "/needs", "/reframe", "/thoughts", "/contacts", "/cancel", "/sos"):
+    for command in ("/menu", "/needs", "/reframe", "/thoughts", "/contacts", "/plan", "/kit",
+                    "/cancel", "/sos"):  # fmt: skip
         assert command in text
     registered = {c["command"] for c in tg.fake.commands}
-    assert registered == {"sos", "menu", "needs", "reframe", "thoughts", "contacts", "help",
-                          "cancel", "start"}  # fmt: skip
+    assert registered == {"sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan",
+                          "kit", "help", "cancel", "start"}  # fmt: skip
 
 
 async def test_cancel_says_what_was_kept(tg: Harness) -> None:

@@ -31,7 +31,7 @@ def test_onboarding_in_the_terminal(tmp_path: Path) -> None:
     assert "Got it: Europe/Lisbon" in out
     assert "I didn't catch a time there" in out
     assert "I'll check in around 08:15 your time" in out
-    assert out.rstrip().endswith("8) Close menu")
+    assert out.rstrip().endswith("10) Close menu")
     # No Telegram-only hints or HTML in the terminal.
     assert "Share my location" not in out
     assert "<b>" not in out
@@ -41,7 +41,7 @@ def test_people_are_separate_and_come_back_to_their_own_data(tmp_path: Path) -> 
     chat(tmp_path, "ann", ONBOARDING)
     bob = chat(tmp_path, "bob", "/start\n")
     assert "Hi, I'm Bridges" in bob.stdout
-    again = chat(tmp_path, "ann", "/start\n6\n2\n")
+    again = chat(tmp_path, "ann", "/start\n8\n2\n")
     assert "Welcome back! Nothing has been erased" in again.stdout
     assert "Your morning check-in is at 08:15." in again.stdout
 

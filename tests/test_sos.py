@@ -1,0 +1,322 @@
+"""“Need a quick chat?” as a person lives it: one reply from anywhere, and back to the exact step.
+
+The real PTB Application on the fake Bot API; every message is checked as the person sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dialogs.model import Record, Turn, UserState
+from storage.repository import UserKey
+from tests.fakebot import ChatDriver, FakeBotApi
+from tests.fakebot.models import SentMessage
+from tests.fakebot.transcript import render
+from tests.safety_net_setup import add_person, fill_kit, fill_plan, labels, links, photo_of
+from tests.telegram_harness import Harness, bridges_on_fake, onboard
+
+BACK = "Back to what I was doing"
+CALM = "I'm here. Let's slow down together for a moment"
+
+
+@pytest.fixture()
+async def tg(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with bridges_on_fake(f"sqlite:///{tmp_path}/bridges.db") as harness:
+        yield harness
+
+
+# --- from anywhere, and back to exactly where they were ----------------------------
+
+
+async def mid_needs_map(chat: ChatDriver) -> str:
+    await onboard(chat)
+    await chat.send("/needs")
+    await chat.click("Let's map it")
+    await chat.click("Weekends")
+    await chat.click("Done")
+    await chat.click("2")
+    await chat.click("3")
+    return "How empty does this feel in your life lately?"  # the rating step
+
+
+async def mid_evidence_table(chat: ChatDriver) -> str:
+    await onboard(chat)
+    await chat.send("/reframe")
+    await chat.send("nobody wants to hear from me")
+    await chat.click("50")
+    await chat.click("Lonely")
+    await chat.send("Sam didn't answer my message")
+    return "Anything else that supports it?"  # evidence for, one line in
+
+
+async def mid_contact_edit(chat: ChatDriver) -> str:
+    await onboard(chat)
+    await add_person(chat, "Anna", "anna_k")
+    await chat.send("/contacts")
+    await chat.click("Change, move or remove someone")
+    await chat.click("Anna")
+    await chat.click("Note")
+    return "Send a short note about Anna"
+
+
+async def idle(chat: ChatDriver) -> str:
+    await onboard(chat)
+    await chat.click("Close menu")
+    return ""
+
+
+async def mid_onboarding(chat: ChatDriver) -> str:
+    await chat.send("/start")
+    await chat.click("Tell me more")
+    await chat.click("Okay, got it")
+    await chat.click("Yes, keep my answers")
+    return "which time zone are you in?"
+
+
+STATES: dict[str, Callable[[ChatDriver], Awaitable[str]]] = {
+    "mid needs map (rating)": mid_needs_map,
+    "mid evidence table (evidence for)": mid_evidence_table,
+    "mid contact edit (note)": mid_contact_edit,
+    "idle": idle,
+    "during onboarding (time zone)": mid_onboarding,
+}
+
+
+def with_text(messages: list[SentMessage], part: str) -> SentMessage:
+    found = [m for m in messages if part in m.plain_text]
+    assert found, f"no message with {part!r}"
+    return found[-1]
+
+
+@pytest.mark.parametrize("where", list(STATES))
+@pytest.mark.parametrize("how", ["Need a quick chat?", "/sos", "need a quick chat"])
+async def test_one_reply_from_anywhere_and_back_to_the_exact_step(
+    tg: Harness, where: str, how: str
+) -> None:
+    ada = tg.chat()
+    marker = await STATES[where](ada)
+    before = tg.state()
+    step_prompt = with_text(ada.messages(), marker) if marker else None
+
+    replies = await ada.send(how)
+    assert len(replies) == 1, "one message, in the same turn"
+    text = replies[0].plain_text
+    assert text.startswith(CALM)
+    assert "Helplines" in text and "112" in text  # Lisbon: Portugal's emergency number
+    assert labels(replies[0])[-2:] == ["🌿 A one-minute grounding exercise", BACK]
+    # Nothing they were doing is lost or changed while the help is on top.
+    assert tg.state().stack[:-1] == before.stack
+    assert tg.state().top is not None and tg.state().top.dialog == "sos"
+
+    replies = await ada.click(BACK)
+    assert tg.state().top == before.top
+    assert tg.state() == before
+    if step_prompt is None:  # idle: nothing to go back to, so a kind word instead
+        assert [m.plain_text for m in replies] == [
+            "I'm glad you stopped for a moment. Whenever you need it, Need a quick chat? is one "
+            "tap away, and /menu has everything else."
+        ]
+        return
+    assert replies[0].plain_text == "Back to where we were:"
+    again = with_text(replies, marker)
+    assert again.text == step_prompt.text and again.buttons == step_prompt.buttons
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["need a quick chat", "NEED A QUICK CHAT", "Need a quick chat?!", "  need a QUICK chat? "],
+)
+async def test_typing_it_in_any_case_opens_it_even_in_a_free_text_step(
+    tg: Harness, typed: str
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send("/reframe")  # "what's the thought?": free text
+    replies = await ada.send(typed)
+    assert replies[0].plain_text.startswith(CALM)
+    below = tg.state().stack[-2]
+    assert (below.dialog, below.step, below.slots) == ("reframe", "thought", {})
+
+
+async def test_tapping_it_again_mid_exercise_shows_the_whole_reply_again(tg: Harness) -> None:
+    ada = tg.chat()
+    marker = await mid_evidence_table(ada)
+    before = tg.state()
+    await ada.send("Need a quick chat?")
+    await ada.click("grounding exercise")
+    replies = await ada.send("Need a quick chat?")
+    assert len(replies) == 1 and replies[0].plain_text.startswith(CALM)
+    assert [f.dialog for f in tg.state().stack] == ["menu", "reframe", "sos"]  # not stacked twice
+    replies = await ada.click(BACK)
+    assert marker in replies[-1].plain_text
+    assert tg.state() == before
+
+
+# --- an empty reach-out list --------------------------------------------------------
+
+EMPTY_LIST = """\
+you: Need a quick chat?
+bot: I'm here. Let's slow down together for a moment; nothing has to be sorted out right now.
+     
+     <b>Helplines</b>, free and confidential:
+     (the lines for their country)
+     
+     Your reach-out list is empty for now. Adding one person, even right now, makes this button more useful next time.
+     [➕ Add someone to my list]
+     [🌿 A one-minute grounding exercise]
+     [Back to what I was doing]
+you: [🌿 A one-minute grounding exercise]
+bot: Let's take one minute together. Go slowly; there's no wrong way to do this.
+     
+     Notice <b>5</b> things you can see.
+     Then <b>4</b> things you can touch.
+     <b>3</b> things you can hear.
+     <b>2</b> things you can smell.
+     <b>1</b> thing you can taste.
+     
+     Then one slow breath out, longer than the breath in. You're here, right now, and that's enough.
+     [Once more]
+     [🫁 Slow breathing instead]
+     [Back to what I was doing]
+you: [🫁 Slow breathing instead]
+bot: Let's breathe together for one minute. Let your shoulders drop.
+     
+     Breathe in through your nose for <b>4</b>…
+     and out, slowly, for <b>6</b>.
+     
+     Do it six times, at your own pace. If your mind wanders, that's fine; just come back to the counting.
+     [Once more]
+     [🌿 5-4-3-2-1 instead]
+     [Back to what I was doing]"""
+
+
+async def test_an_empty_list_still_helps_and_invites_one_person(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    start = len(ada.fake.history(ada.chat_id))
+    await ada.send("Need a quick chat?")
+    await ada.click("grounding exercise")
+    await ada.click("Slow breathing instead")
+    seen = render(ada.fake.history(ada.chat_id, since=start))
+    assert "• <b>In immediate danger:</b> call 112." in seen
+    # The helplines have tests of their own; here, what surrounds them.
+    helplines = re.compile(r"(confidential:\n).*?(\n     \n     Your reach-out)", re.DOTALL)
+    assert helplines.sub(r"\1     (the lines for their country)\2", seen) == EMPTY_LIST
+    # The invitation works at once: the reach-out list opens, asking for a name.
+    await ada.send("Need a quick chat?")
+    replies = await ada.click("Add someone to my list")
+    assert tg.state().top is not None and tg.state().top.dialog == "contacts"
+    assert "Who's someone you could reach out to?" in replies[-1].plain_text
+
+
+# --- everything they prepared, in one message ----------------------------------------
+
+
+async def test_it_shows_their_people_kit_and_plan_and_sends_their_photos(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await add_person(ada, "Anna", "anna_k")
+    photo_id = await fill_kit(ada)
+    await fill_plan(ada)
+    before = tg.state()
+
+    replies = await ada.send("Need a quick chat?")
+    assert len(replies) == 1
+    sos = replies[0]
+    text = sos.plain_text
+    # Their people, with the one-tap links and the ready message.
+    assert "Your people" in text and "1. Anna: @anna_k" in text and "“Need a quick chat?”" in text
+    assert "https://t.me/anna_k" in links(sos)
+    # Their kit: words and link inline, the photo behind a button.
+    assert "• “This feeling is a wave. It passes.”" in text
+    assert '🔗 <a href="https://youtu.be/calm-song">the song from our trip</a>' in sos.text
+    assert "🖼 1 photo: tap See my photos below." in text
+    # The filled parts of their plan, compactly; skipped ones are left out.
+    assert "My warning signs: I stop answering messages" in text
+    assert "Things I can do on my own to feel a bit better: a hot shower" in text
+    assert "Professionals and helplines: Dr Mendes, 555 0134" in text
+    assert "My reasons to keep going: my niece's wedding in May" in text
+    assert "Making my space safer" not in text and "take my mind off things" not in text
+    # People, kit, plan, then helplines, in that order.
+    order = [
+        text.index(s) for s in ("Your people", "Your kit", "From your safety plan", "Helplines")
+    ]
+    assert order == sorted(order)
+    assert labels(sos) == [
+        "💬 Open chat with Anna", "📤 Send Anna your message", "🖼 See my photos (1)",
+        "🌿 A one-minute grounding exercise", BACK,
+    ]  # fmt: skip
+
+    replies = await ada.click("See my photos")
+    assert [photo_of(m) for m in replies] == [photo_id, None]
+    assert replies[0].plain_text == "Biscuit asleep"
+    assert labels(replies[1]) == ["🌿 A one-minute grounding exercise", BACK]
+    await ada.click(BACK)
+    assert tg.state() == before
+
+
+async def test_never_sent_into_a_group_chat(tg: Harness) -> None:
+    group = tg.chat(user_id=2002, chat_type="group", chat_id=-100123)
+    replies = await group.send("Need a quick chat?")
+    replies += await group.send("/sos")
+    assert [m.plain_text for m in replies] == [
+        "Hi! I work only in private chats, to keep things personal. Please message me directly. "
+        "I haven't kept anything from this group."
+    ]
+    assert all(CALM not in m.plain_text for m in tg.fake.messages(group.chat_id))
+    assert tg.state(2002) == UserState()
+
+
+# --- the fullest net still fits one Telegram message ---------------------------------
+
+
+def _fullest(state: UserState) -> Turn:
+    """Everything at its longest: five people, a full kit and a full plan."""
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    long = "x" * 100
+    for i in range(5):
+        data = {"name": f"Person {i} " + "n" * 30, "reach": "other", "handle": "h" * 100,
+                "note": long, "message": "m" * 200}  # fmt: skip
+        state.records.setdefault("contact", []).append(Record("contact", data, created_at=now))
+    for i in range(12):
+        data = {"type": "text", "text": f"{i} " + "k" * 198}
+        state.records.setdefault("kit_item", []).append(Record("kit_item", data, created_at=now))
+    parts = ("warning_signs", "coping", "distractions", "professionals", "safe_space", "reasons")
+    plan = {part: [f"{i} " + "p" * 98 for i in range(5)] for part in parts}
+    state.records["safety_plan"] = [Record("safety_plan", plan, created_at=now)]
+    return Turn(state)
+
+
+async def test_the_fullest_safety_net_still_fits_one_message(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    key = UserKey("telegram", str(ada.user_id))
+    tg.bridges.store.run_turn(key, _fullest, datetime(2026, 11, 23, tzinfo=UTC))
+    # The fake Bot API refuses a message over 4096 characters, as Telegram does.
+    replies = await ada.send("Need a quick chat?")
+    assert len(replies) == 1 and len(replies[0].plain_text) <= 4096
+    assert "Person 4" in replies[0].plain_text and "…" in replies[0].plain_text
+    replies = await ada.send("I want to end it all")  # the crisis reply carries it all too
+    assert "Person 4" in replies[0].plain_text
+    assert replies[-1].plain_text == "Are you safe right now?"
+
+
+async def test_after_a_restart_back_still_returns_to_the_exact_step(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/bridges.db"
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        marker = await mid_needs_map(ada)
+        before = tg.state()
+        await ada.send("Need a quick chat?")
+    # A new process: new Application, same database, same Telegram chat.
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        replies = await ada.click(BACK)
+        assert marker in replies[-1].plain_text
+        assert tg.state() == before
