@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -15,7 +26,22 @@ def utcnow() -> datetime:
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),
+        # Partial: the sweep only ever looks for rows that have a due time.
+        Index(
+            "ix_users_next_checkin_at",
+            "next_checkin_at",
+            postgresql_where=text("next_checkin_at IS NOT NULL"),
+            sqlite_where=text("next_checkin_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_users_next_nudge_at",
+            "next_nudge_at",
+            postgresql_where=text("next_nudge_at IS NOT NULL"),
+            sqlite_where=text("next_nudge_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)  # "telegram" or "console"
@@ -28,6 +54,17 @@ class User(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     checkin_time: str | None = Field(default=None, max_length=5)
     country: str | None = Field(default=None, max_length=2)  # chosen in Settings (ISO alpha-2)
+    # The sweep (storage/schedule_store.py): next due times in UTC, None = nothing planned.
+    next_checkin_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    next_nudge_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # False once they blocked the bot; True again when they write.
+    active: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
 
 
 class Conversation(SQLModel, table=True):
