@@ -5,8 +5,6 @@ A small made-up dialog on the shipped prompts; no Telegram, no database, a fixed
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from dialogs.engine import Engine
@@ -16,7 +14,6 @@ from dialogs.model import (
     Frame,
     Photo,
     Press,
-    Profile,
     Record,
     Text,
     Turn,
@@ -25,8 +22,7 @@ from dialogs.model import (
 )
 from dialogs.spec import DialogError, load_dialogs
 from prompts import default_catalog
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+from tests.engine_driver import member, run_events, templates
 
 DEMO = """
 id: demo
@@ -54,21 +50,8 @@ DIALOGS = load_dialogs(extra={"demo.yaml": DEMO})
 ENGINE = Engine(DIALOGS, default_catalog())
 
 
-def member(*frames: Frame) -> UserState:
-    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
-    state.stack = list(frames)
-    return state
-
-
 def run(state: UserState, *events: Event) -> Turn:
-    turn = Turn(state)
-    for event in events:
-        turn = ENGINE.step(turn.state, event, NOW)
-    return turn
-
-
-def templates(turn: Turn) -> list[str]:
-    return [r.template for r in turn.replies]
+    return run_events(ENGINE, state, *events)
 
 
 def test_a_photo_step_keeps_the_file_id_and_the_caption() -> None:

@@ -5,29 +5,18 @@ No Telegram, no database, a fixed clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from dialogs.engine import Engine
-from dialogs.model import Command, Event, Frame, Press, Profile, Text, Turn, UserState
+from dialogs.model import Command, Event, Frame, Press, Text, Turn, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
+from tests.engine_driver import member, run_events
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DIALOGS = load_dialogs()
 ENGINE = Engine(DIALOGS, default_catalog())
 
 
-def member(*frames: Frame) -> UserState:
-    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
-    state.stack = list(frames)
-    return state
-
-
 def run(state: UserState, *events: Event) -> Turn:
-    turn = Turn(state)
-    for event in events:
-        turn = ENGINE.step(turn.state, event, NOW)
-    return turn
+    return run_events(ENGINE, state, *events)
 
 
 def press(dialog: str, step: str, choice: str) -> Press:
