@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.render import Outgoing, render
 from dialogs.engine import Engine
-from dialogs.model import Event, Turn, UserState
+from dialogs.model import Due, Event, Turn, UserState
 from dialogs.spec import DialogSet, load_dialogs
 from prompts import Catalog, default_catalog
 from storage import migrate
@@ -44,7 +44,8 @@ class Bridges:
             rendered[:] = render(self.catalog, turn.state.profile.locale, turn.replies)
             return turn
 
-        self.store.run_turn(key, decide, now, self.dialogs.script_version)
+        seen = not isinstance(event, Due)
+        self.store.run_turn(key, decide, now, self.dialogs.script_version, seen=seen)
         return rendered
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from dialogs.inputs import fold, is_blank, parse_number, parse_time
 from dialogs.model import (
     Button,
     Command,
+    Due,
     Event,
     ForgetMe,
     Frame,
@@ -43,6 +44,7 @@ from dialogs.spec import (
 )
 
 CRISIS_DIALOG = "crisis"
+SOS_DIALOG = "sos"
 ONBOARDING_DIALOG = "onboarding"
 MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
@@ -93,6 +95,8 @@ class Engine:
             self._on_photo(turn, event, now)
         elif isinstance(event, Unsupported):
             self._on_unsupported(turn, event, now)
+        elif isinstance(event, Due):
+            self._on_due(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
         return turn
@@ -180,6 +184,19 @@ class Engine:
             self._reask(turn, step, now, "common/invalid_too_long", limit=step.max_length)
         else:
             self._accept(turn, step, {"file_id": event.file_id, "caption": caption}, now)
+
+    def _on_due(self, turn: Turn, event: Due, now: datetime) -> None:
+        """A scheduled check-in or nudge: open its dialog, unless now is the wrong moment.
+
+        Nothing is sent to someone who has not finished onboarding, or who is in the
+        middle of the crisis or "Need a quick chat?" flow: those come first.
+        """
+        top = turn.state.top
+        if not turn.state.profile.onboarded or event.kind not in self.dialogs:
+            return
+        if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
+            return
+        self._open(turn, event.kind, now)
 
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
         handler = self.commands.get(cmd.name)

@@ -113,7 +113,14 @@ class Photo:
     caption: str = ""  # free text too, so it is screened first
 
 
-Event = Text | Command | Press | Location | Unsupported | Photo
+@dataclass(frozen=True)
+class Due:
+    """The scheduler says a morning check-in or a nudge is due for this person."""
+
+    kind: Literal["checkin", "nudge"]
+
+
+Event = Text | Command | Press | Location | Unsupported | Photo | Due
 
 
 # --- what a turn produces -------------------------------------------------------

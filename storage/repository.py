@@ -88,6 +88,7 @@ class StateStore:
         decide: Callable[[UserState], Turn],
         now: datetime,
         script_version: str = "",
+        seen: bool = True,
     ) -> Turn:
         """Run `decide` on the locked, current state and save what it returns.
 
@@ -103,7 +104,7 @@ class StateStore:
                     conv = session.get(Conversation, user.id) if user else None
                     rows = self._rows(session, user)
                     turn = decide(to_state(user, conv, rows))
-                    owner = self._save(session, key, user, conv, turn, now, script_version)
+                    owner = self._save(session, key, user, conv, turn, now, script_version, seen)
                     if owner is not None:
                         self._sync_records(session, owner, rows, turn, now)
                 return turn
@@ -122,6 +123,7 @@ class StateStore:
         turn: Turn,
         now: datetime,
         script_version: str,
+        seen: bool = True,
     ) -> int | None:
         """Save profile and stack; return the person's id, or None if nothing is kept."""
         if _keeps_nothing(turn):
@@ -135,7 +137,8 @@ class StateStore:
             )
             session.add(user)
             session.flush()
-        user.last_seen_at = now
+        if seen:  # scheduler turns are not the person writing
+            user.last_seen_at = now
         user.consented_at = (user.consented_at or now) if profile.consented else None
         user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None
         user.locale = profile.locale
