@@ -1,0 +1,523 @@
+"""The check-in sweep at scale: claim due users, run their turns, the bot process, sending.
+
+Fills a database with N onboarded users (varied IANA zones, half-hour ones included, varied
+check-in times, `next_checkin_at` from dialogs.schedule.next_checkin), then measures:
+
+1. claiming a batch of 1,000 due users (storage.schedule_store.claim_due, advancing each to its
+   next check-in; median of a few runs, the claimed rows reset between runs);
+2. a full sweep (claim in batches of 1,000 and run each one's engine turn, Bridges.handle with
+   Due("checkin"), nothing sent) when 1% of users are due, and when none are;
+3. the bot process (`python -m bot.cli run`, a subprocess of its own) against a loopback fake
+   Bot API and the filled database: start-up time (spawn until the fake sees its first
+   getUpdates) and peak RSS (VmHWM) after it has run for a few seconds;
+4. sending to the loopback fake through the Application that bot.telegram_app.build_application
+   builds, with its default rate limiter (PTB's AIORateLimiter): messages per second achieved,
+   as a fraction of the overall limit (30/s).
+
+"Now" is the real clock at filling time: every user's next check-in lies within the next day.
+The sweeps run at a later instant chosen so that exactly the wanted number of users are due
+(as if the clock had moved on), so nothing depends on when the bench runs.
+
+    python bench/sweep.py --users 100000 [--database-url URL] [--messages 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` and `bot` importable
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, bindparam, func, insert, select, update  # noqa: E402
+
+from bot.core import Bridges  # noqa: E402
+from dialogs.model import Due  # noqa: E402
+from dialogs.schedule import next_checkin  # noqa: E402
+from storage.repository import UserKey  # noqa: E402
+from storage.schedule_store import ClaimedUser, claim_due  # noqa: E402
+from storage.tables import User  # noqa: E402
+from tests.fakebot import FAKE_TOKEN, FakeBotApi, LoopbackBotApiServer  # noqa: E402
+
+FIRST_USER_ID = 770_000_001  # Telegram ids of the bench's users
+BATCH = 1000
+FILL_CHUNK = 10_000
+CLAIM_RUNS = 5
+BOT_RUN_SECONDS = 5.0
+BOT_START_TIMEOUT = 120.0
+BOT_STOP_TIMEOUT = 30.0
+
+# Whole-hour, half-hour and 45-minute zones, both hemispheres, with and without DST.
+ZONES = [
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",  # +05:30
+    "Asia/Kathmandu",  # +05:45
+    "America/St_Johns",  # -03:30 / -02:30
+    "Australia/Adelaide",  # +09:30 / +10:30
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Africa/Nairobi",
+    "Pacific/Auckland",
+    "Asia/Tehran",  # +03:30
+    "UTC",
+]
+CHECKIN_TIMES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(0, 60, 5)]
+USERS = User.__table__
+
+
+# --- the database -------------------------------------------------------------------------------
+
+
+@contextmanager
+def bench_database(url: str | None) -> Iterator[tuple[str, str]]:
+    """(URL, description). Default: a fresh SQLite file in a temp dir. PostgreSQL: a scratch
+    schema, dropped afterwards. Other URLs are refused: the bench fills a whole table."""
+    if url is None:
+        with tempfile.TemporaryDirectory(prefix="bridges-sweep-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db", "SQLite (fresh temp file)"
+        return
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalise_url
+
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("--database-url must be PostgreSQL (SQLite uses a fresh temp file)")
+    with scratch_schema(url) as (scoped, schema):
+        yield scoped, f"PostgreSQL (scratch schema {schema}, dropped afterwards)"
+
+
+@contextmanager
+def scratch_schema(url: str) -> Iterator[tuple[str, str]]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_sweep_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+            yield scoped.render_as_string(hide_password=False), schema
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def fill(engine: Engine, users: int, now: datetime) -> float:
+    """Insert `users` onboarded people in bulk (executemany, in chunks). Returns seconds."""
+    started = time.perf_counter()
+    planned: dict[tuple[str, str], datetime] = {}  # next_checkin per (time, zone): same `now`
+    since = now - timedelta(days=30)
+    for start in range(0, users, FILL_CHUNK):
+        rows = []
+        for i in range(start, min(start + FILL_CHUNK, users)):
+            zone = ZONES[i % len(ZONES)]
+            at = CHECKIN_TIMES[(i * 7919) % len(CHECKIN_TIMES)]  # spread over the day
+            due = planned.get((at, zone))
+            if due is None:
+                due = planned[(at, zone)] = next_checkin(at, zone, now)
+            rows.append(
+                {
+                    "channel": "telegram",
+                    "external_id": str(FIRST_USER_ID + i),
+                    "created_at": since,
+                    "last_seen_at": since,
+                    "consented_at": since,
+                    "onboarded_at": since,
+                    "locale": "en",
+                    "timezone": zone,
+                    "checkin_time": at,
+                    "country": None,
+                    "next_checkin_at": due,
+                    "next_nudge_at": None,
+                    "active": True,
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(USERS), rows)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE users")
+    return time.perf_counter() - started
+
+
+def due_times(engine: Engine) -> list[datetime]:
+    with engine.connect() as conn:
+        values = conn.execute(select(USERS.c.next_checkin_at).order_by(USERS.c.next_checkin_at))
+        return [v if v.tzinfo else v.replace(tzinfo=UTC) for (v,) in values]
+
+
+def instant_with_due(times: list[datetime], count: int) -> datetime:
+    """The earliest instant at which at least `count` users are due (all of them at or before)."""
+    if count <= 0:
+        return times[0] - timedelta(seconds=1)
+    return times[min(count, len(times)) - 1]
+
+
+def count_due(engine: Engine, at: datetime) -> int:
+    with engine.connect() as conn:
+        query = (
+            select(func.count())
+            .select_from(USERS)
+            .where(USERS.c.next_checkin_at <= at.astimezone(UTC))
+        )
+        return int(conn.execute(query).scalar_one())
+
+
+def advance_checkin(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
+    def advance(person: ClaimedUser) -> datetime | None:
+        if not person.checkin_time or not person.timezone:
+            return None
+        return next_checkin(person.checkin_time, person.timezone, max(person.due_at, now))
+
+    return advance
+
+
+def restore(engine: Engine, claimed: list[ClaimedUser]) -> None:
+    """Put claimed rows back to the due times they had (between measured runs)."""
+    if not claimed:
+        return
+    stmt = (
+        update(USERS)
+        .where(USERS.c.id == bindparam("b_id"))
+        .values(next_checkin_at=bindparam("b_at", type_=USERS.c.next_checkin_at.type))
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt, [{"b_id": c.user_id, "b_at": c.due_at} for c in claimed])
+
+
+# --- 1 and 2: claims and sweeps -----------------------------------------------------------------
+
+
+def time_claim_batch(engine: Engine, at: datetime, runs: int) -> tuple[list[float], int]:
+    """Seconds for each of `runs` claims of one batch of BATCH users due at `at`."""
+    timings, got = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        claimed = claim_due(engine, "checkin", at, advance_checkin(at), limit=BATCH)
+        timings.append(time.perf_counter() - started)
+        got = len(claimed)
+        restore(engine, claimed)
+    return timings, got
+
+
+def sweep(bridges: Bridges, at: datetime) -> dict[str, Any]:
+    """Claim everyone due at `at` in batches, run each one's check-in turn (nothing is sent)."""
+    engine = bridges.store.engine
+    claim_s = turn_s = 0.0
+    everyone: list[ClaimedUser] = []
+    replies = 0
+    batches = 0
+    started = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        claimed = claim_due(engine, "checkin", at, advance_checkin(at), limit=BATCH)
+        claim_s += time.perf_counter() - t0
+        if not claimed:
+            break
+        batches += 1
+        t0 = time.perf_counter()
+        for person in claimed:
+            out = bridges.handle(UserKey(person.channel, person.external_id), Due("checkin"), at)
+            replies += len(out)
+        turn_s += time.perf_counter() - t0
+        everyone.extend(claimed)
+    wall = time.perf_counter() - started
+    restore(engine, everyone)
+    return {
+        "claimed": len(everyone),
+        "batches": batches,
+        "wall_s": wall,
+        "claim_s": claim_s,
+        "turn_s": turn_s,
+        "replies": replies,
+    }
+
+
+# --- 3: the bot process -------------------------------------------------------------------------
+
+
+class PollWatchingFake(FakeBotApi):
+    """Notes when the first getUpdates arrives (the fake logs a call when it answers it, which
+    for a long poll is up to its timeout later)."""
+
+    first_poll_at: float | None = None
+
+    async def handle_async(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.first_poll_at is None and method.lower() == "getupdates":
+            self.first_poll_at = time.monotonic()
+        return await super().handle_async(method, *args, **kwargs)
+
+
+def vm_hwm_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def bot_process(database_url: str, run_seconds: float) -> dict[str, Any]:
+    """Start `bridges run` against a loopback fake; start-up time and VmHWM; stop with SIGINT."""
+    fake = PollWatchingFake()
+    async with LoopbackBotApiServer(fake) as server:
+        env = {
+            **os.environ,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        with tempfile.TemporaryDirectory(prefix="bridges-sweep-bot-") as cwd:  # no stray .env
+            spawned = time.monotonic()
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                env=env,
+                cwd=cwd,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                while fake.first_poll_at is None:
+                    if process.returncode is not None:
+                        raise RuntimeError(f"bot exited ({process.returncode}) before polling")
+                    if time.monotonic() - spawned > BOT_START_TIMEOUT:
+                        raise RuntimeError("bot did not poll within the start timeout")
+                    await asyncio.sleep(0.005)
+                startup = fake.first_poll_at - spawned
+                await asyncio.sleep(run_seconds)
+                if process.returncode is not None:
+                    raise RuntimeError(f"bot exited ({process.returncode}) while running")
+                hwm = vm_hwm_mb(process.pid)
+                process.send_signal(signal.SIGINT)
+                _, err = await asyncio.wait_for(process.communicate(), BOT_STOP_TIMEOUT)
+            except BaseException:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                raise
+    errors = [
+        line
+        for line in err.decode(errors="replace").splitlines()
+        if "Traceback" in line or "ERROR" in line
+    ]
+    return {
+        "startup_s": startup,
+        "vm_hwm_mb": hwm,
+        "exit_code": process.returncode,
+        "polls": len(fake.calls_to("getUpdates")),
+        "stderr_errors": errors,
+    }
+
+
+# --- 4: sending under the default rate limit ----------------------------------------------------
+
+
+async def send_rate(database_url: str, messages: int) -> dict[str, Any]:
+    """Send one message each to `messages` chats through build_application's bot."""
+    from telegram.constants import FloodLimit
+
+    from bot.telegram_app import build_application
+
+    bridges = Bridges.open(database_url, apply_migrations=False)
+    fake = FakeBotApi()
+    try:
+        async with LoopbackBotApiServer(fake) as server:
+            app = build_application(bridges, FAKE_TOKEN, server.base_url)  # default rate_limit
+            limiter = app.bot.rate_limiter
+            base = getattr(limiter, "_base_limiter", None)
+            limit = (
+                base.max_rate / base.time_period
+                if base is not None
+                else float(FloodLimit.MESSAGES_PER_SECOND)
+            )
+            await app.initialize()
+            try:
+                chats = [FIRST_USER_ID + i for i in range(messages)]
+                started = time.perf_counter()
+                await asyncio.gather(
+                    *(
+                        app.bot.send_message(chat, "Good morning. How are you today?")
+                        for chat in chats
+                    )
+                )
+                wall = time.perf_counter() - started
+            finally:
+                await app.shutdown()
+    finally:
+        bridges.close()
+    sent = sorted(c.at for c in fake.calls_to("sendMessage") if c.error_code is None)
+    burst = int(limit)  # the limiter's bucket starts full: the first second's worth goes at once
+    steady = (
+        (len(sent) - 1 - burst) / (sent[-1] - sent[burst])
+        if len(sent) > burst + 1
+        else float("nan")
+    )
+    return {
+        "limiter": type(limiter).__name__ if limiter else "none",
+        "limit": limit,
+        "sent": len(sent),
+        "wall_s": wall,
+        "rate": len(sent) / wall,
+        "steady_rate": steady,
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def row(label: str, value: str) -> None:
+    print(f"  {label:<58} {value}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--users", type=int, default=100_000, help="users (default 100000)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL URL (a scratch schema, dropped afterwards); "
+        "default: a fresh SQLite file in a temp dir",
+    )
+    parser.add_argument(
+        "--due-percent",
+        type=float,
+        default=1.0,
+        help="share of users due in the full sweep (default 1)",
+    )
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=300,
+        help="messages (to as many chats) for the send-rate test (default 300)",
+    )
+    parser.add_argument(
+        "--bot-seconds",
+        type=float,
+        default=BOT_RUN_SECONDS,
+        help="how long the bot runs before its VmHWM is read (default 5)",
+    )
+    args = parser.parse_args(argv)
+    if args.users < BATCH:
+        parser.error(f"--users must be at least {BATCH}")
+    if args.messages < 1:
+        parser.error("--messages must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with bench_database(args.database_url) as (url, database):
+        print(f"Bridges sweep bench: {args.users:,} onboarded users, {database}")
+        bridges = Bridges.open(url)  # applies the migrations
+        engine = bridges.store.engine
+        now = datetime.now(UTC).replace(microsecond=0)
+        fill_s = fill(engine, args.users, now)
+        times = due_times(engine)
+        has_checkin = "checkin" in bridges.dialogs
+        print(
+            f"Filled in {fill_s:.2f} s ({args.users / fill_s:,.0f} users/s), "
+            f"{len(ZONES)} zones (incl. +05:30, +05:45, -03:30, +09:30, +03:30), "
+            f"{len(CHECKIN_TIMES)} check-in times"
+        )
+        print()
+
+        at_batch = instant_with_due(times, BATCH)
+        claims, got = time_claim_batch(engine, at_batch, CLAIM_RUNS)
+
+        due_n = round(args.users * args.due_percent / 100)
+        at_some = instant_with_due(times, due_n)
+        due_n = count_due(engine, at_some)
+        some = sweep(bridges, at_some)
+        at_none = instant_with_due(times, 0)
+        nones = [sweep(bridges, at_none) for _ in range(CLAIM_RUNS)]
+        none_s = statistics.median(n["wall_s"] for n in nones)
+        bridges.close()
+
+        bot = asyncio.run(bot_process(url, args.bot_seconds))
+        send = asyncio.run(send_rate(url, args.messages))
+
+    print("Results")
+    row(
+        f"claim a batch of {BATCH:,} due users (median of {CLAIM_RUNS})",
+        f"{statistics.median(claims) * 1000:.1f} ms  (claimed {got:,}; runs "
+        + ", ".join(f"{c * 1000:.0f}" for c in claims)
+        + " ms)",
+    )
+    row(
+        f"full sweep, {args.due_percent:g}% due ({due_n:,} users), claims + turns",
+        f"{some['wall_s']:.2f} s  ({some['claimed']:,} claimed in {some['batches']} batches)",
+    )
+    row(
+        "  of which claiming",
+        f"{some['claim_s']:.2f} s ({some['claim_s'] / max(some['claimed'], 1) * 1e6:.0f} us/user)",
+    )
+    row(
+        "  of which engine turns (Bridges.handle, Due('checkin'))",
+        f"{some['turn_s']:.2f} s ({some['turn_s'] / max(some['claimed'], 1) * 1e3:.2f} ms/turn)",
+    )
+    row("  replies rendered by those turns", f"{some['replies']:,}")
+    row(f"full sweep, none due (median of {CLAIM_RUNS})", f"{none_s * 1000:.2f} ms")
+    row("bot process start-up (spawn -> first getUpdates)", f"{bot['startup_s']:.2f} s")
+    row(
+        f"bot process peak RSS (VmHWM after {args.bot_seconds:g} s polling)",
+        f"{bot['vm_hwm_mb']:.1f} MB",
+    )
+    row("bot process stop (SIGINT) exit code", f"{bot['exit_code']}")
+    row(
+        f"send {send['sent']} messages to {send['sent']} chats ({send['limiter']})",
+        f"{send['wall_s']:.2f} s",
+    )
+    row(
+        f"  messages/s achieved, fraction of the {send['limit']:g}/s limit",
+        f"{send['rate']:.1f}/s = {send['rate'] / send['limit']:.2f}",
+    )
+    row(
+        f"  steady rate after the first {int(send['limit'])} (bucket burst)",
+        f"{send['steady_rate']:.1f}/s = {send['steady_rate'] / send['limit']:.2f}",
+    )
+    print()
+    if not has_checkin:
+        print(
+            "Note: there is no 'checkin' dialog yet, so the check-in turns produce no replies "
+            "(the engine ignores a Due for a dialog that does not exist); the turn time is "
+            "load + step + save only."
+        )
+    if bot["stderr_errors"]:
+        print("Bot process stderr had errors:", *bot["stderr_errors"][:5], sep="\n  ")
+    failed = got != BATCH or some["claimed"] != due_n or any(n["claimed"] for n in nones)
+    failed = failed or send["sent"] != args.messages
+    if failed:
+        print(
+            "FAILED: claimed counts or sent messages differ from what was due / asked",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
