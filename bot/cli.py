@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
@@ -72,7 +73,9 @@ def _run(settings: Settings) -> int:
     bridges = Bridges.open(settings.database_url)
     # Build the city index now, so the first person typing a city doesn't wait for it.
     places.preload()
-    app = build_application(bridges, settings.token, settings.api_base_url)
+    app = build_application(
+        bridges, settings.token, settings.api_base_url, sweep_seconds=settings.sweep_seconds
+    )
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
@@ -96,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
     if args.database_url:
-        settings = Settings(
-            settings.token, settings.api_base_url, args.database_url, settings.log_level
-        )
+        settings = dataclasses.replace(settings, database_url=args.database_url)
     logs.configure(settings.log_level if args.command == "run" else "WARNING", settings.token)
     try:
         if args.command == "dialogs":

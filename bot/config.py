@@ -18,6 +18,7 @@ class Settings:
     api_base_url: str
     database_url: str
     log_level: str
+    sweep_seconds: float = 5.0  # how often the scheduler looks for due check-ins
 
     @classmethod
     def from_env(cls, load_dotenv_file: bool = True) -> Settings:
@@ -28,4 +29,5 @@ class Settings:
             api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE,
             database_url=os.environ.get("DATABASE_URL") or DEFAULT_URL,
             log_level=(os.environ.get("LOG_LEVEL") or "INFO").upper(),
+            sweep_seconds=float(os.environ.get("SWEEP_SECONDS") or 5),
         )

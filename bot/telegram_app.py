@@ -15,6 +15,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
+from bot.scheduler import Sweeper
 from bot.telegram_events import event_from_update
 from bot.telegram_send import send_all
 from bot.update_processor import PerUserUpdateProcessor
@@ -99,7 +100,9 @@ def build_application(
     updates_request: BaseRequest | None = None,
     clock: Clock = utc_now,
     rate_limit: bool = True,
+    sweep_seconds: float | None = None,
 ) -> Application:
+    """The bot; with `sweep_seconds`, also the repeating sweep that sends due check-ins."""
     adapter = TelegramAdapter(bridges, clock)
     builder = (
         Application.builder()
@@ -118,4 +121,20 @@ def build_application(
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)
     app.bot_data["adapter"] = adapter
+    if sweep_seconds:
+        _schedule_sweep(app, Sweeper(bridges, clock), sweep_seconds)
     return app
+
+
+def _schedule_sweep(app: Application, sweeper: Sweeper, seconds: float) -> None:
+    if app.job_queue is None:
+        raise RuntimeError("the sweep needs python-telegram-bot[job-queue] installed")
+    # One sweep at a time; a slow one makes the next wait rather than overlap or pile up.
+    app.job_queue.run_repeating(
+        sweeper.sweep,
+        interval=seconds,
+        first=1.0,  # soon after start: check-ins missed during downtime are still fresh
+        name="sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    app.bot_data["sweeper"] = sweeper

@@ -18,12 +18,15 @@ COMMANDS: dict[str, str] = {
     "contacts": "dialog:contacts",
     "plan": "dialog:plan",
     "kit": "dialog:kit",
+    "checkin": "dialog:checkin",
+    "pause": "dialog:pause",
+    "resume": "dialog:resume",
 }
 
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
-    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "help", "cancel",
-    "start",
+    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
+    "resume", "help", "cancel", "start",
 )  # fmt: skip
 
 # Buttons of the persistent keyboard arrive as plain text: label key -> command.

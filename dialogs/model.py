@@ -38,6 +38,10 @@ class Profile:
     timezone: str | None = None
     checkin_time: str | None = None  # "HH:MM" local time, None = no check-ins
     country: str | None = None  # ISO 3166-1 alpha-2 they chose; None = from their time zone
+    nudges: str = "gentle"  # "off" | "gentle" (at most 2 a week) | "daily"
+    quiet_start: str = "21:00"  # quiet hours, local "HH:MM": no nudges from here...
+    quiet_end: str = "08:00"  # ...until here
+    paused_until: datetime | None = None  # UTC; no check-ins or nudges before it
 
 
 @dataclass

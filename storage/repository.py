@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
+from dialogs.schedule import next_checkin
 from storage.tables import Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -39,6 +40,10 @@ def to_state(
         timezone=user.timezone,
         checkin_time=user.checkin_time,
         country=user.country,
+        nudges=user.nudges,
+        quiet_start=user.quiet_start,
+        quiet_end=user.quiet_end,
+        paused_until=_utc(user.paused_until) if user.paused_until else None,
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
     records: dict[str, list[Record]] = {}
@@ -47,6 +52,26 @@ def to_state(
             Record(row.kind, dict(row.data), row.id, _utc(row.created_at))
         )
     return UserState(stack=stack, profile=profile, records=records)
+
+
+def planned_checkin(
+    profile: Profile, current: datetime | None, active: bool, replan: bool, now: datetime
+) -> datetime | None:
+    """A person's next check-in (UTC) after a turn: what the sweep looks for.
+
+    None while check-ins are off, onboarding is unfinished or they blocked the bot.
+    Otherwise the planned time stays, unless nothing is planned yet or `replan`
+    (their zone or check-in time changed, or they came back): then the next
+    occurrence after `now`.
+    """
+    if not (active and profile.onboarded and profile.timezone and profile.checkin_time):
+        return None
+    if current is not None and not replan:
+        return current
+    try:
+        return next_checkin(profile.checkin_time, profile.timezone, now)
+    except (ValueError, KeyError):  # an unknown zone must not break the turn
+        return None
 
 
 def _keeps_nothing(turn: Turn) -> bool:
@@ -139,12 +164,24 @@ class StateStore:
             session.flush()
         if seen:  # scheduler turns are not the person writing
             user.last_seen_at = now
+        # The sweep's due time, kept in the turn's own transaction.
+        returning = seen and not user.active  # they had blocked the bot and write again
+        if returning:
+            user.active = True
+        moved = (user.timezone, user.checkin_time) != (profile.timezone, profile.checkin_time)
+        user.next_checkin_at = planned_checkin(
+            profile, user.next_checkin_at, user.active, returning or moved, now
+        )
         user.consented_at = (user.consented_at or now) if profile.consented else None
         user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None
         user.locale = profile.locale
         user.timezone = profile.timezone
         user.checkin_time = profile.checkin_time
         user.country = profile.country
+        user.nudges = profile.nudges
+        user.quiet_start = profile.quiet_start
+        user.quiet_end = profile.quiet_end
+        user.paused_until = profile.paused_until
         assert user.id is not None
         if conv is None:
             conv = Conversation(user_id=user.id, updated_at=now)

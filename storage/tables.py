@@ -54,6 +54,14 @@ class User(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     checkin_time: str | None = Field(default=None, max_length=5)
     country: str | None = Field(default=None, max_length=2)  # chosen in Settings (ISO alpha-2)
+    # Check-in and nudge settings: nudges "off"/"gentle"/"daily", quiet hours local "HH:MM",
+    # paused_until UTC (None = not paused): the sweep sends nothing before it.
+    nudges: str = Field(default="gentle", max_length=8)
+    quiet_start: str = Field(default="21:00", max_length=5)
+    quiet_end: str = Field(default="08:00", max_length=5)
+    paused_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     # The sweep (storage/schedule_store.py): next due times in UTC, None = nothing planned.
     next_checkin_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,77 @@
+"""/pause, /resume and the nudge settings, end to end, each change confirmed in words."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from dialogs.hooks.pause import UNTIL_RESUME
+from tests.telegram_harness import FIXED_NOW, bridges_on_fake, onboard
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/bridges.db"
+
+
+async def test_pause_for_a_day_a_week_or_until_resume(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)  # Lisbon: UTC in November
+        await ada.send("/pause")
+        await ada.click("For a day")
+        assert "no check-ins or nudges until Tuesday 24 November, 09:00" in ada.transcript()
+        assert tg.state().profile.paused_until == FIXED_NOW + timedelta(days=1)
+        await ada.send("/pause")
+        assert "paused until Tuesday 24 November, 09:00" in ada.last_text
+        await ada.click("For a week")
+        assert tg.state().profile.paused_until == FIXED_NOW + timedelta(days=7)
+        await ada.send("/pause")
+        await ada.click("Until I say /resume")
+        assert "no check-ins or nudges until you send /resume" in ada.transcript()
+        assert tg.state().profile.paused_until == UNTIL_RESUME
+        await ada.send("/pause")
+        await ada.click("Never mind")
+        assert "the pause stays as it was: until you send /resume" in ada.transcript()
+        await ada.send("/resume")
+        assert "Welcome back! Check-ins and nudges are on again" in ada.transcript()
+        assert tg.state().profile.paused_until is None
+        await ada.send("/resume")
+        assert "Nothing was paused" in ada.transcript()
+
+
+async def test_nudge_frequency_and_quiet_hours_from_settings(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        assert (tg.state().profile.nudges, tg.state().profile.quiet_start) == ("gentle", "21:00")
+        await ada.click("⚙️ Settings")
+        assert "Nudges: <b>gentle</b>, quiet hours <b>21:00–08:00</b>" in ada.last_text
+        await ada.click("🌱 How often to nudge")
+        await ada.click("Daily")
+        assert "Done: nudges are now <b>daily</b>" in ada.transcript()
+        assert tg.state().profile.nudges == "daily"
+        await ada.send("/menu")
+        await ada.click("⚙️ Settings")
+        await ada.click("🌱 How often to nudge")
+        await ada.click("Off")
+        assert "Done: no more nudges." in ada.transcript()
+        await ada.send("/menu")
+        await ada.click("⚙️ Settings")
+        await ada.click("🌙 Quiet hours")
+        await ada.click("22:00–07:00")
+        assert "no nudges between <b>22:00</b> and <b>07:00</b>" in ada.transcript()
+        await ada.send("/menu")
+        await ada.click("⚙️ Settings")
+        await ada.click("🌙 Quiet hours")
+        await ada.click("Choose my own")
+        await ada.send("late")  # not a time: asked again, nothing changed
+        assert tg.state().profile.quiet_start == "22:00"
+        assert tg.state().top.step == "from_time"  # type: ignore[union-attr]
+        await ada.send("23:30")
+        await ada.send("6:45")
+        assert "no nudges between <b>23:30</b> and <b>06:45</b>" in ada.transcript()
+    profile = tg.state().profile
+    assert (profile.nudges, profile.quiet_start, profile.quiet_end) == ("off", "23:30", "06:45")
