@@ -1,11 +1,25 @@
-"""The sweep: every few seconds, find whose morning check-in is due and send it.
+"""The sweep: every few seconds, find whose check-in or nudge is due and send it.
 
 One repeating JobQueue job (APScheduler) runs `Sweeper.sweep`. It claims the due
-people atomically and moves each one's due time on to their next local check-in
-time *before* anything is sent (storage.schedule_store.claim_due), so a crash
-never re-sends and two bot processes never send the same check-in. Then each
-claimed person gets a `Due("checkin")` turn through the engine, and its replies
-are sent like any other: all wording and branching stay in dialogs and prompts.
+people atomically and moves each one's due time on *before* anything is sent
+(storage.schedule_store.claim_due), so a crash never re-sends and two bot
+processes never send the same message. Then each claimed person gets a
+`Due("checkin")` or `Due("nudge")` turn through the engine, and its replies are
+sent like any other: all wording and branching stay in dialogs and prompts.
+
+Check-ins first, then nudges, each in batches:
+
+- Check-in: moved on to their next local check-in time; skipped when missed by
+  hours (downtime) or while paused.
+- Nudge: skipped (and planned again for the first allowed moment) while paused,
+  in their quiet hours, or within 3 hours after they last wrote; otherwise sent and
+  moved on by `dialogs.schedule.next_nudge`.
+
+Unanswered back-off: every check-in or nudge actually sent adds one to
+`users.unanswered`; any message from the person resets it (storage.repository).
+Nudges back off with it (next_nudge: the interval doubles every 2 unanswered, up
+to a week). Check-ins need no back-off to never pile up: at most one per local
+day, and a missed one is skipped, never sent late in a burst.
 
 The clock is injected (the Telegram adapter's), so tests control time.
 """
@@ -26,9 +40,16 @@ from bot.core import Bridges
 from bot.render import Outgoing
 from bot.telegram_send import send_all
 from dialogs.model import Due
-from dialogs.schedule import is_stale, next_checkin
+from dialogs.schedule import (
+    NUDGE_QUIET_AFTER_MESSAGE,
+    after_quiet_hours,
+    in_quiet_hours,
+    is_stale,
+    next_checkin,
+    next_nudge,
+)
 from storage.repository import UserKey
-from storage.schedule_store import ClaimedUser, claim_due, mark_inactive
+from storage.schedule_store import ClaimedUser, Kind, claim_due, count_unanswered, mark_inactive
 
 log = logging.getLogger("bridges.scheduler")
 Clock = Callable[[], datetime]
@@ -57,6 +78,49 @@ def next_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
     return advance
 
 
+def nudge_held_until(person: ClaimedUser, now: datetime) -> datetime | None:
+    """When a due nudge may go out at the earliest, or None if it may go now.
+
+    Held while paused, in quiet hours, or within 3 hours after they last wrote.
+    """
+    if not person.timezone:
+        return None
+    earliest = now
+    if person.paused_until is not None:
+        earliest = max(earliest, person.paused_until)
+    if person.last_seen_at is not None:
+        earliest = max(earliest, person.last_seen_at + NUDGE_QUIET_AFTER_MESSAGE)
+    earliest = after_quiet_hours(earliest, person.timezone, person.quiet_start, person.quiet_end)
+    return earliest if earliest > now else None
+
+
+def next_nudge_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
+    """How a claimed person's nudge moves on: held back if now is the wrong moment,
+    else the next one after the one sent now (backed off by what went unanswered)."""
+
+    def advance(person: ClaimedUser) -> datetime | None:
+        if not person.timezone:
+            return None
+        try:
+            held = nudge_held_until(person, now)
+            if held is not None:
+                return held
+            return next_nudge(
+                now,
+                person.timezone,
+                person.nudges,
+                person.quiet_start,
+                person.quiet_end,
+                person.last_seen_at,
+                person.paused_until,
+                person.unanswered,
+            )
+        except (ValueError, KeyError, OverflowError):  # never block the whole batch
+            return None
+
+    return advance
+
+
 def pseudonym(external_id: str) -> str:
     """A short stable stand-in for a person's id in logs."""
     return hashlib.sha256(external_id.encode()).hexdigest()[:10]
@@ -79,48 +143,70 @@ class Sweeper:
 
     async def sweep(self, context: Any) -> int:
         """One sweep (the JobQueue callback; an Application works too): how many were sent."""
-        bot: Bot = context.bot
         now = self.clock()
+        checkins = await self._sweep(context.bot, "checkin", next_after(now), now)
+        return checkins + await self._sweep(context.bot, "nudge", next_nudge_after(now), now)
+
+    async def _sweep(
+        self,
+        bot: Bot,
+        kind: Kind,
+        advance: Callable[[ClaimedUser], datetime | None],
+        now: datetime,
+    ) -> int:
         engine = self.bridges.store.engine
         sent = 0
         limit = asyncio.Semaphore(PARALLEL)
         while True:
-            claimed = await asyncio.to_thread(
-                claim_due, engine, "checkin", now, next_after(now), self.batch
-            )
+            claimed = await asyncio.to_thread(claim_due, engine, kind, now, advance, self.batch)
 
             async def one(person: ClaimedUser) -> bool:
                 async with limit:
-                    return await self._check_in(bot, person, now)
+                    return await self._deliver(bot, kind, person, now)
 
             results = await asyncio.gather(*(one(p) for p in claimed))
             sent += sum(results)
             if len(claimed) < self.batch:
                 return sent
 
-    async def _check_in(self, bot: Bot, person: ClaimedUser, now: datetime) -> bool:
+    async def _deliver(self, bot: Bot, kind: Kind, person: ClaimedUser, now: datetime) -> bool:
         if person.channel != "telegram":
             return False  # console people only see what they ask for
-        if is_stale(person.due_at, now):
+        if kind == "checkin" and is_stale(person.due_at, now):
             return False  # missed by hours (downtime): skipped; the next one is planned
+        if kind == "nudge" and not self._may_nudge(person, now):
+            return False  # held: already planned again for the first allowed moment
         try:
-            messages = await asyncio.to_thread(self._turn, person, now)
+            messages = await asyncio.to_thread(self._turn, kind, person, now)
         except Exception as err:  # one person's failure must not stop the sweep
             log.error(
-                "check-in turn failed for %s: %s", pseudonym(person.external_id), type(err).__name__
+                "%s turn failed for %s: %s", kind, pseudonym(person.external_id), type(err).__name__
             )
             return False
-        if messages is None:
+        if messages is None or not await self._send(bot, person, messages):
             return False
-        return await self._send(bot, person, messages)
+        await asyncio.to_thread(count_unanswered, self.bridges.store.engine, person.user_id)
+        return True
 
-    def _turn(self, person: ClaimedUser, now: datetime) -> list[Outgoing] | None:
-        """The engine's turn for a due check-in; None while they paused check-ins."""
+    @staticmethod
+    def _may_nudge(person: ClaimedUser, now: datetime) -> bool:
+        """Checked again at send time: nudges off, paused, quiet hours or just wrote."""
+        if person.nudges == "off" or not person.timezone:
+            return False
+        try:
+            if in_quiet_hours(now, person.timezone, person.quiet_start, person.quiet_end):
+                return False
+            return nudge_held_until(person, now) is None
+        except (ValueError, KeyError, OverflowError):
+            return False
+
+    def _turn(self, kind: Kind, person: ClaimedUser, now: datetime) -> list[Outgoing] | None:
+        """The engine's turn for a due check-in or nudge; None while they are paused."""
         key = UserKey(person.channel, person.external_id)
         paused_until = self.bridges.store.load(key).profile.paused_until
         if paused_until is not None and paused_until > now:
             return None
-        return self.bridges.handle(key, Due("checkin"), now)
+        return self.bridges.handle(key, Due(kind), now)
 
     async def _send(self, bot: Bot, person: ClaimedUser, messages: list[Outgoing]) -> bool:
         chat_id = int(person.external_id)
@@ -135,7 +221,7 @@ class Sweeper:
                         mark_inactive, self.bridges.store.engine, person.user_id
                     )
                     log.info(
-                        "check-in: %s blocked the bot; marked inactive",
+                        "sweep: %s blocked the bot; marked inactive",
                         pseudonym(person.external_id),
                     )
                     return False
@@ -143,7 +229,7 @@ class Sweeper:
                     final = isinstance(err, BadRequest) or attempt == self.send_attempts
                     # The error's type only: no message text, no real id in the logs.
                     log.warning(
-                        "check-in send to %s failed (%s), attempt %d%s",
+                        "send to %s failed (%s), attempt %d%s",
                         pseudonym(person.external_id),
                         type(err).__name__,
                         attempt,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
-from dialogs.schedule import next_checkin
+from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
 from storage.tables import Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -71,6 +71,42 @@ def planned_checkin(
     try:
         return next_checkin(profile.checkin_time, profile.timezone, now)
     except (ValueError, KeyError):  # an unknown zone must not break the turn
+        return None
+
+
+def planned_nudge(
+    profile: Profile,
+    current: datetime | None,
+    active: bool,
+    replan: bool,
+    now: datetime,
+    last_seen_at: datetime | None = None,
+    unanswered: int = 0,
+) -> datetime | None:
+    """A person's next nudge (UTC) after a turn: what the sweep looks for.
+
+    None while nudges are off, onboarding is unfinished or they blocked the bot.
+    Planned from `now` (dialogs.schedule.next_nudge) when nothing is planned yet or
+    `replan` (nudge settings, quiet hours, pause or zone changed, or they came back);
+    otherwise kept, but never within 3 hours after `last_seen_at` (their last message).
+    """
+    if not (active and profile.onboarded and profile.timezone) or profile.nudges == "off":
+        return None
+    quiet = (profile.quiet_start, profile.quiet_end)
+    try:
+        if current is None or replan:
+            return next_nudge(
+                now, profile.timezone, profile.nudges, *quiet,
+                last_user_message_at=last_seen_at,
+                paused_until=profile.paused_until,
+                unanswered=unanswered,
+            )  # fmt: skip
+        if last_seen_at is not None and current < last_seen_at + NUDGE_QUIET_AFTER_MESSAGE:
+            return after_quiet_hours(
+                last_seen_at + NUDGE_QUIET_AFTER_MESSAGE, profile.timezone, *quiet
+            )
+        return current
+    except (ValueError, KeyError, OverflowError):  # bad zone or time: never break the turn
         return None
 
 
@@ -164,6 +200,7 @@ class StateStore:
             session.flush()
         if seen:  # scheduler turns are not the person writing
             user.last_seen_at = now
+            user.unanswered = 0  # they answered (or at least wrote): no more back-off
         # The sweep's due time, kept in the turn's own transaction.
         returning = seen and not user.active  # they had blocked the bot and write again
         if returning:
@@ -171,6 +208,20 @@ class StateStore:
         moved = (user.timezone, user.checkin_time) != (profile.timezone, profile.checkin_time)
         user.next_checkin_at = planned_checkin(
             profile, user.next_checkin_at, user.active, returning or moved, now
+        )
+        paused = _utc(user.paused_until) if user.paused_until else None
+        nudging = (user.timezone, user.nudges, user.quiet_start, user.quiet_end, paused) != (
+            profile.timezone, profile.nudges, profile.quiet_start, profile.quiet_end,
+            profile.paused_until,
+        )  # fmt: skip
+        user.next_nudge_at = planned_nudge(
+            profile,
+            _utc(user.next_nudge_at) if user.next_nudge_at else None,
+            user.active,
+            returning or nudging,
+            now,
+            _utc(user.last_seen_at),
+            user.unanswered,
         )
         user.consented_at = (user.consented_at or now) if profile.consented else None
         user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None

@@ -45,6 +45,13 @@ class ClaimedUser:
     timezone: str | None
     checkin_time: str | None  # "HH:MM" local, as chosen
     due_at: datetime  # the due time that was claimed (UTC, aware), not the new one
+    # What deciding a nudge needs (defaults: the settings a new person starts with).
+    nudges: str = "gentle"  # "off" | "gentle" | "daily"
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    paused_until: datetime | None = None  # UTC, aware
+    last_seen_at: datetime | None = None  # when they last wrote (UTC, aware)
+    unanswered: int = 0  # check-ins and nudges sent since they last wrote
 
 
 def _column(kind: str) -> Column[Any]:
@@ -91,6 +98,12 @@ def claim_due(
             USERS.c.timezone,
             USERS.c.checkin_time,
             column,
+            USERS.c.nudges,
+            USERS.c.quiet_start,
+            USERS.c.quiet_end,
+            USERS.c.paused_until,
+            USERS.c.last_seen_at,
+            USERS.c.unanswered,
         )
         .where(column <= _to_db(now), USERS.c.active == true())
         .order_by(column, USERS.c.id)
@@ -106,6 +119,12 @@ def claim_due(
                 timezone=row[3],
                 checkin_time=row[4],
                 due_at=_from_db(row[5]),
+                nudges=row[6],
+                quiet_start=row[7],
+                quiet_end=row[8],
+                paused_until=_from_db(row[9]) if row[9] is not None else None,
+                last_seen_at=_from_db(row[10]) if row[10] is not None else None,
+                unanswered=row[11],
             )
             for row in conn.execute(query)
         ]
@@ -130,6 +149,14 @@ def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> N
     column = _column(kind)
     with engine.begin() as conn:
         conn.execute(update(USERS).where(USERS.c.id == user_id).values({column.name: _to_db(at)}))
+
+
+def count_unanswered(engine: Engine, user_id: int) -> None:
+    """A check-in or nudge was sent: one more unanswered, until they write (storage resets it)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(USERS).where(USERS.c.id == user_id).values(unanswered=USERS.c.unanswered + 1)
+        )
 
 
 def mark_inactive(engine: Engine, user_id: int) -> None:

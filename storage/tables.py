@@ -69,6 +69,10 @@ class User(SQLModel, table=True):
     next_nudge_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Check-ins and nudges sent since they last wrote: nudges back off as it grows.
+    unanswered: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
     # False once they blocked the bot; True again when they write.
     active: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())

@@ -240,7 +240,8 @@ async def test_after_downtime_an_hour_late_is_sent_five_hours_late_is_skipped(
         assert sum(FIRST_PROMPT in text for text in arrived) == 1
         # Down for days: no burst of old mornings, just the next one from now.
         clock.set(eight + timedelta(days=4, hours=5))
-        assert await new_messages(bot, bo) == []
+        late = await new_messages(bot, bo)  # a gentle nudge may be due by now; no check-in
+        assert not any(FIRST_PROMPT in text for text in late)
         assert bot.next_checkin(3002) == eight + timedelta(days=5)
 
 
