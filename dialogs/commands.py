@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "reframe": "dialog:reframe",
     "thoughts": "dialog:thoughts",
     "contacts": "dialog:contacts",
+    "settings": "dialog:settings",
     "plan": "dialog:plan",
     "kit": "dialog:kit",
     "checkin": "dialog:checkin",
@@ -26,7 +27,7 @@ COMMANDS: dict[str, str] = {
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
     "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
-    "resume", "help", "cancel", "start",
+    "resume", "settings", "help", "cancel", "start",
 )  # fmt: skip
 
 # Buttons of the persistent keyboard arrive as plain text: label key -> command.

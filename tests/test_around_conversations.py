@@ -39,6 +39,16 @@ async def test_the_menu_reaches_every_conversation(tg: Harness, button: str, dia
     assert top is not None and top.dialog == dialog
 
 
+async def test_settings_command_opens_the_settings(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    replies = await ada.send("/settings")
+    assert replies[0].plain_text.startswith("Your settings:")
+    await ada.click("Morning check-in time")
+    await ada.send("9:15")
+    assert tg.state().profile.checkin_time == "09:15"
+
+
 async def test_settings_and_about_from_the_menu(tg: Harness) -> None:
     ada = tg.chat()
     await onboard(ada)
@@ -91,12 +101,12 @@ async def test_help_lists_the_commands_in_plain_words(tg: Harness) -> None:
     replies = await ada.send("/help")
     text = replies[0].plain_text
     for command in ("/menu", "/needs", "/reframe", "/thoughts", "/contacts", "/plan", "/kit",
-                    "/cancel", "/sos", "/checkin", "/pause", "/resume"):  # fmt: skip
+                    "/cancel", "/sos", "/checkin", "/pause", "/resume", "/settings"):  # fmt: skip
         assert command in text
     registered = {c["command"] for c in tg.fake.commands}
     assert registered == {"sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan",
-                          "kit", "checkin", "pause", "resume", "help", "cancel",
-                          "start"}  # fmt: skip
+                          "kit", "checkin", "pause", "resume", "settings", "help",
+                          "cancel", "start"}  # fmt: skip
 
 
 async def test_cancel_says_what_was_kept(tg: Harness) -> None:
