@@ -18,8 +18,9 @@ Check-ins first, then nudges, each in batches:
 Unanswered back-off: every check-in or nudge actually sent adds one to
 `users.unanswered`; any message from the person resets it (storage.repository).
 Nudges back off with it (next_nudge: the interval doubles every 2 unanswered, up
-to a week). Check-ins need no back-off to never pile up: at most one per local
-day, and a missed one is skipped, never sent late in a burst.
+to a week). Check-ins never pile up (at most one per local day; a missed one is
+skipped, never sent late), and after 3 unanswered they come less often
+(`checkin_gap_days`: every 2nd day, every 4th, then weekly) and open more softly.
 
 The clock is injected (the Telegram adapter's), so tests control time.
 """
@@ -30,7 +31,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
@@ -42,7 +43,9 @@ from bot.telegram_send import send_all
 from dialogs.model import Due
 from dialogs.schedule import (
     NUDGE_QUIET_AFTER_MESSAGE,
+    SOFT_AFTER_UNANSWERED,
     after_quiet_hours,
+    checkin_gap_days,
     in_quiet_hours,
     is_stale,
     next_checkin,
@@ -71,7 +74,9 @@ def next_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
         if not (person.timezone and person.checkin_time):
             return None
         try:
-            return next_checkin(person.checkin_time, person.timezone, now)
+            # Fewer check-ins while several go unanswered (see checkin_gap_days).
+            start = now + timedelta(days=checkin_gap_days(person.unanswered) - 1)
+            return next_checkin(person.checkin_time, person.timezone, start)
         except (ValueError, KeyError):  # a broken zone must not block the whole batch
             return None
 
@@ -206,7 +211,8 @@ class Sweeper:
         paused_until = self.bridges.store.load(key).profile.paused_until
         if paused_until is not None and paused_until > now:
             return None
-        return self.bridges.handle(key, Due(kind), now)
+        soft = kind == "checkin" and person.unanswered >= SOFT_AFTER_UNANSWERED
+        return self.bridges.handle(key, Due(kind, soft=soft), now)
 
     async def _send(self, bot: Bot, person: ClaimedUser, messages: list[Outgoing]) -> bool:
         chat_id = int(person.external_id)

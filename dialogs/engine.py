@@ -196,7 +196,9 @@ class Engine:
             return
         if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
             return
-        self._open(turn, event.kind, now)
+        # A new morning asks afresh: yesterday's half-answered check-in is dropped.
+        turn.state.stack = [f for f in turn.state.stack if f.dialog != event.kind]
+        self._push(turn, event.kind, now, {"soft": True} if event.soft else None)
 
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
         handler = self.commands.get(cmd.name)
@@ -274,14 +276,16 @@ class Engine:
             self._say(turn, "common/picking_up")
         self._show_current(turn, now)
 
-    def _push(self, turn: Turn, dialog: str, now: datetime) -> None:
+    def _push(
+        self, turn: Turn, dialog: str, now: datetime, slots: dict[str, Any] | None = None
+    ) -> None:
         spec = self.dialogs[dialog]
         stack = turn.state.stack
         while len(stack) >= MAX_STACK:
             oldest = stack.pop(0)
             self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
         has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
-        stack.append(Frame(dialog, spec.draft_step if has_draft else spec.start))
+        stack.append(Frame(dialog, spec.draft_step if has_draft else spec.start, dict(slots or {})))
         self._enter(turn, now)
 
     def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:

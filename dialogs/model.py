@@ -122,6 +122,7 @@ class Due:
     """The scheduler says a morning check-in or a nudge is due for this person."""
 
     kind: Literal["checkin", "nudge"]
+    soft: bool = False  # several went unanswered: a gentler, lower-key opening
 
 
 Event = Text | Command | Press | Location | Unsupported | Photo | Due

@@ -283,3 +283,17 @@ def next_nudge(
     if paused_until is not None:
         due = max(due, _aware(paused_until, "paused_until"))
     return after_quiet_hours(due.astimezone(UTC), zone, quiet_start, quiet_end)
+
+
+SOFT_AFTER_UNANSWERED = 3  # check-ins in a row without a reply before we step back
+
+
+def checkin_gap_days(unanswered: int) -> int:
+    """Days between check-ins: every day, then fewer once several go unanswered.
+
+    0-2 unanswered: daily. 3: every 2nd day. 4: every 4th day. 5 or more: weekly.
+    Any message from the person resets the count, and with it the daily rhythm.
+    """
+    if unanswered < SOFT_AFTER_UNANSWERED:
+        return 1
+    return min(2 ** (unanswered - SOFT_AFTER_UNANSWERED + 1), 7)
