@@ -17,13 +17,23 @@ NO_TOKEN = (
     "then put TELEGRAM_BOT_TOKEN=... in a .env file here, or try Bridges in your terminal "
     "right now with: bridges chat"
 )
+NO_WEBHOOK = (
+    "Webhook mode needs WEBHOOK_URL (the public https:// address Telegram posts to) and "
+    "WEBHOOK_SECRET (1-256 characters: letters, digits, _ and -)."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bridges", description="Bridges, a gentle coach.")
     parser.add_argument("--database-url", help="overrides DATABASE_URL")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run = sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve Telegram's webhook instead (needs WEBHOOK_URL, WEBHOOK_SECRET; PORT)",
+    )
+    sub.add_parser("stats", help="print counts of people and check-ins (no personal data)")
     chat = sub.add_parser("chat", help="talk to Bridges in this terminal")
     chat.add_argument("--user", default="me", help="who is talking (each name has its own data)")
     dialogs = sub.add_parser("dialogs", help="check or draw the dialog files")
@@ -60,9 +70,12 @@ def _dialogs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, webhook: bool = False) -> int:
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if webhook and not (settings.webhook_url and settings.webhook_secret):
+        print(NO_WEBHOOK, file=sys.stderr)
         return 2
     from telegram import Update
 
@@ -76,8 +89,39 @@ def _run(settings: Settings) -> int:
     app = build_application(
         bridges, settings.token, settings.api_base_url, sweep_seconds=settings.sweep_seconds
     )
+    if webhook:
+        import asyncio
+
+        from bot.webhook import serve
+
+        assert settings.webhook_url and settings.webhook_secret  # checked above
+        logging.getLogger("bridges").info("Bridges is starting (webhook)")
+        asyncio.run(
+            serve(
+                app,
+                bridges.store.engine,
+                settings.webhook_url,
+                settings.webhook_secret,
+                settings.port,
+            )
+        )
+        return 0
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _stats(settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from bot.stats import collect
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        print(collect(engine, datetime.now(UTC)).report())
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -105,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "dialogs":
             return _dialogs(args)
         if args.command == "run":
-            return _run(settings)
+            return _run(settings, args.webhook)
+        if args.command == "stats":
+            return _stats(settings)
         if args.command == "chat":
             return _chat(settings, args.user)
         if args.command == "db":

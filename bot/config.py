@@ -19,6 +19,11 @@ class Settings:
     database_url: str
     log_level: str
     sweep_seconds: float = 5.0  # how often the scheduler looks for due check-ins
+    # Webhook mode (`bridges run --webhook`): the public HTTPS URL Telegram posts to,
+    # the secret it must send back with every update, and the port we listen on.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    port: int = 8080
 
     @classmethod
     def from_env(cls, load_dotenv_file: bool = True) -> Settings:
@@ -30,4 +35,7 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or DEFAULT_URL,
             log_level=(os.environ.get("LOG_LEVEL") or "INFO").upper(),
             sweep_seconds=float(os.environ.get("SWEEP_SECONDS") or 5),
+            webhook_url=os.environ.get("WEBHOOK_URL") or None,
+            webhook_secret=os.environ.get("WEBHOOK_SECRET") or None,
+            port=int(os.environ.get("PORT") or 8080),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Bridges
@@ -53,6 +54,13 @@ def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
     return "\n".join(lines), flat
 
 
+def save_document(name: str, content: bytes) -> Path:
+    """A file the bot sends (their export) lands in the working directory."""
+    path = Path.cwd() / Path(name).name  # never outside it, whatever the name says
+    path.write_bytes(content)
+    return path
+
+
 def chat(
     bridges: Bridges,
     user: str,
@@ -79,6 +87,8 @@ def chat(
             text, flat = format_message(message)
             buttons = flat or buttons
             out.write(f"bridges> {text}\n\n")
+            if message.document:
+                out.write(f"bridges> [file] {save_document(*message.document)}\n\n")
         out.write(prompt)
         out.flush()
     if interactive:

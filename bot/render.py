@@ -24,6 +24,7 @@ class Outgoing:
     keyboard: Keyboard = None
     edit: bool = False  # replace the message whose button was tapped
     photo: str | None = None  # a photo's file id; the text is then its caption
+    document: tuple[str, bytes] | None = None  # a file (name, bytes); the text is its caption
 
     @property
     def plain(self) -> str:
@@ -35,7 +36,7 @@ def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing
     for reply in replies:
         rows = tuple(tuple(_button(catalog, locale, b) for b in row) for row in reply.buttons)
         text = catalog.render(locale, reply.template, reply.ctx)
-        out.append(Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo))
+        out.append(Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo, reply.document))
     return out
 
 

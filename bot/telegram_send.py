@@ -8,6 +8,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     LinkPreviewOptions,
     ReplyKeyboardMarkup,
@@ -57,6 +58,14 @@ async def send_all(
     """Send the replies in order; one marked `edit` replaces the tapped message instead."""
     for out in messages:
         reply_markup = markup(catalog, out)
+        if out.document:
+            # Their data export: a file, with the text as its caption.
+            name, content = out.document
+            await bot.send_document(
+                chat_id, InputFile(content, filename=name), out.text or None,
+                parse_mode=ParseMode.HTML, reply_markup=reply_markup,
+            )  # fmt: skip
+            continue
         if out.photo:
             # A kit photo, sent back by Telegram's file id; the text is its caption.
             caption = out.text or None

@@ -22,12 +22,15 @@ COMMANDS: dict[str, str] = {
     "checkin": "dialog:checkin",
     "pause": "dialog:pause",
     "resume": "dialog:resume",
+    "export": "dialog:export",
+    "delete": "dialog:delete",
+    "privacy": "dialog:privacy",
 }
 
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
     "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
-    "resume", "settings", "help", "cancel", "start",
+    "resume", "settings", "privacy", "export", "delete", "help", "cancel", "start",
 )  # fmt: skip
 
 # Buttons of the persistent keyboard arrive as plain text: label key -> command.

@@ -50,6 +50,7 @@ MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
 MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 PHOTO_ID = "photo_id"  # an enter hook returning this sends the step's message as that photo
+DOCUMENT = "document"  # an enter hook returning (filename, bytes) sends that file with it
 
 
 class _Invalid(Exception):
@@ -489,10 +490,13 @@ class Engine:
 
     def _prompt(self, turn: Turn, step: StepSpec, now: datetime, edit: bool = False) -> None:
         buttons = self._buttons(turn, step, now)
-        keyboard: Keyboard = "main" if step.keyboard == "main" and not buttons else None
+        # A step may set or take away the persistent keyboard on a message without buttons.
+        wanted = step.keyboard if step.keyboard in ("main", "remove") else None
+        keyboard: Keyboard = wanted if not buttons else None  # type: ignore[assignment]
         ctx = self._ctx(turn, step, now)
+        photo, document = ctx.get(PHOTO_ID), ctx.get(DOCUMENT)
         turn.replies.append(
-            Reply(step.prompt, ctx, buttons, keyboard, edit=edit, photo=ctx.get(PHOTO_ID))
+            Reply(step.prompt, ctx, buttons, keyboard, edit=edit, photo=photo, document=document)
         )
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))

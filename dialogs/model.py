@@ -152,6 +152,7 @@ class Reply:
     keyboard: Keyboard = None
     edit: bool = False  # replace the message whose button was tapped, instead of a new one
     photo: str | None = None  # a photo's file id: sent as that photo, the text as its caption
+    document: tuple[str, bytes] | None = None  # a file to send (name, bytes); text is its caption
 
 
 @dataclass(frozen=True)

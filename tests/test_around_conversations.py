@@ -101,12 +101,13 @@ async def test_help_lists_the_commands_in_plain_words(tg: Harness) -> None:
     replies = await ada.send("/help")
     text = replies[0].plain_text
     for command in ("/menu", "/needs", "/reframe", "/thoughts", "/contacts", "/plan", "/kit",
-                    "/cancel", "/sos", "/checkin", "/pause", "/resume", "/settings"):  # fmt: skip
+                    "/cancel", "/sos", "/checkin", "/pause", "/resume", "/settings",
+                    "/privacy", "/export", "/delete"):  # fmt: skip
         assert command in text
     registered = {c["command"] for c in tg.fake.commands}
     assert registered == {"sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan",
-                          "kit", "checkin", "pause", "resume", "settings", "help",
-                          "cancel", "start"}  # fmt: skip
+                          "kit", "checkin", "pause", "resume", "settings", "privacy",
+                          "export", "delete", "help", "cancel", "start"}  # fmt: skip
 
 
 async def test_cancel_says_what_was_kept(tg: Harness) -> None:

@@ -1,0 +1,55 @@
+"""`bridges stats`: a few counts for whoever runs the bot, never anything about a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from storage.tables import RecordRow, User
+
+ACTIVE_DAYS = 7
+MOOD_KIND = "mood"  # one record per answered check-in (dialogs/hooks/checkin.py)
+
+
+@dataclass(frozen=True)
+class Stats:
+    users: int
+    active: int
+    checkins_today: int
+
+    def report(self) -> str:
+        # Each line says what its number means; only aggregate counts ever appear.
+        return "\n".join(
+            [
+                f"People: {self.users} (everyone who has ever written to Bridges)",
+                f"Active: {self.active} (wrote in the last {ACTIVE_DAYS} days)",
+                f"Check-ins answered today: {self.checkins_today} "
+                "(moods recorded since midnight UTC; sent check-ins are not stored)",
+            ]
+        )
+
+
+def collect(engine: Engine, now: datetime) -> Stats:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with Session(engine) as session:
+        users = session.scalar(select(func.count()).select_from(User)) or 0
+        active = (
+            session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.last_seen_at >= now - timedelta(days=ACTIVE_DAYS))
+            )
+            or 0
+        )
+        moods = (
+            session.scalar(
+                select(func.count())
+                .select_from(RecordRow)
+                .where(RecordRow.kind == MOOD_KIND, RecordRow.created_at >= midnight)
+            )
+            or 0
+        )
+    return Stats(users, active, moods)

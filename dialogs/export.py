@@ -1,0 +1,66 @@
+"""Everything stored about a person, as one plain JSON document they can keep.
+
+Pure: built from the loaded UserState alone; the caller passes the time in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from dialogs.model import Record, UserState
+
+FORMAT_VERSION = 1
+
+# Record kinds under names a person can read; any kind not listed keeps its own name.
+READABLE: dict[str, str] = {
+    "contact": "contacts",
+    "needs_map": "needs_maps",
+    "thought": "thought_entries",
+    "gratitude": "gratitude",
+    "safety_plan": "safety_plan",
+    "kit_item": "kit_items",
+    "mood": "check_ins",
+    "checkin_log": "check_in_log",
+    "step_follow_up": "step_follow_ups",
+    "draft": "drafts",
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: times become ISO strings, tuples become lists."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _record(record: Record) -> dict[str, Any]:
+    return {"saved_at": _plain(record.created_at), **_plain(record.data)}
+
+
+def build(state: UserState, now: datetime) -> dict[str, Any]:
+    records = {
+        READABLE.get(kind, kind): [_record(r) for r in items]
+        for kind, items in sorted(state.records.items())
+        if items
+    }
+    return {
+        "format_version": FORMAT_VERSION,
+        "exported_at": now.isoformat(),
+        "profile": _plain(asdict(state.profile)),
+        "records": records,
+    }
+
+
+def to_bytes(export: dict[str, Any]) -> bytes:
+    return json.dumps(export, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def filename(day: date) -> str:
+    return f"bridges-export-{day.isoformat()}.json"

@@ -1,0 +1,45 @@
+"""Hooks for choosing a language: the locales are the folders under prompts/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.spec import ChoiceSpec
+from prompts import Catalog, default_catalog
+
+SELF_NAME = "change_language.self_name"  # each locale names itself, in its own words
+
+
+def language_name(catalog: Catalog, locale: str) -> str:
+    # A new locale folder without its own name still shows up, by its code.
+    return catalog.label(locale, SELF_NAME) if catalog.has_label(locale, SELF_NAME) else locale
+
+
+@choices("locale_choices")
+def locale_choices(call: HookCall) -> list[ChoiceSpec]:
+    catalog = default_catalog()
+    return [
+        ChoiceSpec(
+            id=locale,
+            label="change_language.locale",
+            value=locale,
+            ctx=(("name", language_name(catalog, locale)),),
+        )
+        for locale in catalog.locales
+    ]
+
+
+@action("save_locale")
+def save_locale(call: HookCall) -> None:
+    if call.value in default_catalog().locales:
+        call.state.profile.locale = str(call.value)
+
+
+@enter("language_info")
+def language_info(call: HookCall) -> dict[str, Any]:
+    catalog = default_catalog()
+    return {
+        "language": language_name(catalog, call.state.profile.locale),
+        "others": len(catalog.locales) - 1,
+    }

@@ -1,0 +1,33 @@
+"""Hooks for a person's own data: the export file and the erase confirmation."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dialogs import export
+from dialogs.hooks import HookCall, action, enter
+
+CONFIRM_WORD = "delete"
+
+
+@enter("export_file")
+def export_file(call: HookCall) -> dict[str, Any]:
+    data = export.build(call.state, call.now)
+    day = call.now.date()
+    if call.state.profile.timezone:  # name the file by their own calendar day
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            day = call.now.astimezone(ZoneInfo(call.state.profile.timezone)).date()
+    counts = {name: len(items) for name, items in data["records"].items()}
+    return {
+        "document": (export.filename(day), export.to_bytes(data)),
+        "saved_count": sum(counts.values()),
+    }
+
+
+@action("check_delete_word")
+def check_delete_word(call: HookCall) -> str:
+    # Only the exact word erases; anything else (or the button) keeps everything.
+    typed = call.value if isinstance(call.value, str) else ""
+    return "erased" if typed.strip().casefold() == CONFIRM_WORD else "kept"

@@ -1,0 +1,33 @@
+"""The pure engine and files: an enter hook's `document` becomes the reply's document."""
+
+from __future__ import annotations
+
+import json
+
+from dialogs.engine import Engine
+from dialogs.model import Command, ForgetMe, Record, Text
+from dialogs.spec import load_dialogs
+from prompts import default_catalog
+from tests.engine_driver import NOW, member, run_events, templates
+
+ENGINE = Engine(load_dialogs(), default_catalog())
+
+
+def test_export_reply_carries_the_file_and_other_replies_do_not() -> None:
+    state = member()
+    state.records["contact"] = [Record("contact", {"name": "Mia"}, id=1, created_at=NOW)]
+    turn = run_events(ENGINE, state, Command("export"))
+    assert templates(turn)[0] == "export/file"
+    name, content = turn.replies[0].document or ("", b"")
+    assert name == f"bridges-export-{NOW.date().isoformat()}.json"
+    data = json.loads(content)
+    assert data["records"]["contacts"][0]["name"] == "Mia"
+    assert all(r.document is None for r in turn.replies[1:])
+
+
+def test_only_the_typed_word_erases() -> None:
+    kept = run_events(ENGINE, member(), Command("delete"), Text("Erase everything"), Text("no"))
+    assert "delete/kept" in templates(kept) and not kept.effects
+    gone = run_events(ENGINE, member(), Command("delete"), Text("1"), Text(" Delete "))
+    assert templates(gone) == ["delete/erased"]
+    assert any(isinstance(e, ForgetMe) for e in gone.effects)
