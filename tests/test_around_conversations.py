@@ -49,6 +49,21 @@ async def test_settings_command_opens_the_settings(tg: Harness) -> None:
     assert tg.state().profile.checkin_time == "09:15"
 
 
+async def test_your_data_is_reachable_from_settings(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send("/settings")
+    await ada.click("What I keep about you")
+    assert "/export" in ada.transcript() and "/delete" in ada.transcript()
+    await ada.send("/settings")
+    await ada.click("Export my data")
+    assert tg.fake.calls_to("sendDocument")
+    await ada.send("/settings")
+    await ada.click("Delete my data")
+    await ada.click("Keep my data")
+    assert tg.state().profile.onboarded
+
+
 async def test_settings_and_about_from_the_menu(tg: Harness) -> None:
     ada = tg.chat()
     await onboard(ada)
