@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` and
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update  # noqa: E402
 
+from bench.scratch_db import scratch_schema  # noqa: E402
 from bot.core import Bridges  # noqa: E402
 from dialogs.model import Due  # noqa: E402
 from dialogs.schedule import next_checkin  # noqa: E402
@@ -99,28 +100,8 @@ def bench_database(url: str | None) -> Iterator[tuple[str, str]]:
     url = normalise_url(url)
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("--database-url must be PostgreSQL (SQLite uses a fresh temp file)")
-    with scratch_schema(url) as (scoped, schema):
+    with scratch_schema(url, "bench_sweep") as (scoped, schema):
         yield scoped, f"PostgreSQL (scratch schema {schema}, dropped afterwards)"
-
-
-@contextmanager
-def scratch_schema(url: str) -> Iterator[tuple[str, str]]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_sweep_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-            yield scoped.render_as_string(hide_password=False), schema
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def fill(engine: Engine, users: int, now: datetime) -> float:

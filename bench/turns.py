@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import resource
 import sys
 import tempfile
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` and `bot` importable
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import scratch_schema  # noqa: E402
 from tests.fakebot import (  # noqa: E402
     FAKE_TOKEN,
     FakeBotApi,
@@ -353,9 +353,18 @@ class BotChild:
     async def start(
         cls, kind: BotKind, base_url: str, args: argparse.Namespace, database_url: str
     ) -> BotChild:
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind,
-                   "--base-url", base_url, "--users", str(args.users),
-                   "--database-url", database_url]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            kind,
+            "--base-url",
+            base_url,
+            "--users",
+            str(args.users),
+            "--database-url",
+            database_url,
+        ]
         if args.rate_limit:
             command.append("--rate-limit")
         process = await asyncio.create_subprocess_exec(
@@ -470,32 +479,11 @@ def bench_database(url: str | None, users: int) -> Iterator[tuple[str, str]]:
 
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "postgresql":
-        with scratch_schema(url) as (scoped, schema):
+        with scratch_schema(url, "bench_turns") as (scoped, schema):
             yield scoped, f"PostgreSQL (scratch schema {schema}, dropped afterwards)"
         return
     forget_bench_users(url, users)
     yield url, make_url(url).render_as_string(hide_password=True)
-
-
-@contextmanager
-def scratch_schema(url: str) -> Iterator[tuple[str, str]]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_turns_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            # search_path limited to the scratch schema: migrations and turns land only there.
-            scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-            yield scoped.render_as_string(hide_password=False), schema
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def forget_bench_users(url: str, users: int) -> None:
@@ -508,8 +496,10 @@ def forget_bench_users(url: str, users: int) -> None:
         with engine.begin() as conn:
             if not inspect(conn).has_table("users"):
                 return
-            for sql in (f"DELETE FROM conversations WHERE user_id IN ({mine})",
-                        f"DELETE FROM users WHERE id IN ({mine})"):
+            for sql in (
+                f"DELETE FROM conversations WHERE user_id IN ({mine})",
+                f"DELETE FROM users WHERE id IN ({mine})",
+            ):
                 conn.execute(text(sql).bindparams(bindparam("ids", expanding=True)), {"ids": ids})
     finally:
         engine.dispose()
@@ -520,28 +510,38 @@ def forget_bench_users(url: str, users: int) -> None:
 
 def print_report(runs: list[BotRun], args: argparse.Namespace, database: str) -> None:
     bridges, echo = runs
-    print(f"Bridges onboarding bench: {args.users} users x {bridges.turns_per_user} turns, "
-          f"concurrency {args.concurrency}, {database}, over HTTP on 127.0.0.1")
+    print(
+        f"Bridges onboarding bench: {args.users} users x {bridges.turns_per_user} turns, "
+        f"concurrency {args.concurrency}, {database}, over HTTP on 127.0.0.1"
+    )
     if args.rate_limit:
         print("PTB AIORateLimiter: ON for both bots: Telegram's 30 msg/s cap shapes the figures.")
     else:
-        print("PTB AIORateLimiter: off for both bots, so the figures measure our own cost, "
-              "not Telegram's 30 msg/s cap.")
+        print(
+            "PTB AIORateLimiter: off for both bots, so the figures measure our own cost, "
+            "not Telegram's 30 msg/s cap."
+        )
     print()
-    header = (f"{'bot':<8} {'users':>6} {'turns':>6} {'wall s':>7} {'turns/s':>8} "
-              f"{'p50 ms':>7} {'p99 ms':>7} {'CPU ms/turn':>11} {'peak RSS MB':>11}")
+    header = (
+        f"{'bot':<8} {'users':>6} {'turns':>6} {'wall s':>7} {'turns/s':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU ms/turn':>11} {'peak RSS MB':>11}"
+    )
     print(header)
     for run in runs:
-        print(f"{run.bot:<8} {run.users:>6} {run.turns:>6} {run.wall_s:>7.2f} "
-              f"{run.turns_per_s:>8.1f} {run.p50_ms:>7.1f} {run.p99_ms:>7.1f} "
-              f"{run.bot_cpu_ms_per_turn:>11.2f} {run.peak_rss_mb:>11.1f}")
+        print(
+            f"{run.bot:<8} {run.users:>6} {run.turns:>6} {run.wall_s:>7.2f} "
+            f"{run.turns_per_s:>8.1f} {run.p50_ms:>7.1f} {run.p99_ms:>7.1f} "
+            f"{run.bot_cpu_ms_per_turn:>11.2f} {run.peak_rss_mb:>11.1f}"
+        )
     print()
     print(f"Bridges/echo turns per second: {ratio(bridges, echo):.3f}")
     onboarded = f"{bridges.onboarded}/{bridges.users}"
     print(f"Onboarded (onboarded_at set in the database): {onboarded} users")
-    print("CPU ms/turn is the bot process alone; the fake + users used "
-          f"{bridges.harness_cpu_pct:.0f}% / {echo.harness_cpu_pct:.0f}% of a core "
-          "(bridges / echo run).")
+    print(
+        "CPU ms/turn is the bot process alone; the fake + users used "
+        f"{bridges.harness_cpu_pct:.0f}% / {echo.harness_cpu_pct:.0f}% of a core "
+        "(bridges / echo run)."
+    )
 
 
 def as_json(run: BotRun) -> dict[str, Any]:
@@ -572,16 +572,30 @@ def report_failures(runs: list[BotRun]) -> bool:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=100, help="simulated users (default 100)")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="simulated users active at once (default: all of them)")
-    parser.add_argument("--database-url", default=None,
-                        help="default: a fresh SQLite file in a temp dir; PostgreSQL URLs get a "
-                             "scratch schema that is dropped afterwards")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="simulated users active at once (default: all of them)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a fresh SQLite file in a temp dir; PostgreSQL URLs get a "
+        "scratch schema that is dropped afterwards",
+    )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
-    parser.add_argument("--rate-limit", action="store_true",
-                        help="turn PTB's AIORateLimiter on for both bots (off by default)")
-    parser.add_argument("--turn-timeout", type=float, default=30.0,
-                        help="seconds a turn may take before the bench fails (default 30)")
+    parser.add_argument(
+        "--rate-limit",
+        action="store_true",
+        help="turn PTB's AIORateLimiter on for both bots (off by default)",
+    )
+    parser.add_argument(
+        "--turn-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a turn may take before the bench fails (default 30)",
+    )
     parser.add_argument("--serve", choices=["bridges", "echo"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -609,9 +623,13 @@ def main(argv: list[str] | None = None) -> int:
         runs = asyncio.run(bench(args, database_url))
     print_report(runs, args, database)
     if args.json:
-        results = {"ratio_turns_per_s": ratio(*runs), "rate_limit": args.rate_limit,
-                   "concurrency": args.concurrency, "database": database,
-                   "runs": [as_json(run) for run in runs]}
+        results = {
+            "ratio_turns_per_s": ratio(*runs),
+            "rate_limit": args.rate_limit,
+            "concurrency": args.concurrency,
+            "database": database,
+            "runs": [as_json(run) for run in runs],
+        }
         print(json.dumps(results))
     return 1 if report_failures(runs) else 0
 

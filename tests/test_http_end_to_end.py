@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.core import Bridges
 from bot.telegram_app import build_application
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, LoopbackBotApiServer, running
+from tests.run_process import start_bridges_run
 from tests.telegram_harness import onboard
 
 
@@ -38,18 +39,7 @@ async def test_bridges_run_uses_the_configured_api_base_url(tmp_path: Path) -> N
     """The real `bridges run` command, configured only by environment variables."""
     fake = FakeBotApi()
     async with LoopbackBotApiServer(fake) as server:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-            "LOG_LEVEL": "DEBUG",
-        }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run",
-            env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc = await start_bridges_run(tmp_path, server.base_url, LOG_LEVEL="DEBUG")
         try:
             server.fake.push_update(fake.make_text_update(1001, "/start"))
             welcome = await fake.wait_for_messages(1001, 1, timeout=30)

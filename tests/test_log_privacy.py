@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from bot.scheduler import Sweeper
 from bot.telegram_app import build_application
 from storage.tables import User
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, LoopbackBotApiServer, running
+from tests.run_process import start_bridges_run
 from tests.telegram_harness import bridges_on_fake, onboard
 
 # What a person might tell the bot, each easy to spot in a log.
@@ -170,18 +169,7 @@ async def test_nothing_personal_is_logged_over_http(tmp_path: Path, logs: Everyt
 async def test_bridges_run_at_debug_prints_nothing_personal(tmp_path: Path) -> None:
     fake = FakeBotApi()
     async with LoopbackBotApiServer(fake) as server:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-            "LOG_LEVEL": "DEBUG",
-        }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run",
-            env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        proc = await start_bridges_run(tmp_path, server.base_url, LOG_LEVEL="DEBUG")
         try:
             said = [
                 "/start",

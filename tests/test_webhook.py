@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +19,7 @@ from tornado.netutil import bind_sockets
 from bot.webhook import SECRET_HEADER, make_web_app, webhook_path
 from tests.fakebot import FAKE_TOKEN, FakeBotApi
 from tests.fakebot.server import LoopbackBotApiServer
+from tests.run_process import start_bridges_run
 from tests.telegram_harness import Harness, bridges_on_fake
 
 SECRET = "s3cret_token-for-tests"
@@ -114,19 +113,9 @@ async def test_bridges_run_webhook_sets_the_webhook_and_serves_it(tmp_path: Path
     port = _free_port()
     url = f"https://bridges.example.org{PATH}"
     async with LoopbackBotApiServer(fake) as server:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
-            "WEBHOOK_URL": url,
-            "WEBHOOK_SECRET": SECRET,
-            "PORT": str(port),
-        }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--webhook",
-            env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        proc = await start_bridges_run(
+            tmp_path, server.base_url, "--webhook",
+            WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, PORT=str(port),
         )  # fmt: skip
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
