@@ -42,6 +42,15 @@ class Profile:
     quiet_start: str = "21:00"  # quiet hours, local "HH:MM": no nudges from here...
     quiet_end: str = "08:00"  # ...until here
     paused_until: datetime | None = None  # UTC; no check-ins or nudges before it
+    # Safety memory (issue 9): the level of the last risky message and when, never its words;
+    # a "concern" soon after another concern or a crisis counts as a crisis.
+    risk_level: str | None = None  # None | "concern" | "crisis"
+    risk_at: datetime | None = None  # UTC
+    # Set when they said "No, I'm not safe"; the emergency number stays on every screen
+    # until they say they have called or someone is with them. UTC.
+    unsafe_at: datetime | None = None
+    # A gentle follow-up message after a crisis screen, sent by the sweep. UTC; None = none.
+    followup_at: datetime | None = None
 
 
 @dataclass
@@ -119,9 +128,9 @@ class Photo:
 
 @dataclass(frozen=True)
 class Due:
-    """The scheduler says a morning check-in or a nudge is due for this person."""
+    """The scheduler says a morning check-in, a nudge or a crisis follow-up is due."""
 
-    kind: Literal["checkin", "nudge"]
+    kind: Literal["checkin", "nudge", "followup"]
     soft: bool = False  # several went unanswered: a gentler, lower-key opening
 
 

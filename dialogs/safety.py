@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -178,9 +179,46 @@ _CRISIS = _compile_all(_BOOK.crisis)
 
 # --- the screen ------------------------------------------------------------------------------
 
+Level = Literal["none", "concern", "crisis"]
+Subject = Literal["self", "other"]
+
+
+@dataclass(frozen=True)
+class Risk:
+    """What the screen read in one message: never the words, only the verdict.
+
+    level: "none"; "concern" (might be: ask directly and kindly); "crisis" (a clear statement
+    of intent, plan, means, a recent act or a goodbye: help first).
+    subject: "self", or "other" when the person speaks of someone else at risk.
+    families: ids of the pattern families that fired (for the bench and reviewers).
+    abuse: the person discloses abuse or violence against them (any level).
+    """
+
+    level: Level = "none"
+    subject: Subject = "self"
+    families: tuple[str, ...] = ()
+    abuse: bool = False
+
+
+NO_RISK = Risk()
+
+
+def assess(text: str, recent: Risk | None = None) -> Risk:
+    """Grade one message. `recent` is the person's last non-"none" Risk if it came within
+    the last 30 minutes (the caller keeps level and time, never text): a concern then counts
+    as a crisis."""
+    # Placeholder over the old yes/no screen until the graded patterns land.
+    if _is_crisis_v1(text):
+        return Risk("crisis", "self", ("v1",))
+    return NO_RISK
+
 
 def is_crisis(text: str) -> bool:
-    """True when the message may speak of suicide, self-harm, a plan or a goodbye."""
+    """True when the message is a crisis: `assess(text).level == "crisis"`."""
+    return assess(text).level == "crisis"
+
+
+def _is_crisis_v1(text: str) -> bool:
     if not text:
         return False
     for spelling in _spellings(text):
