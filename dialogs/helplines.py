@@ -4,6 +4,10 @@ The country is the one they chose in Settings, else the one their time zone belo
 to (the tz database's own zone.tab, shipped by the `tzdata` package: offline and kept
 up to date with the zones themselves). Etc/ zones and UTC belong to no country.
 Pure and offline: data files only, no clock, no network.
+
+The lines come from data/helplines.yaml, written by scripts/build_helplines.py from the
+verified helpline data: each line carries its status (CONFIRMED, or SECONDARY: shown with
+a caveat) and source; hours are there only when confirmed.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from dialogs.model import Profile
 
 DATA_FILE = Path(__file__).parent / "data" / "helplines.yaml"
 NUMBER = re.compile(r"^\+?[0-9][0-9 -]*[0-9]$|^[0-9]$")
-HOWS = ("call", "text")
+KEYWORD = re.compile(r"^[A-Z]+$")
+SITE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$")
+STATUSES = ("CONFIRMED", "SECONDARY")  # what may be shown; SECONDARY with its caveat
 AUDIENCES = ("youth",)  # the templates word each one
 
 # What people type for a country that its official name does not cover.
@@ -35,6 +41,7 @@ _ALIASES = {
     "holland": "NL", "the netherlands": "NL", "eire": "IE", "republic of ireland": "IE",
     "aotearoa": "NZ", "deutschland": "DE", "espana": "ES", "suisse": "CH", "schweiz": "CH",
     "osterreich": "AT", "bharat": "IN", "brasil": "BR", "korea": "KR", "czech republic": "CZ",
+    "turkey": "TR", "turkiye": "TR", "italia": "IT", "mexico": "MX", "nippon": "JP",
 }  # fmt: skip
 
 
@@ -44,13 +51,26 @@ _WORDS = frozenset({"no", "in", "it", "is", "me", "be", "to", "am", "at", "as", 
 
 
 @dataclass(frozen=True)
-class Line:
-    name: str
+class Text:
     number: str
-    how: tuple[str, ...]  # "call", "text"
     keyword: str | None = None  # what to text, when the line asks for a word
-    hours: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One service as the verified data has it. `status` CONFIRMED, or SECONDARY (only
+    seen in news or third-party pages): the templates then add a caveat. `hours` is None
+    when they are not confirmed: nothing is said about them, never "24/7"."""
+
+    name: str | None  # None: the source gives a number without a name
+    call: tuple[str, ...] = ()
+    text: tuple[Text, ...] = ()
+    option: str | None = None  # a menu choice after calling ("808 24 24 24, option 4")
+    chat: str | None = None  # a site with a chat, "113.nl"
+    hours: str | None = None  # as shown: "24/7", "daily 11:00–04:00"
     audience: str | None = None  # "youth": the template says who the line is for
+    status: str = "CONFIRMED"
+    source: str = ""  # where it was confirmed (an address, or a named data set)
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,19 @@ class Country:
     name: str
     emergency: str | None = None  # None: we don't know it for sure
     lines: tuple[Line, ...] = ()
+    emergency_mobile: str | None = None  # another number from mobiles (South Africa: 112)
+    abuse_lines: tuple[Line, ...] = ()  # domestic abuse and violence
+
+    @property
+    def emergency_text(self) -> str | None:
+        """The emergency number(s) as one short phrase: "112", "10177, or 112 from a mobile".
+
+        A phrase in code rather than a template, so that every template (and the crisis
+        screens of other dialogs) can say it once as `helplines.emergency`.
+        """
+        if self.emergency and self.emergency_mobile:
+            return f"{self.emergency}, or {self.emergency_mobile} from a mobile"
+        return self.emergency
 
 
 @dataclass(frozen=True)
@@ -78,28 +111,53 @@ class Helplines:
 
 
 def _line(code: str, raw: dict[str, Any]) -> Line:
-    line = Line(
-        name=str(raw["name"]),
-        number=str(raw["number"]),
-        how=tuple(str(h) for h in raw["how"]),
-        keyword=str(raw["keyword"]) if raw.get("keyword") else None,
-        hours=str(raw["hours"]) if raw.get("hours") else None,
-        audience=str(raw["for"]) if raw.get("for") else None,
+    """One line of the data file, checked; ValueError names the country and the line."""
+    try:
+        line = Line(
+            name=str(raw["name"]) if raw.get("name") else None,
+            call=tuple(str(n) for n in raw.get("call") or ()),
+            text=tuple(
+                Text(str(t["number"]), str(t["keyword"]) if t.get("keyword") else None)
+                for t in raw.get("text") or ()
+            ),
+            option=str(raw["option"]) if raw.get("option") else None,
+            chat=str(raw["chat"]) if raw.get("chat") else None,
+            hours=str(raw["hours"]) if raw.get("hours") else None,
+            audience=str(raw["for"]) if raw.get("for") else None,
+            status=str(raw["status"]),
+            source=str(raw.get("source") or ""),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"helplines.yaml: {code}: bad line {raw!r}") from error
+    numbers = [*line.call, *(t.number for t in line.text)]
+    good = (
+        numbers
+        and all(NUMBER.match(n) for n in numbers)
+        and all(t.keyword is None or KEYWORD.match(t.keyword) for t in line.text)
+        and (line.chat is None or SITE.match(line.chat))
+        and (line.option is None or line.call)
+        and (line.audience is None or line.audience in AUDIENCES)
+        and line.status in STATUSES
+        and line.source
     )
-    bad_audience = line.audience is not None and line.audience not in AUDIENCES
-    if not NUMBER.match(line.number) or not line.how or set(line.how) - set(HOWS) or bad_audience:
+    if not good:
         raise ValueError(f"helplines.yaml: {code}: bad line {raw!r}")
     return line
 
 
 @cache
 def load() -> Helplines:
-    """The data file, checked: a typo here would put a wrong number in front of someone."""
+    """The data file, checked: a typo here would put a wrong number in front of someone.
+
+    The file is written by scripts/build_helplines.py from the verified data; every line
+    carries its status and source, and only CONFIRMED and SECONDARY lines are in it.
+    """
     data = yaml.safe_load(DATA_FILE.read_text("utf-8"))
     countries: dict[str, Country] = {}
     for section in ("countries", "emergency_only"):
         for code, raw in data[section].items():
             emergency = str(raw["emergency"])
+            mobile = str(raw["emergency_mobile"]) if raw.get("emergency_mobile") else None
             # A bare NO is YAML for false: codes must be strings of two capitals.
             if (
                 not isinstance(code, str)
@@ -109,12 +167,17 @@ def load() -> Helplines:
                 raise ValueError(f"helplines.yaml: bad or repeated country code {code!r}")
             if not NUMBER.match(emergency) or not raw.get("name"):
                 raise ValueError(f"helplines.yaml: {code}: needs a name and an emergency number")
+            if mobile is not None and not NUMBER.match(mobile):
+                raise ValueError(f"helplines.yaml: {code}: bad emergency_mobile {mobile!r}")
+            if raw.get("emergency_status") != "CONFIRMED" or not raw.get("emergency_source"):
+                raise ValueError(f"helplines.yaml: {code}: emergency number not confirmed")
             lines = tuple(_line(code, r) for r in raw.get("lines") or ())
+            abuse = tuple(_line(code, r) for r in raw.get("abuse_lines") or ())
             if section == "countries" and not lines:
                 raise ValueError(f"helplines.yaml: {code}: no lines")
-            countries[code] = Country(code, str(raw["name"]), emergency, lines)
+            countries[code] = Country(code, str(raw["name"]), emergency, lines, mobile, abuse)
     offered = tuple(str(c) for c in data["offered"])
-    if any(code not in countries for code in offered):
+    if any(code not in countries or not countries[code].lines for code in offered):
         raise ValueError("helplines.yaml: `offered` names a country without lines")
     directory = Directory(str(data["directory"]["name"]), str(data["directory"]["url"]))
     return Helplines(countries, directory, offered)

@@ -3,6 +3,7 @@ the `_helplines.j2` partial, the Settings dialog that changes the country, and s
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +88,9 @@ TYPED = [
     ("Deutschland", "DE"),
     ("NO", "NO"),
     ("Norway", "NO"),
+    ("Turkey", "TR"),
+    ("Türkiye", "TR"),
+    ("South Korea", "KR"),
     ("Auckland", "NZ"),  # a city: its time zone's country
     ("no", None),  # a word, not Norway
     ("in", None),
@@ -103,28 +107,31 @@ def test_typed_country_names(typed: str, country: str | None) -> None:
 
 # --- the data file --------------------------------------------------------------------
 
-
-def _blocks(section: str) -> dict[str, str]:
-    """The raw text of each country's entry in a section, comments included."""
-    body = DATA_TEXT.split(f"\n{section}:\n", 1)[1]
-    body = re.split(r"\n(?=[a-z_]+:)", body, maxsplit=1)[0]  # up to the next top-level key
-    parts = re.split(r'^  "?([A-Z]{2})"?:', body, flags=re.MULTILINE)
-    return {code: text for code, text in zip(parts[1::2], parts[2::2], strict=True)}
+SHOWN_STATUSES = {"CONFIRMED", "SECONDARY"}
 
 
-def test_every_country_with_lines_names_its_sources_in_a_comment() -> None:
-    blocks = _blocks("countries")
-    assert set(blocks) == set(DATA["countries"])
-    assert len(blocks) >= 20
-    for code, text in blocks.items():
-        sources = re.findall(r"^\s+# source: (\S.+)$", text, flags=re.MULTILINE)
-        assert sources, f"{code} has no '# source:' comment"
+def _all_lines() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (code, line)
+        for section in ("countries", "emergency_only")
+        for code, entry in DATA[section].items()
+        for line in [*(entry.get("lines") or []), *(entry.get("abuse_lines") or [])]
+    ]
 
 
-def test_the_emergency_only_countries_name_their_source() -> None:
-    body = DATA_TEXT.split("\nemergency_only:\n", 1)[1]
-    assert re.search(r"^\s+# source: \S", body, flags=re.MULTILINE)
-    assert set(_blocks("emergency_only")) == set(DATA["emergency_only"])
+def test_every_line_in_the_file_is_confirmed_or_secondary_and_names_its_source() -> None:
+    lines = _all_lines()
+    assert len(lines) >= 80
+    for code, line in lines:
+        assert line["status"] in SHOWN_STATUSES, (code, line)
+        assert isinstance(line["source"], str) and len(line["source"]) > 10, (code, line)
+
+
+def test_every_emergency_number_is_confirmed_with_its_sources() -> None:
+    for section in ("countries", "emergency_only"):
+        for code, entry in DATA[section].items():
+            assert entry["emergency_status"] == "CONFIRMED", code
+            assert entry["emergency_source"] and all(entry["emergency_source"]), code
 
 
 @pytest.mark.parametrize("code", sorted(DATA["countries"]))
@@ -134,19 +141,21 @@ def test_every_helpline_entry_is_complete(code: str) -> None:
     assert isinstance(entry["emergency"], str) and NUMBER_CHARS.match(entry["emergency"])
     assert entry["lines"], f"{code} has no lines"
     for line in entry["lines"]:
-        assert line["name"] and isinstance(line["number"], str)
-        assert NUMBER_CHARS.match(line["number"]), f"{code}: {line['number']!r}"
-        assert re.search(r"\d", line["number"])
-        assert line["how"] and set(line["how"]) <= {"call", "text"}
+        numbers = [*line.get("call", []), *(t["number"] for t in line.get("text", []))]
+        assert numbers, f"{code}: {line}"
+        for number in numbers:
+            assert isinstance(number, str) and NUMBER_CHARS.match(number), f"{code}: {number!r}"
+            assert re.search(r"\d", number)
 
 
 def test_the_loaded_data_matches_the_file_and_the_well_known_numbers() -> None:
     data = helplines.load()
     assert set(data.countries) == set(DATA["countries"]) | set(DATA["emergency_only"])
+    assert len(data.countries) == 53  # the verified file's 51 checked countries, TR and RU
     assert "NO" in data.countries  # quoted in the file: a bare NO is YAML for false
 
     def numbers(code: str) -> set[str]:
-        return {line.number for line in data.countries[code].lines}
+        return {n for line in data.countries[code].lines for n in line.call}
 
     assert "988" in numbers("US") and "988" in numbers("CA")
     assert "116 123" in numbers("GB") and "116 123" in numbers("IE")
@@ -157,12 +166,14 @@ def test_the_loaded_data_matches_the_file_and_the_well_known_numbers() -> None:
         "911", "999", "000", "111",
     )  # fmt: skip
     assert data.directory.url == "https://findahelpline.com"
-    assert all(code in DATA["countries"] for code in data.offered)
+    assert all(data.countries[code].lines for code in data.offered)
+    assert len(data.offered) % 2 == 0  # two buttons a row
 
 
 def test_a_bare_no_in_the_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = tmp_path / "helplines.yaml"
-    broken.write_text(DATA_TEXT.replace('  "NO":', "  NO:"), "utf-8")
+    assert "\n  'NO':\n" in DATA_TEXT
+    broken.write_text(DATA_TEXT.replace("\n  'NO':\n", "\n  NO:\n"), "utf-8")
     monkeypatch.setattr(helplines, "DATA_FILE", broken)
     helplines.load.cache_clear()
     try:
@@ -173,38 +184,174 @@ def test_a_bare_no_in_the_file_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         helplines.load.cache_clear()
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("status: CONFIRMED\n", "status: NOT FOUND\n"),
+        ("status: SECONDARY\n", "status: CONFLICT\n"),
+        ("    emergency_status: CONFIRMED\n", "    emergency_status: SECONDARY\n"),
+    ],
+)
+def test_a_line_or_number_not_confirmed_in_the_file_is_refused(
+    old: str, new: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "helplines.yaml"
+    assert old in DATA_TEXT
+    broken.write_text(DATA_TEXT.replace(old, new, 1), "utf-8")
+    monkeypatch.setattr(helplines, "DATA_FILE", broken)
+    helplines.load.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"bad line|not confirmed"):
+            helplines.load()
+    finally:
+        monkeypatch.undo()
+        helplines.load.cache_clear()
+
+
+# --- the converter ----------------------------------------------------------------------
+
+
+def _converter() -> Any:
+    path = Path(__file__).parent.parent / "scripts" / "build_helplines.py"
+    spec = importlib.util.spec_from_file_location("build_helplines", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILD = _converter()
+
+
+@pytest.mark.skipif(
+    not BUILD.DEFAULT_VERIFIED.exists(), reason="the verified data lives outside the repository"
+)
+def test_the_committed_file_is_what_the_converter_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verified = yaml.safe_load(BUILD.DEFAULT_VERIFIED.read_text("utf-8"))
+    assert BUILD.dump(BUILD.convert(verified, BUILD.Report())) == DATA_TEXT
+    assert BUILD.main(["--check"]) == 0
+    stale = tmp_path / "helplines.yaml"
+    stale.write_text(DATA_TEXT.replace("0800 32 123", "0800 32 124"), "utf-8")
+    assert BUILD.main(["--check", "--out", str(stale)]) == 1
+    out = capsys.readouterr().out
+    assert "CONFLICT dropped 1" in out and "NOT FOUND dropped 2" in out
+    assert "SECONDARY kept 8" in out and "CONFIRMED kept 79" in out
+
+
+def _verified(*lines: dict[str, Any], **country: Any) -> dict[str, Any]:
+    """A verified file of one made-up country (the shape of helplines_verified.yaml)."""
+    entry = {
+        "name": "Testland", "emergency": "112", "emergency_status": "CONFIRMED",
+        "emergency_source": ["https://example.org/112"], "lines": list(lines), **country,
+    }  # fmt: skip
+    return {"meta": {"generated": "2026-11-30"}, "countries": {"US": {**entry}}}
+
+
+def _raw(**fields: Any) -> dict[str, Any]:
+    return {"name": "A line", "phone": "0800 123", "hours": "24/7", "status": "CONFIRMED",
+            "source_url": "https://example.org", **fields}  # fmt: skip
+
+
+def _converted(*lines: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    report = BUILD.Report()
+    # US so that the converter's one-tap list is satisfied; the lines are made up.
+    out = BUILD.convert(_verified(*lines), report) if lines else {}
+    kept = out["countries"]["US"]["lines"] if "US" in out.get("countries", {}) else []
+    return kept, report.rows
+
+
+def _offered_ok(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BUILD, "OFFERED", ["US"])
+
+
+def test_the_converter_keeps_confirmed_and_secondary_and_drops_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _offered_ok(monkeypatch)
+    kept, rows = _converted(
+        _raw(name="Sure"),
+        _raw(name="News only", status="SECONDARY"),
+        _raw(name="Disputed", status="CONFLICT"),
+        _raw(name="Missing", phone=None, status="NOT FOUND"),
+    )
+    assert [(line["name"], line["status"]) for line in kept] == [
+        ("Sure", "CONFIRMED"), ("News only", "SECONDARY"),
+    ]  # fmt: skip
+    assert all(line["source"] == "https://example.org" for line in kept)
+    assert "US: Disputed: CONFLICT (left out): dropped" in rows
+    assert "US: Missing: NOT FOUND (no number): dropped" in rows
+
+
+def test_the_converter_shows_hours_only_when_confirmed_and_worded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _offered_ok(monkeypatch)
+    kept, rows = _converted(
+        _raw(name="A"),
+        _raw(name="B", hours_status="SECONDARY"),
+        _raw(name="C", hours="NOT FOUND", hours_status="NOT FOUND"),
+        _raw(name="D", hours="24/7 in some cities"),
+        _raw(name="E", hours="daily 16:00-24:00 (2021)", hours_status="CONFIRMED (Wikipedia)"),
+    )
+    assert [line.get("hours") for line in kept] == ["24/7", None, None, None, "daily 16:00–24:00"]
+    assert any("D: hours '24/7 in some cities' not in a known wording" in row for row in rows)
+
+
+def test_the_converter_reads_text_and_chat_and_leaves_out_the_unclear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _offered_ok(monkeypatch)
+    kept, rows = _converted(
+        _raw(name="Both", phone="988", text="text 988; chat at 988lifeline.org"),
+        _raw(name="Keyword (text)", phone=None, text="text HOME to 741741"),
+        _raw(name="Unclear", text="SMS 31393 (counsellor calls back); chat at x.be (evenings)"),
+        _raw(name="No number", phone="135 (city); 011 5275-1135 elsewhere", text=None),
+    )
+    assert kept[0]["call"] == ["988"] and kept[0]["text"] == [{"number": "988"}]
+    assert kept[0]["chat"] == "988lifeline.org"
+    assert kept[1]["name"] == "Keyword"  # a trailing description is not part of the name
+    assert kept[1]["text"] == [{"number": "741741", "keyword": "HOME"}] and "call" not in kept[1]
+    assert "text" not in kept[2] and "chat" not in kept[2]
+    assert len(kept) == 3 and any("No number: CONFIRMED but no number" in row for row in rows)
+
+
 # --- the partial ----------------------------------------------------------------------
 
 CATALOG = Catalog()
 
 
-def render(profile: Profile | None) -> str:
-    """`common/_helplines.j2` as the crisis reply renders it: with the hook, or without."""
-    ctx: dict[str, Any] = {}
-    if profile is not None:
-        state = UserState(profile=profile)
-        call = HookCall(state, Frame("sos", "main"), None, NOW, [])
-        ctx = registry("enter")["helplines"](call)
-    return CATALOG.render("en", "common/_helplines", ctx)
+def hook(profile: Profile) -> dict[str, Any]:
+    call = HookCall(UserState(profile=profile), Frame("sos", "main"), None, NOW, [])
+    return registry("enter")["helplines"](call)
+
+
+def render(profile: Profile | None, name: str = "common/_helplines") -> str:
+    """A partial as the crisis reply renders it: with the hook, or without."""
+    return CATALOG.render("en", name, hook(profile) if profile is not None else {})
+
+
+ELSEWHERE = (
+    '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
+    " lists free, confidential lines."
+)
 
 
 def test_united_states() -> None:
     assert render(Profile(country="US")) == (
         "• <b>In immediate danger:</b> call 911.\n"
-        "• <b>988 Suicide &amp; Crisis Lifeline</b>: call or text 988, 24/7.\n"
-        "• <b>Crisis Text Line</b>: text HOME to 741741, 24/7.\n"
-        '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-        " lists free, confidential lines."
+        "• <b>988 Suicide &amp; Crisis Lifeline</b>: call 988 (24/7), text 988,"
+        " or chat at 988lifeline.org.\n"
+        "• <b>Crisis Text Line</b>: text HOME to 741741 (24/7).\n" + ELSEWHERE
     )
 
 
 def test_united_kingdom_from_the_time_zone_says_so() -> None:
     assert render(Profile(timezone="Europe/London")) == (
         "• <b>In immediate danger:</b> call 999.\n"
-        "• <b>Samaritans</b>: call 116 123, 24/7.\n"
-        "• <b>Shout</b>: text SHOUT to 85258, 24/7.\n"
-        '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-        " lists free, confidential lines.\n"
+        "• <b>Samaritans</b>: call 116 123 (24/7).\n"
+        "• <b>Shout 85258</b>: text SHOUT to 85258 (24/7).\n" + ELSEWHERE + "\n"
         "\n"
         "<i>Going by your time zone: United Kingdom. Somewhere else? Change it in"
         " /menu › Settings.</i>"
@@ -212,27 +359,130 @@ def test_united_kingdom_from_the_time_zone_says_so() -> None:
 
 
 def test_one_service_with_several_numbers_is_one_line() -> None:
-    assert "• <b>Tele-MANAS</b>: call 14416 or 1-800-891-4416, 24/7." in render(
+    assert "• <b>Tele-MANAS</b>: call 14416 or 1-800-891-4416 (24/7)." in render(
         Profile(country="IN")
     )
     assert (
-        "• <b>Kids Help Phone</b> (for young people): call 1-800-668-6868"
-        " or text CONNECT to 686868, 24/7."
-    ) in render(Profile(country="CA"))
+        "• <b>TelefonSeelsorge</b>: call 0800 111 0 111, 0800 111 0 222 or 116 123 (24/7),"
+        " or chat at online.telefonseelsorge.de."
+    ) in render(Profile(country="DE"))
+
+
+def test_a_secondary_line_carries_its_caveat_and_a_confirmed_one_does_not() -> None:
+    text = render(Profile(country="CA"))
+    assert "• <b>Kids Help Phone</b> (for young people): text CONNECT to 686868 (24/7).\n" in text
+    assert (
+        "• <b>Kids Help Phone</b> (for young people): call 1-800-668-6868 (24/7)."
+        " <i>(Not confirmed by the organisation.)</i>\n"
+    ) in text
+    assert "• <b>9-8-8: Suicide Crisis Helpline</b>: call 988 (24/7), or text 988.\n" in text
+
+
+CAVEAT = " <i>(Not confirmed by the organisation.)</i>"
+
+
+@pytest.mark.parametrize("code", sorted(helplines.load().countries))
+def test_every_shown_line_is_confirmed_or_carries_its_caveat(code: str) -> None:
+    """Each bullet is one service: all its numbers appear, with the caveat exactly when
+    the data says SECONDARY, and with hours only when the data has them."""
+    text = render(Profile(country=code))
+    bullets = [b for b in text.split("\n") if b.startswith("• <b>")][1:]  # not the emergency
+    lines = helplines.load().countries[code].lines
+    if not lines:
+        assert text.count("\n") == 1 and "findahelpline.com" in text
+        return
+    assert bullets[-1] == ELSEWHERE
+    bullets = bullets[:-1]
+    for line in lines:
+        numbers = [*line.call, *(t.number for t in line.text)]
+        found = [b for b in bullets if all(n in b for n in numbers)]
+        assert found, (code, line)
+        secondary = line.status == "SECONDARY"
+        assert any(b.endswith(CAVEAT) == secondary for b in found), (code, line)
+        if line.hours is None:
+            assert any("(24/7)" not in b for b in found), (code, line)
+        else:
+            assert any(f"({line.hours})" in b for b in found), (code, line)
+    for bullet in bullets:
+        assert bullet.endswith((".", CAVEAT))
+
+
+def test_hours_other_than_all_day_are_shown_and_unknown_hours_are_not_said() -> None:
+    assert (
+        "• <b>Nummer gegen Kummer</b> (for young people): call 116 111 (Mon–Sat 14:00–20:00),"
+        " or chat at nummergegenkummer.de."
+    ) in render(Profile(country="DE"))
+    assert "• <b>Livslinien</b>: call 70 201 201 (daily 11:00–04:00).\n" in render(
+        Profile(country="DK")
+    )
+    # The data says 24/7 only as a news report (SECONDARY hours): nothing said.
+    assert "• <b>Lifeline Ukraine</b>: call 7333.\n" in render(Profile(country="UA"))
+    # Hours not found, for the line in a country without 24/7 anywhere in the data.
+    assert "24/7" not in render(Profile(country="ZA"))
+
+
+def test_south_africa_emergency_is_10177_or_112_from_a_mobile_not_the_police() -> None:
+    assert render(Profile(country="ZA")) == (
+        "• <b>In immediate danger:</b> call 10177, or 112 from a mobile.\n"
+        "• <b>SADAG Suicide Crisis Helpline</b>: call 0800 567 567.\n" + ELSEWHERE
+    )
+    assert hook(Profile(country="ZA"))["emergency"] == "10177, or 112 from a mobile"
+    assert hook(Profile(country="ZA"))["helplines"]["emergency_number"] == "10177"
+    za = DATA["countries"]["ZA"]
+    assert (za["emergency"], za["emergency_mobile"]) == ("10177", "112")
+    assert "10111" not in render(Profile(country="ZA"))  # the police, which the old file had
+
+
+def test_belgium_has_its_dutch_and_french_language_lines() -> None:
+    assert render(Profile(country="BE")) == (
+        "• <b>In immediate danger:</b> call 112.\n"
+        "• <b>Zelfmoordlijn 1813</b>: call 1813 (24/7).\n"
+        "• <b>Centre de Prévention du Suicide – ligne de crise</b>: call 0800 32 123 (24/7).\n"
+        + ELSEWHERE
+    )
+
+
+WERE_112_ONLY = ["BG", "HR", "CY", "CZ", "EE", "GR", "HU", "IT", "LV", "LT", "LU", "MT", "PT",
+                 "RO", "SK", "SI"]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", WERE_112_ONLY)
+def test_the_eu_countries_that_showed_only_112_now_have_lines(code: str) -> None:
+    text = render(Profile(country=code))
+    assert text.startswith("• <b>In immediate danger:</b> call 112.\n• <b>")
+    assert re.search(r"call [0-9]", text.split("\n")[1])
+    assert text.endswith(ELSEWHERE)
+
+
+def test_portugal_and_a_line_without_a_name() -> None:
+    assert render(Profile(country="PT")) == (
+        "• <b>In immediate danger:</b> call 112.\n"
+        "• <b>Linha Nacional de Prevenção do Suicídio</b>: call 1411 (24/7).\n"
+        "• <b>SNS 24 – Aconselhamento psicológico</b>: call 808 24 24 24, option 4 (24/7).\n"
+        "• <b>SOS Voz Amiga</b>: call 213 544 545." + CAVEAT + "\n" + ELSEWHERE
+    )
+    assert "• <b>Crisis line</b>: call 116 123.\n" in render(Profile(country="EE"))
+
+
+def test_the_new_countries_have_their_lines() -> None:
+    assert "• <b>Yorisoi Hotline</b>: call 0120-279-338 (24/7)." in render(Profile(country="JP"))
+    assert "call 119." in render(Profile(country="JP"))
+    assert "• <b>Línea de la Vida</b>: call 800 911 2000 (24/7)." in render(Profile(country="MX"))
+    assert "call 109 (24/7)" in render(Profile(country="KR"))
 
 
 def test_a_country_with_only_an_emergency_number_gets_it_and_the_directory() -> None:
-    assert render(Profile(country="PT")) == (
+    assert render(Profile(country="TR")) == (
         "• <b>In immediate danger:</b> call 112.\n"
-        '• <b>Portugal:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
+        '• <b>Türkiye:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
         " lists free, confidential lines near you."
     )
 
 
 def test_an_unknown_country_falls_back_to_the_directory_and_local_emergency_number() -> None:
-    assert render(Profile(country="JP")) == (
+    assert render(Profile(country="VN")) == (
         "• <b>In immediate danger:</b> call your local emergency number.\n"
-        '• <b>Japan:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
+        '• <b>Vietnam:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
         " lists free, confidential lines near you."
     )
 
@@ -257,16 +507,88 @@ def test_without_the_hook_the_partial_is_the_general_list() -> None:
     assert render(None) == GENERIC
 
 
-def test_the_hook_gives_the_emergency_number_for_an_unsafe_answer() -> None:
-    def hook(profile: Profile) -> dict[str, Any]:
-        call = HookCall(UserState(profile=profile), Frame("crisis", "unsafe"), None, NOW, [])
-        return registry("enter")["helplines"](call)
+def _included(source: str, profile: Profile | None) -> str:
+    """A made-up template of another dialog, including a partial the way theirs do."""
+    template = CATALOG._env("en").from_string(source)
+    return template.render(hook(profile) if profile is not None else {})
 
-    assert hook(Profile(country="NZ"))["emergency"] == "111"
-    assert hook(Profile(timezone="Australia/Sydney"))["emergency"] == "000"
-    assert hook(Profile(timezone="Europe/Lisbon"))["emergency"] == "112"
-    assert hook(Profile(country="JP"))["emergency"] is None
-    assert hook(Profile())["emergency"] is None
+
+@pytest.mark.parametrize("profile", [Profile(country="ZA"), Profile(country="TR"), None])
+def test_a_template_that_says_the_emergency_number_can_leave_it_out_of_the_list(
+    profile: Profile | None,
+) -> None:
+    once = _included(
+        "Call {% include 'crisis/_emergency.j2' %} now.\n"
+        "{% set show_emergency = false %}{% include 'common/_helplines.j2' %}",
+        profile,
+    )
+    assert "In immediate danger" not in once
+    assert once.startswith("Call ")
+    number = "10177" if profile and profile.country == "ZA" else "112" if profile else "911"
+    assert once.count(number) == 1, once
+    default = _included("{% include 'common/_helplines.j2' %}", profile)
+    assert default.startswith("• <b>In immediate danger:</b> call ")
+
+
+def test_the_hook_gives_the_emergency_number_for_an_unsafe_answer() -> None:
+    def emergency(profile: Profile) -> Any:
+        call = HookCall(UserState(profile=profile), Frame("crisis", "unsafe"), None, NOW, [])
+        ctx = registry("enter")["helplines"](call)
+        assert ctx["emergency"] == ctx["helplines"]["emergency"]
+        return ctx["emergency"]
+
+    assert emergency(Profile(country="NZ")) == "111"
+    assert emergency(Profile(timezone="Australia/Sydney")) == "000"
+    assert emergency(Profile(timezone="Europe/Lisbon")) == "112"
+    assert emergency(Profile(country="VN")) is None
+    assert emergency(Profile()) is None
+    assert CATALOG.render("en", "crisis/_emergency", hook(Profile(country="NO"))) == "113"
+
+
+# --- domestic abuse -----------------------------------------------------------------------
+
+
+def test_abuse_lines_fall_back_to_the_directory_while_the_data_has_none() -> None:
+    assert all(not c.abuse_lines for c in helplines.load().countries.values())
+    assert render(Profile(country="ZA"), "common/_abuse_lines") == (
+        "• <b>In immediate danger:</b> call 10177, or 112 from a mobile.\n"
+        '• <b>Support with what is happening:</b> <a href="https://findahelpline.com">'
+        "findahelpline.com</a> lists free, confidential lines in South Africa and elsewhere."
+    )
+    assert render(None, "common/_abuse_lines").endswith(
+        "• <b>Support with what is happening:</b> findahelpline.com lists free, confidential lines."
+    )
+    once = _included(
+        "{% set show_emergency = false %}{% include 'common/_abuse_lines.j2' %}",
+        Profile(country="GB"),
+    )
+    assert "999" not in once and "United Kingdom and elsewhere" in once
+
+
+def test_abuse_lines_in_the_data_are_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = (
+        "    abuse_lines:\n"
+        "    - name: Made-up Abuse Line\n"
+        "      call:\n"
+        "      - 0800 000 000\n"
+        "      hours: 24/7\n"
+        "      status: SECONDARY\n"
+        "      source: https://example.org/made-up\n"
+    )
+    marker = "  GB:\n    name: United Kingdom\n"
+    assert marker in DATA_TEXT
+    patched = tmp_path / "helplines.yaml"
+    patched.write_text(DATA_TEXT.replace(marker, marker + extra), "utf-8")
+    monkeypatch.setattr(helplines, "DATA_FILE", patched)
+    helplines.load.cache_clear()
+    try:
+        assert render(Profile(country="GB"), "common/_abuse_lines") == (
+            "• <b>In immediate danger:</b> call 999.\n"
+            "• <b>Made-up Abuse Line</b>: call 0800 000 000 (24/7)." + CAVEAT + "\n" + ELSEWHERE
+        )
+    finally:
+        monkeypatch.undo()
+        helplines.load.cache_clear()
 
 
 # --- through the real Application -----------------------------------------------------
@@ -294,15 +616,17 @@ async def test_choosing_new_zealand_in_settings_then_need_a_quick_chat(tg: Harne
     )
     assert ada.buttons()[:3] == ["🇺🇸 United States", "🇬🇧 United Kingdom", "🇨🇦 Canada"]
     assert ada.buttons()[-2:] == ["🕒 Go by my time zone", "Keep it as it is"]
+    # countries that have lines since the verified data, offered too
+    assert {"🇮🇹 Italy", "🇧🇷 Brazil", "🇲🇽 Mexico", "🇵🇭 Philippines"} <= set(ada.buttons())
     replies = await ada.click("New Zealand")
     assert tg.state().profile.country == "NZ"
     assert replies[0].plain_text == (
         "Saved: New Zealand. Here's what Need a quick chat? will show you:\n"
         "\n"
         "• In immediate danger: call 111.\n"
-        "• 1737 Need to talk: call or text 1737, 24/7.\n"
-        "• Lifeline Aotearoa: call 0800 543 354, 24/7.\n"
-        "• Suicide Crisis Helpline: call 0508 828 865, 24/7.\n"
+        "• 1737 Need to talk: call 1737 (24/7), or text 1737.\n"
+        "• Lifeline Aotearoa: call 0800 543 354. (Not confirmed by the organisation.)\n"
+        "• Suicide Crisis Helpline: call 0508 828 865 (24/7).\n"
         "• Elsewhere: findahelpline.com lists free, confidential lines."
     )
     replies = await ada.send("/sos")
@@ -319,8 +643,10 @@ async def test_dublin_time_zone_without_a_setting_shows_samaritans(tg: Harness) 
     assert tg.state().profile.country is None
     replies = await ada.send("/sos")
     text = replies[0].plain_text
-    assert "Samaritans: call 116 123, 24/7." in text, SOS_NEEDS_THE_HOOK
-    assert "call 112" in text and "Pieta: call 1800 247 247" in text
+    assert "Samaritans Ireland: call 116 123 (24/7)." in text, SOS_NEEDS_THE_HOOK
+    assert "call 112" in text
+    assert "Pieta: call 1800 247 247 (24/7), or text HELP to 51444." in text
+    assert "Text About It: text HELLO to 50808 (24/7)." in text
     assert "Going by your time zone: Ireland." in text
 
 

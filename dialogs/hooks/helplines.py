@@ -12,26 +12,47 @@ TYPED = "country_typed"  # the change_country step's slot: what they typed, unti
 
 
 def _lines_view(lines: tuple[helplines.Line, ...]) -> list[dict[str, Any]]:
-    """One bullet per service: its numbers (call 14416 or 1-800-891-4416) grouped."""
+    """One bullet per service, for common/_helplines.j2 and common/_abuse_lines.j2.
+
+    Lines of one service in a row (same name, status, hours and audience) are one bullet
+    with their numbers together: "call 14416 or 1-800-891-4416". Each bullet:
+    {name (None: unnamed), audience, hours (None: not confirmed), call [numbers],
+    option, text [{number, keyword}], chat (a site), caveat (None, or "secondary": not
+    confirmed by the organisation), status, sources [addresses]}.
+    """
     grouped: list[dict[str, Any]] = []
     for line in lines:
-        way = {"how": list(line.how), "number": line.number, "keyword": line.keyword}
+        texts = [{"number": t.number, "keyword": t.keyword} for t in line.text]
         last = grouped[-1] if grouped else None
-        if last is not None and last["name"] == line.name:
-            last["ways"].append(way)
-            last["hours"] = last["hours"] if last["hours"] == line.hours else None
+        key = (line.name, line.status, line.hours, line.audience)
+        if last is not None and line.name is not None and last["key"] == key:
+            last["call"] += [n for n in line.call if n not in last["call"]]
+            last["text"] += [t for t in texts if t not in last["text"]]
+            last["option"] = last["option"] or line.option
+            last["chat"] = last["chat"] or line.chat
+            last["sources"] += [line.source] if line.source not in last["sources"] else []
             continue
-        grouped.append({"name": line.name, "audience": line.audience, "hours": line.hours,
-                        "ways": [way]})  # fmt: skip
+        grouped.append({
+            "key": key, "name": line.name, "audience": line.audience, "hours": line.hours,
+            "call": list(line.call), "option": line.option, "text": texts, "chat": line.chat,
+            "status": line.status, "caveat": "secondary" if line.status == "SECONDARY" else None,
+            "sources": [line.source],
+        })  # fmt: skip
+    for bullet in grouped:
+        del bullet["key"]
     return grouped
 
 
 @enter("helplines")
 def helplines_for_person(call: HookCall) -> dict[str, Any]:
-    """`helplines` for common/_helplines.j2, and `emergency` to put first when someone is unsafe.
+    """`helplines` for common/_helplines.j2 and common/_abuse_lines.j2, and `emergency`.
 
-    `emergency` is None when we don't know their country's number for sure: the templates
-    then say "your local emergency number".
+    helplines: {code, country (name), guessed (from their time zone), emergency (one
+    short phrase: "112", "10177, or 112 from a mobile"; None when we don't know their
+    country's number for sure: the templates then say "your local emergency number"),
+    emergency_number, emergency_mobile, lines, abuse_lines (bullets, see _lines_view),
+    directory {name, url}}. `emergency` is `helplines.emergency` again, for the crisis
+    templates that put it first.
     """
     code, guessed = helplines.country_of(call.state.profile)
     found = helplines.country(code)
@@ -40,8 +61,11 @@ def helplines_for_person(call: HookCall) -> dict[str, Any]:
         "code": found.code if found else None,
         "country": found.name if found else None,
         "guessed": guessed and found is not None,
-        "emergency": found.emergency if found else None,
+        "emergency": found.emergency_text if found else None,
+        "emergency_number": found.emergency if found else None,
+        "emergency_mobile": found.emergency_mobile if found else None,
         "lines": _lines_view(found.lines) if found else [],
+        "abuse_lines": _lines_view(found.abuse_lines) if found else [],
         "directory": {"name": directory.name, "url": directory.url},
     }
     return {"helplines": view, "emergency": view["emergency"]}
