@@ -1,13 +1,23 @@
-"""The sweep: every few seconds, find whose check-in or nudge is due and send it.
+"""The sweep: every few seconds, find whose crisis follow-up, check-in or nudge is due
+and send it.
 
 One repeating JobQueue job (APScheduler) runs `Sweeper.sweep`. It claims the due
 people atomically and moves each one's due time on *before* anything is sent
 (storage.schedule_store.claim_due), so a crash never re-sends and two bot
 processes never send the same message. Then each claimed person gets a
-`Due("checkin")` or `Due("nudge")` turn through the engine, and its replies are
-sent like any other: all wording and branching stay in dialogs and prompts.
+`Due("followup")`, `Due("checkin")` or `Due("nudge")` turn through the engine, and
+its replies are sent like any other: all wording and branching stay in dialogs and
+prompts.
 
-Check-ins first, then nudges, each in batches:
+Follow-ups first, then check-ins, then nudges, each in batches:
+
+- Follow-up: the gentle message after a crisis screen (`users.followup_at`, planned
+  by the engine). Claimed and cleared in one step, so it is sent at most once. Not
+  held by a pause (it is about their safety, not coaching) and, unlike a check-in,
+  still sent after downtime: a late "how are you doing now?" is still kind. Only one
+  more than 12 hours late (FOLLOWUP_STALE) is dropped, because by then it would
+  arrive as an out-of-the-blue reminder of their worst moment, a day later. Never
+  counted as unanswered (it is not coaching to back off from).
 
 - Check-in: moved on to their next local check-in time; skipped when missed by
   hours (downtime) or while paused.
@@ -61,6 +71,13 @@ BATCH = 1000  # people claimed per transaction
 PARALLEL = 16  # people whose turn and sending run at once (the rate limiter paces sending)
 SEND_ATTEMPTS = 3  # for a send error other than "blocked" (RetryAfter: AIORateLimiter)
 BACKOFF_SECONDS = 0.5  # doubled after each failed attempt
+# A crisis follow-up later than this (downtime) is dropped rather than sent; see above.
+FOLLOWUP_STALE = timedelta(hours=12)
+
+
+def no_next(_person: ClaimedUser) -> None:
+    """A follow-up is sent once: the claim clears it."""
+    return None
 
 
 def next_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
@@ -149,8 +166,10 @@ class Sweeper:
     async def sweep(self, context: Any) -> int:
         """One sweep (the JobQueue callback; an Application works too): how many were sent."""
         now = self.clock()
-        checkins = await self._sweep(context.bot, "checkin", next_after(now), now)
-        return checkins + await self._sweep(context.bot, "nudge", next_nudge_after(now), now)
+        # Follow-ups first: after a crisis screen they matter most.
+        sent = await self._sweep(context.bot, "followup", no_next, now)
+        sent += await self._sweep(context.bot, "checkin", next_after(now), now)
+        return sent + await self._sweep(context.bot, "nudge", next_nudge_after(now), now)
 
     async def _sweep(
         self,
@@ -181,6 +200,10 @@ class Sweeper:
             return False  # missed by hours (downtime): skipped; the next one is planned
         if kind == "nudge" and not self._may_nudge(person, now):
             return False  # held: already planned again for the first allowed moment
+        if kind == "followup" and now - person.due_at > FOLLOWUP_STALE:
+            who = pseudonym(person.external_id)
+            log.info("sweep: a follow-up for %s was too late; dropped", who)
+            return False  # already cleared by the claim
         try:
             messages = await asyncio.to_thread(self._turn, kind, person, now)
         except Exception as err:  # one person's failure must not stop the sweep
@@ -190,7 +213,8 @@ class Sweeper:
             return False
         if messages is None or not await self._send(bot, person, messages):
             return False
-        await asyncio.to_thread(count_unanswered, self.bridges.store.engine, person.user_id)
+        if kind != "followup":  # a follow-up is not coaching to back off from
+            await asyncio.to_thread(count_unanswered, self.bridges.store.engine, person.user_id)
         return True
 
     @staticmethod
@@ -206,11 +230,15 @@ class Sweeper:
             return False
 
     def _turn(self, kind: Kind, person: ClaimedUser, now: datetime) -> list[Outgoing] | None:
-        """The engine's turn for a due check-in or nudge; None while they are paused."""
+        """The engine's turn for a due follow-up, check-in or nudge.
+
+        None for a check-in or nudge while they are paused; a follow-up is never paused.
+        """
         key = UserKey(person.channel, person.external_id)
-        paused_until = self.bridges.store.load(key).profile.paused_until
-        if paused_until is not None and paused_until > now:
-            return None
+        if kind != "followup":
+            paused_until = self.bridges.store.load(key).profile.paused_until
+            if paused_until is not None and paused_until > now:
+                return None
         soft = kind == "checkin" and person.unanswered >= SOFT_AFTER_UNANSWERED
         return self.bridges.handle(key, Due(kind, soft=soft), now)
 

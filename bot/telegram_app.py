@@ -7,24 +7,29 @@ import logging
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
 from bot.scheduler import Sweeper
-from bot.telegram_events import event_from_update
+from bot.telegram_events import event_from_update, words_in
 from bot.telegram_send import send_all
 from bot.update_processor import PerUserUpdateProcessor
 from dialogs.commands import MENU_COMMANDS
+from dialogs.safety import assess
 from storage.repository import UserKey
 
 log = logging.getLogger("bridges.telegram")
 Clock = Callable[[], datetime]
 GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
+# At most one crisis reply per group in this long (memory only): a group talking about a
+# hard moment gets the emergency number once, not after every message.
+GROUP_CRISIS_EVERY = timedelta(minutes=5)
 
 
 def utc_now() -> datetime:
@@ -36,6 +41,7 @@ class TelegramAdapter:
         self.bridges = bridges
         self.clock = clock
         self._told_groups: OrderedDict[int, None] = OrderedDict()
+        self._group_crisis_at: OrderedDict[int, datetime] = OrderedDict()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -46,7 +52,10 @@ class TelegramAdapter:
         if chat is None or user is None or user.is_bot:
             return
         if chat.type != ChatType.PRIVATE:
-            await self._private_only(context, chat.id)
+            if query is None and _at_risk(words_in(update)):
+                await self._group_crisis(context, chat.id)
+            else:
+                await self._private_only(context, chat.id)
             return
         event = event_from_update(update)
         if event is None:
@@ -61,11 +70,27 @@ class TelegramAdapter:
         # that we already explained, so the group is not spammed.
         if chat_id in self._told_groups:
             return
-        self._told_groups[chat_id] = None
-        if len(self._told_groups) > GROUP_MEMORY:
-            self._told_groups.popitem(last=False)
+        _remember(self._told_groups, chat_id, None)
         text = self.bridges.catalog.render("en", "common/private_only")
         await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+
+    async def _group_crisis(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        """A group message that sounds like a crisis: the emergency number and an invitation
+        to a private chat, at most once per group every GROUP_CRISIS_EVERY. Nothing stored,
+        nothing logged about the message."""
+        now = self.clock()
+        # This reply already says "private chats only": no separate note afterwards.
+        _remember(self._told_groups, chat_id, None)
+        last = self._group_crisis_at.get(chat_id)
+        if last is not None and timedelta(0) <= now - last < GROUP_CRISIS_EVERY:
+            return
+        # Checked and set with no await between: two updates at once send one reply.
+        _remember(self._group_crisis_at, chat_id, now)
+        ctx = {"where": "group", "bot_link": _bot_link(context)}
+        text = self.bridges.catalog.render("en", "common/group_crisis", ctx)
+        await context.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         err = context.error
@@ -75,9 +100,22 @@ class TelegramAdapter:
         if isinstance(update, Update) and update.effective_chat is not None:
             if update.effective_chat.type != ChatType.PRIVATE:
                 return
-            text = self.bridges.catalog.render("en", "common/error")
+            # A failed turn (database down, a send that broke) must not leave a crisis
+            # message with only "something went wrong": the helplines, rendered without
+            # any state, go instead.
+            if _at_risk(words_in(update)):
+                text = self.bridges.catalog.render("en", "common/group_crisis", {"where": "error"})
+                parse_mode: str | None = ParseMode.HTML
+            else:
+                text = self.bridges.catalog.render("en", "common/error")
+                parse_mode = None
             try:
-                await context.bot.send_message(update.effective_chat.id, text)
+                await context.bot.send_message(
+                    update.effective_chat.id,
+                    text,
+                    parse_mode=parse_mode,
+                    link_preview_options=NO_PREVIEW,
+                )
             except Exception as send_err:  # the network may be what failed
                 log.warning("could not send the error notice: %s", type(send_err).__name__)
 
@@ -90,6 +128,38 @@ class TelegramAdapter:
                 if name in self.bridges.engine.commands
             ]
         )
+
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def _remember(memory: OrderedDict[int, Any], key: int, value: Any) -> None:
+    """Keep `key` as the newest entry, forgetting the oldest beyond GROUP_MEMORY."""
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > GROUP_MEMORY:
+        memory.popitem(last=False)
+
+
+def _at_risk(words: str) -> bool:
+    """Whether a message's words call for help first: a crisis or a concern, for
+    themselves or someone else (dialogs.safety.assess). Never logged."""
+    if not words.strip():
+        return False
+    try:
+        return assess(words).level != "none"
+    except Exception as err:  # the screen must never be what breaks a reply
+        log.error("screening failed with %s", type(err).__name__)
+        return False
+
+
+def _bot_link(context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """https://t.me/<bot's username>, or None before getMe has answered."""
+    try:
+        username = context.bot.username
+    except RuntimeError:  # Bot not initialised yet
+        return None
+    return f"https://t.me/{username}" if username else None
 
 
 def build_application(

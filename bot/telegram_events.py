@@ -1,10 +1,16 @@
-"""Telegram updates turned into engine events (and nothing else)."""
+"""Telegram updates turned into engine events (and nothing else).
+
+Every word a person sends reaches the engine, which screens it for crisis language
+before anything else: message text, photo and file captions, edited messages (text or
+caption) and words after a command ("/menu I want to die" is read as text).
+"""
 
 from __future__ import annotations
 
 from telegram import Message, MessageEntity, Update
 
 from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
+from dialogs.safety import assess
 
 # Message attributes we recognise but cannot use, in the words the reply uses.
 _MEDIA = (
@@ -40,6 +46,9 @@ def _from_message(message: Message) -> Event:
             e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities
         )
         command = parse_command(message.text) if starts_with_command else None
+        if command is not None and command.args and assess(command.args).level != "none":
+            # Commands ignore their words; these must be screened like any message.
+            return Text(message.text)
         return command or Text(message.text)
     if message.location is not None and message.venue is None:
         return Location(message.location.latitude, message.location.longitude)
@@ -56,7 +65,20 @@ def event_from_update(update: Update) -> Event | None:
     if update.callback_query is not None:
         return Press(update.callback_query.data or "")
     if update.edited_message is not None:
-        return Unsupported("edited", update.edited_message.text or "")
+        # An edit never changes a saved answer, but its words are screened like any message.
+        return Unsupported("edited", words_of(update.edited_message))
     if update.message is not None:
         return _from_message(update.message)
     return None
+
+
+def words_of(message: Message | None) -> str:
+    """What the person wrote in a message: its text, else its caption ("" if neither)."""
+    if message is None:
+        return ""
+    return message.text or message.caption or ""
+
+
+def words_in(update: Update) -> str:
+    """The words of a message or an edited message (text or caption); "" for anything else."""
+    return words_of(update.message or update.edited_message)

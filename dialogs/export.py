@@ -10,9 +10,13 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from dialogs.model import Record, UserState
+from dialogs.model import Profile, Record, UserState
 
-FORMAT_VERSION = 1
+# 2: the safety memory (issue 9) moved out of "profile" into its own "safety" section.
+FORMAT_VERSION = 2
+
+# Profile fields shown in the "safety" section instead, under names a person can read.
+SAFETY_FIELDS = ("risk_level", "risk_at", "unsafe_at", "followup_at")
 
 # Record kinds under names a person can read; any kind not listed keeps its own name.
 READABLE: dict[str, str] = {
@@ -44,7 +48,24 @@ def _record(record: Record) -> dict[str, Any]:
     return {"saved_at": _plain(record.created_at), **_plain(record.data)}
 
 
+def _safety(profile: Profile) -> dict[str, Any]:
+    """What Bridges remembers about a hard moment: levels and times only, never words."""
+    return {
+        "last_worrying_message": {
+            "level": profile.risk_level,  # None, "concern" or "crisis"
+            "at": _plain(profile.risk_at),
+        },
+        "said_not_safe_at": _plain(profile.unsafe_at),
+        "follow_up_message_planned_at": _plain(profile.followup_at),
+    }
+
+
 def build(state: UserState, now: datetime) -> dict[str, Any]:
+    """The export document: format version, time, profile, safety memory and records.
+
+    Times are ISO 8601 strings (UTC). Pure: `now` is passed in.
+    """
+    profile = {k: v for k, v in asdict(state.profile).items() if k not in SAFETY_FIELDS}
     records = {
         READABLE.get(kind, kind): [_record(r) for r in items]
         for kind, items in sorted(state.records.items())
@@ -53,7 +74,8 @@ def build(state: UserState, now: datetime) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "exported_at": now.isoformat(),
-        "profile": _plain(asdict(state.profile)),
+        "profile": _plain(profile),
+        "safety": _safety(state.profile),
         "records": records,
     }
 

@@ -28,6 +28,14 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _aware_utc(value: datetime | None) -> datetime | None:
+    # Stored and handed out as UTC: SQLite's naive values were written as UTC, and a naive
+    # time from the engine is taken as UTC rather than as the server's local time.
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def to_state(
     user: User | None, conv: Conversation | None, rows: list[RecordRow] | None = None
 ) -> UserState:
@@ -44,6 +52,10 @@ def to_state(
         quiet_start=user.quiet_start,
         quiet_end=user.quiet_end,
         paused_until=_utc(user.paused_until) if user.paused_until else None,
+        risk_level=user.risk_level,
+        risk_at=_aware_utc(user.risk_at),
+        unsafe_at=_aware_utc(user.unsafe_at),
+        followup_at=_aware_utc(user.followup_at),
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
     records: dict[str, list[Record]] = {}
@@ -233,6 +245,13 @@ class StateStore:
         user.quiet_start = profile.quiet_start
         user.quiet_end = profile.quiet_end
         user.paused_until = profile.paused_until
+        user.risk_level = profile.risk_level
+        user.risk_at = _aware_utc(profile.risk_at)
+        user.unsafe_at = _aware_utc(profile.unsafe_at)
+        # The sweep claims and clears it (storage.schedule_store) before the follow-up turn,
+        # so a turn that loads after the claim sees None and never plans it twice. Not kept
+        # for someone who blocked the bot: nothing can reach them.
+        user.followup_at = _aware_utc(profile.followup_at) if user.active else None
         assert user.id is not None
         if conv is None:
             conv = Conversation(user_id=user.id, updated_at=now)

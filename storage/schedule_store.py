@@ -1,4 +1,5 @@
-"""The sweep's storage half: claim due check-ins and nudges, atomically, advancing first.
+"""The sweep's storage half: claim due check-ins, nudges and crisis follow-ups, atomically,
+advancing first.
 
 Each person's next check-in and nudge is a UTC timestamp in an indexed column of
 `users`. `claim_due` takes the rows that are due and, in the same transaction,
@@ -11,6 +12,10 @@ processes) never claim the same person:
 - SQLite: the engine begins every transaction with `BEGIN IMMEDIATE` (storage.db),
   so the select and the update run under the single writer lock; FOR UPDATE is
   not rendered there.
+
+A crisis follow-up (`users.followup_at`, planned by the engine after a crisis screen)
+is claimed the same way; its `advance` returns None, so the claim clears it: each
+follow-up is sent at most once.
 
 Timestamps go in as UTC (SQLite drops offsets) and come back aware.
 """
@@ -26,18 +31,19 @@ from sqlalchemy import Column, Engine, bindparam, false, select, true, update
 
 from storage.tables import User
 
-Kind = Literal["checkin", "nudge"]
+Kind = Literal["checkin", "nudge", "followup"]
 
 USERS = User.__table__
 _DUE: dict[str, Column[Any]] = {
     "checkin": USERS.c.next_checkin_at,
     "nudge": USERS.c.next_nudge_at,
+    "followup": USERS.c.followup_at,
 }
 
 
 @dataclass(frozen=True)
 class ClaimedUser:
-    """One person whose check-in or nudge was due, as it stood when claimed."""
+    """One person whose check-in, nudge or follow-up was due, as it stood when claimed."""
 
     user_id: int
     channel: str
@@ -169,7 +175,7 @@ def mark_inactive(engine: Engine, user_id: int) -> None:
         conn.execute(
             update(USERS)
             .where(USERS.c.id == user_id)
-            .values(active=False, next_checkin_at=None, next_nudge_at=None)
+            .values(active=False, next_checkin_at=None, next_nudge_at=None, followup_at=None)
         )
 
 

@@ -41,6 +41,12 @@ class User(SQLModel, table=True):
             postgresql_where=text("next_nudge_at IS NOT NULL"),
             sqlite_where=text("next_nudge_at IS NOT NULL"),
         ),
+        Index(
+            "ix_users_followup_at",
+            "followup_at",
+            postgresql_where=text("followup_at IS NOT NULL"),
+            sqlite_where=text("followup_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -67,6 +73,20 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     next_nudge_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Safety memory (issue 9): a level and times only, never what they wrote. risk_level
+    # "concern"/"crisis" and risk_at: their last risky message; unsafe_at: when they said
+    # "No, I'm not safe"; followup_at: the gentle follow-up the sweep sends after a crisis
+    # screen (None = none planned). All UTC.
+    risk_level: str | None = Field(default=None, max_length=8)
+    risk_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    unsafe_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    followup_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     # Check-ins and nudges sent since they last wrote: nudges back off as it grows.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from dialogs.engine import Engine
 from dialogs.model import Command, ForgetMe, Record, Text
@@ -23,6 +24,26 @@ def test_export_reply_carries_the_file_and_other_replies_do_not() -> None:
     data = json.loads(content)
     assert data["records"]["contacts"][0]["name"] == "Mia"
     assert all(r.document is None for r in turn.replies[1:])
+
+
+def test_export_shows_the_safety_memory_as_levels_and_times_in_its_own_section() -> None:
+    state = member()
+    state.profile.risk_level = "crisis"
+    state.profile.risk_at = NOW - timedelta(minutes=20)
+    state.profile.unsafe_at = NOW - timedelta(minutes=19)
+    state.profile.followup_at = NOW + timedelta(minutes=40)
+    turn = run_events(ENGINE, state, Command("export"))
+    _, content = turn.replies[0].document or ("", b"")
+    data = json.loads(content)
+    assert data["safety"] == {
+        "last_worrying_message": {
+            "level": "crisis",
+            "at": (NOW - timedelta(minutes=20)).isoformat(),
+        },
+        "said_not_safe_at": (NOW - timedelta(minutes=19)).isoformat(),
+        "follow_up_message_planned_at": (NOW + timedelta(minutes=40)).isoformat(),
+    }
+    assert not set(data["profile"]) & {"risk_level", "risk_at", "unsafe_at", "followup_at"}
 
 
 def test_only_the_typed_word_erases() -> None:

@@ -43,6 +43,9 @@ SECRETS = [
     "ZQERROR",
     "ZQFIRST",
     "ZQLAST",
+    "ZQEDIT",
+    "ZQGROUP",
+    "ZQDOWN",
     "zq_tg_username",
     FAKE_TOKEN,
     FAKE_TOKEN.split(":")[1],  # the secret half alone
@@ -161,6 +164,36 @@ async def test_nothing_personal_is_logged_over_http(tmp_path: Path, logs: Everyt
     bridges.close()
     assert "Zebulon Quixote" in ada.transcript(), "the session really happened"
     assert fake.calls_to("getUpdates")
+    text = "\n".join(logs.lines)
+    assert "RuntimeError" in text
+    assert leaks(text) == [], text
+
+
+async def test_nothing_personal_is_logged_on_the_safety_paths(
+    tmp_path: Path, logs: Everything
+) -> None:
+    """Edited captions, a crisis in a group, a follow-up, and a crisis turn that fails."""
+    async with bridges_on_fake(f"sqlite:///{tmp_path}/bridges.db") as tg:
+        ada = tg.chat(raise_errors=False, first_name="ZQFIRST")
+        await onboard(ada)
+        await ada.send_photo(caption="a photo")
+        await ada.edit_last_caption("ZQEDIT I want to die")
+        group = tg.chat(2002, chat_type="group", raise_errors=False, first_name="ZQFIRST")
+        replies = await group.send("ZQGROUP I want to die")
+        assert len(replies) == 1, "the group crisis reply went out"
+
+        users = User.__table__
+        due = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+        with tg.bridges.store.engine.begin() as db:
+            db.execute(users.update().values(followup_at=due))
+        await Sweeper(tg.bridges, lambda: due).sweep(tg.app)  # whatever the engine says
+
+        def database_down(*args: object, **_kwargs: object) -> None:
+            raise RuntimeError(repr(args))  # the error quotes the person's words
+
+        tg.bridges.store.run_turn = database_down  # type: ignore[method-assign]
+        replies = await ada.send("ZQDOWN I want to die")
+        assert "Something went wrong" in replies[0].plain_text
     text = "\n".join(logs.lines)
     assert "RuntimeError" in text
     assert leaks(text) == [], text

@@ -102,7 +102,7 @@ async def test_export_holds_what_they_saved(tg: Harness) -> None:
     assert "Here is everything I keep about you" in ann.transcript()
     name, data = exported(tg)
     assert name == "bridges-export-2026-11-23.json"
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["exported_at"].startswith("2026-11-23T09:00")
     assert data["profile"]["timezone"] == "Europe/Lisbon"
     assert data["profile"]["checkin_time"] == "08:00"
@@ -121,6 +121,11 @@ async def test_export_of_a_fresh_profile(tg: Harness) -> None:
     _, data = exported(tg)
     assert data["records"] == {}
     assert data["profile"]["onboarded"] is True
+    assert data["safety"] == {
+        "last_worrying_message": {"level": None, "at": None},
+        "said_not_safe_at": None,
+        "follow_up_message_planned_at": None,
+    }
 
 
 # --- /delete ------------------------------------------------------------------------------
@@ -206,4 +211,4 @@ def test_export_in_the_terminal_writes_the_file(tmp_path: Path) -> None:
     assert f"[file] {files[0]}" in result.stdout
     data = json.loads(files[0].read_text(encoding="utf-8"))
     assert data["profile"]["timezone"] == "Europe/Lisbon"
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2

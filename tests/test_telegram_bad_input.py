@@ -17,6 +17,12 @@ Action = Callable[[ChatDriver], Awaitable[object]]
 
 LONG = "a" * 4096
 
+
+async def edit_a_caption(chat: ChatDriver) -> object:
+    await chat.send_photo(caption="our dog")
+    return await chat.edit_last_caption("our dog, asleep")
+
+
 BAD_INPUT: list[tuple[str, Action]] = [
     ("sticker", lambda c: c.send_sticker()),
     ("photo", lambda c: c.send_photo()),
@@ -24,6 +30,7 @@ BAD_INPUT: list[tuple[str, Action]] = [
     ("voice", lambda c: c.send_voice()),
     ("file", lambda c: c.send_document()),
     ("edited message", lambda c: c.edit_last("I meant something else")),
+    ("edited caption", edit_a_caption),
     ("4096 characters", lambda c: c.send(LONG)),
     ("whitespace only", lambda c: c.send("   \n\t ")),
     ("zero-width space", lambda c: c.send("\u200b")),

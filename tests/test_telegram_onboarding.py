@@ -191,7 +191,11 @@ async def test_group_chats_get_one_note_and_nothing_is_stored(sqlite_url: str) -
     async with bridges_on_fake(sqlite_url) as tg:
         group = tg.chat(user_id=2002, chat_type="group")
         first = await group.send("/start")
-        second = await group.send("hello everyone, I want to die")
+        second = await group.send("what a lovely day everyone")
+        third = await group.send("hello everyone, I want to die")
         assert len(first) == 1 and "private chats" in first[0].plain_text
-        assert second == []  # said once; nothing personal ever goes to a group
+        assert second == []  # the note is said once
+        # A crisis is never ignored, even in a group: one short reply with the emergency
+        # number (tests/test_screen_everywhere.py has the whole group transcript).
+        assert len(third) == 1 and "112 in most of Europe" in third[0].plain_text
         assert user_rows(tg.bridges) == 0

@@ -254,3 +254,8 @@ class FakeBotApi(BotApiMethods):
         self, user_id: int, message_id: int, text: str, **sender: Unpack[SenderOptions]
     ) -> JSON:
         return self._known(self.factory.edited_text(user_id, message_id, text, **sender))
+
+    def make_edited_caption_update(
+        self, user_id: int, message_id: int, caption: str, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        return self._known(self.factory.edited_caption(user_id, message_id, caption, **sender))

@@ -147,6 +147,7 @@ class ChatDriver:
         }
         self._errors = _error_sink(app) if raise_errors else None
         self._last_user_message_id: int | None = None
+        self._last_user_media_id: int | None = None
 
     # --- user actions -----------------------------------------------------------------------
 
@@ -230,6 +231,15 @@ class ChatDriver:
         )
         return await self._step(update, expect)
 
+    async def edit_last_caption(self, caption: str, expect: int | None = None) -> list[SentMessage]:
+        """Edit the caption of the user's most recent photo or file (an edited_message update)."""
+        if self._last_user_media_id is None:
+            raise AssertionError("edit_last_caption: this user has not sent a photo or file yet")
+        update = self.fake.make_edited_caption_update(
+            self.user_id, self._last_user_media_id, caption, **self.sender
+        )
+        return await self._step(update, expect)
+
     # --- reading the chat -------------------------------------------------------------------
 
     @property
@@ -284,6 +294,8 @@ class ChatDriver:
         message = update.get("message")
         if message is not None and "text" in message:  # only text messages can be edit_last'ed
             self._last_user_message_id = message["message_id"]
+        if message is not None and ("photo" in message or "document" in message):
+            self._last_user_media_id = message["message_id"]
         chat_id = self.chat_id
         baseline = len(self.fake.history(chat_id))
         deadline = time.monotonic() + self.timeout

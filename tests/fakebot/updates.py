@@ -221,3 +221,24 @@ class UpdateFactory:
             "text": text,
         }
         return self.wrap("edited_message", message)
+
+    def edited_caption(
+        self, user_id: int, message_id: int, caption: str, **sender: Unpack[SenderOptions]
+    ) -> JSON:
+        """The person edits the caption of a photo or file they sent (an edited_message)."""
+        chat = self.chat(user_id, **sender)
+        with self._lock:
+            original = self._user_messages.get((chat["id"], message_id))
+        if original is None or not ({"photo", "document"} & set(original)):
+            raise ValueError(f"message {message_id} in chat {chat['id']} has no caption to edit")
+        media = {k: original[k] for k in ("photo", "document") if k in original}
+        message: JSON = {
+            "message_id": message_id,
+            "from": self.user(user_id, **sender),
+            "chat": chat,
+            "date": original["date"],
+            "edit_date": int(time.time()),
+            **media,
+            "caption": caption,
+        }
+        return self.wrap("edited_message", message)
