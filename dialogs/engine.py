@@ -3,17 +3,27 @@
 No Telegram, no SQL, no clock: the adapter passes the time in, storage saves
 the returned state, and the adapter renders the replies. The person's dialogs
 live on a stack so a command or a crisis can interrupt one and return to it.
+
+Safety comes first. Every text and caption is graded by `assess` (dialogs.safety) before
+any dialog sees it, with the person's recent risk (a level and a time, never words). A
+risky message opens the crisis dialog on top, at the step that fits: `help` (a crisis),
+`concern` (asked directly), `other` (someone else at risk) or `abuse`. If they were
+writing an answer, the words wait in the crisis frame until they keep or drop them.
+Buttons of the crisis and "Need a quick chat?" dialogs work from any later state, words
+typed on their buttons get a warm reply, and after "No, I'm not safe" every turn shows
+the emergency number (see `_keep_emergency_in_view`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dialogs import drafts, hooks, places
+from dialogs import drafts, hooks, places, safety
 from dialogs.commands import COMMANDS, SHORTCUTS
+from dialogs.hooks import crisis as crisis_hooks
 from dialogs.inputs import fold, is_blank, parse_number, parse_time
 from dialogs.model import (
     Button,
@@ -32,7 +42,7 @@ from dialogs.model import (
     Unsupported,
     UserState,
 )
-from dialogs.safety import is_crisis
+from dialogs.safety import NO_RISK, Risk
 from dialogs.spec import (
     CALLBACK_PREFIX,
     DIALOG_PREFIX,
@@ -45,6 +55,15 @@ from dialogs.spec import (
 
 CRISIS_DIALOG = "crisis"
 SOS_DIALOG = "sos"
+# Their buttons work from any later state, and words typed on them get a warm reply.
+SAFETY_DIALOGS = (CRISIS_DIALOG, SOS_DIALOG)
+QUESTIONS = ("ask", "unclear", "concern")  # crisis steps that ask a yes/no question
+LISTEN = "listen"  # the step of each safety dialog that answers words typed on its buttons
+RISK_MEMORY = timedelta(minutes=30)  # a concern this soon after another risky message: crisis
+# After "No, I'm not safe" the emergency number is on every screen until they tap "I've
+# called / someone is with me", or for 12 hours: long enough to cover the night they said
+# it, short enough that a banner does not follow them into ordinary days.
+UNSAFE_FOR = timedelta(hours=12)
 ONBOARDING_DIALOG = "onboarding"
 MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
@@ -62,16 +81,34 @@ class _Invalid(Exception):
         self.ctx = ctx
 
 
+Assess = Callable[[str, Risk | None], Risk]
+
+
+def _since(now: datetime, then: datetime) -> timedelta:
+    """now - then, reading a naive time (as some databases return it) as UTC."""
+    return now - (then if then.tzinfo else then.replace(tzinfo=UTC))
+
+
 class Engine:
     def __init__(
         self,
         dialogs: DialogSet,
         catalog: Any,
-        crisis_check: Callable[[str], bool] = is_crisis,
+        crisis_check: Callable[[str], bool] | None = None,
+        assess: Assess | None = None,
     ) -> None:
+        """`assess(text, recent) -> Risk` grades every message (default: dialogs.safety.assess,
+        looked up on each call). The older `crisis_check(text) -> bool` still works: True
+        reads as a crisis about themselves."""
         self.dialogs = dialogs
         self.catalog = catalog
-        self.crisis_check = crisis_check
+        if assess is None and crisis_check is not None:
+            check = crisis_check
+
+            def assess(text: str, recent: Risk | None = None) -> Risk:
+                return Risk("crisis", "self", ("crisis_check",)) if check(text) else NO_RISK
+
+        self._assess = assess
         # A command whose dialog is not loaded would crash; unknown is kinder.
         self.commands = {
             name: target
@@ -100,6 +137,7 @@ class Engine:
             self._on_due(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
+        self._keep_emergency_in_view(turn, now)
         return turn
 
     # --- events -----------------------------------------------------------------
@@ -110,19 +148,168 @@ class Engine:
             self._say(turn, "common/empty")
             self._show_current(turn, now)
             return
+        frame = turn.state.top
+        if frame is not None and self._repeats_pending(turn, frame, text):
+            # The same words again, right after help was shown: they mean them as their
+            # answer. Help came once; asking again would be a loop.
+            frame.slots[crisis_hooks.ANSWER_BELOW] = frame.slots.pop(crisis_hooks.PENDING)
+            self._go(turn, "kept", now)
+            return
         # Safety first: before any dialog sees the words, in every state.
-        if self.crisis_check(text):
-            self._start_crisis(turn, now)
+        if self._on_risk(turn, text, now, self._screen(turn, text, now)):
             return
         shortcut = self._shortcut(turn, text)
         if shortcut:
             self._on_command(turn, Command(shortcut), now)
             return
-        frame = turn.state.top
         if frame is None:
             self._idle(turn, now)
             return
-        self._answer(turn, self._spec(frame), now, text)
+        step = self._spec(frame)
+        if frame.dialog in SAFETY_DIALOGS and step.input != "text":
+            choice = self._match_choice(turn, step, text, now)
+            if choice is not None:
+                self._accept(turn, step, choice.value, now, choice)
+            else:  # never "please tap one of the buttons" here
+                self._listen(turn, now)
+            return
+        self._answer(turn, step, now, text)
+
+    # --- safety -----------------------------------------------------------------
+
+    def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
+        """Grade the words with the person's recent risk (level and time, never words).
+
+        A concern within RISK_MEMORY of another concern or a crisis counts as a crisis.
+        """
+        profile = turn.state.profile
+        recent = None
+        if profile.risk_level and profile.risk_at and _since(now, profile.risk_at) <= RISK_MEMORY:
+            recent = Risk(profile.risk_level)  # type: ignore[arg-type]
+        risk = (self._assess or safety.assess)(text, recent if remember else None)
+        if recent and risk.subject == "self" and risk.level == "concern":
+            risk = replace(risk, level="crisis")  # the classifier does this too; make sure
+        if remember and risk.subject == "self" and risk.level != "none":
+            profile.risk_level, profile.risk_at = risk.level, now
+        return risk
+
+    def _on_risk(self, turn: Turn, text: str, now: datetime, risk: Risk, held: bool = True) -> bool:
+        """Open the reply a risky message needs; False if the words carry no risk.
+
+        `held`: the words may wait as a step's answer (typed text, not a caption).
+        """
+        if risk.level == "none" and not risk.abuse:
+            return False
+        top = turn.state.top
+        if risk.subject == "other" and risk.level != "none":
+            target = "other"
+        elif risk.level == "crisis":
+            target = "help"
+        elif risk.abuse:
+            target = "abuse"
+        else:
+            target = "concern"
+        answering = top is not None and top.dialog == CRISIS_DIALOG and top.step in QUESTIONS
+        if answering and target in ("help", "concern"):
+            assert top is not None
+            # Risky words in answer to one of our questions, judged on their own (without
+            # the memory of the alarm they answer): "no, I meant the documentary about
+            # suicide" is a correction. Otherwise, to "are you thinking of...": yes; to
+            # "are you safe?": not safe for a crisis of their own, else not sure.
+            alone = self._screen(turn, text, now, remember=False)
+            own_crisis = alone.level == "crisis" and alone.subject == "self"
+            if not own_crisis and crisis_hooks.read_answer(text) in ("misread", "other"):
+                return False
+            target = "help" if top.step == "concern" else "unsafe" if own_crisis else "unsure"
+        self._open_crisis(turn, target, now, text if held else None, abuse=risk.abuse)
+        return True
+
+    def _open_crisis(
+        self, turn: Turn, step: str, now: datetime, words: str | None, abuse: bool = False
+    ) -> None:
+        """The crisis dialog at `step`, on top; their words held if they were mid-answer.
+
+        An open crisis frame is reused (brought to the top), never stacked twice. `abuse`:
+        they also spoke of being hurt, so the crisis reply adds the abuse lines.
+        """
+        stack = turn.state.stack
+        existing = next((f for f in reversed(stack) if f.dialog == CRISIS_DIALOG), None)
+        if existing is not None:
+            stack.remove(existing)
+            stack.append(existing)
+            existing.step = step
+            existing.slots.pop(crisis_hooks.AGAIN, None)
+            if abuse:
+                existing.slots[crisis_hooks.ABUSE] = True
+            self._enter(turn, now)
+            return
+        top = turn.state.top
+        slots: dict[str, Any] = {crisis_hooks.ABUSE: True} if abuse else {}
+        if words and top is not None and top.dialog not in SAFETY_DIALOGS:
+            below = self._spec(top)
+            if below.input in ("text", "multi"):
+                where = [top.dialog, top.step]
+                slots |= {crisis_hooks.PENDING: words, crisis_hooks.PENDING_AT: where}
+        self._push(turn, CRISIS_DIALOG, now, slots, step=step)
+
+    def _repeats_pending(self, turn: Turn, frame: Frame, text: str) -> bool:
+        """The words they were writing, sent again while the first crisis screen is up."""
+        pending = frame.slots.get(crisis_hooks.PENDING)
+        stack = turn.state.stack
+        return (
+            frame.dialog == CRISIS_DIALOG
+            and frame.step in (*QUESTIONS, "other", "abuse", "misread_keep")
+            and isinstance(pending, str)
+            and fold(pending) == fold(text)
+            and len(stack) >= 2
+            and frame.slots.get(crisis_hooks.PENDING_AT) == [stack[-2].dialog, stack[-2].step]
+        )
+
+    def _listen(self, turn: Turn, now: datetime) -> None:
+        frame = turn.state.top
+        assert frame is not None
+        if frame.step != LISTEN:
+            frame.slots[crisis_hooks.LISTEN_FROM] = frame.step  # the reply fits the screen
+        frame.step = LISTEN
+        self._enter(turn, now)
+
+    def _keep_emergency_in_view(self, turn: Turn, now: datetime) -> None:
+        """After "No, I'm not safe": the emergency number on every screen, with "I've called /
+        someone is with me" and "I still need help", until they tap the first or UNSAFE_FOR
+        passes.
+
+        A reply whose context has `helplines` already shows the number (every template given
+        the helplines shows it once), so it gets the two buttons instead of a second number.
+        """
+        profile = turn.state.profile
+        if profile.unsafe_at is None:
+            return
+        if _since(now, profile.unsafe_at) > UNSAFE_FOR:
+            profile.unsafe_at = None
+            return
+        if CRISIS_DIALOG not in self.dialogs or all(r.edit for r in turn.replies):
+            return  # nothing sent, or the same screen edited in place (it has the banner)
+        spec = self.dialogs[CRISIS_DIALOG]
+        buttons = tuple(
+            (Button(f"crisis.{choice}", spec.callback("banner", choice)),)
+            for choice in ("called", "more")
+        )
+        shown = False  # a reply of this turn already gives the number
+        for i in reversed(range(len(turn.replies))):
+            reply = turn.replies[i]
+            if "helplines" not in reply.ctx:
+                continue
+            labels = {b.label for row in reply.buttons for b in row}
+            if "crisis.called" in labels:
+                return
+            if reply.keyboard is None and not reply.edit and not reply.photo:
+                turn.replies[i] = replace(reply, buttons=reply.buttons + buttons)
+                return
+            shown = True
+            break
+        call = hooks.HookCall(turn.state, Frame(CRISIS_DIALOG, "banner"), None, now, turn.effects)
+        ctx = hooks.registry("enter")["helplines"](call) | {"shown": shown}
+        turn.replies.append(Reply("crisis/banner", ctx, buttons))
 
     def _shortcut(self, turn: Turn, text: str) -> str | None:
         folded = fold(text)
@@ -135,21 +322,44 @@ class Engine:
     def _on_press(self, turn: Turn, data: str, now: datetime) -> None:
         parts = data.split("|")
         frame = turn.state.top
-        if len(parts) != 4 or parts[0] != CALLBACK_PREFIX or frame is None:
+        if len(parts) != 4 or parts[0] != CALLBACK_PREFIX:
             self._expired(turn, now)
             return
         _, dialog, step_id, choice_id = parts
-        if (dialog, step_id) != (frame.dialog, frame.step):
-            self._expired(turn, now)
-            return
+        before = [(f, f.step) for f in turn.state.stack]
+        if frame is None or (dialog, step_id) != (frame.dialog, frame.step):
+            if dialog not in SAFETY_DIALOGS or self.dialogs.step(dialog, step_id) is None:
+                self._expired(turn, now)
+                return
+            # Help never goes stale: a crisis or "Need a quick chat?" button, however old,
+            # brings its dialog back to the top at that step and does what it says.
+            frame = self._revive(turn, dialog, step_id)
         step = self._spec(frame)
         choice = next(
             (c for c in self._choices(turn, step, now) if c.id == choice_id and not c.url), None
         )
-        if choice is None:
+        if choice is None:  # as it was: nothing revived for a button that is not there
+            turn.state.stack = [f for f, _ in before]
+            for f, step_id in before:
+                f.step = step_id
             self._expired(turn, now)
             return
+        while len(turn.state.stack) > MAX_STACK:  # a revived frame may have made it one too many
+            oldest = turn.state.stack.pop(0)
+            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
         self._accept(turn, step, choice.value, now, choice, pressed=True)
+
+    def _revive(self, turn: Turn, dialog: str, step_id: str) -> Frame:
+        """Bring the dialog's frame (or a new one) to the top, at `step_id`."""
+        stack = turn.state.stack
+        frame = next((f for f in reversed(stack) if f.dialog == dialog), None)
+        if frame is None:
+            frame = Frame(dialog, step_id)
+        else:
+            stack.remove(frame)
+        frame.step = step_id
+        stack.append(frame)
+        return frame
 
     def _on_location(self, turn: Turn, event: Location, now: datetime) -> None:
         frame = turn.state.top
@@ -165,11 +375,11 @@ class Engine:
         self._accept(turn, step, zone, now)
 
     def _on_unsupported(self, turn: Turn, event: Unsupported, now: datetime) -> None:
-        if event.caption and self.crisis_check(event.caption):
-            self._start_crisis(turn, now)
-        else:
-            self._say(turn, "common/unsupported", kind=event.kind)
-            self._show_current(turn, now)
+        caption = event.caption.strip()
+        if caption and self._on_risk(turn, caption, now, self._screen(turn, caption, now), False):
+            return
+        self._say(turn, "common/unsupported", kind=event.kind)
+        self._show_current(turn, now)
 
     def _on_photo(self, turn: Turn, event: Photo, now: datetime) -> None:
         frame = turn.state.top
@@ -179,9 +389,9 @@ class Engine:
             self._on_unsupported(turn, Unsupported("photo", event.caption), now)
             return
         caption = event.caption.strip()
-        if caption and self.crisis_check(caption):
-            self._start_crisis(turn, now)
-        elif len(caption) > step.max_length:
+        if caption and self._on_risk(turn, caption, now, self._screen(turn, caption, now), False):
+            return
+        if len(caption) > step.max_length:
             self._reask(turn, step, now, "common/invalid_too_long", limit=step.max_length)
         else:
             self._accept(turn, step, {"file_id": event.file_id, "caption": caption}, now)
@@ -192,6 +402,9 @@ class Engine:
         Nothing is sent to someone who has not finished onboarding, or who is in the
         middle of the crisis or "Need a quick chat?" flow: those come first.
         """
+        if event.kind == "followup":
+            self._followup(turn, now)
+            return
         top = turn.state.top
         if not turn.state.profile.onboarded or event.kind not in self.dialogs:
             return
@@ -278,7 +491,12 @@ class Engine:
         self._show_current(turn, now)
 
     def _push(
-        self, turn: Turn, dialog: str, now: datetime, slots: dict[str, Any] | None = None
+        self,
+        turn: Turn,
+        dialog: str,
+        now: datetime,
+        slots: dict[str, Any] | None = None,
+        step: str | None = None,
     ) -> None:
         spec = self.dialogs[dialog]
         stack = turn.state.stack
@@ -286,7 +504,8 @@ class Engine:
             oldest = stack.pop(0)
             self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
         has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
-        stack.append(Frame(dialog, spec.draft_step if has_draft else spec.start, dict(slots or {})))
+        first = step or (spec.draft_step if has_draft else spec.start)
+        stack.append(Frame(dialog, first, dict(slots or {})))
         self._enter(turn, now)
 
     def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:
@@ -296,20 +515,28 @@ class Engine:
             return True
         return False
 
-    def _start_crisis(self, turn: Turn, now: datetime) -> None:
-        top = turn.state.top
-        if top and top.dialog == CRISIS_DIALOG:
-            top.step = self.dialogs[CRISIS_DIALOG].start
-            self._enter(turn, now)
-        else:
-            self._push(turn, CRISIS_DIALOG, now)
+    def _followup(self, turn: Turn, now: datetime) -> None:
+        """The gentle message an hour or two after a crisis reply (planned in hooks/crisis.py).
+
+        Sent to anyone who got a crisis reply, onboarded or not; `followup_at` is cleared.
+        """
+        turn.state.profile.followup_at = None
+        if CRISIS_DIALOG not in self.dialogs:
+            return
+        self._open_crisis(turn, "followup", now, None)
 
     def _go(self, turn: Turn, target: str | None, now: datetime) -> None:
         frame = turn.state.top
         assert frame is not None
         if target is None or target == END:
-            turn.state.stack.pop()
+            left = turn.state.stack.pop()
             below = turn.state.top
+            answer = left.slots.get(crisis_hooks.ANSWER_BELOW)
+            if below and isinstance(answer, str):
+                # Words they wrote before help came, kept by their choice: the step they
+                # interrupted takes them now, exactly as if just typed (already screened).
+                self._answer(turn, self._spec(below), now, answer)
+                return
             if below:
                 if below.dialog != MENU_DIALOG:  # the menu needs no "back to where we were"
                     self._say(turn, "common/resume")
@@ -530,17 +757,15 @@ class Engine:
         return ctx
 
     def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]:
-        options = list(step.choices)
+        frame = turn.state.top
+        assert frame is not None
+        options = [c for c in step.choices if not c.when or frame.slots.get(c.when) is not None]
         if step.choices_from:
-            frame = turn.state.top
-            assert frame is not None
             call = hooks.HookCall(turn.state, frame, None, now, turn.effects)
             options = hooks.registry("choices")[step.choices_from](call) + options
         return options
 
-    def _buttons(
-        self, turn: Turn, step: StepSpec, now: datetime
-    ) -> tuple[tuple[Button, ...], ...]:
+    def _buttons(self, turn: Turn, step: StepSpec, now: datetime) -> tuple[tuple[Button, ...], ...]:
         frame = turn.state.top
         assert frame is not None
         spec = self.dialogs[frame.dialog]

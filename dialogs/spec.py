@@ -40,6 +40,7 @@ class ChoiceSpec:
     ctx: tuple[tuple[str, Any], ...] = ()  # values for the label template
     url: str | None = None  # link buttons (only from choices hooks)
     finish: bool = False  # on a multi-select step: the "done" button
+    when: str | None = None  # shown only while the frame's slot of this name holds a value
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
     if not isinstance(raw, dict) or "id" not in raw:
         problems.add(step, "each choice needs an 'id'")
         return None
-    unknown = set(raw) - {"id", "label", "next", "value", "hook", "finish"}
+    unknown = set(raw) - {"id", "label", "next", "value", "hook", "finish", "when"}
     if unknown:
         problems.add(step, f"choice '{raw['id']}' has unknown keys {sorted(unknown)}")
     cid = str(raw["id"])
@@ -129,6 +130,7 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
         value=raw.get("value", cid),
         hook=raw.get("hook"),
         finish=bool(raw.get("finish", False)),
+        when=raw.get("when"),
     )
 
 

@@ -106,8 +106,9 @@ async def test_need_a_quick_chat_shows_their_people_with_links(tg: Harness) -> N
     replies = await ada.send("/sos")
     assert "Sam" in replies[0].plain_text
     urls = [b.url for row in replies[0].buttons for b in row if b.url]
-    assert "https://t.me/sam_rivers" in urls
-    assert any(u.startswith("https://t.me/share/url?") for u in urls)
+    # The link opens Sam's chat with "Need a quick chat?" ready to send.
+    # One tap per person: Sam's chat opens with "Need a quick chat?" ready to send.
+    assert urls == ["https://t.me/sam_rivers?text=Need%20a%20quick%20chat%3F"]
 
 
 async def test_help_lists_the_commands_in_plain_words(tg: Harness) -> None:

@@ -1,7 +1,9 @@
 """The crisis reply as a person lives it: help first, "are you safe?", and their words not kept.
 
 The real PTB Application on the fake Bot API. Crisis words typed anywhere stop the script:
-the step they interrupted waits underneath, unchanged, until they tap "back".
+the step they interrupted waits underneath, unchanged, until they tap "back". Words typed
+into a step wait only in the crisis frame (so they can choose to keep them) and are gone
+once they leave it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from dialogs.model import UserState
 from tests.fakebot import ChatDriver
+from tests.fakebot.models import SentMessage
 from tests.safety_net_setup import add_person, fill_kit, fill_plan, labels, links, photo_of
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
 BACK = "Back to what I was doing"
 ACK = "I'm really glad you told me."
 SAFE_BUTTONS = ["Yes, I'm safe", "I'm not sure", "No, I'm not safe"]
+CORRECTIONS = ["That's not what I meant", "It's about someone else"]
+KEEP = "📝 Keep it as my answer"
+SEND_ANNA = "📤 Send Anna: “Need a quick chat?”"
 CRISIS = "honestly I just want to die"
 
 
@@ -31,6 +38,19 @@ def nowhere(tg: Harness, words: str) -> None:
     """The words are in no saved frame, slot, draft or record."""
     state = tg.state()
     assert words not in repr(state.stack) + repr(state.records)
+
+
+def only_held(tg: Harness, words: str) -> None:
+    """While the crisis reply is up, the words wait in its frame alone, for them to keep."""
+    state = tg.state()
+    assert state.top is not None and state.top.dialog == "crisis"
+    assert state.top.slots.get("pending") == words
+    assert words not in repr(state.stack[:-1]) + repr(state.records)
+
+
+def same_place(a: UserState, b: UserState) -> None:
+    """The same dialogs, answers and records (the profile's risk memory may differ)."""
+    assert (a.stack, a.records) == (b.stack, b.records)
 
 
 # --- typed inside a free-text step ----------------------------------------------------
@@ -51,36 +71,52 @@ async def test_crisis_words_in_the_evidence_table_bring_help_first_and_are_not_k
     step = await ada.send("Sam didn't answer my message")
     before = tg.state()
 
-    replies = await ada.send("they'd all be better off without me")
+    replies = await ada.send("I'm going to kill myself tonight")
     assert len(replies) == 2
     help_, ask = replies
     text = help_.plain_text
     assert text.startswith(ACK + " What you're carrying sounds very heavy")
-    assert "Please reach out now, to a helpline or to someone you trust." in text
-    # Helplines, their people with one-tap links, their plan and their kit, in that order.
-    order = [text.index(s) for s in ("Helplines", "1. Anna: @anna_k", "From your safety plan",
-                                     "My reasons to keep going: my niece's wedding in May",
-                                     "Your kit", "“This feeling is a wave. It passes.”")]  # fmt: skip
-    assert order[:3] == sorted(order[:3]) and order[4] < order[5]
-    assert "https://t.me/anna_k" in links(help_)
-    assert ask.plain_text == "Are you safe right now?" and labels(ask) == SAFE_BUTTONS
+    # Short: their people first (one tap each), the helplines, the kit and plan behind a button.
+    assert "Reach out now. One tap below gets your message ready for Anna." in text
+    order = [text.index(s) for s in ("Reach out now", "Helplines", "In immediate danger")]
+    assert order == sorted(order)
+    assert "From your safety plan" not in text and "Your kit" not in text
+    assert len(text.splitlines()) < 20
+    assert labels(help_) == [SEND_ANNA, "🧺 My kit and plan"]
+    assert links(help_) == ["https://t.me/anna_k?text=Need%20a%20quick%20chat%3F"]
+    assert ask.plain_text.startswith("Are you safe right now?")
+    assert labels(ask) == [*SAFE_BUTTONS, KEEP, *CORRECTIONS]
 
     # The script does not carry on: the evidence table waits, exactly as it was.
     assert tg.state().stack[:-1] == before.stack and tg.state().records == before.records
-    nowhere(tg, "better off without me")
+    only_held(tg, "I'm going to kill myself tonight")
     replies = await ada.send("Mia asked me to lunch")  # typed at the question, not the table
-    # Read as "not sure": the gentler follow-up, still with the emergency number in it.
-    assert replies[0].plain_text.startswith("Thank you for being honest; not knowing is okay.")
+    # Not a clear answer: asked again, gently, with the emergency number.
+    assert replies[0].plain_text.startswith("I want to be sure I understand you.")
+    assert "please call 112 now" in replies[0].plain_text
+    assert labels(replies[0]) == [*SAFE_BUTTONS, KEEP, *CORRECTIONS]
     assert tg.state().stack[:-1] == before.stack
     nowhere(tg, "Mia asked me to lunch")
+
+    replies = await press_on(ada, help_, "My kit and plan")  # behind the button, all of it
+    text = replies[0].plain_text
+    assert "My reasons to keep going: my niece's wedding in May" in text
+    assert "“This feeling is a wave. It passes.”" in text
 
     await ada.send("/sos")  # and the quick chat works on top of it all
     await ada.click(BACK)
     replies = await ada.click(BACK)
     assert replies[0].plain_text == "Back to where we were:"
     assert replies[1].text == step[-1].text  # the evidence step, with its one line
-    assert tg.state() == before
-    nowhere(tg, "better off without me")
+    same_place(tg.state(), before)
+    nowhere(tg, "kill myself")
+
+
+async def press_on(chat: ChatDriver, message: SentMessage, label: str) -> list[SentMessage]:
+    """Tap a button on an earlier message (crisis buttons work however old they are)."""
+    found = [b for row in message.buttons for b in row if label in b.text]
+    assert len(found) == 1 and found[0].callback_data, labels(message)
+    return await chat.click_data(found[0].callback_data, message.message_id)
 
 
 async def test_crisis_words_in_a_contact_note_are_not_kept(tg: Harness) -> None:
@@ -92,10 +128,11 @@ async def test_crisis_words_in_a_contact_note_are_not_kept(tg: Harness) -> None:
     note_step = await ada.send("@anna_k")
     replies = await ada.send("tell her I want to kill myself")
     assert replies[0].plain_text.startswith(ACK)
-    nowhere(tg, "kill myself")
+    only_held(tg, "tell her I want to kill myself")
     await ada.click("Yes, I'm safe")
     replies = await ada.click(BACK)
     assert replies[-1].text == note_step[-1].text  # the note question again
+    nowhere(tg, "kill myself")
     await ada.click("Skip")
     await ada.click("Done for now")
     anna = tg.state().records["contact"][0].data
@@ -107,8 +144,11 @@ async def test_crisis_words_in_a_contact_note_are_not_kept(tg: Harness) -> None:
     await ada.click("Anna")
     await ada.click("Note")
     await ada.send("I keep thinking about ending my life")
-    nowhere(tg, "ending my life")
+    only_held(tg, "I keep thinking about ending my life")
     assert tg.state().records["contact"][0].data["note"] is None
+    await ada.click("Yes, I'm safe")
+    await ada.click(BACK)
+    nowhere(tg, "ending my life")
 
 
 # --- "are you safe right now?" -----------------------------------------------------
@@ -125,11 +165,13 @@ async def test_no_puts_the_emergency_number_first_then_everything_else(tg: Harne
     text = replies[0].plain_text
     assert text.startswith("Thank you for telling me. Please call 999 now.")
     assert "<b>Please call 999 now.</b>" in replies[0].text
-    order = [text.index(s) for s in ("999", "Helplines", "Samaritans", "1. Anna: @anna_k",
-                                     "From your safety plan")]  # fmt: skip
+    order = [text.index(s) for s in ("999", "You can reach Anna", "Helplines", "Samaritans")]
     assert order == sorted(order)
-    assert "https://t.me/anna_k" in links(replies[0])
-    assert labels(replies[0])[-2:] == ["🫁 Breathe with me while I wait", BACK]
+    assert text.count("999") == 1  # said once, at the top
+    assert "https://t.me/anna_k?text=Need%20a%20quick%20chat%3F" in links(replies[0])
+    assert labels(replies[0]) == [SEND_ANNA, "🧺 My kit and plan",
+                                  "☎️ I've called / someone is with me",
+                                  "🫁 Breathe with me while I wait", BACK]  # fmt: skip
     replies = await ada.click("Breathe with me")
     assert "Breathe in through your nose" in replies[0].plain_text
 
@@ -153,7 +195,7 @@ async def test_no_without_a_known_country_names_the_common_emergency_numbers(
         ("no", "Thank you for telling me. Please call 112 now."),
         ("nope, not really", "Thank you for telling me. Please call 112 now."),
         ("I don't know", "Thank you for being honest; not knowing is okay."),
-        ("hmm", "Thank you for being honest; not knowing is okay."),
+        ("hmm", "I want to be sure I understand you. Are you safe right now?"),
         ("yes", "I'm glad you're safe right now."),
         ("I'm safe now", "I'm glad you're safe right now."),
     ],
@@ -177,9 +219,9 @@ async def test_not_sure_gives_the_emergency_number_helplines_and_their_people(
     replies = await ada.click("I'm not sure")
     text = replies[0].plain_text
     assert "please call 112 straight away" in text and "Helplines" not in text
-    assert "Or send one of your people a message with the buttons below." in text
-    assert labels(replies[0]) == ["💬 Open chat with Anna", "📤 Send Anna your message",
-                                  "🌿 A one-minute grounding exercise", BACK]  # fmt: skip
+    assert text.count("112") == 1
+    assert "Or send Anna a message with one tap below." in text
+    assert labels(replies[0]) == [SEND_ANNA, "🌿 A one-minute grounding exercise", BACK]
 
 
 async def test_safe_offers_grounding_their_photos_and_the_way_back(tg: Harness) -> None:
@@ -197,7 +239,7 @@ async def test_safe_offers_grounding_their_photos_and_the_way_back(tg: Harness) 
     await ada.click("grounding")
     replies = await ada.click(BACK)
     assert replies[0].plain_text == "Back to where we were:"
-    assert tg.state() == before
+    same_place(tg.state(), before)
 
 
 # --- anywhere, in any state -----------------------------------------------------------
@@ -241,9 +283,11 @@ async def crisis_twice(chat: ChatDriver) -> None:
     await chat.send("I mean it, I want to end it all")
 
 
-async def test_more_crisis_words_show_help_again_without_stacking(tg: Harness) -> None:
+async def test_more_crisis_words_at_are_you_safe_read_as_not_safe_without_stacking(
+    tg: Harness,
+) -> None:
     ada = tg.chat()
     await onboard(ada)
     await crisis_twice(ada)
     assert [f.dialog for f in tg.state().stack] == ["menu", "crisis"]
-    assert ada.last.plain_text == "Are you safe right now?"
+    assert ada.last.plain_text.startswith("Thank you for telling me. Please call 112 now.")

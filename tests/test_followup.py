@@ -140,14 +140,6 @@ async def test_a_blocked_person_is_marked_inactive_and_not_retried(tmp_path: Pat
 
 # --- the whole path: the crisis screen plans it, the sweep delivers it ---------------------
 
-ENGINE_PENDING = pytest.mark.xfail(
-    strict=False,
-    reason="needs the engine side of issue 9 (helper-3): followup_at set after 'No, I'm not "
-    "safe' and Due('followup') answered with a message",
-)
-
-
-@ENGINE_PENDING
 async def test_not_safe_brings_exactly_one_followup_later_and_nobody_else_gets_one(
     tmp_path: Path,
 ) -> None:
@@ -171,6 +163,8 @@ async def test_not_safe_brings_exactly_one_followup_later_and_nobody_else_gets_o
         clock.set(planned + timedelta(minutes=1))
         arrived = await sweep_and_read(bot, ada)
         assert len(arrived) == 1, ada.transcript()
+        # Not safe: the follow-up keeps the emergency number in view.
+        assert "112" in arrived[0], arrived[0]
         assert bot.tg.state(9201).profile.followup_at is None
         assert column(bot, 9201, "unanswered") == 0
 

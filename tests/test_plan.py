@@ -291,18 +291,39 @@ async def test_leaving_half_way_keeps_a_draft_to_carry_on_from(tg: Harness) -> N
     assert plan(tg)["coping"] == ["a hot shower"]  # type: ignore[index]
 
 
-async def test_crisis_words_in_a_part_bring_help_and_are_not_kept(tg: Harness) -> None:
+async def test_a_warning_sign_with_crisis_words_brings_help_once_then_is_kept(
+    tg: Harness,
+) -> None:
     ada = tg.chat()
     await onboard(ada)
     await ada.send("/plan")
     await ada.click("Let's start")
     await ada.send("I stop answering messages")
-    replies = await ada.send("I keep thinking about ending my life")
+    sign = "when I start thinking about ending it"
+    replies = await ada.send(sign)
     assert replies[0].plain_text.startswith("I'm really glad you told me.")
-    assert "ending my life" not in repr(tg.state())
+    assert plan(tg) is None or sign not in repr(plan(tg))  # not kept until they say so
+    assert "📝 Keep it as my answer" in labels(replies[-1])
+    replies = await ada.click("Keep it as my answer")
+    assert replies[0].plain_text.startswith("I've kept it as your answer.")
+    assert "• I stop answering messages\n• when I start thinking about ending it" in (
+        replies[-1].plain_text
+    )
+    await ada.click("Next part")
+    assert plan(tg)["warning_signs"] == ["I stop answering messages", sign]  # type: ignore[index]
+
+
+async def test_crisis_words_in_a_part_are_not_kept_unless_they_choose(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send("/plan")
+    await ada.click("Let's start")
+    await ada.send("I stop answering messages")
+    await ada.send("I keep thinking about ending my life")
     await ada.click("Yes, I'm safe")
     replies = await ada.click("Back to what I was doing")
     assert "• I stop answering messages" in replies[-1].plain_text
+    assert "ending my life" not in repr(tg.state())
 
 
 async def test_the_longest_plan_moves_on_by_itself_and_still_fits(tg: Harness) -> None:
@@ -322,5 +343,7 @@ async def test_the_longest_plan_moves_on_by_itself_and_still_fits(tg: Harness) -
     # The whole plan in one message (the fake Bot API refuses more than 4096 characters).
     replies = await ada.send("/plan")
     assert len(replies[0].plain_text) <= 4096
-    replies = await ada.send("Need a quick chat?")
+    await ada.send("Need a quick chat?")
+    replies = await ada.click("My kit and plan")
+    assert len(replies[0].plain_text) <= 4096
     assert "From your safety plan" in replies[0].plain_text

@@ -163,10 +163,10 @@ EMPTY_LIST = """\
 you: Need a quick chat?
 bot: I'm here. Let's slow down together for a moment; nothing has to be sorted out right now.
      
+     Your reach-out list is empty for now. Adding one person, even right now, makes this button more useful next time.
+     
      <b>Helplines</b>, free and confidential:
      (the lines for their country)
-     
-     Your reach-out list is empty for now. Adding one person, even right now, makes this button more useful next time.
      [➕ Add someone to my list]
      [🌿 A one-minute grounding exercise]
      [Back to what I was doing]
@@ -203,9 +203,10 @@ async def test_an_empty_list_still_helps_and_invites_one_person(tg: Harness) -> 
     await ada.click("grounding exercise")
     await ada.click("Slow breathing instead")
     seen = render(ada.fake.history(ada.chat_id, since=start))
-    assert "• <b>In immediate danger:</b> call 112." in seen
+    assert seen.count("• <b>In immediate danger:</b> call 112.") == 1
+    assert "people on your list" not in seen and "your people" not in seen.lower()
     # The helplines have tests of their own; here, what surrounds them.
-    helplines = re.compile(r"(confidential:\n).*?(\n     \n     Your reach-out)", re.DOTALL)
+    helplines = re.compile(r"(confidential:\n).*?(\n     \[➕ Add)", re.DOTALL)
     assert helplines.sub(r"\1     (the lines for their country)\2", seen) == EMPTY_LIST
     # The invitation works at once: the reach-out list opens, asking for a name.
     await ada.send("Need a quick chat?")
@@ -217,7 +218,9 @@ async def test_an_empty_list_still_helps_and_invites_one_person(tg: Harness) -> 
 # --- everything they prepared, in one message ----------------------------------------
 
 
-async def test_it_shows_their_people_kit_and_plan_and_sends_their_photos(tg: Harness) -> None:
+async def test_their_people_come_first_and_the_kit_and_plan_are_one_tap_away(
+    tg: Harness,
+) -> None:
     ada = tg.chat()
     await onboard(ada)
     await add_person(ada, "Anna", "anna_k")
@@ -229,12 +232,22 @@ async def test_it_shows_their_people_kit_and_plan_and_sends_their_photos(tg: Har
     assert len(replies) == 1
     sos = replies[0]
     text = sos.plain_text
-    # Their people, with the one-tap links and the ready message.
-    assert "Your people" in text and "1. Anna: @anna_k" in text and "“Need a quick chat?”" in text
-    assert "https://t.me/anna_k" in links(sos)
+    # Short: their people (one tap each, the ready message on the button), then helplines.
+    assert "Your people: one tap below gets your message ready for Anna." in text
+    assert text.index("Your people") < text.index("Helplines")
+    assert len(text.splitlines()) < 20
+    assert "From your safety plan" not in text and "Your kit" not in text
+    assert labels(sos) == [
+        "📤 Send Anna: “Need a quick chat?”", "🧺 My kit and plan",
+        "🌿 A one-minute grounding exercise", BACK,
+    ]  # fmt: skip
+    assert links(sos) == ["https://t.me/anna_k?text=Need%20a%20quick%20chat%3F"]
+
+    replies = await ada.click("My kit and plan")
+    text = replies[0].plain_text
     # Their kit: words and link inline, the photo behind a button.
     assert "• “This feeling is a wave. It passes.”" in text
-    assert '🔗 <a href="https://youtu.be/calm-song">the song from our trip</a>' in sos.text
+    assert '🔗 <a href="https://youtu.be/calm-song">the song from our trip</a>' in replies[0].text
     assert "🖼 1 photo: tap See my photos below." in text
     # The filled parts of their plan, compactly; skipped ones are left out.
     assert "My warning signs: I stop answering messages" in text
@@ -242,15 +255,8 @@ async def test_it_shows_their_people_kit_and_plan_and_sends_their_photos(tg: Har
     assert "Professionals and helplines: Dr Mendes, 555 0134" in text
     assert "My reasons to keep going: my niece's wedding in May" in text
     assert "Making my space safer" not in text and "take my mind off things" not in text
-    # People, kit, plan, then helplines, in that order.
-    order = [
-        text.index(s) for s in ("Your people", "Your kit", "From your safety plan", "Helplines")
-    ]
-    assert order == sorted(order)
-    assert labels(sos) == [
-        "💬 Open chat with Anna", "📤 Send Anna your message", "🖼 See my photos (1)",
-        "🌿 A one-minute grounding exercise", BACK,
-    ]  # fmt: skip
+    assert labels(replies[0]) == ["🖼 See my photos (1)", "🌿 A one-minute grounding exercise",
+                                  BACK]  # fmt: skip
 
     replies = await ada.click("See my photos")
     assert [photo_of(m) for m in replies] == [photo_id, None]
@@ -258,6 +264,22 @@ async def test_it_shows_their_people_kit_and_plan_and_sends_their_photos(tg: Har
     assert labels(replies[1]) == ["🌿 A one-minute grounding exercise", BACK]
     await ada.click(BACK)
     assert tg.state() == before
+
+
+async def test_a_custom_message_and_a_phone_number_get_their_own_one_tap_button(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send("/contacts")
+    await ada.send("Dad")
+    await ada.click("Phone number")
+    await ada.send("+44 20 7946 0958")
+    await ada.click("Skip")
+    await ada.click("Done for now")
+    replies = await ada.send("Need a quick chat?")
+    assert labels(replies[0])[0] == "📤 Send Dad: “Need a quick chat?”"
+    assert links(replies[0]) == ["https://t.me/share/url?url=Need%20a%20quick%20chat%3F"]
 
 
 async def test_never_sent_into_a_group_chat(tg: Harness) -> None:
@@ -300,10 +322,14 @@ async def test_the_fullest_safety_net_still_fits_one_message(tg: Harness) -> Non
     # The fake Bot API refuses a message over 4096 characters, as Telegram does.
     replies = await ada.send("Need a quick chat?")
     assert len(replies) == 1 and len(replies[0].plain_text) <= 4096
-    assert "Person 4" in replies[0].plain_text and "…" in replies[0].plain_text
-    replies = await ada.send("I want to end it all")  # the crisis reply carries it all too
     assert "Person 4" in replies[0].plain_text
-    assert replies[-1].plain_text == "Are you safe right now?"
+    assert len(labels(replies[0])) == 8  # five people, kit and plan, grounding, back
+    replies = await ada.click("My kit and plan")
+    assert len(replies) == 1 and len(replies[0].plain_text) <= 4096
+    assert "…" in replies[0].plain_text
+    replies = await ada.send("I want to end it all")  # the crisis reply names them all too
+    assert "Person 4" in replies[0].plain_text
+    assert replies[-1].plain_text.startswith("Are you safe right now?")
 
 
 async def test_after_a_restart_back_still_returns_to_the_exact_step(tmp_path: Path) -> None:

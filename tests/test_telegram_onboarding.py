@@ -41,7 +41,7 @@ bot: A few honest words first:
      • When things feel heavy, <b>Need a quick chat?</b> brings up your people and helplines in one tap.
      [Okay, got it]
 you: [Okay, got it]
-bot: To be useful over time, I keep what you share here: your answers, settings and check-ins. You can export or erase all of it whenever you like, and nobody else sees it.
+bot: To be useful over time, I keep what you share here: your answers, settings and check-ins. Nobody else can see them through the bot, but whoever runs the server this bot is on can read its database. You can export or erase all of it whenever you like (/privacy has the details).
      
      Is it okay for me to keep your answers?
      [Yes, keep my answers]

@@ -1,25 +1,28 @@
 """Hooks for "Need a quick chat?" and the crisis reply: the person's safety net at a glance.
 
-Both show, in one message: their reach-out list with its one-tap links, their
-self-soothe kit (photos behind a button) and the filled parts of their safety plan,
-beside the helplines. A Telegram message holds 4096 characters, so their own words
-are shortened, step by step, until the whole net fits: a reply that is refused for
-being too long would leave someone with nothing at the worst moment.
+The first screen is short: one button per person on their reach-out list (one tap gets
+"Need a quick chat?" ready for them), the helplines, and one button to their self-soothe
+kit and safety plan. That second screen shows the kit (photos behind a button) and the
+filled parts of the plan. A Telegram message holds 4096 characters, so their own words
+are shortened, step by step, until the whole net fits: a reply that is refused for being
+too long would leave someone with nothing at the worst moment.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from dialogs import contact_links
 from dialogs.hooks import HookCall, action, choices, enter
-from dialogs.hooks.contacts import contact_actions, contact_list
+from dialogs.hooks.contacts import contact_list
 from dialogs.hooks.kit import items as kit_items
 from dialogs.hooks.kit import photos, see_photos, site
 from dialogs.hooks.plan import sections
-from dialogs.inputs import fold
 from dialogs.spec import ChoiceSpec
 
 BUDGET = 2600  # characters of their own words; the fixed lines and helplines take the rest
+MESSAGE_LABEL = 40  # a ready message longer than this is shortened on its button
 
 
 # (note, ready message, kit line, plan line, plan lines per part); None = in full.
@@ -97,19 +100,46 @@ def safety_net(call: HookCall) -> dict[str, Any]:
 # --- buttons ------------------------------------------------------------------------
 
 
+def ready_link(person: dict[str, Any]) -> str:
+    """One tap to their person with the ready message in it.
+
+    A Telegram username opens their chat with the words already in the input field
+    (t.me/<username>?text=...: clients that ignore `text` still open the chat); other
+    ways of reaching someone get Telegram's share link, which asks which chat to send to.
+    """
+    if person["reach"] == "telegram":
+        return contact_links.chat_url(person["handle"]) + "?text=" + quote(person["message"])
+    return contact_links.share_url(person["message"])
+
+
+@choices("net_people")
+def net_people(call: HookCall) -> list[ChoiceSpec]:
+    """One button per person ("Send Anna: “Need a quick chat?”"), then the kit and plan.
+
+    The kit and the plan sit behind one button so the first screen stays short.
+    """
+    buttons = [
+        ChoiceSpec(
+            id=f"send{person['position']}",
+            label="sos.send",
+            ctx=(("name", person["name"]), ("message", _short(person["message"], MESSAGE_LABEL))),
+            url=ready_link(person),
+        )
+        for person in contact_list(call)["people"]
+    ]
+    if kit_items(call.state) or any(sections(call.state).values()):
+        buttons.append(ChoiceSpec(id="net", label="sos.net", next="net"))
+    return buttons
+
+
 @choices("sos_actions")
 def sos_actions(call: HookCall) -> list[ChoiceSpec]:
-    """Their people's links (or an invitation to add one), then their photos, if any."""
-    buttons = contact_actions(call)
-    if not buttons and call.state.profile.onboarded:
+    """Their people (or an invitation to add one), then their kit and plan."""
+    buttons = net_people(call)
+    if not contact_list(call)["people"] and call.state.profile.onboarded:
         # Nobody on the list yet: adding one person is the most useful next step.
-        buttons.append(ChoiceSpec(id="add", label="sos.main.add", next="dialog:contacts"))
-    return buttons + net_photos(call)
-
-
-@choices("net_links")
-def net_links(call: HookCall) -> list[ChoiceSpec]:
-    return contact_actions(call)
+        buttons.insert(0, ChoiceSpec(id="add", label="sos.main.add", next="dialog:contacts"))
+    return buttons
 
 
 @choices("net_photos")
@@ -117,40 +147,7 @@ def net_photos(call: HookCall) -> list[ChoiceSpec]:
     return [see_photos(call, next_step="photos")] if photos(call.state) else []
 
 
-@choices("net_links_and_photos")
-def net_links_and_photos(call: HookCall) -> list[ChoiceSpec]:
-    return contact_actions(call) + net_photos(call)
-
-
 @action("net_back")
 def net_back(call: HookCall) -> str | None:
     """Back to what they were doing; with nothing underneath, a kind goodbye instead."""
     return "bye" if len(call.state.stack) <= 1 else None
-
-
-# --- "Are you safe right now?" typed instead of tapped ------------------------------
-
-_UNSURE = ("not sure", "unsure", "dont know", "no idea", "maybe", "idk")
-_NO = ("no", "nope", "nah", "n")
-_UNSAFE = ("not safe", "unsafe", "im not", "i am not", "not really")
-_YES = ("yes", "yeah", "yep", "yup", "y", "ok", "okay", "fine")
-
-
-@action("crisis_answer")
-def crisis_answer(call: HookCall) -> str | None:
-    """A typed answer, read generously; anything unclear is taken as "not sure".
-
-    Their words are not kept: the slot is emptied at once.
-    """
-    typed = call.frame.slots.pop("typed", None)
-    if typed is None:  # a button: its own next
-        return None
-    words = fold(str(typed))
-    first = words.split(" ", 1)[0] if words else ""
-    if any(phrase in words for phrase in _UNSURE):
-        return "unsure"
-    if first in _NO or any(phrase in words for phrase in _UNSAFE):
-        return "unsafe"
-    if first in _YES or "safe" in words.split():
-        return "safe"
-    return "unsure"

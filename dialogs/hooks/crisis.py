@@ -1,0 +1,290 @@
+"""Hooks for the crisis dialog: reading typed answers, corrections, "not safe" and the follow-up.
+
+The crisis dialog holds every reply to a risky message (see dialogs/flows/crisis.yaml):
+the crisis reply, the direct question for a "concern", the reply for someone helping
+another person, the reply to abuse disclosed, and the screens after them. What the
+person typed is never kept here, with one exception: when the message interrupted a step
+that collects text, it waits in the frame's `pending` slot until they choose to keep it
+as their answer (or drop it), and the frame is gone once they leave.
+
+Time rules (all UTC, set here, sent by the sweep through `Due("followup")`):
+- "No, I'm not safe": `unsafe_at` = now; the emergency number stays on every screen for
+  UNSAFE_FOR (engine.py) unless they tap "I've called / someone is with me"; a follow-up
+  FOLLOWUP_UNSAFE later, even in quiet hours.
+- Any crisis reply (a crisis message, "yes" or "not sure" to the concern question): a
+  follow-up FOLLOWUP_LATER later, moved out of their quiet hours.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from dialogs.hooks import HookCall, action, enter
+from dialogs.inputs import fold
+from dialogs.model import UserState
+from dialogs.schedule import after_quiet_hours
+
+PENDING = "pending"  # the words they were writing when help came, until kept or dropped
+PENDING_AT = "pending_at"  # [dialog, step] those words were meant for
+ANSWER_BELOW = "answer_below"  # leaving the crisis dialog gives these words to the step below
+TYPED = "typed"  # slot of the question steps: read at once, then emptied
+AGAIN = "again"  # the concern question is being asked a second time
+LISTEN_FROM = "listen_from"  # the screen words were typed on, for the warm reply
+ABUSE = "abuse"  # they also spoke of being hurt: the crisis reply adds the abuse lines
+
+FOLLOWUP_UNSAFE = timedelta(hours=1)
+FOLLOWUP_LATER = timedelta(hours=2)
+
+Reading = Literal["yes", "no", "unsure", "safe", "unsafe", "misread", "other"]
+
+# --- reading a typed answer ------------------------------------------------------------
+
+_LEAD = r"(?:(?:um+|uh+|hm+|well|honestly|i think|i guess|so|lol|haha|oh)\s)*"
+_TAIL = (r"(?:\s(?:now|right now|for now|atm|at the moment|thanks|thank you|thx|i think|i guess"
+         r"|i suppose|tbh|honestly|really|lol|haha))*")  # fmt: skip
+
+
+def _whole(body: str) -> re.Pattern[str]:
+    return re.compile(rf"^{_LEAD}(?:{body}){_TAIL}$")
+
+
+_YES = _whole(r"y|yes|yeah|yea|yep|yup|ya|yes yes|i am|i do|i have|definitely|kind of|kinda"
+              r"|(?:yes|yeah|yep) (?:i am|i do|i have|definitely)|i am yes|i do yes")  # fmt: skip
+_NO = _whole(r"n|no|nope|nah|no no|not really|i dont think so|not at all|no not really"
+             r"|nope not really|nah not really|no i dont|no im not|no i am not|not really no"
+             r"|no i dont think so|definitely not|absolutely not|no way")  # fmt: skip
+_UNSURE = _whole(r"i dont know|i do not know|dont know|idk|dunno|i dunno|not sure|im not sure"
+                 r"|i am not sure|unsure|maybe|no idea|i have no idea|i dont know honestly"
+                 r"|sort of|sorta|i think so|i guess so|possibly|perhaps|a bit|a little"
+                 # "help me" to "are you safe?": not a clear yes; the reply for not sure gives
+                 # the emergency number, the helplines, their people and a calm minute.
+                 r"|help|help me|please|please help|please help me|i need help")  # fmt: skip
+_SAFE = _whole(r"(?:(?:yes|yeah|yep|yup|ya)\s)?(?:im|i am|i feel|i\s?m)?\s?"
+               r"(?:safe|ok|okay|fine|alright|all right|good)(?:\s(?:enough|here))?")  # fmt: skip
+_UNSAFE = _whole(r"(?:(?:no|nope|nah)\s)?(?:im not|i am not|i dont feel|not)\s?"
+                 r"(?:safe|ok|okay|fine|alright|all right)"
+                 r"|unsafe|im in danger|i am in danger")  # fmt: skip
+# "no, I was talking about a documentary": putting us right, not an answer.
+_CORRECTION = re.compile(
+    r"\b(?:i meant|i mean|meant|talking about|was about|not what i meant|not like that"
+    r"|didnt mean|did not mean|misunderstood|misread|got it wrong|wrong idea|joking|kidding"
+    r"|just saying|figure of speech|expression|a joke|documentary|film|movie|series|show"
+    r"|song|lyrics|book|novel|game|character|quote|quoting|news|article|podcast|history"
+    r"|homework|essay|false alarm|not serious)\b"
+)
+_OTHER = re.compile(
+    r"\b(?:someone else|somebody else|not about me|isnt about me|its about my \w+|its my \w+ not me"
+    r"|about (?:a|my) (?:friend|sister|brother|mum|mom|mother|dad|father|partner|son"
+    r"|daughter|wife|husband|girlfriend|boyfriend|cousin|colleague|classmate|flatmate|roommate))\b"
+)
+
+
+def read_answer(text: str) -> Reading | None:
+    """How a typed reply to a yes/no question of the crisis dialog reads, or None if unclear.
+
+    Only clear replies count: "yes", "I'm safe", "no", "not really", "I don't know"...
+    "no, I was talking about a documentary" is a correction ("misread"), "it's about my
+    friend" is about someone else ("other"). Anything else is None: asked again gently.
+    """
+    words = fold(text)
+    if not words:
+        return None
+    for reading, pattern in (("safe", _SAFE), ("unsafe", _UNSAFE), ("unsure", _UNSURE),
+                             ("yes", _YES), ("no", _NO)):  # fmt: skip
+        if pattern.match(words):
+            return reading  # type: ignore[return-value]
+    if _OTHER.search(words):
+        return "other"
+    if _CORRECTION.search(words):
+        return "misread"
+    return None
+
+
+# --- risk memory, "not safe" and the follow-up -------------------------------------------
+
+
+def forget_risk(state: UserState) -> None:
+    """They put us right: the last risky message does not count towards the next one."""
+    state.profile.risk_level = None
+    state.profile.risk_at = None
+
+
+def plan_followup(state: UserState, now: datetime, delay: timedelta, quiet: bool) -> None:
+    """Set `followup_at` to now + delay (moved out of quiet hours when `quiet`), unless an
+    earlier follow-up is already planned."""
+    profile = state.profile
+    at = now + delay
+    if quiet and profile.timezone:
+        # A zone or window we cannot read: keep the plain delay.
+        with suppress(ValueError, KeyError):
+            at = after_quiet_hours(at, profile.timezone, profile.quiet_start, profile.quiet_end)
+    planned = profile.followup_at
+    if planned is None or planned <= now or at < planned:
+        profile.followup_at = at
+
+
+def mark_unsafe(state: UserState, now: datetime) -> None:
+    """They said they are not safe: keep the emergency number in view and come back soon."""
+    state.profile.unsafe_at = now
+    plan_followup(state, now, FOLLOWUP_UNSAFE, quiet=False)
+
+
+@action("crisis_opened")
+def crisis_opened(call: HookCall) -> None:
+    """The crisis reply was shown: a gentle follow-up in a couple of hours."""
+    plan_followup(call.state, call.now, FOLLOWUP_LATER, quiet=True)
+
+
+@enter("unsafe_marker")
+def unsafe_marker(call: HookCall) -> dict[str, Any]:
+    """On the "not safe" screen, however they reached it (tapped, typed, "I still need help")."""
+    mark_unsafe(call.state, call.now)
+    return {}
+
+
+@action("crisis_called")
+def crisis_called(call: HookCall) -> None:
+    """ "I've called / someone is with me": the emergency banner can rest."""
+    call.state.profile.unsafe_at = None
+
+
+@enter("followup_sent")
+def followup_sent(call: HookCall) -> dict[str, Any]:
+    return {"unsafe": call.state.profile.unsafe_at is not None}
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def _pending_fits(call: HookCall) -> bool:
+    """Their held words can still go where they were writing them."""
+    stack = call.state.stack
+    below = stack[-2] if len(stack) >= 2 and stack[-1] is call.frame else None
+    where = call.frame.slots.get(PENDING_AT)
+    return (
+        call.frame.slots.get(PENDING) is not None
+        and below is not None
+        and where == [below.dialog, below.step]
+    )
+
+
+def _back(call: HookCall) -> str | None:
+    """Leaving after a false alarm: their words kept if they were mid-answer."""
+    forget_risk(call.state)
+    if _pending_fits(call):
+        call.frame.slots[ANSWER_BELOW] = call.frame.slots.pop(PENDING)
+    return "cleared"
+
+
+@action("crisis_answer")
+def crisis_answer(call: HookCall) -> str | None:
+    """ "Are you safe right now?" typed instead of tapped. Their words are not kept."""
+    typed = call.frame.slots.pop(TYPED, None)
+    if typed is None:  # a button: its own next
+        return None
+    reading = read_answer(str(typed))
+    if reading in ("yes", "safe"):
+        return "safe"
+    if reading in ("no", "unsafe"):
+        return "unsafe"
+    if reading == "unsure":
+        return "unsure"
+    if reading == "other":
+        forget_risk(call.state)
+        return "other"
+    if reading == "misread":
+        return crisis_misread(call)
+    return "unclear"
+
+
+@action("concern_answer")
+def concern_answer(call: HookCall) -> str | None:
+    """ "Are you thinking of ending your life or hurting yourself?" typed instead of tapped."""
+    typed = call.frame.slots.pop(TYPED, None)
+    if typed is None:
+        call.frame.slots.pop(AGAIN, None)
+        return None
+    reading = read_answer(str(typed))
+    call.frame.slots.pop(AGAIN, None)
+    if reading in ("yes", "unsafe", "unsure"):
+        return "help"
+    if reading in ("no", "safe", "misread"):
+        return _back(call)
+    if reading == "other":
+        forget_risk(call.state)
+        return "other"
+    call.frame.slots[AGAIN] = True
+    return "concern"
+
+
+@action("concern_no")
+def concern_no(call: HookCall) -> str | None:
+    """ "No, that's not what I meant": back to their step, their words kept as the answer."""
+    return _back(call)
+
+
+@action("crisis_misread")
+def crisis_misread(call: HookCall) -> str | None:
+    """ "That's not what I meant" on a crisis reply: offer to keep their words, else back."""
+    forget_risk(call.state)
+    return "misread_keep" if _pending_fits(call) else "cleared"
+
+
+@action("about_other")
+def about_other(call: HookCall) -> None:
+    """ "It's about someone else": this person's own risk memory does not count it."""
+    forget_risk(call.state)
+
+
+@action("about_me")
+def about_me(call: HookCall) -> None:
+    """ "It's actually about me": remembered as a crisis of their own."""
+    call.state.profile.risk_level = "crisis"
+    call.state.profile.risk_at = call.now
+
+
+@action("crisis_keep")
+def crisis_keep(call: HookCall) -> str | None:
+    """ "Keep it as my answer": their words go to the step they were writing in."""
+    if not _pending_fits(call):
+        call.frame.slots.pop(PENDING, None)
+        return "cleared"
+    call.frame.slots[ANSWER_BELOW] = call.frame.slots.pop(PENDING)
+    return None
+
+
+@action("misread_keep_answer")
+def misread_keep_answer(call: HookCall) -> str | None:
+    """ "Shall I keep what you wrote?" typed: yes keeps, no leaves it out, else asked again."""
+    typed = call.frame.slots.pop(TYPED, None)
+    if typed is None:
+        return None
+    reading = read_answer(str(typed))
+    if reading in ("yes", "safe"):
+        return crisis_keep(call) or "kept"
+    if reading in ("no", "unsafe"):
+        crisis_drop(call)
+        return "cleared"
+    return "misread_keep"
+
+
+@action("followup_answer")
+def followup_answer(call: HookCall) -> str | None:
+    """ "How are you doing now?" typed: okay, still hard (the crisis reply), or the warm reply."""
+    typed = call.frame.slots.pop(TYPED, None)
+    if typed is None:
+        return None
+    reading = read_answer(str(typed))
+    if reading in ("yes", "safe"):
+        return "okay"
+    if reading in ("no", "unsafe", "unsure"):
+        return "help"
+    return "listen"
+
+
+@action("crisis_drop")
+def crisis_drop(call: HookCall) -> None:
+    call.frame.slots.pop(PENDING, None)

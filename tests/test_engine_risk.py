@@ -1,0 +1,419 @@
+"""The pure engine with graded risk: what the coach does with a risky message.
+
+A small fake classifier stands in for dialogs.safety.assess, keyed on whole phrases, so
+these tests pin the engine's routing, not the patterns. No Telegram, no database; the
+clock is passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialogs.engine import RISK_MEMORY, UNSAFE_FOR, Engine
+from dialogs.inputs import fold
+from dialogs.model import Command, Due, Event, Frame, Photo, Press, Text, Turn, UserState
+from dialogs.safety import NO_RISK, Risk
+from dialogs.spec import load_dialogs
+from prompts import default_catalog
+from tests.engine_driver import NOW, member, run_events, templates
+
+CONCERN = "everyone would be fine without me"
+CONCERN_2 = "if I died tonight would anyone even care"
+CRISIS = "I want to die"
+OTHER = "my friend said she wants to kill herself"
+ABUSE = "my partner hit me again last night"
+BOTH = "he hit me again and I want to die"
+
+PHRASES = {
+    fold(CONCERN): Risk("concern", "self", ("passive",)),
+    fold(CONCERN_2): Risk("concern", "self", ("passive",)),
+    fold(CRISIS): Risk("crisis", "self", ("intent",)),
+    fold(OTHER): Risk("crisis", "other", ("intent",)),
+    fold(ABUSE): Risk("none", "self", ("abuse",), abuse=True),
+    fold(BOTH): Risk("crisis", "self", ("intent", "abuse"), abuse=True),
+}
+CALLS: list[tuple[str, Risk | None]] = []
+
+
+def fake_assess(text: str, recent: Risk | None = None) -> Risk:
+    CALLS.append((text, recent))
+    risk = PHRASES.get(fold(text), NO_RISK)
+    if recent is not None and risk.level == "concern" and risk.subject == "self":
+        return Risk("crisis", "self", risk.families)
+    return risk
+
+
+DIALOGS = load_dialogs()
+ENGINE = Engine(DIALOGS, default_catalog(), assess=fake_assess)
+
+
+def run(state: UserState, *events: Event, now: datetime = NOW) -> Turn:
+    return run_events(ENGINE, state, *events, now=now)
+
+
+def press(dialog: str, step: str, choice: str) -> Press:
+    return Press(DIALOGS[dialog].callback(step, choice))
+
+
+def where(state: UserState) -> tuple[str, str] | None:
+    return (state.top.dialog, state.top.step) if state.top else None
+
+
+def at_thought() -> UserState:
+    """Mid evidence table, at "what's the thought?" (free text)."""
+    return member(Frame("reframe", "thought"))
+
+
+def labels(turn: Turn, index: int = -1) -> list[str]:
+    return [b.label for row in turn.replies[index].buttons for b in row]
+
+
+def rendered(turn: Turn) -> str:
+    catalog = default_catalog()
+    return "\n".join(catalog.render("en", r.template, r.ctx) for r in turn.replies)
+
+
+# --- the classifier is injectable, and every message goes through it ---------------------
+
+
+def test_every_text_and_caption_is_assessed() -> None:
+    CALLS.clear()
+    run(member(Frame("menu", "main")), Text("hello"), Photo("f1", "a caption"))
+    assert [text for text, _ in CALLS] == ["hello", "a caption"]
+
+
+def test_the_old_crisis_check_still_works() -> None:
+    engine = Engine(DIALOGS, default_catalog(), crisis_check=lambda text: text == "boom")
+    turn = engine.step(member(Frame("menu", "main")), Text("boom"), NOW)
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+
+
+# --- concern: one direct question in the same turn ---------------------------------------
+
+
+def test_a_concern_asks_directly_and_holds_their_words() -> None:
+    turn = run(at_thought(), Text(CONCERN))
+    assert templates(turn) == ["crisis/concern"]
+    assert labels(turn) == ["crisis.concern.yes", "crisis.help.unsure", "crisis.concern.no",
+                            "crisis.other"]  # fmt: skip
+    assert where(turn.state) == ("crisis", "concern")
+    assert turn.state.top is not None and turn.state.top.slots["pending"] == CONCERN
+    # Remembered as a level and a time, never as words.
+    assert (turn.state.profile.risk_level, turn.state.profile.risk_at) == ("concern", NOW)
+    assert "Are you thinking of ending your life" in rendered(turn)
+
+
+@pytest.mark.parametrize("answer", [press("crisis", "concern", "yes"),
+                                    press("crisis", "concern", "unsure"),
+                                    Text("yes"), Text("I don't know")])  # fmt: skip
+def test_yes_or_not_sure_to_the_concern_opens_the_crisis_reply(answer: Event) -> None:
+    turn = run(at_thought(), Text(CONCERN), answer)
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    assert where(turn.state) == ("crisis", "ask")
+    # Their words still wait, and can still be kept.
+    assert "crisis.keep" in labels(turn)
+
+
+@pytest.mark.parametrize("answer", [press("crisis", "concern", "no"), Text("no"),
+                                    Text("no, not like that"), Text("I'm okay")])  # fmt: skip
+def test_no_to_the_concern_goes_back_with_their_words_as_the_answer(answer: Event) -> None:
+    turn = run(at_thought(), Text(CONCERN), answer)
+    assert templates(turn) == ["crisis/cleared", "reframe/belief"]
+    assert turn.state.stack[-1] == Frame("reframe", "belief", {"thought": CONCERN})
+    assert "I've kept what you wrote as your answer" in rendered(turn)
+    assert turn.state.profile.risk_level is None  # a false alarm does not count later
+
+
+def test_no_to_the_concern_with_nothing_to_keep_just_goes_back() -> None:
+    turn = run(member(Frame("menu", "main")), Text(CONCERN), press("crisis", "concern", "no"))
+    assert templates(turn) == ["crisis/cleared", "menu/main"]
+
+
+def test_an_unclear_answer_to_the_concern_is_asked_again_gently() -> None:
+    turn = run(at_thought(), Text(CONCERN), Text("what do you mean"))
+    assert templates(turn) == ["crisis/concern"]
+    assert "Sorry, I didn't quite follow" in rendered(turn)
+
+
+def test_a_second_concern_within_half_an_hour_is_a_crisis() -> None:
+    first = run(member(Frame("menu", "main")), Text(CONCERN), press("crisis", "concern", "other"))
+    # "It's about someone else" forgets it; a fresh concern then asks again.
+    assert templates(run(first.state, Text(CONCERN))) == ["crisis/concern"]
+    state = member(Frame("menu", "main"))
+    state.profile.risk_level, state.profile.risk_at = "concern", NOW
+    CALLS.clear()
+    turn = run(state, Text(CONCERN_2), now=NOW + RISK_MEMORY - timedelta(minutes=1))
+    assert CALLS[0][1] == Risk("concern")  # the memory is passed to the classifier
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    later = run(state, Text(CONCERN_2), now=NOW + RISK_MEMORY + timedelta(minutes=1))
+    assert templates(later) == ["crisis/concern"]
+
+
+# --- crisis: corrections and typed answers -----------------------------------------------
+
+
+def test_a_crisis_mid_answer_offers_to_keep_the_words() -> None:
+    turn = run(at_thought(), Text(CRISIS))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    assert labels(turn) == ["crisis.help.safe", "crisis.help.unsure", "crisis.help.unsafe",
+                            "crisis.keep", "crisis.misread", "crisis.other"]  # fmt: skip
+    turn = run(turn.state, press("crisis", "ask", "keep"))
+    assert templates(turn) == ["crisis/kept", "reframe/belief"]
+    assert turn.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+
+
+def test_the_same_words_again_right_away_are_taken_as_the_answer() -> None:
+    turn = run(at_thought(), Text(CRISIS), Text(CRISIS.upper() + "!"))
+    assert templates(turn) == ["crisis/kept", "reframe/belief"]
+    assert turn.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+
+
+def test_not_what_i_meant_offers_to_keep_then_goes_back() -> None:
+    state = run(at_thought(), Text(CRISIS)).state
+    turn = run(state, press("crisis", "ask", "misread"))
+    assert templates(turn) == ["crisis/misread_keep"]
+    assert labels(turn) == ["crisis.keep", "crisis.misread_keep.drop"]
+    kept = run(turn.state, press("crisis", "misread_keep", "keep"))
+    assert kept.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+    dropped = run(turn.state, press("crisis", "misread_keep", "drop"))
+    assert templates(dropped) == ["crisis/cleared", "common/resume", "reframe/thought"]
+    assert dropped.state.stack == [Frame("reframe", "thought")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "step"),
+    [
+        ("yes", "safe"), ("I'm safe now", "safe"), ("yeah I'm ok", "safe"),
+        ("no", "unsafe"), ("nope, not really", "unsafe"), ("I'm not safe", "unsafe"),
+        ("I don't know", "unsure"), ("idk", "unsure"), ("not sure", "unsure"),
+        ("help me", "unsure"), ("yes I am", "safe"), ("not really no", "unsafe"),
+        ("no, I was talking about a documentary", "cleared"), ("no I meant the film", "cleared"),
+        ("it's about my friend", "other"),
+        ("hmm", "unclear"), ("Mia asked me to lunch", "unclear"), ("x" * 4096, "unclear"),
+    ],
+)  # fmt: skip
+def test_a_typed_answer_counts_only_when_it_is_clear(typed: str, step: str) -> None:
+    state = run(member(Frame("menu", "main")), Text(CRISIS)).state
+    turn = run(state, Text(typed))
+    first = turn.replies[0].template
+    assert first == f"crisis/{step}"
+    assert typed not in repr(turn.state.stack)
+    if step == "unclear":  # asked again, gently, with the emergency number
+        assert "please call" in rendered(turn) and "crisis.help.unsafe" in labels(turn)
+        assert where(turn.state) == ("crisis", "unclear")
+
+
+def test_risky_words_in_answer_to_are_you_safe_mean_not_safe() -> None:
+    state = run(member(Frame("menu", "main")), Text(CRISIS)).state
+    turn = run(state, Text(CRISIS))
+    assert templates(turn)[0] == "crisis/unsafe"
+    assert turn.state.profile.unsafe_at == NOW
+
+
+# --- someone else; abuse ---------------------------------------------------------------
+
+
+def test_someone_else_at_risk_gets_a_reply_for_the_helper() -> None:
+    turn = run(member(Frame("menu", "main")), Text(OTHER))
+    assert templates(turn) == ["crisis/other"]
+    text = rendered(turn)
+    assert "Are you safe right now?" not in text
+    assert "Ask them straight out" in text and "Don't promise to keep it secret" in text
+    assert text.count("112") <= 1 or "Lines to pass on" in text
+    assert labels(turn) == ["crisis.other.me", "crisis.back"]
+    assert turn.state.profile.risk_level is None  # not their own risk
+    turn = run(turn.state, press("crisis", "other", "me"))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+
+
+def test_it_is_about_someone_else_from_the_crisis_reply() -> None:
+    state = run(member(Frame("menu", "main")), Text(CRISIS)).state
+    turn = run(state, press("crisis", "ask", "other"))
+    assert templates(turn) == ["crisis/other"]
+    assert turn.state.profile.risk_level is None
+
+
+def test_abuse_is_acknowledged_and_not_kept_as_a_thought() -> None:
+    turn = run(at_thought(), Text(ABUSE))
+    assert templates(turn) == ["crisis/abuse"]
+    assert "not your fault" in rendered(turn)
+    assert labels(turn) == ["crisis.keep", "crisis.misread", "crisis.back"]
+    back = run(turn.state, press("crisis", "abuse", "back"))
+    assert back.state.stack == [Frame("reframe", "thought")]
+    kept = run(turn.state, press("crisis", "abuse", "keep"))
+    assert kept.state.top == Frame("reframe", "belief", {"thought": ABUSE})
+
+
+# --- buttons never go stale; words on buttons get a warm reply ---------------------------
+
+
+def test_an_old_crisis_button_works_from_another_dialog() -> None:
+    state = run(member(Frame("menu", "main")), Text(CRISIS), press("crisis", "ask", "safe"),
+                press("crisis", "safe", "back"), Command("needs")).state  # fmt: skip
+    assert [f.dialog for f in state.stack] == ["menu", "needs"]
+    turn = run(state, press("crisis", "ask", "unsafe"))
+    assert templates(turn) == ["crisis/unsafe"]
+    assert [f.dialog for f in turn.state.stack] == ["menu", "needs", "crisis"]
+    back = run(turn.state, press("crisis", "unsafe", "back"))
+    assert where(back.state) == ("needs", "open")
+
+
+def test_an_old_button_that_no_longer_exists_still_expires_without_change() -> None:
+    state = member(Frame("menu", "main"))
+    turn = run(state, press("crisis", "ask", "keep"))  # nothing was held
+    assert templates(turn)[0] == "common/expired"
+    assert turn.state == state
+
+
+@pytest.mark.parametrize("frame", [Frame("sos", "main"), Frame("crisis", "safe"),
+                                   Frame("crisis", "unsafe"), Frame("sos", "ground")])  # fmt: skip
+@pytest.mark.parametrize("typed", ["help me", "please",
+                                   "I don't want to call anyone, I just want to talk"])  # fmt: skip
+def test_words_on_a_screen_of_buttons_get_a_warm_reply(frame: Frame, typed: str) -> None:
+    turn = run(member(Frame("menu", "main"), frame), Text(typed))
+    assert templates(turn)[0] == "crisis/listen"
+    assert "common/invalid_choice" not in templates(turn)
+    assert "you don't have to call anyone to be heard" in rendered(turn)
+
+
+def test_a_button_label_typed_on_those_screens_still_works() -> None:
+    turn = run(member(Frame("sos", "main")), Text("Back to what I was doing"))
+    assert templates(turn) == ["sos/bye"]
+
+
+# --- "not safe": the number on every screen, and the follow-up ---------------------------
+
+
+def unsafe_state(now: datetime = NOW) -> UserState:
+    return run(member(Frame("menu", "main")), Text(CRISIS), press("crisis", "ask", "unsafe"),
+               now=now).state  # fmt: skip
+
+
+def test_not_safe_keeps_the_emergency_number_on_every_screen() -> None:
+    state = unsafe_state()
+    assert state.profile.unsafe_at == NOW
+    assert state.profile.followup_at == NOW + timedelta(hours=1)
+    for event in (Command("needs"), Text("hello"), Command("help"), Due("checkin")):
+        turn = run(state, event, now=NOW + timedelta(minutes=5))
+        text = rendered(turn)
+        assert text.count("112") == 1, (event, text)
+        assert "crisis.called" in [b.label for r in turn.replies for row in r.buttons for b in row]
+        state = turn.state
+    # "I've called / someone is with me" ends it.
+    turn = run(state, press("crisis", "banner", "called"))
+    assert templates(turn)[0] == "crisis/called"
+    assert turn.state.profile.unsafe_at is None
+    assert "112" not in rendered(run(turn.state, Command("menu")))
+
+
+def test_i_still_need_help_opens_the_not_safe_screen_again() -> None:
+    state = run(unsafe_state(), Command("needs")).state
+    turn = run(state, press("crisis", "banner", "more"))
+    assert templates(turn) == ["crisis/unsafe"]
+    assert rendered(turn).count("112") == 1
+
+
+def test_the_emergency_banner_lapses_after_a_while() -> None:
+    state = unsafe_state()
+    turn = run(state, Command("menu"), now=NOW + UNSAFE_FOR + timedelta(minutes=1))
+    assert "crisis/banner" not in templates(turn)
+    assert turn.state.profile.unsafe_at is None
+
+
+def test_the_follow_up_after_not_safe_comes_in_an_hour_even_at_night() -> None:
+    night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # quiet hours 21:00-08:00, UTC
+    state = unsafe_state(night)
+    assert state.profile.followup_at == night + timedelta(hours=1)
+    turn = run(state, Due("followup"), now=night + timedelta(hours=1))
+    assert templates(turn) == ["crisis/followup"]
+    assert turn.state.profile.followup_at is None
+    assert "If you're in danger, please call your local emergency number" in rendered(turn)
+    assert labels(turn) == ["crisis.followup.okay", "crisis.followup.hard",
+                            "crisis.called", "crisis.more"]  # fmt: skip
+    hard = run(turn.state, press("crisis", "followup", "hard"))
+    assert templates(hard)[:2] == ["crisis/help", "crisis/ask"]
+
+
+def test_after_a_crisis_reply_the_follow_up_waits_for_the_morning() -> None:
+    night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    state = run(member(Frame("menu", "main")), Text(CRISIS), now=night).state
+    assert state.profile.followup_at == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    day = run(member(Frame("menu", "main")), Text(CRISIS)).state
+    assert day.profile.followup_at == NOW + timedelta(hours=2)
+    turn = run(day, Due("followup"), now=NOW + timedelta(hours=2))
+    assert templates(turn) == ["crisis/followup"] and turn.state.profile.followup_at is None
+    okay = run(turn.state, press("crisis", "followup", "okay"))
+    assert templates(okay)[0] == "crisis/okay"
+
+
+def test_a_crisis_caption_is_not_held_as_an_answer() -> None:
+    turn = run(at_thought(), Photo("f1", CRISIS))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    assert turn.state.top is not None and "pending" not in turn.state.top.slots
+
+
+def test_after_yes_im_safe_their_words_can_still_be_kept() -> None:
+    state = run(at_thought(), Text(CRISIS), press("crisis", "ask", "safe")).state
+    turn = run(state, press("crisis", "safe", "keep"))
+    assert turn.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("yes", True), ("no", False)])
+def test_shall_i_keep_it_can_be_answered_in_words(typed: str, kept: bool) -> None:
+    state = run(at_thought(), Text(CRISIS), press("crisis", "ask", "misread")).state
+    turn = run(state, Text(typed))
+    thought = turn.state.stack[-1].slots.get("thought")
+    assert thought == (CRISIS if kept else None)
+    unclear = run(state, Text("hmm"))
+    assert templates(unclear) == ["crisis/misread_keep"]
+
+
+@pytest.mark.parametrize(("typed", "first"), [("I'm okay", "crisis/okay"), ("ok", "crisis/okay"),
+                                              ("not really", "crisis/help"),
+                                              ("I just want to talk", "crisis/listen")])  # fmt: skip
+def test_the_follow_up_can_be_answered_in_words(typed: str, first: str) -> None:
+    state = run(member(Frame("menu", "main")), Due("followup")).state
+    turn = run(state, Text(typed))
+    assert templates(turn)[0] == first
+
+
+def test_abuse_with_a_crisis_gets_the_crisis_reply_with_the_abuse_lines() -> None:
+    turn = run(member(Frame("menu", "main")), Text(BOTH))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    text = rendered(turn)
+    assert "If someone is hurting you" in text
+    assert text.count("In immediate danger") == 1
+
+
+def test_a_crisis_below_quick_chat_is_brought_up_not_stacked_twice() -> None:
+    state = run(member(Frame("menu", "main")), Text(CRISIS), Command("sos")).state
+    assert [f.dialog for f in state.stack] == ["menu", "crisis", "sos"]
+    turn = run(state, Text(CRISIS))
+    assert [f.dialog for f in turn.state.stack] == ["menu", "sos", "crisis"]
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+
+
+def test_words_typed_on_the_helper_reply_get_a_reply_for_the_helper() -> None:
+    state = run(member(Frame("menu", "main")), Text(OTHER)).state
+    turn = run(state, Text("she isn't answering her phone"))
+    assert templates(turn)[0] == "crisis/listen"
+    assert "advice to people worried about someone" in rendered(turn)
+
+
+def test_a_screen_edited_in_place_gets_no_second_banner() -> None:
+    state = unsafe_state()
+    state.stack.append(Frame("needs", "when"))
+    turn = run(state, press("needs", "when", "weekends"))
+    assert [r.edit for r in turn.replies] == [True]
+
+
+def test_an_old_quick_chat_button_works_after_it_was_closed() -> None:
+    state = run(member(Frame("menu", "main")), Command("sos"), press("sos", "main", "back"),
+                Command("reframe")).state  # fmt: skip
+    assert [f.dialog for f in state.stack] == ["menu", "reframe"]
+    turn = run(state, press("sos", "main", "ground"))
+    assert templates(turn) == ["sos/ground"]
+    back = run(turn.state, press("sos", "ground", "back"))
+    assert [f.dialog for f in back.state.stack] == ["menu", "reframe"]

@@ -1,0 +1,252 @@
+"""What the coach does with a risky message, as a person lives it (issue 9).
+
+The real PTB Application on the fake Bot API, with the real screen (dialogs.safety.assess):
+each phrase below is one whose level the issue makes clear. A concern is asked about
+directly; someone else at risk gets a reply for the helper; abuse is acknowledged; a false
+alarm can be put right; old crisis buttons still work; "not safe" keeps the emergency
+number in view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakebot import ChatDriver
+from tests.fakebot.models import SentMessage
+from tests.safety_net_setup import add_person, labels
+from tests.telegram_harness import Harness, bridges_on_fake, onboard
+
+CONCERN = "everyone would be fine without me"
+CRISIS = "honestly I just want to die"
+OTHER = "my friend said she wants to kill herself"
+ABUSE = "my partner hit me again last night"
+ASK_CONCERN = "Are you thinking of ending your life, or of hurting yourself?"
+ACK = "I'm really glad you told me."
+BACK = "Back to what I was doing"
+SAFE_BUTTONS = ["Yes, I'm safe", "I'm not sure", "No, I'm not safe"]
+CALLED = "☎️ I've called / someone is with me"
+MORE = "🆘 I still need help"
+
+
+@pytest.fixture()
+async def tg(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with bridges_on_fake(f"sqlite:///{tmp_path}/bridges.db") as harness:
+        yield harness
+
+
+async def at_the_thought(chat: ChatDriver) -> list[SentMessage]:
+    """Onboarded, then "what's the thought?" in the evidence table (free text)."""
+    await onboard(chat)
+    return await chat.send("/reframe")
+
+
+async def press_on(chat: ChatDriver, message: SentMessage, label: str) -> list[SentMessage]:
+    """Tap a button on an earlier message, as a person scrolling back up would."""
+    found = [b for row in message.buttons for b in row if label in b.text]
+    assert len(found) == 1 and found[0].callback_data, labels(message)
+    return await chat.click_data(found[0].callback_data, message.message_id)
+
+
+def texts(messages: list[SentMessage]) -> str:
+    return "\n".join(m.plain_text for m in messages)
+
+
+# --- concern: asked directly, in the same turn ---------------------------------------------
+
+
+async def test_concern_then_yes_opens_the_crisis_reply(tg: Harness) -> None:
+    ada = tg.chat()
+    await at_the_thought(ada)
+    replies = await ada.send(CONCERN)
+    assert len(replies) == 1
+    assert ASK_CONCERN in replies[0].plain_text
+    assert labels(replies[0]) == ["Yes", "I'm not sure", "No, that's not what I meant",
+                                  "It's about someone else"]  # fmt: skip
+    replies = await ada.click("Yes")
+    assert replies[0].plain_text.startswith(ACK)
+    assert replies[-1].plain_text.startswith("Are you safe right now?")
+    assert labels(replies[-1])[:3] == SAFE_BUTTONS
+    # Their words wait only in the crisis frame, for them to keep if they like.
+    state = tg.state()
+    assert CONCERN not in repr(state.stack[:-1]) + repr(state.records)
+
+
+async def test_concern_then_no_goes_back_to_the_step_with_their_words_kept(tg: Harness) -> None:
+    ada = tg.chat()
+    await at_the_thought(ada)
+    await ada.send(CONCERN)
+    replies = await ada.click("No, that's not what I meant")
+    assert replies[0].plain_text.startswith(
+        "Thank you for telling me, and sorry for jumping in. I've kept what you wrote as your "
+        "answer."
+    )
+    assert "how strongly do you believe it?" in texts(replies[1:])
+    top = tg.state().top
+    assert top is not None and (top.dialog, top.step) == ("reframe", "belief")
+    assert top.slots["thought"] == CONCERN
+    # A typed "no" works the same.
+    bob = tg.chat(user_id=1002)
+    await at_the_thought(bob)
+    await bob.send(CONCERN)
+    await bob.send("no")
+    assert tg.state(1002).top.slots["thought"] == CONCERN  # type: ignore[union-attr]
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+async def test_a_false_alarm_can_be_put_right_in_words_or_with_a_tap(tg: Harness) -> None:
+    ada = tg.chat()
+    thought = await at_the_thought(ada)
+    await ada.send(CRISIS)
+    replies = await ada.send("no, I was talking about a documentary")  # not "not safe"
+    assert replies[0].plain_text == (
+        "Sorry, I got that wrong, and thank you for putting me right. Shall I keep what you "
+        "wrote as your answer?"
+    )
+    assert "Please call" not in texts(replies)
+    assert tg.state().profile.unsafe_at is None
+    replies = await ada.click("No, leave it out")
+    assert replies[0].plain_text.startswith("Thank you for telling me, and sorry for jumping in.")
+    assert replies[-1].text == thought[-1].text  # the same question, nothing kept
+    assert CRISIS not in repr(tg.state())
+
+    # From the menu, with a tap: straight back, nothing to keep.
+    await ada.send("/menu")
+    await ada.send(CRISIS)
+    replies = await ada.click("That's not what I meant")
+    assert replies[0].plain_text.startswith("Thank you for telling me, and sorry for jumping in.")
+    top = tg.state().top
+    assert top is not None and top.dialog == "menu"
+    assert tg.state().profile.risk_level is None  # the false alarm does not count later
+
+
+# --- someone else at risk; abuse ----------------------------------------------------------
+
+
+async def test_someone_else_at_risk_gets_a_reply_for_the_helper(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada, zone_text="London")
+    replies = await ada.send(OTHER)
+    assert len(replies) == 1
+    text = replies[0].plain_text
+    assert text.startswith("Thank you for looking out for them.")
+    for advice in ("Ask them straight out", "Stay with them", "help put away what they could",
+                   "Don't promise to keep it secret"):  # fmt: skip
+        assert advice in text
+    assert "If they're in danger now, call 999" in text and text.count("999") == 1
+    assert "Lines to pass on" in text and "Samaritans" in text
+    assert "Are you safe right now?" not in text
+    assert labels(replies[0]) == ["It's actually about me", BACK]
+    replies = await ada.click("It's actually about me")
+    assert replies[0].plain_text.startswith(ACK)
+    assert replies[-1].plain_text.startswith("Are you safe right now?")
+
+
+async def test_abuse_is_acknowledged_with_the_emergency_number_and_not_kept(tg: Harness) -> None:
+    ada = tg.chat()
+    thought = await at_the_thought(ada)
+    replies = await ada.send(ABUSE)
+    assert len(replies) == 1
+    text = replies[0].plain_text
+    assert text.startswith("Thank you for telling me. What you're describing is not okay, and it "
+                           "is not your fault.")  # fmt: skip
+    assert "If you're in danger right now, please call 112." in text and text.count("112") == 1
+    assert "Support with what is happening" in text or "Elsewhere" in text
+    assert "haven't kept it as your answer" in text
+    assert labels(replies[0]) == ["📝 Keep it as my answer", "That's not what I meant", BACK]
+    replies = await ada.click(BACK)
+    assert replies[-1].text == thought[-1].text  # the thought question, still empty
+    assert ABUSE not in repr(tg.state())
+
+
+# --- old buttons still work; words on buttons get a warm reply ------------------------------
+
+
+async def test_a_stale_crisis_button_pressed_from_another_dialog_still_helps(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    replies = await ada.send(CRISIS)
+    question = replies[-1]
+    await ada.click("Yes, I'm safe")
+    await ada.click(BACK)
+    await ada.send("/needs")
+    await ada.click("Let's map it")
+    replies = await press_on(ada, question, "No, I'm not safe")
+    assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")
+    assert "expired" not in texts(replies)
+    replies = await ada.click(BACK)
+    assert replies[0].plain_text == "Back to where we were:"
+    top = tg.state().top
+    assert top is not None and top.dialog == "needs"
+
+
+async def test_free_text_on_a_crisis_screen_is_answered_warmly(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await add_person(ada, "Anna", "anna_k")
+    await ada.send(CRISIS)
+    await ada.click("Yes, I'm safe")
+    for typed in ("help me", "please", "I don't want to call anyone, I just want to talk"):
+        replies = await ada.send(typed)
+        text = texts(replies)
+        assert text.startswith("I'm here, and I'm glad you wrote.")
+        assert "you don't have to call anyone to be heard" in text
+        assert "Or send Anna a message with one tap below" in text
+        assert "tap one of the buttons" not in text.lower()
+        assert labels(replies[0])[0] == "📤 Send Anna: “Need a quick chat?”"
+        assert "🌿 A one-minute grounding exercise" in labels(replies[0])
+    replies = await ada.click("grounding")
+    assert "Notice 5 things you can see." in replies[0].plain_text
+
+
+async def test_a_4096_character_answer_to_are_you_safe_is_taken_and_asked_again_gently(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send(CRISIS)
+    long = ("it has been a long week and I keep going round in circles about work " * 80)[:4096]
+    assert len(long) == 4096
+    replies = await ada.send(long)
+    assert len(replies) == 1
+    text = replies[0].plain_text
+    assert text.startswith("I want to be sure I understand you. Are you safe right now?")
+    assert "please call 112 now" in text and "too long" not in text
+    assert labels(replies[0])[:3] == SAFE_BUTTONS
+    assert long[:60] not in repr(tg.state())
+
+
+# --- "not safe": the emergency number stays in view --------------------------------------
+
+
+async def test_not_safe_keeps_the_emergency_number_on_every_following_screen(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send(CRISIS)
+    await ada.click("No, I'm not safe")
+    screens = []
+    screens.append(await ada.send("/needs"))
+    screens.append(await press_on(ada, screens[-1][0], "Let's map it"))
+    screens.append(await ada.send("/menu"))
+    screens.append(await ada.send("hello"))
+    screens.append(await ada.send("Need a quick chat?"))
+    for replies in screens:
+        text = texts(replies)
+        assert text.count("112") == 1, text  # once per screen, never twice
+        assert CALLED in [label for m in replies for label in labels(m)]
+        assert MORE in [label for m in replies for label in labels(m)]
+    replies = await ada.click(MORE)
+    assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")
+    replies = await ada.click(CALLED)
+    assert replies[0].plain_text.startswith("I'm so glad you're not on your own with it now.")
+    replies = await ada.send("/menu")
+    assert "112" not in texts(replies)
+    assert tg.state().profile.unsafe_at is None
