@@ -229,14 +229,17 @@ class Engine:
     ) -> None:
         """The crisis dialog at `step`, on top; their words held if they were mid-answer.
 
-        An open crisis frame is reused (brought to the top), never stacked twice. `abuse`:
-        they also spoke of being hurt, so the crisis reply adds the abuse lines.
+        A crisis frame on top is reused, never stacked twice; one left lower in the stack
+        (they walked away from an earlier screen) is replaced by a fresh one, so its old
+        words never come back and the words of this message can be held. `abuse`: they also
+        spoke of being hurt, so the crisis reply adds the abuse lines.
         """
         stack = turn.state.stack
         existing = next((f for f in reversed(stack) if f.dialog == CRISIS_DIALOG), None)
-        if existing is not None:
+        if existing is not None and existing is not stack[-1]:
             stack.remove(existing)
-            stack.append(existing)
+            existing = None
+        if existing is not None:
             existing.step = step
             existing.slots.pop(crisis_hooks.AGAIN, None)
             if abuse:

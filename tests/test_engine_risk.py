@@ -417,3 +417,15 @@ def test_an_old_quick_chat_button_works_after_it_was_closed() -> None:
     assert templates(turn) == ["sos/ground"]
     back = run(turn.state, press("sos", "ground", "back"))
     assert [f.dialog for f in back.state.stack] == ["menu", "reframe"]
+
+
+def test_an_old_crisis_screen_left_below_is_replaced_and_new_words_are_held() -> None:
+    # They walked away from a crisis screen (it stays lower in the stack), later open the
+    # evidence table and write risky words there: a fresh screen holds these words.
+    state = run(member(Frame("menu", "main")), Text(CRISIS), Command("reframe")).state
+    assert [f.dialog for f in state.stack] == ["menu", "crisis", "reframe"]
+    turn = run(state, Text(CRISIS), now=NOW + RISK_MEMORY * 2)
+    assert [f.dialog for f in turn.state.stack] == ["menu", "reframe", "crisis"]
+    assert "crisis.keep" in labels(turn)
+    turn = run(turn.state, press("crisis", "ask", "keep"), now=NOW + RISK_MEMORY * 2)
+    assert turn.state.top == Frame("reframe", "belief", {"thought": CRISIS})
