@@ -82,17 +82,6 @@ class Country:
     emergency_mobile: str | None = None  # another number from mobiles (South Africa: 112)
     abuse_lines: tuple[Line, ...] = ()  # domestic abuse and violence
 
-    @property
-    def emergency_text(self) -> str | None:
-        """The emergency number(s) as one short phrase: "112", "10177, or 112 from a mobile".
-
-        A phrase in code rather than a template, so that every template (and the crisis
-        screens of other dialogs) can say it once as `helplines.emergency`.
-        """
-        if self.emergency and self.emergency_mobile:
-            return f"{self.emergency}, or {self.emergency_mobile} from a mobile"
-        return self.emergency
-
 
 @dataclass(frozen=True)
 class Directory:

@@ -426,7 +426,10 @@ def test_south_africa_emergency_is_10177_or_112_from_a_mobile_not_the_police() -
         "• <b>In immediate danger:</b> call 10177, or 112 from a mobile.\n"
         "• <b>SADAG Suicide Crisis Helpline</b>: call 0800 567 567.\n" + ELSEWHERE
     )
-    assert hook(Profile(country="ZA"))["emergency"] == "10177, or 112 from a mobile"
+    assert hook(Profile(country="ZA"))["emergency"] == "10177"
+    assert CATALOG.render("en", "crisis/_emergency", hook(Profile(country="ZA"))) == (
+        "10177, or 112 from a mobile"
+    )
     assert hook(Profile(country="ZA"))["helplines"]["emergency_number"] == "10177"
     za = DATA["countries"]["ZA"]
     assert (za["emergency"], za["emergency_mobile"]) == ("10177", "112")

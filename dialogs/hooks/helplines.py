@@ -47,12 +47,13 @@ def _lines_view(lines: tuple[helplines.Line, ...]) -> list[dict[str, Any]]:
 def helplines_for_person(call: HookCall) -> dict[str, Any]:
     """`helplines` for common/_helplines.j2 and common/_abuse_lines.j2, and `emergency`.
 
-    helplines: {code, country (name), guessed (from their time zone), emergency (one
-    short phrase: "112", "10177, or 112 from a mobile"; None when we don't know their
-    country's number for sure: the templates then say "your local emergency number"),
-    emergency_number, emergency_mobile, lines, abuse_lines (bullets, see _lines_view),
-    directory {name, url}}. `emergency` is `helplines.emergency` again, for the crisis
-    templates that put it first.
+    helplines: {code, country (name), guessed (from their time zone), emergency (the
+    number, "112"; None when we don't know their country's number for sure: the templates
+    then say "your local emergency number"), emergency_number (the same), emergency_mobile
+    (another number from mobiles, South Africa's 112, or None), lines, abuse_lines
+    (bullets, see _lines_view), directory {name, url}}. `emergency` is
+    `helplines.emergency` again. Templates say the number through
+    common/_emergency_number.j2, which adds the mobile number in words.
     """
     code, guessed = helplines.country_of(call.state.profile)
     found = helplines.country(code)
@@ -61,7 +62,7 @@ def helplines_for_person(call: HookCall) -> dict[str, Any]:
         "code": found.code if found else None,
         "country": found.name if found else None,
         "guessed": guessed and found is not None,
-        "emergency": found.emergency_text if found else None,
+        "emergency": found.emergency if found else None,
         "emergency_number": found.emergency if found else None,
         "emergency_mobile": found.emergency_mobile if found else None,
         "lines": _lines_view(found.lines) if found else [],
