@@ -86,7 +86,7 @@ class TelegramAdapter:
             return
         # Checked and set with no await between: two updates at once send one reply.
         _remember(self._group_crisis_at, chat_id, now)
-        ctx = {"where": "group", "bot_link": _bot_link(context)}
+        ctx = {"bot_link": _bot_link(context)}
         text = self.bridges.catalog.render("en", "common/group_crisis", ctx)
         await context.bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
@@ -104,7 +104,7 @@ class TelegramAdapter:
             # message with only "something went wrong": the helplines, rendered without
             # any state, go instead.
             if _at_risk(words_in(update)):
-                text = self.bridges.catalog.render("en", "common/group_crisis", {"where": "error"})
+                text = self.bridges.catalog.render("en", "common/crisis_fallback")
                 parse_mode: str | None = ParseMode.HTML
             else:
                 text = self.bridges.catalog.render("en", "common/error")
