@@ -1,22 +1,29 @@
-"""Crisis screen figures: recall and false positives on the labelled table, and its speed.
+"""Crisis screen figures: graded recall and false alarms by family, the handed cases, the
+holdout (the honest estimate) and the time assess() takes.
 
-Reads tests/data/crisis_phrases.yaml (every phrase labelled crisis or not), runs
-dialogs.safety.is_crisis on each, and prints the count of phrases, recall, false-positive rate,
-every miss and every false positive (with the pattern that fired), and the time per check:
-the median over many runs, for the table's phrases and for a long message.
+Reads tests/data/crisis_phrases.yaml (our own table, by family: each row a level to reach,
+a subject, maybe abuse), tests/data/safety_handed.tsv (label crisis/non/other, category,
+text: a quarter of the outside set the issue is judged on) and, when it exists,
+tests/data/safety_holdout.yaml (written after the patterns were frozen, never tuned on).
 
     python bench/safety.py [--runs N]
 
-Exits non-zero when a crisis phrase is missed or a non-crisis phrase fires.
+Per family: rows, recall (share reaching at least their level), exact (share at exactly
+their level), false alarms of none rows (share reaching concern, share reaching crisis),
+subject accuracy (rows whose subject is "other", or all rows of someone_else). Timing: p50
+and p99 of one assess() call, in milliseconds, for short messages and for 4,096-character
+ones of three kinds. Exits 1 when a row of our table fails (other than its known_miss rows)
+or any p99 is 10 ms or more.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import csv
+import random
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -25,72 +32,275 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make `dialogs` importable
     sys.path.insert(0, str(ROOT))
 
-from dialogs.safety import explain, is_crisis  # noqa: E402
+from dialogs.safety import Risk, assess, explain  # noqa: E402
 
 TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
+HANDED = ROOT / "tests" / "data" / "safety_handed.tsv"
+HOLDOUT = ROOT / "tests" / "data" / "safety_holdout.yaml"
+RANK = {"none": 0, "concern": 1, "crisis": 2}
+P99_LIMIT_MS = 10.0
 
 
-def load_table() -> list[dict]:
-    return yaml.safe_load(TABLE.read_text("utf-8"))["phrases"]
+def load_table(path: Path = TABLE) -> list[dict]:
+    """Rows of a phrase table, read tolerantly: a list under `phrases` (or the file itself a
+    list); level from `level` (none/concern/crisis; "non"/"no" read as none; a bool
+    `crisis` as crisis/none); subject "self" unless given; family "unlabelled" if missing."""
+    data = yaml.safe_load(path.read_text("utf-8"))
+    raw = data.get("phrases", []) if isinstance(data, dict) else data or []
+    rows = []
+    for item in raw:
+        if not isinstance(item, dict) or not str(item.get("text", "")).strip():
+            continue
+        level = str(item.get("level", "")).strip().lower()
+        if not level and "crisis" in item:
+            level = "crisis" if item["crisis"] else "none"
+        level = {"non": "none", "no": "none", "safe": "none", "": "none"}.get(level, level)
+        if level not in RANK:
+            continue
+        rows.append(
+            {
+                "text": str(item["text"]),
+                "level": level,
+                "subject": str(item.get("subject") or "self").strip().lower(),
+                "family": str(item.get("family") or item.get("category") or "unlabelled"),
+                "abuse": bool(item.get("abuse", False)),
+                "known_miss": item.get("known_miss"),
+            }
+        )
+    return rows
 
 
-def per_check_us(texts: list[str], runs: int) -> list[float]:
-    """Microseconds per is_crisis call, one sample per run over all `texts`."""
+def failure(row: dict, risk: Risk) -> str | None:
+    """Why `risk` fails `row`, or None."""
+    want, got = RANK[row["level"]], RANK[risk.level]
+    if want == 0 and got > 0:
+        return f"false alarm: {risk.level}"
+    if got < want:
+        return f"missed: {risk.level} < {row['level']}"
+    if want > 0 and risk.subject != row["subject"]:
+        return f"subject {risk.subject} != {row['subject']}"
+    if row["abuse"] and not risk.abuse:
+        return "abuse not flagged"
+    return None
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{part / whole:6.1%}" if whole else "     -"
+
+
+def table_report(rows: list[dict], title: str) -> list[tuple[dict, Risk, str]]:
+    """Print the per-family and per-level figures; return the failing rows."""
+    risks = [assess(row["text"]) for row in rows]
+    fams: dict[str, list[tuple[dict, Risk]]] = defaultdict(list)
+    for row, risk in zip(rows, risks, strict=True):
+        fams[row["family"]].append((row, risk))
+    print(f"\n== {title}: {len(rows)} rows ==")
+    print(
+        f"{'family':30} {'rows':>5} {'recall':>7} {'exact':>7} "
+        f"{'FA>=con':>7} {'FA=cri':>7} {'subject':>7}"
+    )
+    for family in sorted(fams):
+        print(_line(family, fams[family]))
+    print("by level:")
+    by_level: dict[str, list[tuple[dict, Risk]]] = defaultdict(list)
+    for row, risk in zip(rows, risks, strict=True):
+        by_level[row["level"]].append((row, risk))
+    for level in ("crisis", "concern", "none"):
+        print(_line(f"  level {level}", by_level[level]))
+    print(_line("  all", list(zip(rows, risks, strict=True))))
+    pairs = zip(rows, risks, strict=True)
+    fails = [(row, risk, why) for row, risk in pairs if (why := failure(row, risk))]
+    return fails
+
+
+def _line(name: str, pairs: list[tuple[dict, Risk]]) -> str:
+    risky = [(r, k) for r, k in pairs if r["level"] != "none"]
+    calm = [(r, k) for r, k in pairs if r["level"] == "none"]
+    reach = sum(RANK[k.level] >= RANK[r["level"]] for r, k in risky)
+    exact = sum(k.level == r["level"] for r, k in risky)
+    fa_concern = sum(k.level != "none" for _r, k in calm)
+    fa_crisis = sum(k.level == "crisis" for _r, k in calm)
+    subj_rows = [(r, k) for r, k in risky if r["subject"] == "other" or "someone" in r["family"]]
+    subj = sum(k.subject == r["subject"] for r, k in subj_rows)
+    return (
+        f"{name:30} {len(pairs):5} {pct(reach, len(risky)):>7} {pct(exact, len(risky)):>7} "
+        f"{pct(fa_concern, len(calm)):>7} {pct(fa_crisis, len(calm)):>7} "
+        f"{pct(subj, len(subj_rows)):>7}"
+    )
+
+
+# The handed rows the issue defines as crisis (intent, plan, means, act, lethal question,
+# goodbye): these must reach crisis; the other crisis-labelled rows (passive ideation,
+# hopeless finality, a bare date, slang thought, emoji) must reach at least concern.
+CRISIS_CATEGORIES = {
+    "active_ideation",
+    "plan_means_timing",
+    "self_harm",
+    "goodbye_giving_away",
+    "questions_lethal",
+    "embedded_in_paragraph",
+    "non_english",
+    "all_caps",
+    "past_plus_current",
+}
+CONCERN_IS_ENOUGH = {"I've picked a date. Friday.", "💊💊💊 all of them. tonight."}
+
+
+def load_handed(path: Path = HANDED) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def must_be_crisis(row: dict) -> bool:
+    return row["category"] in CRISIS_CATEGORIES and row["text"] not in CONCERN_IS_ENOUGH
+
+
+def handed_report(rows: list[dict]) -> int:
+    """Print the handed-case figures; return the number of rows that fail the regression."""
+    crisis = [r for r in rows if r["label"] == "crisis"]
+    non = [r for r in rows if r["label"] == "non"]
+    other = [r for r in rows if r["label"] == "other"]
+    risk = {r["text"]: assess(r["text"]) for r in rows}
+    print(f"\n== handed cases (tests/data/safety_handed.tsv): {len(rows)} rows ==")
+    at_least = sum(risk[r["text"]].level != "none" for r in crisis)
+    is_crisis = sum(risk[r["text"]].level == "crisis" for r in crisis)
+    print(
+        f"crisis rows {len(crisis)}: level>=concern {pct(at_least, len(crisis))}, "
+        f"level==crisis {pct(is_crisis, len(crisis))}"
+    )
+    concern = sum(risk[r["text"]].level != "none" for r in non)
+    crisis_fa = sum(risk[r["text"]].level == "crisis" for r in non)
+    print(
+        f"non rows {len(non)}: reach concern {pct(concern, len(non))}, "
+        f"reach crisis {pct(crisis_fa, len(non))}"
+    )
+    subj = sum(risk[r["text"]].subject == "other" for r in other)
+    seen = sum(risk[r["text"]].level != "none" for r in other)
+    print(
+        f"other rows {len(other)}: subject==other {pct(subj, len(other))}, "
+        f"level>=concern {pct(seen, len(other))}"
+    )
+    bad = 0
+    for r in rows:
+        k = risk[r["text"]]
+        wrong = (
+            (
+                r["label"] == "crisis"
+                and (k.level == "none" or (must_be_crisis(r) and k.level != "crisis"))
+            )
+            or (r["label"] == "non" and k.level != "none")
+            or (r["label"] == "other" and (k.subject != "other" or k.level == "none"))
+        )
+        if wrong:
+            bad += 1
+            print(f"  FAIL [{r['label']}/{r['category']}] {k.level} {k.subject}: {r['text']!r}")
+    return bad
+
+
+# --- timing -------------------------------------------------------------------------------
+
+DIARY = (
+    "Today I woke up early and made coffee, then walked to the market for apples and bread. "
+    "The weather was grey but mild, so I spent the afternoon reading a novel set in Scotland. "
+    "My neighbour came over to borrow a ladder and we talked about her garden for a while. "
+    "In the evening I cooked pasta, watched a programme about whales, and called my sister "
+    "to plan her birthday dinner next month. Work has been busy but fine; the new manager "
+    "seems fair and the team is kind. I am trying to go to bed before eleven this week. "
+)
+TEXTING = (
+    "omg lol today was soo long 😂😂 work was cray tbh and my boss kept pinging me all day 🙄 "
+    "then i went to the gym and got pizza after 🍕🍕 idk what to do this weekend maybe movies "
+    "or smth w the gang haha ✨✨ my cat knocked my plant over again 🙈 send help lol "
+)
+MIXED = (
+    "Hello друзья, today 今天天气很好 and مرحبا بالعالم we went to the park. Привет, как дела? "
+    "我们去公园散步了 and then كنت سعيدا جدا ok? Jeden Tag ein bisschen besser, día a día. "
+    "Доброго ранку всім! 東京は晴れです。 ¿Qué tal? Ça va bien, merci. "
+)
+
+
+def long_message(seed: str, rng: random.Random) -> str:
+    """4,096 characters of `seed`'s sentences in a shuffled order."""
+    parts = seed.replace("? ", "?|").replace(". ", ".|").replace("! ", "!|").split("|")
+    out = ""
+    while len(out) < 4096:
+        rng.shuffle(parts)
+        out += " ".join(parts) + " "
+    return out[:4096]
+
+
+def timings(texts: list[str], runs: int) -> tuple[float, float]:
+    """p50 and p99 of one assess() call in milliseconds over `runs` passes of `texts`."""
     samples = []
     for _ in range(runs):
-        start = time.perf_counter_ns()
         for text in texts:
-            is_crisis(text)
-        samples.append((time.perf_counter_ns() - start) / 1000 / len(texts))
-    return samples
+            start = time.perf_counter()
+            assess(text)
+            samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200, help="timing runs (default 200)")
+    parser.add_argument("--runs", type=int, default=30, help="timing passes (default 30)")
     args = parser.parse_args()
+    status = 0
 
-    table = load_table()
-    crisis = [row for row in table if row["crisis"]]
-    calm = [row for row in table if not row["crisis"]]
-    misses = [row for row in crisis if not is_crisis(row["text"])]
-    false_alarms = [row for row in calm if is_crisis(row["text"])]
-    recall = 1 - len(misses) / len(crisis)
-    fp_rate = len(false_alarms) / len(calm)
-
-    print(f"phrases: {len(table)}  (crisis {len(crisis)}, not crisis {len(calm)})")
-    print(
-        f"recall: {recall:.1%}  ({len(crisis) - len(misses)}/{len(crisis)} crisis phrases caught)"
+    rows = load_table()
+    fails = table_report(
+        rows,
+        "own table (tests/data/crisis_phrases.yaml; written beside the patterns: measures memory)",
     )
-    print(f"false-positive rate: {fp_rate:.1%}  ({len(false_alarms)}/{len(calm)} fired wrongly)")
-    print(
-        "categories:",
-        ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["category"] for r in table).items())),
-    )
-    print(f"misses ({len(misses)}):")
-    for row in misses:
-        print(f"  - [{row['category']}] {row['text']!r}")
-    print(f"false positives ({len(false_alarms)}):")
-    for row in false_alarms:
-        print(f"  - [{row['category']}] {row['text']!r}")
-        for pattern in explain(row["text"]):
-            print(f"      fired: {pattern}")
+    unexpected = [(r, k, why) for r, k, why in fails if not r.get("known_miss")]
+    print(f"failing rows: {len(fails)} ({len(fails) - len(unexpected)} allowed known_miss)")
+    for row, risk, why in fails:
+        tag = "allowed" if row.get("known_miss") else "FAIL"
+        print(f"  {tag} [{row['family']}] {why} ({risk.subject}): {row['text'][:90]!r}")
+        if not row.get("known_miss"):
+            for line in explain(row["text"])[:4]:
+                print(f"      fired: {line[:110]}")
+    if unexpected:
+        status = 1
 
-    texts = [row["text"] for row in table]
-    # Telegram's longest message, twice: all the table's non-crisis phrases (mixed scripts,
-    # idioms that pass the first search, so both passes run), and a plain English diary entry.
-    mixed = " ".join(row["text"] for row in calm)[:4096]
-    diary = next(r["text"] for r in calm if r["category"] == "long_message")
-    plain = " ".join([diary] * (4096 // len(diary) + 1))[:4096]
-    table_us = statistics.median(per_check_us(texts, args.runs))
-    calm_us = statistics.median(per_check_us([r["text"] for r in calm], args.runs))
-    mixed_us = statistics.median(per_check_us([mixed], args.runs))
-    plain_us = statistics.median(per_check_us([plain], args.runs))
-    print(f"time per check (median of {args.runs} runs):")
-    print(f"  table phrases: {table_us:.1f} µs   (not-crisis phrases only: {calm_us:.1f} µs)")
-    print(f"  4,096 characters, plain English, no crisis: {plain_us:.0f} µs")
-    print(f"  4,096 characters, mixed scripts and idioms, no crisis: {mixed_us:.0f} µs")
-    return 1 if misses or false_alarms else 0
+    if HANDED.exists():
+        handed_bad = handed_report(load_handed())
+        if handed_bad:
+            status = 1
+
+    if HOLDOUT.exists():
+        holdout = load_table(HOLDOUT)
+        table_report(holdout, "HOLDOUT (tests/data/safety_holdout.yaml): the honest estimate")
+    else:
+        print("\n(no tests/data/safety_holdout.yaml yet: no honest estimate to print)")
+
+    rng = random.Random(9)
+    short = [row["text"] for row in rows if len(row["text"]) < 300]
+    kinds = {
+        "short messages (table rows)": short,
+        "4,096 chars, plain English diary": [long_message(DIARY, rng) for _ in range(5)],
+        "4,096 chars, texting, emoji, no punctuation": [
+            long_message(TEXTING, rng).replace(".", "").replace(",", "") for _ in range(5)
+        ],
+        "4,096 chars, mixed Latin/Cyrillic/CJK/Arabic": [
+            long_message(MIXED, rng) for _ in range(5)
+        ],
+        "4,096 chars, diary with a crisis sentence inside": [
+            long_message(DIARY, rng)[:3000]
+            + " I have decided to end my life tonight. "
+            + long_message(DIARY, rng)[:1055]
+            for _ in range(5)
+        ],
+    }
+    print("\n== time per assess() call ==")
+    for name, texts in kinds.items():
+        runs = max(3, args.runs // 10) if name.startswith("short") else args.runs
+        p50, p99 = timings(texts, runs)
+        flag = "" if p99 < P99_LIMIT_MS else f"  OVER {P99_LIMIT_MS:.0f} ms"
+        print(f"  {name:50} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms{flag}")
+        if p99 >= P99_LIMIT_MS:
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

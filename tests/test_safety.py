@@ -1,13 +1,10 @@
-"""Crisis screening (dialogs/safety.py) against the labelled table tests/data/crisis_phrases.yaml.
+"""The crisis screen (dialogs/safety.py, assess) against its labelled table, by family.
 
-The table is the contract: every crisis phrase must fire (recall 100%) and no non-crisis phrase
-may fire. The false-positive threshold is zero ON THE TABLE because the table is labelled under
-the issue's "when in doubt it fires" policy: phrasings that might be meant are labelled crisis
-(category `doubt`), so the only non-crisis phrases left are ones the screen can and must tell
-apart (named idioms, explicit negations, everyday messages). A false positive there is a
-regression to fix in the patterns, never a trade-off to accept. That says nothing about the
-false-positive rate on real messages, which is higher: see bench/safety.py and the known limits
-in dialogs/data/crisis_patterns.yaml.
+tests/data/crisis_phrases.yaml holds, per family, at least 25 phrasings written for it; each
+row names the level it must reach (crisis, concern; a none row must stay none), its subject
+and whether it discloses abuse. Every row must hold, except the few marked known_miss (those
+are xfail strict: fixing one makes the test say so). The table was written beside the
+patterns, so it measures memory: bench/safety.py prints the honest holdout figures apart.
 """
 
 from __future__ import annotations
@@ -15,103 +12,166 @@ from __future__ import annotations
 import re
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
 from dialogs import safety
-from dialogs.safety import compile_one, is_crisis, load_patterns, normalise
+from dialogs.safety import Risk, assess, compile_one, is_crisis, load_patterns, normalise
 
 TABLE = yaml.safe_load((Path(__file__).parent / "data" / "crisis_phrases.yaml").read_text("utf-8"))
 PHRASES: list[dict] = TABLE["phrases"]
-CRISIS = [row for row in PHRASES if row["crisis"]]
-CALM = [row for row in PHRASES if not row["crisis"]]
-MAX_FALSE_POSITIVE_RATE = 0.0  # on the table; see the module docstring for why
+RANK = {"none": 0, "concern": 1, "crisis": 2}
+FRESH_FAMILIES = [
+    "active_ideation", "passive_ideation", "plan_timing", "means_now", "lethal_question",
+    "self_harm_act", "self_harm_urge", "goodbye", "hopeless_finality", "burden", "slang",
+    "emoji", "third_person_self", "formatting", "embedded", "someone_else", "abuse",
+    "other_language:es", "other_language:pt", "other_language:fr", "other_language:de",
+    "other_language:it", "other_language:ru", "other_language:uk",
+    "idiom", "hyperbole", "negation", "recovery", "media_news", "harsh_self_talk",
+    "loneliness", "everyday_trigger_words", "gaming_cooking_medical_tech",
+    "non_english_idiom", "correction",
+]  # fmt: skip
 
 
 def _id(row: dict) -> str:
-    return f"{row['category']}: {row['text'][:60]}"
+    return f"{row['family']}/{row['level']}: {row['text'][:50]}"
+
+
+def _param(row: dict) -> object:
+    marks = (
+        [pytest.mark.xfail(strict=True, reason=row["known_miss"])] if "known_miss" in row else []
+    )
+    return pytest.param(row, id=_id(row), marks=marks)
 
 
 # --- the table ---------------------------------------------------------------------------------
 
 
-def test_the_table_is_big_balanced_and_well_formed() -> None:
-    assert len(PHRASES) >= 150
-    assert 0.35 <= len(CRISIS) / len(PHRASES) <= 0.65
+def test_the_table_is_well_formed_with_25_fresh_rows_a_family() -> None:
     texts = [row["text"] for row in PHRASES]
     assert len(texts) == len(set(texts)), "a phrase is listed twice"
     for row in PHRASES:
-        assert set(row) == {"text", "crisis", "category"}, row
-        assert isinstance(row["crisis"], bool) and row["text"].strip() and row["category"]
+        assert set(row) <= {"family", "level", "subject", "abuse", "origin", "known_miss", "text"}
+        assert row["level"] in RANK and row["text"].strip() and row["family"], row
+        assert row.get("subject", "self") in ("self", "other"), row
+    fresh = Counter(row["family"] for row in PHRASES if row.get("origin") != "v1")
+    thin = {family: fresh[family] for family in FRESH_FAMILIES if fresh[family] < 25}
+    assert not thin, thin
+    assert sum("known_miss" in row for row in PHRASES) <= 3  # allowances stay rare
 
 
-@pytest.mark.parametrize("row", CRISIS, ids=_id)
-def test_every_crisis_phrase_fires(row: dict) -> None:
-    assert is_crisis(row["text"]), f"missed: {row['text']!r}"
+@pytest.mark.parametrize("row", [_param(row) for row in PHRASES])
+def test_every_row_meets_its_level_subject_and_abuse(row: dict) -> None:
+    risk = assess(row["text"])
+    why = safety.explain(row["text"])
+    if row["level"] == "none":
+        assert risk.level == "none", f"false alarm {risk}: {row['text']!r} ({why})"
+    else:
+        assert RANK[risk.level] >= RANK[row["level"]], f"missed {risk}: {row['text']!r}"
+        assert risk.subject == row.get("subject", "self"), f"{risk}: {row['text']!r} ({why})"
+    if row.get("abuse"):
+        assert risk.abuse, f"abuse not flagged: {row['text']!r}"
+    elif row["family"] != "abuse" and row["level"] == "none":
+        assert not risk.abuse, f"abuse flagged: {row['text']!r} ({why})"
 
 
-@pytest.mark.parametrize("row", CALM, ids=_id)
-def test_no_calm_phrase_fires(row: dict) -> None:
-    assert not is_crisis(row["text"]), (
-        f"false alarm: {row['text']!r} ({safety.explain(row['text'])})"
-    )
+def test_the_examples_named_in_the_issue_read_as_the_issue_says() -> None:
+    crisis = [
+        "I have the pills saved up", "I have a rope", "I cut again last night",
+        "I burned my arm with a lighter", "I wrote goodbye letters",
+        "I've said my goodbyes to everyone", "i just want to\ndie",
+        "I'm checking out. permanently", "what amount of paracetamol is fatal",
+    ]  # fmt: skip
+    concern = [
+        "there's no reason to keep living", "everything's ready", "not coming back",
+        "won't be around after the weekend", "I've picked a date. Friday.",
+        "fine without me", "if I died tonight would anyone care", "being dead sounds peaceful",
+        "nobody would miss me", "I hope I get hit by a car", "🪦", "💊", "🔪", "🪢", "⚰️",
+        "I can't do this anymore, I'm finished, for good", "I'm a burden to everyone",
+    ]  # fmt: skip
+    none = [
+        "never considered suicide", "not depressed enough to want to die",
+        "1000 days self harm free 🎉", "clean for 6 years", "done with everything on my to-do list!",
+        "checking out early from the party", "don't mix these pills with alcohol",
+        "je suis mort de rire", "morri de rir", "me muero de hambre", "ich lach mich tot",
+        "I won't be here by Friday, I'm off to Lisbon!", "checking out of the hotel at 11",
+        "my last day at work is Friday, then I'm gone, new job", "I'm worthless at parties",
+        "I feel like a burden when I talk about my problems", "hit me up later",
+        "it hit me that I never called her back", "the ball hit me in the face at football",
+    ]  # fmt: skip
+    for text in crisis:
+        assert assess(text).level == "crisis", (text, assess(text), safety.explain(text))
+    for text in concern:
+        assert assess(text).level != "none", (text, assess(text))
+    for text in none:
+        risk = assess(text)
+        assert risk.level == "none" and not risk.abuse, (text, risk, safety.explain(text))
 
 
-def test_recall_and_false_positive_rate_on_the_table() -> None:
-    caught = sum(is_crisis(row["text"]) for row in CRISIS)
-    false_alarms = sum(is_crisis(row["text"]) for row in CALM)
-    recall, fp_rate = caught / len(CRISIS), false_alarms / len(CALM)
-    print(f"\n{len(PHRASES)} phrases: recall {recall:.1%}, false positives {fp_rate:.1%}")
-    assert recall == 1.0
-    assert fp_rate <= MAX_FALSE_POSITIVE_RATE
+def test_subject_and_abuse_as_the_issue_says() -> None:
+    for text in [
+        "my friend said she wants to kill herself", "my brother took pills",
+        "my sister relapsed and is self harming again",
+        "my neighbour said he bought a gun to end things",
+        "my partner talks about not waking up",
+    ]:  # fmt: skip
+        risk = assess(text)
+        assert risk.level != "none" and risk.subject == "other", (text, risk)
+    for text in [
+        "asking for a friend, what's a lethal dose of tramadol",
+        "she (me) has been thinking about dying every single day",
+        "the guy writing this doesn't want to live anymore",
+        "this person is about to hurt herself",
+        "my friend wants to kill herself and honestly so do I",
+    ]:
+        risk = assess(text)
+        assert risk.level != "none" and risk.subject == "self", (text, risk)
+    for text in [
+        "my partner hit me again last night", "he chokes me when he's angry",
+        "I'm scared to go home, she'll hurt me", "my dad beats me", "he forced me",
+    ]:  # fmt: skip
+        assert assess(text) == Risk("none", "self", (), True), text
+    assert assess("he hit me again and I want to die").abuse
 
 
-def test_the_examples_named_in_the_issue_are_in_the_table_with_their_label() -> None:
-    labels = {row["text"]: row["crisis"] for row in PHRASES}
-    must_fire = [
-        "Tell my mum I love her, this is goodbye",
-        "Everyone would be better off without me",
-        "I won't be a burden much longer",
-        "kms",
-        "kys",
-        "i want to unalive",
-        "wanna die lol",
-        "i wanna d1e",
-        "su1cide",
-        "sewerslide is on my mind again",
-        "planning to ctb this week",
-        "I don't want to be here anymore",
-        "what's the point of anything",
-        "I'm not suicidal but sometimes I wish I could disappear forever",
-        "I've been saving up my meds",
-        "I'm going to jump off the bridge",
-    ]
-    must_not_fire = [
-        "This traffic is killing me",
-        "I'm dying to try that new cafe",
-        "My phone died halfway through the call",
-        "I could kill for a coffee right now",
-        "That joke killed me 😂",
-        "I'm dead tired after work",
-        "The plant on my windowsill died",
-        "Just killing time before my bus",
-        "I'm not suicidal, just lonely",
-        "I would never hurt myself",
-        "No thoughts of suicide, just feeling low",
-    ]
-    for text in must_fire:
-        assert labels.get(text) is True, text
-    for text in must_not_fire:
-        assert labels.get(text) is False, text
+# --- levels and memory ---------------------------------------------------------------------------
 
 
-# --- negations stay narrow ---------------------------------------------------------------------
+def test_a_concern_after_a_recent_concern_or_crisis_is_a_crisis() -> None:
+    concern = assess("nobody would miss me")
+    assert concern.level == "concern"
+    assert assess("nobody would miss me", recent=concern).level == "crisis"
+    assert assess("nobody would miss me", recent=Risk("crisis")).level == "crisis"
+    assert assess("nobody would miss me", recent=None).level == "concern"
+    assert assess("nobody would miss me", recent=Risk()).level == "concern"
+    assert assess("what a lovely day", recent=Risk("crisis")).level == "none"
 
-NEGATIONS = [row["text"] for row in PHRASES if row["category"] == "negation"]
-SAID_OUTRIGHT = [row["text"] for row in PHRASES if row["category"] in ("direct", "indirect")]
-IDIOMS = [row["text"] for row in PHRASES if row["category"] == "idiom"]
+
+def test_is_crisis_is_assess_at_crisis() -> None:
+    for row in PHRASES[::7]:
+        assert is_crisis(row["text"]) == (assess(row["text"]).level == "crisis")
+
+
+def test_a_joke_marker_lowers_a_crisis_to_a_concern_never_to_none() -> None:
+    assert assess("kms").level == "concern"
+    assert assess("gonna kms tonight").level == "crisis"
+    assert assess("gonna kms tonight lol").level == "concern"
+    assert assess("i want to die lol").level == "concern"
+    assert assess("took 30 pills an hour ago lol").level == "crisis"
+
+
+# --- negations and idioms stay narrow ------------------------------------------------------------
+
+NEGATIONS = [r["text"] for r in PHRASES if r["family"] == "negation"][:25]
+SAID_OUTRIGHT = [
+    r["text"] for r in PHRASES
+    if r["family"] in ("active_ideation", "means_now") and r["level"] == "crisis"
+    and "\n" not in r["text"] and r.get("origin") != "v1"
+][:30]  # fmt: skip
+IDIOMS = [r["text"] for r in PHRASES if r["family"] in ("idiom", "non_english_idiom")]
 
 
 @pytest.mark.parametrize("negation", NEGATIONS)
@@ -127,21 +187,43 @@ def test_a_negation_never_masks_a_crisis_phrase_that_follows_it(negation: str) -
 
 @pytest.mark.parametrize("idiom", IDIOMS)
 def test_an_idiom_never_masks_a_crisis_phrase_next_to_it(idiom: str) -> None:
+    # A joke marker in the idiom ("lol") lowers a stated wish to a concern, never to none.
+    joking = bool(safety._JOKES.search(normalise(idiom)))
     masked = [
         crisis
         for crisis in SAID_OUTRIGHT
         for joined in (f"{idiom}. {crisis}", f"{crisis}. {idiom}")
-        if not is_crisis(joined)
+        if assess(joined).level == "none" or (not joking and not is_crisis(joined))
     ]
     assert not masked, masked
 
 
 def test_a_negation_for_now_is_not_a_negation() -> None:
-    assert not is_crisis("I'm not going to hurt myself")
-    assert is_crisis("I'm not going to hurt myself tonight")
-    assert is_crisis("I won't kill myself yet")
-    assert not is_crisis("I'm not suicidal")
-    assert is_crisis("I'm not suicidal yet")
+    assert assess("I'm not going to hurt myself").level == "none"
+    assert assess("I'm not going to hurt myself tonight").level != "none"
+    assert assess("I won't kill myself yet").level != "none"
+    assert assess("I'm not suicidal").level == "none"
+    assert assess("I'm not suicidal yet").level != "none"
+    assert assess("I can't promise I won't hurt myself").level == "crisis"
+
+
+# --- long messages ---------------------------------------------------------------------------------
+
+DIARY = (
+    "Today I woke up early and made coffee, then walked to the market for apples and bread. "
+    "The weather was grey but mild, so I read a novel and called my sister about her birthday. "
+)
+
+
+@pytest.mark.parametrize("where", [0.0, 0.3, 0.6, 0.95])
+def test_a_crisis_sentence_is_found_anywhere_in_a_4096_character_message(where: float) -> None:
+    filler = (DIARY * 30)[:4000]
+    cut = filler.rfind(" ", 0, int(len(filler) * where) + 1) + 1
+    for sentence in ["I have decided to end my life tonight.", "I've got 40 pills saved up."]:
+        text = (filler[:cut] + sentence + " " + filler[cut:])[:4096]
+        assert sentence in text
+        assert is_crisis(text), (where, sentence)
+    assert assess(filler[:4096]).level == "none"
 
 
 # --- normalisation -----------------------------------------------------------------------------
@@ -155,56 +237,70 @@ def test_a_negation_for_now_is_not_a_negation() -> None:
         ("killlllll myselfffff", "kill myselff"),
         ("su1c1de k*ll d!e my$elf", "suicide kill die myself"),
         ("<b>hello</b> &amp; bye", "hello bye"),  # tags dropped; "&amp;" is "&", a symbol
-        (
-            "ѕuicide кмѕ хочу",
-            "suicide kms хочу",
-        ),  # look-alikes mapped only where they pose as Latin
+        ("ѕuicide кмѕ хочу", "suicide kms хочу"),  # look-alikes mapped only posing as Latin
         ("sui\u200bcide", "suicide"),
         ("ｆｕｌｌ ｗｉｄｔｈ 𝐛𝐨𝐥𝐝", "full width bold"),
         ("wait... what? ok.", "wait what . ok"),
         ("i.want.to.die", "i want to die"),
         ("love it 😭🔥 #blessed", "love it blessed"),
+        ("i just want to\ndie", "i just want to die"),  # a line break before lower case
+        ("I'm checking out. permanently", "im checking out permanently"),
+        ("I'm fine. Thanks", "im fine . thanks"),  # a full stop before a capital is a break
+        ("all of these 💊 tonight", "all of these pills tonight"),
+        ("🔪 my wrists", "knife my wrists"),
     ],
 )
 def test_normalise(raw: str, normalised: str) -> None:
     assert normalise(raw) == normalised
 
 
-def test_empty_and_blank_messages_do_not_fire() -> None:
-    assert not is_crisis("")
-    assert not is_crisis("   ")
-    assert not is_crisis("😊")
+def test_empty_and_blank_messages_are_none() -> None:
+    for text in ["", "   ", "\n", "😊", "...", "🎉🎉"]:
+        assert assess(text) == Risk(), text
 
 
 # --- the pattern file --------------------------------------------------------------------------
 
 
-def test_every_pattern_compiles_on_its_own_and_is_exercised_by_the_table() -> None:
+def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
     """No dead pattern: each line of the YAML matches at least one phrase of the table (so a
     typo that breaks a pattern shows up here, and every pattern has an example)."""
     book = load_patterns()
     spellings = [safety._spellings(row["text"]) for row in PHRASES]
-    cleaned = [
-        [compile_one("|".join(book.removals)).sub(".", s) for s in group] for group in spellings
-    ]
+    removals = compile_one("|".join(book.removals))
+    cleaned = [[removals.sub(".", s) for s in group] for group in spellings]
     unexercised = []
-    for pattern in book.crisis:
-        regex = compile_one(pattern)
-        if not any(regex.search(s) for group in cleaned for s in group):
-            unexercised.append(book.sources[pattern])
-    for pattern in book.overrides + book.removals:
+    for (family, level), patterns in book.families.items():
+        for pattern in patterns:
+            regex = compile_one(pattern)
+            if not any(regex.search(s) for group in cleaned for s in group):
+                unexercised.append(f"{family}/{level}: {book.sources[pattern]}")
+    others = book.overrides + book.removals + book.abuse + book.abuse_not + book.benign
+    others += book.benign_weak + book.jokes + book.self_frame
+    for pattern in others:
         regex = compile_one(pattern)
         if not any(regex.search(s) for group in spellings for s in group):
             unexercised.append(book.sources[pattern])
     assert not unexercised, "\n".join(unexercised)
 
 
-def test_an_unknown_macro_is_reported(tmp_path: Path) -> None:
+def test_the_fast_search_agrees_with_one_plain_alternation() -> None:
+    """safety._ANY dispatches on the first two letters; it must find what the plain
+    alternation of the same patterns finds."""
+    book = load_patterns()
+    plain = compile_one("|".join(p for ps in book.families.values() for p in ps))
+    for row in PHRASES:
+        for spelling in safety._spellings(row["text"]):
+            assert safety._ANY.search(spelling) == bool(plain.search(spelling)), row["text"]
+
+
+def test_an_unknown_macro_or_level_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "patterns.yaml"
-    bad.write_text(
-        "macros: {}\noverrides: []\nnegations: []\nidioms: []\ncrisis: ['{nope} myself']\n", "utf-8"
-    )
+    bad.write_text("macros: {}\nfamilies: {x: {crisis: ['{nope} myself']}}\n", "utf-8")
     with pytest.raises(ValueError, match="unknown macro"):
+        load_patterns(bad)
+    bad.write_text("macros: {}\nfamilies: {x: {maybe: ['myself']}}\n", "utf-8")
+    with pytest.raises(ValueError, match="unknown level"):
         load_patterns(bad)
 
 
@@ -218,22 +314,22 @@ def test_checking_compiles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("re.compile called while checking a message")
 
     monkeypatch.setattr(re, "compile", no_compile)
-    for row in PHRASES[:50]:
-        is_crisis(row["text"])
+    for row in PHRASES[::10]:
+        assess(row["text"])
 
 
 def test_a_check_is_fast_even_on_a_long_message() -> None:
     """Loose bounds (CI machines vary): they catch runaway backtracking, not small slowdowns.
-    bench/safety.py measures the real figures."""
+    bench/safety.py measures the real figures (p99 under 10 ms for 4,096 characters)."""
     texts = [row["text"] for row in PHRASES]
     runs = []
-    for _ in range(5):
+    for _ in range(3):
         start = time.perf_counter()
         for text in texts:
-            is_crisis(text)
+            assess(text)
         runs.append((time.perf_counter() - start) / len(texts))
-    assert statistics.median(runs) < 0.002  # measured about 0.05 ms
-    longest = " ".join(row["text"] for row in CALM)[:4096]  # Telegram's longest message
+    assert statistics.median(runs) < 0.002  # measured about 0.1 ms
+    longest = " ".join(row["text"] for row in PHRASES if row["level"] == "none")[:4096]
     start = time.perf_counter()
-    is_crisis(longest)
-    assert time.perf_counter() - start < 0.25  # measured about 7 ms
+    assess(longest)
+    assert time.perf_counter() - start < 0.25  # measured about 5 ms
