@@ -334,7 +334,7 @@ def render(profile: Profile | None, name: str = "common/_helplines") -> str:
 
 ELSEWHERE = (
     '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-    " lists free, confidential lines."
+    " lists helplines."
 )
 
 
@@ -478,7 +478,7 @@ def test_a_country_with_only_an_emergency_number_gets_it_and_the_directory() -> 
     assert render(Profile(country="TR")) == (
         "• <b>In immediate danger:</b> call 112.\n"
         '• <b>Türkiye:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-        " lists free, confidential lines near you."
+        " lists helplines near you."
     )
 
 
@@ -486,7 +486,7 @@ def test_an_unknown_country_falls_back_to_the_directory_and_local_emergency_numb
     assert render(Profile(country="VN")) == (
         "• <b>In immediate danger:</b> call your local emergency number.\n"
         '• <b>Vietnam:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-        " lists free, confidential lines near you."
+        " lists helplines near you."
     )
 
 
@@ -495,7 +495,7 @@ GENERIC = (
     " 911 in the US and Canada, 999 in the UK).\n"
     "• <b>US and Canada:</b> call or text 988.\n"
     "• <b>UK and Ireland:</b> Samaritans, 116 123.\n"
-    "• <b>Elsewhere:</b> findahelpline.com lists free, confidential lines."
+    "• <b>Elsewhere:</b> findahelpline.com lists helplines."
 )
 
 
@@ -556,10 +556,10 @@ def test_abuse_lines_fall_back_to_the_directory_while_the_data_has_none() -> Non
     assert render(Profile(country="ZA"), "common/_abuse_lines") == (
         "• <b>In immediate danger:</b> call 10177, or 112 from a mobile.\n"
         '• <b>Support with what is happening:</b> <a href="https://findahelpline.com">'
-        "findahelpline.com</a> lists free, confidential lines in South Africa and elsewhere."
+        "findahelpline.com</a> lists helplines in South Africa and elsewhere."
     )
     assert render(None, "common/_abuse_lines").endswith(
-        "• <b>Support with what is happening:</b> findahelpline.com lists free, confidential lines."
+        "• <b>Support with what is happening:</b> findahelpline.com lists helplines."
     )
     once = _included(
         "{% set show_emergency = false %}{% include 'common/_abuse_lines.j2' %}",
@@ -630,7 +630,7 @@ async def test_choosing_new_zealand_in_settings_then_need_a_quick_chat(tg: Harne
         "• 1737 Need to talk: call 1737 (24/7), or text 1737.\n"
         "• Lifeline Aotearoa: call 0800 543 354. (Not confirmed by the organisation.)\n"
         "• Suicide Crisis Helpline: call 0508 828 865 (24/7).\n"
-        "• Elsewhere: findahelpline.com lists free, confidential lines."
+        "• Elsewhere: findahelpline.com lists helplines."
     )
     replies = await ada.send("/sos")
     text = replies[0].plain_text

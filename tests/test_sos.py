@@ -165,7 +165,7 @@ bot: I'm here. Let's slow down together for a moment; nothing has to be sorted o
      
      Your reach-out list is empty for now. Adding one person, even right now, makes this button more useful next time.
      
-     <b>Helplines</b>, free and confidential:
+     <b>Helplines</b>, people trained to listen:
      (the lines for their country)
      [➕ Add someone to my list]
      [🌿 A one-minute grounding exercise]
@@ -206,7 +206,7 @@ async def test_an_empty_list_still_helps_and_invites_one_person(tg: Harness) -> 
     assert seen.count("• <b>In immediate danger:</b> call 112.") == 1
     assert "people on your list" not in seen and "your people" not in seen.lower()
     # The helplines have tests of their own; here, what surrounds them.
-    helplines = re.compile(r"(confidential:\n).*?(\n     \[➕ Add)", re.DOTALL)
+    helplines = re.compile(r"(trained to listen:\n).*?(\n     \[➕ Add)", re.DOTALL)
     assert helplines.sub(r"\1     (the lines for their country)\2", seen) == EMPTY_LIST
     # The invitation works at once: the reach-out list opens, asking for a name.
     await ada.send("Need a quick chat?")
