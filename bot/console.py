@@ -42,15 +42,20 @@ def event_from_line(line: str, buttons: list[tuple[str, str]]) -> Event:
 
 
 def format_message(out: Outgoing) -> tuple[str, list[tuple[str, str]]]:
+    """The message as terminal lines, and its numbered (non-link) buttons as (label, data).
+
+    Link buttons come first, as in Telegram where a crisis screen puts people at the top:
+    "-> Send Anna: ..." before the numbered choices.
+    """
     lines = [f"[photo] {out.plain}".rstrip() if out.photo else out.plain]
+    links = [b for row in out.buttons for b in row if b.url]
+    lines += [f"  -> {b.label}: {b.url}" for b in links]
     flat = [(b.label, b.data) for row in out.buttons for b in row if not b.url]
     if flat and all(label.isdigit() for label, _ in flat):
         # A scale: show the values themselves, so typing "3" plainly means 3.
         lines.append("  " + "  ".join(f"[{label}]" for label, _ in flat))
     else:
         lines += [f"  {i}) {label}" for i, (label, _) in enumerate(flat, start=1)]
-    links = [b for row in out.buttons for b in row if b.url]
-    lines += [f"  -> {b.label}: {b.url}" for b in links]
     return "\n".join(lines), flat
 
 

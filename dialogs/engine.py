@@ -59,6 +59,10 @@ SOS_DIALOG = "sos"
 SAFETY_DIALOGS = (CRISIS_DIALOG, SOS_DIALOG)
 QUESTIONS = ("ask", "unclear", "concern")  # crisis steps that ask a yes/no question
 LISTEN = "listen"  # the step of each safety dialog that answers words typed on its buttons
+# Re-asks that mean "the step cannot take these words"; after "not safe" they get the warm
+# `listen` reply instead. A place name the time zone step cannot find is still asked again.
+CANNOT_TAKE = ("common/invalid_choice", "common/invalid_number", "common/invalid_time",
+               "common/invalid_photo")  # fmt: skip
 RISK_MEMORY = timedelta(minutes=30)  # a concern this soon after another risky message: crisis
 # After "No, I'm not safe" the emergency number is on every screen until they tap "I've
 # called / someone is with me", or for 12 hours: long enough to cover the night they said
@@ -121,8 +125,12 @@ class Engine:
     def step(self, state: UserState, event: Event, now: datetime) -> Turn:
         turn = Turn(state.copy())
         self._repair(turn)
+        top = turn.state.top
+        # Words just kept as this step's answer are let through unscreened once, by the very
+        # next event only (see _go): whatever comes next, the mark goes.
+        kept = top.slots.pop(crisis_hooks.KEPT, None) if top is not None else None
         if isinstance(event, Text):
-            self._on_text(turn, event.text, now)
+            self._on_text(turn, event.text, now, kept)
         elif isinstance(event, Command):
             self._on_command(turn, event, now)
         elif isinstance(event, Press):
@@ -142,18 +150,26 @@ class Engine:
 
     # --- events -----------------------------------------------------------------
 
-    def _on_text(self, turn: Turn, raw: str, now: datetime) -> None:
+    def _on_text(self, turn: Turn, raw: str, now: datetime, kept: str | None = None) -> None:
         text = raw.strip()
         if is_blank(text):
             self._say(turn, "common/empty")
             self._show_current(turn, now)
             return
         frame = turn.state.top
+        if frame is not None and kept is not None and kept == fold(text):
+            self._kept_again(turn, frame, text, now)
+            return
         if frame is not None and self._repeats_pending(turn, frame, text):
             # The same words again, right after help was shown: they mean them as their
             # answer. Help came once; asking again would be a loop.
             frame.slots[crisis_hooks.ANSWER_BELOW] = frame.slots.pop(crisis_hooks.PENDING)
             self._go(turn, "kept", now)
+            return
+        banner = self._banner_typed(turn, text, now)
+        if banner is not None:
+            # "I still need help" / "I've called" typed under the banner: the same as a tap.
+            self._on_press(turn, self.dialogs[CRISIS_DIALOG].callback("banner", banner), now)
             return
         # Safety first: before any dialog sees the words, in every state.
         if self._on_risk(turn, text, now, self._screen(turn, text, now)):
@@ -163,7 +179,10 @@ class Engine:
             self._on_command(turn, Command(shortcut), now)
             return
         if frame is None:
-            self._idle(turn, now)
+            if self._unsafe(turn, now):  # nothing open: they still get a warm reply
+                self._open_crisis(turn, LISTEN, now, None)
+            else:
+                self._idle(turn, now)
             return
         step = self._spec(frame)
         if frame.dialog in SAFETY_DIALOGS and step.input != "text":
@@ -176,6 +195,25 @@ class Engine:
         self._answer(turn, step, now, text)
 
     # --- safety -----------------------------------------------------------------
+
+    def _unsafe(self, turn: Turn, now: datetime) -> bool:
+        """They said "No, I'm not safe" less than UNSAFE_FOR ago (and have not called)."""
+        at = turn.state.profile.unsafe_at
+        return at is not None and _since(now, at) <= UNSAFE_FOR and CRISIS_DIALOG in self.dialogs
+
+    def _banner_typed(self, turn: Turn, text: str, now: datetime) -> str | None:
+        """The banner's choice ("called" or "more") whose label, or a part of it between
+        slashes ("I've called", "someone is with me"), they typed; None otherwise or when
+        the banner is not shown."""
+        if not self._unsafe(turn, now):
+            return None
+        wanted = fold(text)
+        locale = turn.state.profile.locale
+        for choice in ("called", "more"):
+            label = self.catalog.label(locale, f"crisis.{choice}")
+            if wanted in {fold(label), *(fold(part) for part in label.split("/"))} - {""}:
+                return choice
+        return None
 
     def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
         """Grade the words with the person's recent risk (level and time, never words).
@@ -201,6 +239,9 @@ class Engine:
         if risk.level == "none" and not risk.abuse:
             return False
         top = turn.state.top
+        act = risk.subject == "self" and crisis_hooks.is_act(text, risk.families)
+        if act and risk.level == "concern":
+            risk = replace(risk, level="crisis")  # "I've taken an overdose" is never a maybe
         if risk.subject == "other" and risk.level != "none":
             target = "other"
         elif risk.level == "crisis":
@@ -221,19 +262,35 @@ class Engine:
             if not own_crisis and crisis_hooks.read_answer(text) in ("misread", "other"):
                 return False
             target = "help" if top.step == "concern" else "unsafe" if own_crisis else "unsure"
-        self._open_crisis(turn, target, now, text if held else None, abuse=risk.abuse)
+        flags = {crisis_hooks.ABUSE: risk.abuse, crisis_hooks.URGENT: act and target == "help"}
+        if target in ("help", "concern", "unsure") and self._unsafe(turn, now):
+            # They told us they are not safe, and now this: asking "are you safe?" again
+            # would be a step back. Straight to the not-safe screen, which can still be
+            # put right when it answers a message rather than their own "no".
+            flags[crisis_hooks.SCREENED] = not answering
+            target = "unsafe"
+        self._open_crisis(turn, target, now, text if held else None, flags)
         return True
 
     def _open_crisis(
-        self, turn: Turn, step: str, now: datetime, words: str | None, abuse: bool = False
+        self,
+        turn: Turn,
+        step: str,
+        now: datetime,
+        words: str | None,
+        flags: dict[str, bool] | None = None,
     ) -> None:
         """The crisis dialog at `step`, on top; their words held if they were mid-answer.
 
         A crisis frame on top is reused, never stacked twice; one left lower in the stack
         (they walked away from an earlier screen) is replaced by a fresh one, so its old
-        words never come back and the words of this message can be held. `abuse`: they also
-        spoke of being hurt, so the crisis reply adds the abuse lines.
+        words never come back and the words of this message can be held. `flags` (slot ->
+        bool) describe this message: `abuse` (they also spoke of being hurt: the crisis
+        reply adds the abuse lines, and stays set on a reused frame), `urgent` (a recent
+        act: the emergency number first) and `screened` (the not-safe screen answers a
+        message, so it offers the corrections), both for this message only.
         """
+        flags = flags or {}
         stack = turn.state.stack
         existing = next((f for f in reversed(stack) if f.dialog == CRISIS_DIALOG), None)
         if existing is not None and existing is not stack[-1]:
@@ -242,12 +299,13 @@ class Engine:
         if existing is not None:
             existing.step = step
             existing.slots.pop(crisis_hooks.AGAIN, None)
-            if abuse:
-                existing.slots[crisis_hooks.ABUSE] = True
+            for name in (crisis_hooks.URGENT, crisis_hooks.SCREENED):  # this message's only
+                existing.slots.pop(name, None)
+            existing.slots |= {name: True for name, on in flags.items() if on}
             self._enter(turn, now)
             return
         top = turn.state.top
-        slots: dict[str, Any] = {crisis_hooks.ABUSE: True} if abuse else {}
+        slots: dict[str, Any] = {name: True for name, on in flags.items() if on}
         if words and top is not None and top.dialog not in SAFETY_DIALOGS:
             below = self._spec(top)
             if below.input in ("text", "multi"):
@@ -267,6 +325,18 @@ class Engine:
             and len(stack) >= 2
             and frame.slots.get(crisis_hooks.PENDING_AT) == [stack[-2].dialog, stack[-2].step]
         )
+
+    def _kept_again(self, turn: Turn, frame: Frame, text: str, now: datetime) -> None:
+        """The words they just chose to keep, sent again at once in the same step ("anything
+        else?"): already screened and kept, so help does not come round again. Already among
+        the step's lines: said so, not added twice; otherwise the step takes them."""
+        step = self._spec(frame)
+        lines = frame.slots.get(step.slot or "items") if step.collect else None
+        if isinstance(lines, list) and any(fold(str(line)) == fold(text) for line in lines):
+            self._say(turn, "crisis/kept")
+            self._show_current(turn, now)
+            return
+        self._answer(turn, step, now, text)
 
     def _listen(self, turn: Turn, now: datetime) -> None:
         frame = turn.state.top
@@ -538,7 +608,13 @@ class Engine:
             if below and isinstance(answer, str):
                 # Words they wrote before help came, kept by their choice: the step they
                 # interrupted takes them now, exactly as if just typed (already screened).
+                at = below.step
                 self._answer(turn, self._spec(below), now, answer)
+                if turn.state.top is below and below.step == at:
+                    # The same step asks again ("anything else?"): if they send the same
+                    # words straight away, they are not screened into help a second time.
+                    # Only a fold of words this frame already holds, for one event.
+                    below.slots[crisis_hooks.KEPT] = fold(answer)
                 return
             if below:
                 if below.dialog != MENU_DIALOG:  # the menu needs no "back to where we were"
@@ -583,6 +659,11 @@ class Engine:
                 return
             value = self._parse(step, text)
         except _Invalid as invalid:
+            if invalid.template in CANNOT_TAKE and self._unsafe(turn, now):
+                # After "not safe", words a step of buttons (or numbers, or times) cannot
+                # take are not a wrong answer: they get the warm reply, never "please tap".
+                self._open_crisis(turn, LISTEN, now, None)
+                return
             self._reask(turn, step, now, invalid.template, **invalid.ctx)
             return
         self._accept(turn, step, value, now)

@@ -123,10 +123,17 @@ def planned_nudge(
 
 
 def _keeps_nothing(turn: Turn) -> bool:
-    """Before consent, only an open dialog justifies a row; a goodbye leaves none."""
+    """Before consent, only an open dialog or a safety time justifies a row; a goodbye
+    leaves none."""
     if any(isinstance(e, ForgetMe) for e in turn.effects):
         return True
-    return not turn.state.profile.consented and not turn.state.stack
+    profile = turn.state.profile
+    # Someone who said "No, I'm not safe" before /start keeps the emergency number in view
+    # and their follow-up: without the row both would be gone at the next turn. Only a
+    # level and times are stored then (risk level, unsafe_at, followup_at), never words.
+    if profile.unsafe_at is not None or profile.followup_at is not None:
+        return False
+    return not profile.consented and not turn.state.stack
 
 
 class StateStore:

@@ -50,3 +50,36 @@ def test_empty_input_exits_cleanly(tmp_path: Path) -> None:
     result = chat(tmp_path, "ann", "")
     assert result.returncode == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+def test_link_buttons_come_first_so_people_are_at_the_top() -> None:
+    from bot.console import format_message
+    from bot.render import OutButton, Outgoing
+
+    out = Outgoing(
+        "I'm here.",
+        (
+            (OutButton("📤 Send Anna: “Need a quick chat?”", "", "https://t.me/anna_k"),),
+            (OutButton("🌿 A one-minute grounding exercise", "sos|main|ground"),),
+            (OutButton("Back to what I was doing", "sos|main|back"),),
+        ),
+    )
+    text, flat = format_message(out)
+    assert text.splitlines() == [
+        "I'm here.",
+        "  -> 📤 Send Anna: “Need a quick chat?”: https://t.me/anna_k",
+        "  1) 🌿 A one-minute grounding exercise",
+        "  2) Back to what I was doing",
+    ]
+    assert flat == [("🌿 A one-minute grounding exercise", "sos|main|ground"),
+                    ("Back to what I was doing", "sos|main|back")]  # fmt: skip
+
+
+def test_the_crisis_screen_in_the_terminal_shows_people_first(tmp_path: Path) -> None:
+    add_anna = "/contacts\nAnna\nTelegram username\nanna_k\nSkip\nDone for now\n"
+    typed = ONBOARDING + add_anna + "I want to die\nNo, I'm not safe\n"
+    result = chat(tmp_path, "ann", typed)
+    assert result.returncode == 0, result.stderr
+    screen = result.stdout.split("you> No, I'm not safe\n")[1]
+    assert screen.startswith("bridges> Thank you for telling me.")
+    assert screen.index("-> 📤 Send Anna") < screen.index("1) ☎️ I've called")

@@ -291,3 +291,38 @@ async def test_more_crisis_words_at_are_you_safe_read_as_not_safe_without_stacki
     await crisis_twice(ada)
     assert [f.dialog for f in tg.state().stack] == ["menu", "crisis"]
     assert ada.last.plain_text.startswith("Thank you for telling me. Please call 112 now.")
+
+
+async def add_by_phone(chat: ChatDriver, name: str, number: str) -> None:
+    """One more person (the list already has someone), reached by phone."""
+    await chat.send("/contacts")
+    await chat.click("Add someone")
+    await chat.send(name)
+    await chat.click("Phone number")
+    await chat.send(number)
+    await chat.click("Skip")
+    await chat.click("Done for now")
+
+
+async def test_someone_reached_by_phone_gets_an_honest_share_button_and_their_number(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await add_person(ada, "Anna", "anna_k")
+    await add_by_phone(ada, "Marie", "+33 6 12 34 56 78")
+    replies = await ada.send(CRISIS)
+    help_ = replies[0]
+    # Telegram usernames keep their direct link; a phone number gets the share picker,
+    # and the label says so.
+    assert labels(help_)[:2] == [SEND_ANNA, "📤 Share “Need a quick chat?” (pick Marie)"]
+    assert links(help_)[:2] == ["https://t.me/anna_k?text=Need%20a%20quick%20chat%3F",
+                                "https://t.me/share/url?url=Need%20a%20quick%20chat%3F"]  # fmt: skip
+    assert "📞 Marie: +33612345678" in help_.plain_text  # to call her from here
+    assert "anna_k" not in help_.plain_text
+    replies = await ada.click("No, I'm not safe")
+    assert "📞 Marie: +33612345678" in replies[0].plain_text
+    await ada.click(BACK)
+    replies = await ada.send("Need a quick chat?")
+    assert "📞 Marie: +33612345678" in replies[0].plain_text
+    assert "📤 Share “Need a quick chat?” (pick Marie)" in labels(replies[0])

@@ -123,7 +123,8 @@ def test_no_to_the_concern_goes_back_with_their_words_as_the_answer(answer: Even
     assert templates(turn) == ["crisis/cleared", "reframe/belief"]
     assert turn.state.stack[-1] == Frame("reframe", "belief", {"thought": CONCERN})
     assert "I've kept what you wrote as your answer" in rendered(turn)
-    assert turn.state.profile.risk_level is None  # a false alarm does not count later
+    # Still remembered (a level and a time): a second concern soon after is a crisis.
+    assert (turn.state.profile.risk_level, turn.state.profile.risk_at) == ("concern", NOW)
 
 
 def test_no_to_the_concern_with_nothing_to_keep_just_goes_back() -> None:
@@ -295,7 +296,7 @@ def test_not_safe_keeps_the_emergency_number_on_every_screen() -> None:
     state = unsafe_state()
     assert state.profile.unsafe_at == NOW
     assert state.profile.followup_at == NOW + timedelta(hours=1)
-    for event in (Command("needs"), Text("hello"), Command("help"), Due("checkin")):
+    for event in (Command("needs"), Command("help"), Due("checkin"), Text("hello")):
         turn = run(state, event, now=NOW + timedelta(minutes=5))
         text = rendered(turn)
         assert text.count("112") == 1, (event, text)
@@ -429,3 +430,224 @@ def test_an_old_crisis_screen_left_below_is_replaced_and_new_words_are_held() ->
     assert "crisis.keep" in labels(turn)
     turn = run(turn.state, press("crisis", "ask", "keep"), now=NOW + RISK_MEMORY * 2)
     assert turn.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+
+
+# --- after "not safe": words no step can take, and the banner's labels typed -------------
+
+
+@pytest.mark.parametrize("frame", [Frame("menu", "main"), Frame("needs", "open")])
+def test_after_not_safe_words_a_step_cannot_take_get_the_warm_reply(frame: Frame) -> None:
+    state = run(unsafe_state(), press("crisis", "unsafe", "back")).state
+    state.stack = [Frame("menu", "main"), frame] if frame.dialog != "menu" else [frame]
+    turn = run(state, Text("help me"), now=NOW + timedelta(minutes=5))
+    assert templates(turn)[0] == "crisis/listen"
+    assert "common/invalid_choice" not in templates(turn)
+    text = rendered(turn)
+    assert "tap one of the buttons" not in text.lower()
+    assert text.count("112") == 1 and "crisis.called" in labels(turn)
+    back = run(turn.state, press("crisis", "listen", "back"), now=NOW + timedelta(minutes=6))
+    assert where(back.state) == (frame.dialog, frame.step)
+    # Without "not safe", the same words at the same step are asked again as before.
+    calm = member(Frame("menu", "main"), frame) if frame.dialog != "menu" else member(frame)
+    assert templates(run(calm, Text("help me")))[0] == "common/invalid_choice"
+
+
+@pytest.mark.parametrize(
+    "typed", ["I still need help", "🆘 I still need help", "i still need help!"]
+)
+def test_after_not_safe_i_still_need_help_typed_works_like_the_button(typed: str) -> None:
+    state = run(unsafe_state(), press("crisis", "unsafe", "back"), Command("needs")).state
+    turn = run(state, Text(typed), now=NOW + timedelta(minutes=5))
+    assert templates(turn) == ["crisis/unsafe"]
+
+
+@pytest.mark.parametrize("typed", ["I've called", "someone is with me", "ive called",
+                                   "☎️ I've called / someone is with me"])  # fmt: skip
+def test_after_not_safe_ive_called_typed_works_like_the_button(typed: str) -> None:
+    state = run(unsafe_state(), press("crisis", "unsafe", "back"), Command("needs")).state
+    turn = run(state, Text(typed), now=NOW + timedelta(minutes=5))
+    assert templates(turn)[0] == "crisis/called"
+    assert turn.state.profile.unsafe_at is None
+    assert where(turn.state) == ("needs", "open")
+
+
+# --- a recent act: the emergency number first ---------------------------------------------
+
+ACT = "I took all my pills an hour ago"
+PHRASES[fold(ACT)] = Risk("crisis", "self", ("means_now",))
+PHRASES[fold("I swallowed everything in the cupboard")] = Risk("crisis", "self", ("means_now",))
+PHRASES[fold("I've taken an overdose")] = Risk("concern", "self", ())  # act words, no family
+
+
+@pytest.mark.parametrize("typed", [ACT, "I swallowed everything in the cupboard",
+                                   "I've taken an overdose"])  # fmt: skip
+def test_a_recent_act_puts_the_emergency_number_first(typed: str) -> None:
+    turn = run(member(Frame("menu", "main")), Text(typed))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]
+    assert turn.state.top is not None and turn.state.top.slots.get("urgent") is True
+    text = default_catalog().render("en", turn.replies[0].template, turn.replies[0].ctx)
+    # No country known here: the common numbers, once, at the very top.
+    assert text.startswith("<b>Please call your local emergency number (112 in most"), text
+    assert text.count("112") == 1  # the helplines leave theirs out
+
+
+def test_a_crisis_without_an_act_is_not_urgent() -> None:
+    turn = run(member(Frame("menu", "main")), Text(CRISIS))
+    assert turn.state.top is not None and "urgent" not in turn.state.top.slots
+    text = rendered(turn)
+    assert text.startswith("I'm really glad you told me.") and text.count("112") == 1
+
+
+def test_urgent_is_for_the_message_that_had_it() -> None:
+    state = run(member(Frame("menu", "main")), Text(ACT)).state
+    turn = run(state, Due("followup"), now=NOW + timedelta(hours=2))
+    assert turn.state.top is not None and "urgent" not in turn.state.top.slots
+
+
+def test_the_settings_hint_is_only_for_people_who_can_reach_settings() -> None:
+    hint = "Tell me your country in /menu › Settings"
+    stranger = run(UserState(), Text(CRISIS))  # before /start: /menu would lead nowhere
+    assert hint not in rendered(stranger) and "findahelpline.com" in rendered(stranger)
+    assert hint in rendered(run(member(Frame("menu", "main")), Text(CRISIS)))
+
+
+def test_not_safe_before_start_is_kept_after_leaving_the_screen() -> None:
+    turn = run(UserState(), Text(CRISIS), press("crisis", "ask", "unsafe"),
+               press("crisis", "unsafe", "back"))  # fmt: skip
+    assert turn.state.stack == [] and turn.state.profile.unsafe_at == NOW
+    later = run(turn.state, Text("hello"), now=NOW + timedelta(minutes=10))
+    assert templates(later)[0] == "crisis/listen"  # not "send /start" to someone not safe
+    assert rendered(later).count("112") == 1 and "crisis.called" in labels(later)
+
+
+# --- a risky message while already "not safe" ---------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [CRISIS, CONCERN, ACT])
+def test_a_risky_message_after_not_safe_goes_straight_to_the_not_safe_screen(typed: str) -> None:
+    state = run(unsafe_state(), press("crisis", "unsafe", "back")).state
+    later = NOW + RISK_MEMORY * 2  # the risk memory has lapsed; "not safe" has not
+    turn = run(state, Text(typed), now=later)
+    assert templates(turn) == ["crisis/unsafe"]
+    assert "Are you safe right now?" not in rendered(turn)
+    assert rendered(turn).count("112") == 1
+    # Opened by their message, so it can be put right like every crisis reply.
+    assert labels(turn)[-3:] == ["crisis.misread", "crisis.other", "crisis.back"]
+    assert turn.state.profile.unsafe_at == later
+    fixed = run(turn.state, press("crisis", "unsafe", "misread"), now=later)
+    assert templates(fixed)[0] == "crisis/cleared"
+
+
+def test_the_not_safe_screen_reached_by_an_answer_has_no_corrections() -> None:
+    turn = run(member(Frame("menu", "main")), Text(CRISIS), press("crisis", "ask", "unsafe"))
+    assert labels(turn) == ["crisis.called", "crisis.unsafe.breathe", "crisis.back"]
+
+
+def test_words_held_at_the_not_safe_screen_can_still_be_kept() -> None:
+    turn = run(at_thought(), Text(CRISIS), Text(BOTH))  # more risky words at "are you safe?"
+    assert templates(turn)[0] == "crisis/unsafe"
+    assert "crisis.keep" in labels(turn)
+    kept = run(turn.state, press("crisis", "unsafe", "keep"))
+    assert kept.state.top == Frame("reframe", "belief", {"thought": CRISIS})
+
+
+# --- the warm reply: not word for word the same, and honest about texting -----------------
+
+
+@pytest.mark.parametrize("frame", [Frame("crisis", "safe"), Frame("sos", "main")])
+def test_the_warm_reply_turns_its_words(frame: Frame) -> None:
+    state = member(Frame("menu", "main"), frame)
+    firsts = []
+    for _ in range(4):
+        turn = run(state, Text("help me"))
+        assert templates(turn)[0] == "crisis/listen"
+        firsts.append(rendered(turn).split(".")[0])
+        state = turn.state
+    assert len(set(firsts[:3])) == 3 and firsts[3] == firsts[0]
+
+
+def test_the_warm_reply_names_texting_only_as_the_lines_shown_offer_it() -> None:
+    general = rendered(run(member(Frame("crisis", "safe")), Text("help me")))
+    assert "988 takes texts in the US and Canada" in general  # the general list's own line
+    assert "the directory below also lists lines you can text" not in general
+    us = member(Frame("crisis", "safe"))
+    us.profile.country = "US"
+    text = rendered(run(us, Text("help me")))
+    assert "text" in text.split("Or we can")[0].split("written message")[1]  # a line says so
+    fr = member(Frame("crisis", "safe"))
+    fr.profile.country = "FR"
+    text = rendered(run(fr, Text("help me")))
+    assert "The lines I have for you take calls; the directory below lists more" in text
+    assert "marked “text” or “chat”" not in text  # France's line here takes calls only
+
+
+# --- a correction fits what it corrects ---------------------------------------------------
+
+
+def test_not_what_i_meant_after_the_abuse_reply_speaks_of_abuse_not_suicide() -> None:
+    turn = run(member(Frame("menu", "main")), Text(ABUSE), press("crisis", "abuse", "misread"))
+    assert templates(turn)[0] == "crisis/cleared"
+    text = rendered(turn)
+    assert "feel that heavy" not in text
+    assert "If anyone ever does hurt you" in text
+    # With words to keep: asked first, then the same fitting words.
+    state = run(at_thought(), Text(ABUSE), press("crisis", "abuse", "misread")).state
+    dropped = run(state, press("crisis", "misread_keep", "drop"))
+    assert "If anyone ever does hurt you" in rendered(dropped)
+    # After a risk to life, the words about that stay.
+    risk = run(member(Frame("menu", "main")), Text(CRISIS), press("crisis", "ask", "misread"))
+    assert "If things ever do feel that heavy" in rendered(risk)
+
+
+@pytest.mark.parametrize("no", [press("crisis", "concern", "no"), Text("no")])
+def test_a_second_concern_soon_after_a_concern_answered_no_is_a_crisis(no: Event) -> None:
+    state = run(member(Frame("menu", "main")), Text(CONCERN), no).state
+    assert where(state) == ("menu", "main")
+    turn = run(state, Text(CONCERN_2), now=NOW + timedelta(minutes=1))
+    assert templates(turn) == ["crisis/help", "crisis/ask"]  # not the question again
+    later = run(state, Text(CONCERN_2), now=NOW + RISK_MEMORY + timedelta(minutes=1))
+    assert templates(later) == ["crisis/concern"]
+
+
+# --- kept words sent again in a step that collects lines ---------------------------------
+
+
+def at_warning_signs() -> UserState:
+    return member(Frame("plan", "warning_signs", {"mode": "guided"}))
+
+
+def test_kept_words_sent_again_in_the_same_step_do_not_set_off_the_crisis_again() -> None:
+    turn = run(at_warning_signs(), Text(CRISIS), press("crisis", "ask", "keep"))
+    assert where(turn.state) == ("plan", "warning_signs")  # "anything else?"
+    assert turn.state.top is not None and turn.state.top.slots["warning_signs"] == [CRISIS]
+    CALLS.clear()
+    again = run(turn.state, Text(CRISIS + "!"))
+    assert "crisis/help" not in templates(again)
+    assert where(again.state) == ("plan", "warning_signs")
+    assert templates(again) == ["crisis/kept", "plan/warning_signs"]
+    assert again.state.top is not None and again.state.top.slots["warning_signs"] == [CRISIS]
+    assert CALLS == []  # exactly those words, once: not screened again
+    # Only once, and only those words: anything else is screened as always.
+    assert templates(run(again.state, Text(CRISIS)))[0] == "crisis/help"
+    assert templates(run(turn.state, Text(OTHER)))[0] == "crisis/other"
+
+
+@pytest.mark.parametrize(
+    ("text", "families", "act"),
+    [
+        ("I took all my pills an hour ago", (), True),
+        ("i just took 30 sleeping pills", (), True),
+        ("I've taken an overdose", (), True),
+        ("I overdosed", (), True),
+        ("cut deeper than I meant and it won't stop bleeding", (), True),
+        ("I'm on the roof", ("means_now",), True),  # the classifier's family is enough
+        ("I cut again last night", ("self_harm_act",), True),
+        ("I want to die", ("active_ideation",), False),
+        ("what amount of paracetamol is fatal", ("lethal_question",), False),
+        ("it took all day and I want to disappear", ("passive",), False),
+    ],
+)  # fmt: skip
+def test_what_counts_as_a_recent_act(text: str, families: tuple[str, ...], act: bool) -> None:
+    from dialogs.hooks.crisis import is_act
+
+    assert is_act(text, families) is act

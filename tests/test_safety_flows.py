@@ -192,11 +192,15 @@ async def test_free_text_on_a_crisis_screen_is_answered_warmly(tg: Harness) -> N
     await add_person(ada, "Anna", "anna_k")
     await ada.send(CRISIS)
     await ada.click("Yes, I'm safe")
-    for typed in ("help me", "please", "I don't want to call anyone, I just want to talk"):
+    openings = ["I'm here, and I'm glad you wrote.", "I'm still here, and I read every word.",
+                "You're not a bother, and I'm not going anywhere."]  # fmt: skip
+    for typed, opening in zip(("help me", "please",
+                               "I don't want to call anyone, I just want to talk"),
+                              openings, strict=True):  # fmt: skip
         replies = await ada.send(typed)
         text = texts(replies)
-        assert text.startswith("I'm here, and I'm glad you wrote.")
-        assert "you don't have to call anyone to be heard" in text
+        assert text.startswith(opening)  # not word for word the same each time
+        assert "The lines I have for you take calls" in text  # Portugal: calls only
         assert "Or send Anna a message with one tap below" in text
         assert "tap one of the buttons" not in text.lower()
         assert labels(replies[0])[0] == "📤 Send Anna: “Need a quick chat?”"
@@ -250,3 +254,83 @@ async def test_not_safe_keeps_the_emergency_number_on_every_following_screen(
     replies = await ada.send("/menu")
     assert "112" not in texts(replies)
     assert tg.state().profile.unsafe_at is None
+
+
+async def test_after_not_safe_words_at_a_screen_of_buttons_get_the_warm_reply(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send(CRISIS)
+    await ada.click("No, I'm not safe")
+    await ada.send("/needs")
+    replies = await ada.send("help me")
+    text = texts(replies)
+    assert text.startswith("I'm here, and I'm glad you wrote.")
+    assert "tap one of the buttons" not in text.lower() and text.count("112") == 1
+    assert CALLED in labels(replies[-1]) and MORE in labels(replies[-1])
+    replies = await ada.send("I still need help")  # the banner's words, typed
+    assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")
+    replies = await ada.send("someone is with me")
+    assert replies[0].plain_text.startswith("I'm so glad you're not on your own with it now.")
+    assert tg.state().profile.unsafe_at is None
+
+
+@pytest.mark.parametrize("typed", ["I took all my pills an hour ago",
+                                   "cut deeper than I meant and it won't stop bleeding"])  # fmt: skip
+async def test_a_recent_act_says_call_the_emergency_number_first(tg: Harness, typed: str) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    replies = await ada.send(typed)
+    text = replies[0].plain_text
+    assert text.startswith("Please call 112 now."), text
+    assert "<b>Please call 112 now.</b>" in replies[0].text
+    assert text.count("112") == 1
+    assert replies[-1].plain_text.startswith("Are you safe right now?")
+
+
+async def test_a_crisis_message_after_not_safe_does_not_ask_are_you_safe_again(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send(CRISIS)
+    await ada.click("No, I'm not safe")
+    await ada.click(BACK)
+    replies = await ada.send("I want to die")
+    assert len(replies) == 1
+    text = replies[0].plain_text
+    assert text.startswith("Thank you for telling me. Please call 112 now.")
+    assert "Are you safe right now?" not in text and text.count("112") == 1
+    assert labels(replies[0])[-3:] == ["That's not what I meant", "It's about someone else", BACK]
+
+
+async def test_a_kept_warning_sign_sent_again_does_not_loop_into_help(tg: Harness) -> None:
+    ada = tg.chat()
+    await onboard(ada)
+    await ada.send("/plan")
+    await ada.click("Let's start")
+    sign = "I want to die"
+    await ada.send(sign)
+    await ada.click("Keep it as my answer")
+    replies = await ada.send(sign)  # the same line again, at "anything else?"
+    assert not texts(replies).startswith(ACK)
+    assert replies[0].plain_text.startswith("I've kept it as your answer.")
+    assert replies[-1].plain_text.count("• I want to die") == 1  # kept once, not twice
+    replies = await ada.send("when it all feels pointless and I want to die")  # new words
+    assert replies[0].plain_text.startswith(ACK)
+
+
+async def test_not_safe_before_start_stays_in_view_after_leaving_the_screen(tg: Harness) -> None:
+    ada = tg.chat()
+    replies = await ada.send(CRISIS)  # the very first message, before /start
+    assert "Tell me your country in /menu" not in texts(replies)  # no Settings to go to yet
+    await ada.click("No, I'm not safe")
+    await ada.click(BACK)
+    assert tg.state().stack == [] and tg.state().profile.unsafe_at is not None
+    replies = await ada.send("hello")
+    text = texts(replies)
+    assert text.startswith("I'm here, and I'm glad you wrote.")
+    assert text.count("112") == 1 and "Tell me your country in /menu" not in text
+    assert CALLED in [label for m in replies for label in labels(m)]
+    assert CRISIS not in repr(tg.state())  # a level and times only, never their words

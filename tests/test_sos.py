@@ -278,8 +278,11 @@ async def test_a_custom_message_and_a_phone_number_get_their_own_one_tap_button(
     await ada.click("Skip")
     await ada.click("Done for now")
     replies = await ada.send("Need a quick chat?")
-    assert labels(replies[0])[0] == "📤 Send Dad: “Need a quick chat?”"
+    # A share link opens Telegram's chat picker, not Dad: the label says so, and his
+    # number is in the message so it can be called from here.
+    assert labels(replies[0])[0] == "📤 Share “Need a quick chat?” (pick Dad)"
     assert links(replies[0]) == ["https://t.me/share/url?url=Need%20a%20quick%20chat%3F"]
+    assert "📞 Dad: +442079460958" in replies[0].plain_text
 
 
 async def test_never_sent_into_a_group_chat(tg: Harness) -> None:

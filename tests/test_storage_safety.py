@@ -183,3 +183,27 @@ def test_a_turn_racing_the_claim_never_brings_the_followup_back(
     # PostgreSQL: the claim skips the locked row, and the turn saves it back: claimed later.
     # SQLite: the claim waits for the turn's write lock, then claims. Either way: once.
     assert len(claimed) + len(later) == 1
+
+
+def before_start(**times: Any) -> UserState:
+    """Someone who never sent /start, after a crisis screen they have left (empty stack)."""
+    return UserState(profile=Profile(risk_level="crisis", risk_at=at(0), **times))
+
+
+def test_before_consent_the_safety_times_keep_the_row(store: StateStore, db_engine: Engine) -> None:
+    # "No, I'm not safe" before /start: the banner and the follow-up must survive the turn.
+    store.run_turn(KEY, becomes(before_start(unsafe_at=at(1), followup_at=at(60))), at(2))
+    saved = row(db_engine)
+    assert saved is not None and saved["consented_at"] is None
+    assert (saved["unsafe_at"], saved["followup_at"]) == (at(1), at(60))
+    assert store.load(KEY).profile.unsafe_at == at(1)
+    assert store.load(KEY).stack == []
+    # The follow-up alone keeps it too; the follow-up sent and the banner over: nothing kept.
+    store.run_turn(KEY, becomes(before_start(followup_at=at(60))), at(3))
+    assert row(db_engine) is not None
+    store.run_turn(KEY, becomes(before_start()), at(4))
+    assert row(db_engine) is None
+    # And "delete my data" still erases it, whatever is planned.
+    store.run_turn(KEY, becomes(before_start(unsafe_at=at(5))), at(5))
+    store.run_turn(KEY, becomes(before_start(unsafe_at=at(5)), [ForgetMe()]), at(6))
+    assert row(db_engine) is None

@@ -30,10 +30,16 @@ from dialogs.schedule import after_quiet_hours
 PENDING = "pending"  # the words they were writing when help came, until kept or dropped
 PENDING_AT = "pending_at"  # [dialog, step] those words were meant for
 ANSWER_BELOW = "answer_below"  # leaving the crisis dialog gives these words to the step below
+KEPT = "kept"  # in the step below: the fold of words just kept there (engine, one event)
 TYPED = "typed"  # slot of the question steps: read at once, then emptied
 AGAIN = "again"  # the concern question is being asked a second time
 LISTEN_FROM = "listen_from"  # the screen words were typed on, for the warm reply
+LISTENS = "listens"  # how many warm replies this frame gave: the next one's words turn
+LISTEN_VARIANTS = 3  # prompts/en/crisis/listen.j2 has this many openings
+CORRECTED = "corrected"  # what "That's not what I meant" put right: "abuse", else a risk
 ABUSE = "abuse"  # they also spoke of being hurt: the crisis reply adds the abuse lines
+SCREENED = "screened"  # the not-safe screen answers a message, not their "no": corrections
+URGENT = "urgent"  # a recent act (an overdose taken, a cut that won't stop): call now, first
 
 FOLLOWUP_UNSAFE = timedelta(hours=1)
 FOLLOWUP_LATER = timedelta(hours=2)
@@ -80,6 +86,27 @@ _OTHER = re.compile(
     r"|about (?:a|my) (?:friend|sister|brother|mum|mom|mother|dad|father|partner|son"
     r"|daughter|wife|husband|girlfriend|boyfriend|cousin|colleague|classmate|flatmate|roommate))\b"
 )
+
+
+# A recent act: the emergency number comes before anything else. The classifier's families
+# for means in hand and self-harm done, and (in case a family is renamed or a phrasing
+# misses it) a few plain act words of our own, read on the folded text.
+ACT_FAMILIES = frozenset({"means_now", "self_harm_act"})
+_ACT = re.compile(
+    r"\b(?:(?:took|taken|swallowed|downed) (?:all (?:my|the|of)|a lot of|too many|the whole"
+    r"|a whole|a full|everything|an overdose|\d+)|overdosed|i ?(?:ve )?od(?:d|ed)"
+    r"|(?:wont|cant|will not|doesnt|isnt) stop(?:ping)? (?:the )?bleeding|cut (?:too|so) deep"
+    r"|cut deeper|losing (?:a lot of|so much) blood)\b"
+)
+
+
+def is_act(text: str, families: tuple[str, ...] = ()) -> bool:
+    """A recent act of harm: an overdose taken, a cut that won't stop bleeding, means in hand.
+
+    True when one of ACT_FAMILIES fired or the text has one of a few plain act words
+    ("I took all my pills", "I've taken an overdose"). Used only on risky messages.
+    """
+    return bool(ACT_FAMILIES.intersection(families)) or bool(_ACT.search(fold(text)))
 
 
 def read_answer(text: str) -> Reading | None:
@@ -145,6 +172,15 @@ def unsafe_marker(call: HookCall) -> dict[str, Any]:
     return {}
 
 
+@enter("listen_turn")
+def listen_turn(call: HookCall) -> dict[str, Any]:
+    """The warm reply's `variant` (0, 1, 2, 0...): counted in the frame, so "help me" sent
+    three times is not answered word for word the same three times."""
+    count = int(call.frame.slots.get(LISTENS, 0))
+    call.frame.slots[LISTENS] = count + 1
+    return {"variant": count % LISTEN_VARIANTS}
+
+
 @action("crisis_called")
 def crisis_called(call: HookCall) -> None:
     """ "I've called / someone is with me": the emergency banner can rest."""
@@ -171,9 +207,14 @@ def _pending_fits(call: HookCall) -> bool:
     )
 
 
-def _back(call: HookCall) -> str | None:
-    """Leaving after a false alarm: their words kept if they were mid-answer."""
-    forget_risk(call.state)
+def _back(call: HookCall, forget: bool = True) -> str | None:
+    """Leaving after a false alarm: their words kept if they were mid-answer.
+
+    `forget`: the alarm no longer counts towards the next one. Not after the concern
+    question's "no": a concern soon after another concern still counts as a crisis.
+    """
+    if forget:
+        forget_risk(call.state)
     if _pending_fits(call):
         call.frame.slots[ANSWER_BELOW] = call.frame.slots.pop(PENDING)
     return "cleared"
@@ -212,7 +253,7 @@ def concern_answer(call: HookCall) -> str | None:
     if reading in ("yes", "unsafe", "unsure"):
         return "help"
     if reading in ("no", "safe", "misread"):
-        return _back(call)
+        return _back(call, forget=False)
     if reading == "other":
         forget_risk(call.state)
         return "other"
@@ -222,14 +263,20 @@ def concern_answer(call: HookCall) -> str | None:
 
 @action("concern_no")
 def concern_no(call: HookCall) -> str | None:
-    """ "No, that's not what I meant": back to their step, their words kept as the answer."""
-    return _back(call)
+    """ "No, that's not what I meant": back to their step, their words kept as the answer.
+
+    The risk memory stays (a level and a time): two doubtful messages within RISK_MEMORY
+    are not doubtful, even when the first was answered "no"."""
+    return _back(call, forget=False)
 
 
 @action("crisis_misread")
 def crisis_misread(call: HookCall) -> str | None:
-    """ "That's not what I meant" on a crisis reply: offer to keep their words, else back."""
+    """ "That's not what I meant" on a crisis reply: offer to keep their words, else back.
+
+    The goodbye fits what was put right (the abuse reply, or a risk to life)."""
     forget_risk(call.state)
+    call.frame.slots[CORRECTED] = "abuse" if call.frame.step == "abuse" else "risk"
     return "misread_keep" if _pending_fits(call) else "cleared"
 
 

@@ -114,14 +114,16 @@ def ready_link(person: dict[str, Any]) -> str:
 
 @choices("net_people")
 def net_people(call: HookCall) -> list[ChoiceSpec]:
-    """One button per person ("Send Anna: “Need a quick chat?”"), then the kit and plan.
+    """One button per person ("Send Anna: “Need a quick chat?”"; for someone reached by
+    phone, "Share “Need a quick chat?” (pick Marie)"), then the kit and plan.
 
     The kit and the plan sit behind one button so the first screen stays short.
     """
     buttons = [
         ChoiceSpec(
             id=f"send{person['position']}",
-            label="sos.send",
+            # A share link cannot open their chat: the label says they pick the person.
+            label="sos.send" if person["reach"] == "telegram" else "sos.share",
             ctx=(("name", person["name"]), ("message", _short(person["message"], MESSAGE_LABEL))),
             url=ready_link(person),
         )
