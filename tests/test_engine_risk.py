@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.engine import RISK_MEMORY, UNSAFE_FOR, Engine
+from dialogs.engine import Engine
+from dialogs.engine_safety import RISK_MEMORY, UNSAFE_FOR
 from dialogs.inputs import fold
 from dialogs.model import Command, Due, Event, Frame, Photo, Press, Text, Turn, UserState
 from dialogs.safety import NO_RISK, Risk
