@@ -8,12 +8,13 @@ tests/data/safety_holdout.yaml (written after the patterns were frozen, never tu
 
     python bench/safety.py [--runs N]
 
-Per family: rows, recall (share reaching at least their level), exact (share at exactly
-their level), false alarms of none rows (share reaching concern, share reaching crisis),
-subject accuracy (rows whose subject is "other", or all rows of someone_else). Timing: p50
-and p99 of one assess() call, in milliseconds, for short messages and for 4,096-character
-ones of three kinds. Exits 1 when a row of our table fails (other than its known_miss rows)
-or any p99 is 10 ms or more.
+The table's rows of origin fresh_* (probes written blind, measured, then learnt from) are
+also printed apart. Per family: rows, recall (share reaching at least their level), exact
+(share at exactly their level), false alarms of none rows (share reaching concern, share
+reaching crisis), subject accuracy (rows whose subject is "other", or all rows of
+someone_else). Timing: p50 and p99 of one assess() call, in milliseconds, for short
+messages and for 4,096-character ones of several kinds. Exits 1 when a row of our table
+fails (other than its known_miss rows) or any p99 is 10 ms or more.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def load_table(path: Path = TABLE) -> list[dict]:
                 "family": str(item.get("family") or item.get("category") or "unlabelled"),
                 "abuse": bool(item.get("abuse", False)),
                 "known_miss": item.get("known_miss"),
+                "origin": str(item.get("origin") or ""),
             }
         )
     return rows
@@ -262,6 +264,12 @@ def main() -> int:
                 print(f"      fired: {line[:110]}")
     if unexpected:
         status = 1
+    fresh = [row for row in rows if row["origin"].startswith("fresh_")]
+    if fresh:
+        # Written blind while the screen was being generalised, measured untouched first
+        # (those figures are in the closing notes of #9), then learnt from by family: what
+        # is printed here is after that, so it is no longer an honest estimate.
+        table_report(fresh, "fresh probes inside the table (origin fresh_*: learnt from)")
 
     if HANDED.exists():
         handed_bad = handed_report(load_handed())

@@ -7,7 +7,12 @@ abuse against them. The phrasings live in dialogs/data/crisis_patterns.yaml, by 
 commented and reviewable; this module normalises the text (so spelling tricks, emoji, HTML,
 look-alike letters, a stray full stop or line break do not hide the words), applies the
 patterns (compiled once at import) and reads the subject from the words around each hit.
-Pure Python and regular expressions; no model, no I/O after import.
+Beside the wordings, a structural reader (_field_hits) combines fields of words per clause
+(a sign of ending, a means, "now", a time, a decision, a goodbye...), so that new wordings
+of a plan, a goodbye or a lethal question are read by their shape; quoted or reported words
+count for the person quoted, a self-frame ("(me)") for the writer; recovery told as past
+and hyperbole about ordinary things are lowered. Pure Python and regular expressions; no
+model, no I/O after import.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -49,6 +54,11 @@ _CHARS = str.maketrans(
         **dict.fromkeys(_INVISIBLE, ""),
         **dict.fromkeys(_APOSTROPHES, "'"),
         **{emoji: f" {word} " for emoji, word in RISK_EMOJI.items()},
+        # Places and things that stand for a method, read as words (not risk emoji alone).
+        **dict.fromkeys("\U0001f30a", " sea "),
+        **dict.fromkeys("\U0001f682\U0001f686\U0001f684\U0001f685\U0001f687", " train "),
+        **dict.fromkeys("\U0001f3e2\U0001f3d9\U0001f3ec", " building "),
+        "\u2702": " scissors ",
         # Laughing emoji read as "lol": a joke marker ("goodbye world 😂").
         **dict.fromkeys("\U0001f602\U0001f923\U0001f606\U0001f639", " lol "),
     }
@@ -110,10 +120,10 @@ def _plain(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_CHARS)
     if "\u2b07" in text:
         for emoji, words in _EMOJI_PHRASES:
             text = text.replace(emoji, words)
+    text = text.translate(_CHARS)
     if "\n" in text or ". " in text or "." in text:
         text = _SOFT_BREAK.sub(" ", text)
     text = text.casefold()
@@ -142,7 +152,50 @@ def _spellings(text: str) -> list[str]:
     for spelling in list(spellings):
         if _SPELLED.search(spelling):
             spellings.append(_SPELLED.sub(_join_letters, spelling))
+    for spelling in list(spellings):
+        if _LONG_WORD.search(spelling):
+            spaced = _LONG_WORD.sub(_segment, spelling)
+            if spaced != spelling:
+                spellings.append(spaced)
     return spellings
+
+
+# Words run together ("nobodywouldcareifiwasgone", "k i l l m y s e l f t o n i g h t"
+# once its letters are joined) are cut back into words when every piece is one of these.
+_LEXICON_TEXT = (
+    "i im me my myself want wanna to die dead kill end it all life live living anymore "
+    "tonight today tomorrow now nobody no one would care if was were gone disappear vanish "
+    "just dont do not going gonna hate everyone better off without be here alive exist sleep "
+    "forever never wake up suicide suicidal hurt cut self harm goodbye bye sorry love you "
+    "cant take this any more please help am so tired of need give"
+)
+_LEXICON = frozenset(_LEXICON_TEXT.split())
+_LEXICON_BY_FIRST: dict[str, tuple[str, ...]] = {}
+_LEXICON_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _word in sorted(_LEXICON):
+    _LEXICON_BY_FIRST[_word[0]] = (*_LEXICON_BY_FIRST.get(_word[0], ()), _word)
+    _LEXICON_BY_LAST[_word[-1]] = (*_LEXICON_BY_LAST.get(_word[-1], ()), _word)
+_LONG_WORD = re.compile(r"(?<![\w])[a-z]{9,40}(?![\w])")
+
+
+def _segment(match: re.Match[str]) -> str:
+    """A run-together word cut into lexicon words, or left as it is."""
+    word = match.group()
+    if word in _LEXICON or not (
+        any(word.startswith(w) for w in _LEXICON_BY_FIRST.get(word[0], ()))
+        and any(word.endswith(w) for w in _LEXICON_BY_LAST.get(word[-1], ()))
+    ):
+        return word  # a word, or one that cannot start and end with lexicon words
+    best: list[list[str] | None] = [[]] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 9), end):
+            piece = word[start:end]
+            if best[start] is not None and piece in _LEXICON:
+                candidate = best[start] + [piece]  # type: ignore[operator]
+                if best[end] is None or len(candidate) < len(best[end]):  # type: ignore[arg-type]
+                    best[end] = candidate
+    found = best[len(word)]
+    return " ".join(found) if found and len(found) > 1 else word
 
 
 def _join_letters(match: re.Match[str]) -> str:
@@ -172,11 +225,13 @@ class PatternBook:
     families: dict[tuple[str, str], list[str]]
     benign: list[str]
     benign_weak: list[str]
+    benign_means: list[str]
     jokes: list[str]
     self_frame: list[str]
     abuse: list[str]
     abuse_not: list[str]
     sources: dict[str, str]
+    fields: dict[str, list[str]] = field(default_factory=dict)  # the structural reader's
 
 
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
@@ -213,11 +268,13 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
         families=families,
         benign=expand_all(data.get("benign")),
         benign_weak=expand_all(data.get("benign_weak")),
+        benign_means=expand_all(data.get("benign_means")),
         jokes=expand_all(data.get("jokes")),
         self_frame=expand_all(data.get("self_frame")),
         abuse=expand_all(data.get("abuse")),
         abuse_not=expand_all(data.get("abuse_not")),
         sources=sources,
+        fields={name: expand_all(raws) for name, raws in (data.get("fields") or {}).items()},
     )
 
 
@@ -442,18 +499,83 @@ _ANY = _Dispatch([p for patterns in _BOOK.families.values() for p in patterns])
 _FAMILIES = [(key, _compile_all(patterns)) for key, patterns in _BOOK.families.items()]
 _BENIGN = _compile_all(_BOOK.benign)
 _BENIGN_WEAK = _compile_all(_BOOK.benign_weak)
+_BENIGN_MEANS = _compile_all(_BOOK.benign_means)
 _LONG = 1000  # characters: longer messages are read around their matches only
 _SPAN = 300  # characters each side of a match read in a long message
 _NEAR = 120  # characters each side of a hit read for its setting (about a sentence)
 _FICTION = re.compile(
     r"(?<!\w)(?:character|characters|book|novel|film|movie|show|series|episode|season|song|"
     r"poem|play|story|game|scene|documentary|podcast|news|article|anime|manga|comic|hamlet|"
-    r"lyrics?|chapter|villain|hero|protagonist|actor|actress)\b"
+    r"lyrics?|chapter|villain|hero|protagonist|actor|actress|doc|docu\w*|audiobook|thriller|"
+    r"victim|true crime|case)s?\b"
 )
 _JOKES = _compile_all(_BOOK.jokes)
 _SELF_FRAME = _compile_all(_BOOK.self_frame)
 _ABUSE = _compile_all(_BOOK.abuse)
 _ABUSE_NOT = _compile_all(_BOOK.abuse_not)
+
+
+# The structural reader (see "THE STRUCTURAL READER" in the YAML): one regex per field.
+def _branches(patterns: list[str]) -> list[str]:
+    """Each pattern cut at its top-level "|": a field is one long alternation, and the fast
+    search dispatches branch by branch on their first letters (one branch that could start
+    anywhere would otherwise send the whole field to be tried at every word)."""
+    out = []
+    for pattern in patterns:
+        depth, escaped, in_class, start = 0, False, False, 0
+        for index, char in enumerate(pattern):
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif in_class:
+                in_class = char != "]"
+            elif char == "[":
+                in_class = True
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            elif char == "|" and depth == 0:
+                out.append(pattern[start:index])
+                start = index + 1
+        out.append(pattern[start:])
+    return [branch for branch in out if branch]
+
+
+_FIELDS = {name: _compile_all(_branches(patterns)) for name, patterns in _BOOK.fields.items()}
+_CLAUSE_FIELDS = (
+    "act", "act_alone", "euphemism", "hopeless", "act_weak", "means", "now", "here", "time",
+    "resolve", "resolve_weak", "intent", "leaving", "leaving_weak", "finality", "secret_time",
+    "ask",
+)  # fmt: skip
+# Only a clause with one of these can fire; the rest only add to them.
+_ANCHORS = (
+    "act", "act_alone", "act_weak", "euphemism", "hopeless", "means", "resolve", "leaving",
+    "secret_time",
+)  # fmt: skip
+_FIELD_ANY = _Dispatch([p for name in _ANCHORS for p in _branches(_BOOK.fields[name])])
+# One scan for both, to find where a long message is worth reading.
+_ANY_OR_FIELD = _Dispatch(
+    [p for patterns in _BOOK.families.values() for p in patterns]
+    + [p for name in _ANCHORS for p in _branches(_BOOK.fields[name])]
+)
+_NO_MATCH = re.compile(r"(?!x)x")
+_PAST = _FIELDS.get("past", _NO_MATCH)
+_BETTER = _FIELDS.get("better", _NO_MATCH)
+_CURRENT = _FIELDS.get("current", _NO_MATCH)
+_TRIVIAL = _FIELDS.get("trivial", _NO_MATCH)
+# A joke said to be no joke: "kms fr this time not joking".
+_SERIOUS = re.compile(
+    r"(?<!\w)(?:not (?:joking|kidding|a joke)|no joke|im serious|i mean it|fr this time|"
+    r"for real this time|deadass serious|srs)\b"
+)
+# "if I have to ... again", "this X makes me want to": a joke's usual frames.
+_JOKE_FRAME = re.compile(
+    r"(?<!\w)(?:if (?:i have to|i hear|(?:\w+ ){1,3}(?:doesnt|dont|lose|loses|wont))|one more|"
+    r"makes? me (?:want|wanna)|made me (?:want|wanna)|got me (?:wanting|wanna)|kill me now|"
+    r"put me out of my misery|pray for me)\b"
+)
 
 # Families whose vague hits an ordinary context (travel, job, party) explains away.
 _SOFT = {("plan_timing", "concern"), ("plan_timing", "crisis"), ("goodbye", "concern")}
@@ -472,14 +594,19 @@ _DETERMINERS = _words("my our his her a the your their")
 _FIRST_REFLEXIVE = _words("myself meself myslef")
 _THIRD_REFLEXIVE = _words("himself herself themselves themself suicidarse matarse sich")
 _THIRD = _words(
-    "he she they hes shes theyre theyve hed shed theyd theyll "
+    "he she they him hes shes theyre theyve hed shed theyd theyll "
     "mum mom mother mam dad father parent parents sister sis brother bro wife husband "
     "stepdad stepfather stepmum stepmom stepmother grandad granddad grandfather grandmother "
     "granny nana grandson granddaughter man woman boy lad character "
     "partner boyfriend girlfriend bf gf ex kid kids son daughter child friend bestie mate "
     "roommate flatmate housemate neighbour neighbor colleague coworker cousin aunt uncle "
     "niece nephew grandma grandpa gran nan student client patient teammate classmate fiance "
-    "fiancee someone somebody guy girl "
+    "fiancee someone somebody guy girl victim farmer lodger granddaughter grandchild homie "
+    "boss manager teacher stranger lady widower grandfather grandmother bro colleague "
+    "tutor pupil carer sibling stepson stepdaughter grandkid teen teenager roomie hubby "
+    "missus crush pal buddy random follower streamer "
+    "il elle ils elles lui ele ela eles er sie ihr lei он она они він вона вони pote "
+    "namorado namorada colega mitbewohner mitbewohnerin coinquilino compañero companero "
     # The same people in the other languages read (accents folded).
     "hermana hermano madre padre amiga amigo hijo hija esposo esposa novio novia irma irmao "
     "mae pai filho filha marido soeur frere mere pere ami amie fils fille copain copine "
@@ -535,8 +662,10 @@ class _Hit:
     family: str
     level: Level
     subject: Subject
-    benign: int = 0  # 2: travel, a job, a move nearby; 1: a party, chores, an exam nearby
+    benign: int = 0  # 2: travel, a job, a move nearby; 1: a party, chores, an exam nearby;
+    # 3: means in an ordinary use just after them (means_now lines)
     fiction: bool = False  # someone else's risk in a book, film, song, game
+    near: str = ""  # the sentence it was read in (for the hyperbole reader)
 
 
 def _assess(text: str) -> Risk:
@@ -544,10 +673,14 @@ def _assess(text: str) -> Risk:
         return NO_RISK
     hits: list[_Hit] = []
     abuse = False
+    if _NAMED.search(text):
+        # "Sarah wants to die", "Tom took a bunch of pills": a name as the subject is
+        # someone else, read as "someone" (a third person) by the subject readers.
+        text = _NAMED.sub(_as_someone, text)
     spellings = _spellings(text)
     read = spellings[0]
     for spelling in spellings:
-        found = _hits(spelling)
+        found = _read(spelling, text)
         if not abuse and _ABUSE.search(spelling):
             abuse = bool(_ABUSE.search(_ABUSE_NOT.sub(".", spelling)))
         if found:
@@ -560,9 +693,12 @@ def _assess(text: str) -> Risk:
         h
         for h in hits
         if not h.fiction
-        and not (h.benign == 2 and (h.family, h.level) in _SOFT)
+        and not (h.benign == 2 and ((h.family, h.level) in _SOFT or h.family == "passive_ideation"))
         and not (h.benign == 1 and h.level == "concern" and (h.family, h.level) in _SOFT)
     ]
+    for hit in hits:
+        if hit.family == "means_now" and hit.benign == 3 and hit.level == "crisis":
+            hit.level = "concern"  # "pills on the table, I take them after lunch": ask
     # Two signs of leaving (a pet given away and goodbyes said, a date and "everything's
     # ready") together are a clear statement, not a maybe.
     leaving = {h.family for h in hits if h.family in ("goodbye", "plan_timing")}
@@ -570,7 +706,30 @@ def _assess(text: str) -> Risk:
         for hit in hits:
             if hit.family in leaving:
                 hit.level = "crisis"
-    if hits and _JOKES.search(read):
+    # A long message is read for its frames (past, joking, serious) only around its hits.
+    scope = read if len(read) <= _LONG else " . ".join(h.near for h in hits if h.near)
+    serious = bool(hits) and bool(_SERIOUS.search(scope))
+    if hits and not serious and _told_as_past(scope):
+        hits = []  # recovery told as past, nothing said about now
+    joking = bool(hits) and not serious and bool(_JOKES.search(scope))
+    if hits and not serious and _TRIVIAL.search(scope):
+        # Hyperbole about an ordinary thing, in the same sentence: "if I have to sit through
+        # one more group project I'm gonna kms 💀", "this wifi... out the window jk".
+        # With a joke's frame ("if I have to...", "makes me want to") the hit is dropped;
+        # with only a laugh it is lowered to a concern (a joke beside a real wish is asked).
+        kept = []
+        for hit in hits:
+            if hit.subject == "other" or not _TRIVIAL.search(hit.near):
+                kept.append(hit)
+            elif _JOKE_FRAME.search(hit.near):
+                continue
+            elif joking:
+                hit.level = "concern" if hit.level == "crisis" else hit.level
+                kept.append(hit)
+            else:
+                kept.append(hit)
+        hits = kept
+    if hits and joking:
         for hit in hits:
             if hit.level == "crisis" and hit.family in _JOKE_LOWERS:
                 hit.level = "concern"
@@ -578,10 +737,136 @@ def _assess(text: str) -> Risk:
         return Risk(abuse=True) if abuse else NO_RISK
     level = max((h.level for h in hits), key=_RANK.__getitem__)
     subject: Subject = "self"
-    if all(h.subject == "other" for h in hits) and not _SELF_FRAME.search(read):
+    if (
+        all(h.subject == "other" for h in hits)
+        and not _SELF_FRAME.search(read)
+        and not _RAW_SELF.search(text)
+    ):
         subject = "other"
     families = tuple(sorted({h.family for h in hits}))
     return Risk(level, subject, families, abuse)
+
+
+# A capitalised name in the middle of a sentence, followed by a verb: the subject of it.
+_NAMED = re.compile(
+    r"(?P<before>(?:^|\s)[a-z][a-z0-9']*[,;:]? )"
+    r"(?!(?:I|God|Lord|Jesus|Christ|Google|Siri|Alexa)\b)[A-Z][a-z]{2,}"
+    r"(?= (?:said|says|told|tells|texted|texts|wants|wanted|took|has|had|is|was|keeps|kept|"
+    r"just|posted|wrote|tried|cut|cuts|jumped|sent|asked|called|rang|doesnt|doesn't|will|"
+    r"won't|wont|hasn't|hasnt|isn't|isnt|might|may|can't|cant|overdosed|swallowed|bought|"
+    r"talks|talked|mentioned|messaged|hurt|hurts)\b)"
+)
+
+
+def _as_someone(match: re.Match[str]) -> str:
+    name = match.group()[len(match.group("before")) :]
+    if _ANY_OR_FIELD.search(name.lower()):
+        return match.group()  # a risk word written with a capital ("but Suicide is..")
+    return match.group("before") + "someone"
+
+
+def _read(spelling: str, raw: str) -> list[_Hit]:
+    """The hits of one spelling, with two readings of whose words they are:
+    - someone else quoted ("my son wrote 'i want to die'", "he texted me 'sorry for
+      everything'"): the quoted words are read as if the writer had said them, and what
+      they show is about that person (subject "other"); the rest is read as usual;
+    - the writer framing themselves as someone else ("this girl (me) keeps cutting her
+      arms", "my 'friend' wants to kill herself. the friend is me"): the third person is
+      read as the first, and what it shows is about the writer.
+    A long message with nothing in it is not read again (the readings only move hits)."""
+    base = _hits(spelling)
+    if not base and len(spelling) > _LONG:
+        return base
+    quoted = _QUOTE.search(raw) and _REPORT.search(spelling)
+    if not quoted:
+        hits = base
+        if _REPORT.search(spelling):
+            # Reported without quotes ("my dad keeps saying he's ready to go"): a clause
+            # about him or her, with no "I" in it, is read as if said in the first person.
+            for clause in _cut_reported(spelling)[1]:
+                words = clause.split()
+                if not any(w in ("he", "she", "they", "hes", "shes", "theyre") for w in words):
+                    continue
+                if any(w in _FIRST_SUBJECT for w in words):
+                    continue
+                for hit in _hits(_as_first_person(clause)):
+                    hit.subject = "other"
+                    hits.append(hit)
+    else:
+        outside, reported = _cut_reported(spelling)
+        # Lines written for someone else's words ("texted me goodbye and isn't answering")
+        # still read the whole text; the rest reads the text without the quotes.
+        hits = [hit for hit in base if hit.subject == "other"] + _hits(outside)
+        for clause in reported:
+            for hit in _hits(_as_first_person(clause)):
+                hit.subject = "other"
+                hits.append(hit)
+    if _SELF_FRAME.search(spelling) or _RAW_SELF.search(raw):
+        swapped = _as_first_person(spelling)
+        if swapped != spelling:
+            for hit in _hits(swapped):
+                hit.subject = "self"
+                hits.append(hit)
+        for hit in hits:
+            if hit.family == "lethal_question":
+                hit.level = "crisis"  # "asking for a friend" hides a dose question
+    return hits
+
+
+# "(me)", "(yes, me)", "(it's me lol)" in the raw text: the person spoken of is the writer.
+_RAW_SELF = re.compile(
+    r"\(\s*(?:it'?s\s+|yes,?\s+|that'?s\s+|is\s+|mostly\s+|aka\s+|its\s+)?me\b[^)]{0,12}\)",
+    re.IGNORECASE,
+)
+# A quotation mark in the raw text: direct speech ("he said 'I can't go on'").
+_QUOTE = re.compile("(?:^|[\\s:(])[\"'\u201c\u201d\u00ab\u00bb\u201e\u2018]")
+_REPORT = re.compile(
+    r"(?<!\w)(?:he|she|they|hes|shes|theyre|(?:my|our|a|the|his|her|one of my) (?:\w+ ){0,2}?\w+)"
+    r"(?: \w+){0,4}? (?:said|says|say|saying|keeps? saying|told me|tells me|texted|texts|text|"
+    r"wrote|writes|write|posted|posts|post|messaged|message|messages|asked|asks|keeps? asking|"
+    r"rang me|called me|sent)(?: me| us| to me)?(?: that)?(?= )"
+)
+_FIRST_PERSON = {
+    "he": "i", "she": "i", "they": "i", "hes": "im", "shes": "im", "theyre": "im",
+    "him": "me", "them": "me", "his": "my", "their": "my", "her": "my", "himself": "myself",
+    "herself": "myself", "themselves": "myself", "themself": "myself", "someone": "i",
+    "somebody": "i", "has": "have", "hasnt": "havent", "is": "am", "was": "was",
+}  # fmt: skip
+
+
+def _as_first_person(text: str) -> str:
+    """`text` with third-person pronouns read as first-person ones ("she cut herself" ->
+    "i cut myself"), for the two readings of `_read`."""
+    return " ".join(_FIRST_PERSON.get(word, word) for word in text.split())
+
+
+def _cut_reported(text: str) -> tuple[str, list[str]]:
+    """(the text without its quoted clauses, the quoted clauses): each clause runs from a
+    reporting verb after someone else ("my son wrote", "she texted me") to the next
+    sentence break."""
+    reported: list[str] = []
+    pieces: list[str] = []
+    last = 0
+    for match in _REPORT.finditer(text):
+        if match.start() < last:
+            continue
+        who = match.group().split()
+        if not any(w in _THIRD or w in ("he", "she", "they") for w in who[:4]):
+            continue
+        stop = text.find(" . ", match.end())
+        stop = len(text) if stop < 0 else stop
+        pieces.append(text[last : match.end()])
+        reported.append(text[match.end() : stop].strip())
+        last = stop
+    pieces.append(text[last:])
+    return " . ".join(pieces), [clause for clause in reported if clause]
+
+
+def _told_as_past(read: str) -> bool:
+    """Recovery told as past: a past marker ("used to", "years ago", "500 days without")
+    and a better-now word ("so glad", "doing ok", "clean"), and nothing said about now
+    ("again", "lately", "tonight", "relapsed")."""
+    return bool(_PAST.search(read) and _BETTER.search(read) and not _CURRENT.search(read))
 
 
 def _hits(spelling: str) -> list[_Hit]:
@@ -593,14 +878,17 @@ def _hits(spelling: str) -> list[_Hit]:
     # out negations and idioms takes words away; it does not make new phrases).
     if len(spelling) <= _LONG:
         if not _ANY.search(spelling):
+            if _FIELD_ANY.search(spelling):
+                hits += _field_hits(_REMOVALS.sub(".", spelling))
             return hits
     else:
         # A long message: the families are read only around what matched (a few hundred
         # characters each side), so a crisis sentence in a diary costs no more than a short one.
-        spelling = _around(spelling, _ANY.starts(spelling))
+        spelling = _around(spelling, _ANY_OR_FIELD.starts(spelling))
         if not spelling:
             return hits
     cleaned = _REMOVALS.sub(".", spelling)
+    hits += _field_hits(cleaned)
     starts = _ANY.starts(cleaned)
     # Each family is tried only where some pattern starts (the dispatch found those), not
     # searched through the whole text: the same hits, a fraction of the work.
@@ -615,7 +903,14 @@ def _hits(spelling: str) -> list[_Hit]:
             ends[key] = match.end()
             family, level = key
             hit = _Hit(family, level, _whose(cleaned, match, family))  # type: ignore[arg-type]
-            if key in _SOFT or hit.subject == "other":
+            begin = cleaned.rfind(" . ", 0, match.start()) + 1
+            stop = cleaned.find(" . ", match.end())
+            hit.near = cleaned[begin : stop if stop >= 0 else len(cleaned)]
+            if family == "means_now" and _BENIGN_MEANS.search(
+                cleaned, match.start(), match.end() + _NEAR // 2
+            ):
+                hit.benign = 3  # the means in an ordinary use, just after them
+            elif key in _SOFT or hit.subject == "other":
                 # Read the words around it: an ordinary plan explains a vague one away;
                 # a story, film or song explains away someone else's death.
                 near = cleaned[max(0, match.start() - _NEAR) : match.end() + _NEAR]
@@ -623,6 +918,180 @@ def _hits(spelling: str) -> list[_Hit]:
                 hit.fiction = hit.subject == "other" and bool(_FICTION.search(near))
             hits.append(hit)
     return hits
+
+
+# Clauses read together: a comma makes a clause, so a list ("the will, the letters, the
+# dog. tonight") needs a few.
+_WINDOW = 3
+
+
+def _field_hits(cleaned: str) -> list[_Hit]:
+    """The structural reader: which fields each clause holds, and what they mean together
+    (the rules are listed under "THE STRUCTURAL READER" in crisis_patterns.yaml). A field
+    counts for its clause and the next one. Returns at most one hit, the strongest."""
+    if not _FIELD_ANY.search(cleaned):
+        return []
+    clauses = cleaned.split(" . ")
+    present: list[set[str]] = [set() for _ in clauses]
+    # Clauses with an anchor (a sign of ending, a means, a decision, a goodbye), and their
+    # neighbours, which may add a time or a finality to it.
+    anchors = [index for index, clause in enumerate(clauses) if _FIELD_ANY.search(clause)]
+    if not anchors:
+        return []
+    near = range(1 - _WINDOW, _WINDOW)
+    for index in sorted({i + d for i in anchors for d in near if 0 <= i + d < len(clauses)}):
+        for name in _CLAUSE_FIELDS:
+            if _FIELDS[name].search(clauses[index]):
+                present[index].add(name)
+    best: _Hit | None = None
+    for index in range(len(clauses)):
+        fields = set().union(*present[index : index + _WINDOW])
+        if not fields:
+            continue
+        window = " . ".join(clauses[index : index + _WINDOW])
+        # The means in an ordinary use ("on the balcony watering my plants") are not means.
+        present_means = "means" in fields and not _BENIGN_MEANS.search(window)
+        if present_means and "here" in fields:
+            fields.add("means_now")  # the means in hand, or the person at the place
+        if present_means and any(
+            {"means", "now"} <= present[j] for j in range(index, min(index + _WINDOW, len(clauses)))
+        ):
+            fields.add("means_now")  # the means and the "now" in one clause
+        # A weak sign of leaving counts only when it is not part of a strong one's words.
+        if {"leaving", "leaving_weak"} <= fields and not _FIELDS["leaving_weak"].search(
+            _FIELDS["leaving"].sub(" ", window)
+        ):
+            fields.discard("leaving_weak")
+        if len(_FIELDS["leaving"].findall(window)) >= 2:
+            fields.add("leaving2")  # two signs of leaving: "my last message. thanks for all"
+        level = _field_level(fields)
+        subject = _clause_subject(window)
+        if level is None and subject == "other" and not _GRIEF.search(window):
+            if _OTHER_INTENT.search(window):
+                level = "crisis"  # someone else says they will kill themselves, jump
+            elif _OTHER_ACT.search(window):
+                level = "concern"  # someone else talks of dying, of not waking up
+        if level is None:
+            continue
+        setting = cleaned if len(cleaned) < 300 else window
+        if _BENIGN.search(setting):
+            if level == "concern" or fields.isdisjoint({"leaving2", "finality"}):
+                continue  # an ordinary setting (a trip, a new job, a move) explains it
+            level = "concern"  # "paid my debts, gave the keys back... ready to go": ask
+        elif level == "concern" and _BENIGN_WEAK.search(window):
+            continue
+        if (subject == "other" or level == "concern") and _FICTION.search(window):
+            continue
+        if best is None or _RANK[level] > _RANK[best.level]:
+            best = _Hit("structure", level, subject, near=window)
+            if level == "crisis":
+                break
+    return [best] if best is not None else []
+
+
+# Someone else's wish or plan to die, read without a time ("my wife keeps asking me to help
+# her die", "mi hija me dijo que se quiere matar").
+_OTHER_ACT = re.compile(
+    r"(?<!\w)(?:kill (?:him|her|them)sel\w*|suicid\w*|end (?:it|things|his life|her life|"
+    r"their life|everything)|ending (?:it|things)|overdos\w*|jump\w*|not (?:wake|waking) up|"
+    r"help (?:her|him|them) die|wants? to die|wanted to die|(?:wants?|ready) to go|"
+    r"se quiere matar|se va a tirar|se jogar|vai se|sauter|si butta|vor den zug|покінчить|"
+    r"покончить|хоче до|хочет к|raggiungere|se mutile|ahorcarse|cuts)\b"
+)
+
+
+# Someone else's stated intent ("she said she's going to kill herself", "vai se jogar").
+_OTHER_INTENT = re.compile(
+    r"(?<!\w)(?:(?:going to|gonna|will|about to|wants? to) (?:kill|hang|shoot) "
+    r"(?:him|her|them)sel\w*|se quiere matar|se va a (?:tirar|matar)|vai se (?:jogar|matar)|"
+    r"(?:va|vais) (?:sauter|se tuer)|si butta|vor den zug zu werfen|покінчить|покончит)\b"
+)
+
+
+# A death told as past ("my grandad died when I was ten"): grief, not a risk.
+_GRIEF = re.compile(
+    r"(?<!\w)(?:died|death|passed|funeral|grave|morto|morta|morte|muerto|muerta|mort|morte|"
+    r"gestorben|verstorben|умер\w*|помер\w*|похорон\w*)\b"
+)
+
+
+def _field_level(fields: set[str]) -> Level | None:
+    """What the fields of one clause window mean together (None: nothing)."""
+    act, weak = "act" in fields, "act_weak" in fields
+    acts = act or weak
+    means, now, time = "means" in fields, "now" in fields, "time" in fields
+    resolve, resolves = "resolve" in fields, "resolve" in fields or "resolve_weak" in fields
+    leaving, leave_weak = "leaving" in fields, "leaving_weak" in fields
+    final = "finality" in fields
+    if "ask" in fields and (act or ("means" in fields and "finality" in fields)):
+        return "crisis"  # a question about how to die: a method or a dose
+    if "secret_time" in fields and (acts or means or resolves or time):
+        return "crisis"  # waiting for the others to be asleep or away
+    if "means_now" in fields:
+        return "crisis"  # means in hand, or at the place, right now
+    if means and time and (acts or resolves or final or leaving or leave_weak):
+        return "crisis"  # a method and a time
+    if act and (time or resolve):
+        return "crisis"  # dying, with a time or a decision
+    if resolve and (time or acts or means):
+        return "crisis"  # "sunday. that's when. already decided"
+    if "resolve_weak" in fields and time and (weak or final):
+        return "crisis"  # "planning to do it tonight"
+    if "leaving2" in fields or (leaving and (leave_weak or final or time or acts or resolves)):
+        return "crisis"  # two signs of leaving, or one said as final
+    if leave_weak and acts and final:
+        return "crisis"
+    if resolve:
+        return "crisis"  # "I have a plan", "I know exactly how and when"
+    if "euphemism" in fields and (time or final or resolves or means or now or "intent" in fields):
+        return "crisis"  # "log out of life permanently", "do the thing tonight"
+    if "hopeless" in fields and (leaving or leave_weak):
+        return "crisis"  # "no more fight left in me. tell them I was tired"
+    if "euphemism" in fields or "hopeless" in fields:
+        return "concern"
+    if leaving or "act_alone" in fields or "secret_time" in fields:
+        return "concern"
+    if means and (resolves or acts or final):
+        return "concern"
+    if weak and (time or final):
+        return "concern"
+    if leave_weak and (final or acts):
+        return "concern"
+    return None
+
+
+_FIRST_ANCHOR = _words("i im ive id ill me my myself iam mine")
+_REPORTING = _words(
+    "said says say told tells texted texts messaged message wrote writes posted posts "
+    "rang called asked asks asking keeps saying mentioned show showed sent"
+)
+
+
+def _clause_subject(window: str) -> Subject:
+    """Whose risk a window of clauses speaks of: the nearest person named before its first
+    field word ("my bf ... said sorry": other; "picked the date, so my mom...": self); a
+    reported-speech verb after someone else ("my colleague texted me 'I am going to...'")
+    makes it theirs; nobody named: the writer."""
+    first = min(
+        (
+            m.start()
+            for name in _CLAUSE_FIELDS
+            if name != "act_alone" and (m := _FIELDS[name].search(window))
+        ),
+        default=0,
+    )
+    before = window[:first].split()
+    for index in range(len(before) - 1, -1, -1):
+        word = before[index]
+        if word in _FIRST_SUBJECT or word in _FIRST_REFLEXIVE:
+            if any(w in _REPORTING for w in before[:index]) and any(
+                w in _THIRD for w in before[:index]
+            ):
+                return "other"
+            return "self"
+        if _is_third(word) and not _possessed(before, index, window[first:]):
+            return "other"
+    return "self"
 
 
 def _around(text: str, starts: list[int]) -> str:
@@ -667,14 +1136,38 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
             return "other"
         if word not in _DETERMINERS:
             break
-    for word in reversed(text[max(0, match.start() - 160) : match.start()].split()[-20:]):
+    before = text[max(0, match.start() - 160) : match.start()].split()[-20:]
+    for index in range(len(before) - 1, -1, -1):
+        word = before[index]
         if word == ".":
             continue
         if word in _FIRST_SUBJECT:
             return "self"
-        if word in _THIRD or (word.endswith("s") and word[:-1] in _THIRD):
+        if _is_third(word) and not _possessed(before, index, match.group()):
             return "other"
     return "self"
+
+
+def _is_third(word: str) -> bool:
+    return word in _THIRD or (word.endswith("s") and word[:-1] in _THIRD)
+
+
+_OWNED = _words(
+    "gun guns shotgun rifle pistol pills tablets meds medication medicine insulin oxy "
+    "oxycodone morphine rope belt knife knives razor razors blades car"
+)
+
+
+def _possessed(words: list[str], index: int, hit: str) -> bool:
+    """The person just before a means is its owner, not the subject: "my dads gun in my
+    lap" (but "my cousin overdosed": the cousin did)."""
+    first = hit.split()[0] if hit.split() else ""
+    return (
+        index == len(words) - 1
+        and index > 0
+        and words[index - 1] in ("my", "our")
+        and first in _OWNED
+    )
 
 
 _RISK_EMOJI_SET = frozenset(RISK_EMOJI) | {"\U0001f309"}

@@ -2,9 +2,11 @@
 
 tests/data/crisis_phrases.yaml holds, per family, at least 25 phrasings written for it; each
 row names the level it must reach (crisis, concern; a none row must stay none), its subject
-and whether it discloses abuse. Every row must hold, except the few marked known_miss (those
-are xfail strict: fixing one makes the test say so). The table was written beside the
-patterns, so it measures memory: bench/safety.py prints the honest holdout figures apart.
+and whether it discloses abuse. Every row must hold, except those marked known_miss (xfail
+strict: fixing one makes the test say so): at most three among the rows written beside the
+patterns, and the fresh probes' remaining misses (origin fresh_*), each with its reason. The
+table was written beside the patterns and the probes were learnt from, so it measures
+memory: bench/safety.py prints the honest holdout figures apart.
 """
 
 from __future__ import annotations
@@ -54,28 +56,40 @@ def test_the_table_is_well_formed_with_25_fresh_rows_a_family() -> None:
     texts = [row["text"] for row in PHRASES]
     assert len(texts) == len(set(texts)), "a phrase is listed twice"
     for row in PHRASES:
-        assert set(row) <= {"family", "level", "subject", "abuse", "origin", "known_miss", "text"}
+        assert set(row) <= {
+            "family", "level", "subject", "abuse", "origin", "known_miss", "note", "text"
+        }  # fmt: skip
         assert row["level"] in RANK and row["text"].strip() and row["family"], row
         assert row.get("subject", "self") in ("self", "other"), row
     fresh = Counter(row["family"] for row in PHRASES if row.get("origin") != "v1")
     thin = {family: fresh[family] for family in FRESH_FAMILIES if fresh[family] < 25}
     assert not thin, thin
-    assert sum("known_miss" in row for row in PHRASES) <= 3  # allowances stay rare
+    # Allowances stay rare in the rows written beside the patterns. The fresh probes
+    # (origin fresh_*: written blind, measured before tuning, then learnt from by family)
+    # keep their remaining misses as known_miss rows, each with the reason, so that the
+    # table says honestly what the screen still cannot read.
+    own = [row for row in PHRASES if not str(row.get("origin", "")).startswith("fresh_")]
+    assert sum("known_miss" in row for row in own) <= 3
+    for row in PHRASES:
+        if "known_miss" in row:
+            assert str(row["known_miss"]).strip(), row
 
 
 @pytest.mark.parametrize("row", [_param(row) for row in PHRASES])
 def test_every_row_meets_its_level_subject_and_abuse(row: dict) -> None:
     risk = assess(row["text"])
-    why = safety.explain(row["text"])
+    text = row["text"]
     if row["level"] == "none":
-        assert risk.level == "none", f"false alarm {risk}: {row['text']!r} ({why})"
+        assert risk.level == "none", f"false alarm {risk}: {text!r} ({safety.explain(text)})"
     else:
-        assert RANK[risk.level] >= RANK[row["level"]], f"missed {risk}: {row['text']!r}"
-        assert risk.subject == row.get("subject", "self"), f"{risk}: {row['text']!r} ({why})"
+        assert RANK[risk.level] >= RANK[row["level"]], f"missed {risk}: {text!r}"
+        assert risk.subject == row.get("subject", "self"), (
+            f"{risk}: {text!r} ({safety.explain(text)})"
+        )
     if row.get("abuse"):
-        assert risk.abuse, f"abuse not flagged: {row['text']!r}"
+        assert risk.abuse, f"abuse not flagged: {text!r}"
     elif row["family"] != "abuse" and row["level"] == "none":
-        assert not risk.abuse, f"abuse flagged: {row['text']!r} ({why})"
+        assert not risk.abuse, f"abuse flagged: {text!r} ({safety.explain(text)})"
 
 
 def test_the_examples_named_in_the_issue_read_as_the_issue_says() -> None:
@@ -275,8 +289,13 @@ def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
             regex = compile_one(pattern)
             if not any(regex.search(s) for group in cleaned for s in group):
                 unexercised.append(f"{family}/{level}: {book.sources[pattern]}")
+    for name, patterns in book.fields.items():
+        for pattern in patterns:
+            regex = compile_one(pattern)
+            if not any(regex.search(s) for group in cleaned for s in group):
+                unexercised.append(f"fields/{name}: {book.sources[pattern][:80]}")
     others = book.overrides + book.removals + book.abuse + book.abuse_not + book.benign
-    others += book.benign_weak + book.jokes + book.self_frame
+    others += book.benign_weak + book.benign_means + book.jokes + book.self_frame
     for pattern in others:
         regex = compile_one(pattern)
         if not any(regex.search(s) for group in spellings for s in group):
@@ -333,3 +352,82 @@ def test_a_check_is_fast_even_on_a_long_message() -> None:
     start = time.perf_counter()
     assess(longest)
     assert time.perf_counter() - start < 0.25  # measured about 5 ms
+
+
+# --- the structural reader and whose words they are --------------------------------------------
+
+
+def test_the_structural_reader_reads_new_wordings_by_their_shape() -> None:
+    """Plans, means, goodbyes and questions in wordings no pattern lists (safety._field_hits)."""
+    crisis = [
+        "sunday. that's when. already decided",  # a decision and a time
+        "the hosepipe is in the boot and the engine's on",  # means, here and now
+        "sitting with the tablets lined up in front of me",
+        "passwords are in the blue folder. thank you for everything",  # two signs of leaving
+        "how many of my sleeping tablets until you don't wake up",  # a question about dying
+        "waiting till everyone's asleep and then that's it",  # secrecy about a time
+        "ich hab die Tabletten vor mir, heute Nacht",  # another language: means and a time
+    ]
+    concern = [
+        "the big sleep is looking good",  # a euphemism alone
+        "im done. like done done",  # hopeless finality
+    ]
+    for text in crisis:
+        assert assess(text).level == "crisis", (text, assess(text), safety.explain(text))
+    for text in concern:
+        assert assess(text).level != "none", (text, assess(text))
+
+
+def test_ordinary_days_with_the_same_words_stay_none() -> None:
+    for text in [
+        "I'm at the station now, train in 10 minutes",
+        "I'll do it tomorrow, too tired tonight",
+        "thank you for everything today, it helped",
+        "I'm on the balcony now watering my plants",
+        "I gave my old sofa to my neighbour today, she needed one",
+        "my plan for tomorrow is to call my sister and go for a walk",
+        "bought some rope for the new washing line",
+        "I wrote a letter to my sister",
+        "I'm going to the bridge club tonight, wish me luck",
+        "last time I went to the sea I was a child",
+    ]:
+        risk = assess(text)
+        assert risk.level == "none", (text, risk, safety.explain(text))
+
+
+def test_whose_words_quoted_reported_named_or_framed() -> None:
+    other = [
+        "my son wrote in his notebook 'i want to die'",  # a quote: his words
+        "my dad keeps saying he's ready to go and join mum",  # reported about him
+        "honestly Tom took a bunch of pills and is not answering",  # a name as the subject
+    ]
+    for text in other:
+        risk = assess(text)
+        assert risk.level != "none" and risk.subject == "other", (text, risk)
+    for text in [
+        "this girl in my class (me) keeps scratching her arms till they bleed",
+        "so there's this guy. he's me. he wrote goodbye letters last night",
+        "I told Sarah I want to die",
+    ]:
+        risk = assess(text)
+        assert risk.level == "crisis" and risk.subject == "self", (text, risk)
+
+
+def test_recovery_told_as_past_and_jokes_about_ordinary_things() -> None:
+    for text in [
+        "back in 2021 i tried to kms and honestly so glad it didnt work",
+        "500 days without self harm today!!",
+        "if this wifi doesnt work in 5 sec im throwing myself out the window jk",
+    ]:
+        assert assess(text).level == "none", (text, assess(text), safety.explain(text))
+    # ...but not when something is said about now, or the joke is said to be no joke.
+    assert assess("used to cut years ago, so glad im past it. relapsed again tonight").level != (
+        "none"
+    )
+    assert assess("kms 💀💀 fr this time not joking").level == "crisis"
+
+
+def test_words_run_together_are_cut_back_into_words() -> None:
+    assert assess("nobodywouldcareifiwasgone").level != "none"
+    assert assess("k i l l  m y s e l f  t o n i g h t").level == "crisis"
+    assert assess("understandably").level == "none"
