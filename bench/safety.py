@@ -3,8 +3,10 @@ holdout (the honest estimate) and the time assess() takes.
 
 Reads tests/data/crisis_phrases.yaml (our own table, by family: each row a level to reach,
 a subject, maybe abuse), tests/data/safety_handed.tsv (label crisis/non/other, category,
-text: a quarter of the outside set the issue is judged on) and, when it exists,
-tests/data/safety_holdout.yaml (written after the patterns were frozen, never tuned on).
+text: a quarter of the outside set the issue is judged on) and the holdouts, when they
+exist: tests/data/safety_holdout_2.yaml (written after the second freeze by someone who had
+not read the patterns, never tuned on: the honest estimate) and tests/data/safety_holdout.yaml
+(the first one: its per-family figures guided the second round, so it is no longer blind).
 
     python bench/safety.py [--runs N]
 
@@ -37,9 +39,55 @@ from dialogs.safety import Risk, assess, explain  # noqa: E402
 
 TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 HANDED = ROOT / "tests" / "data" / "safety_handed.tsv"
-HOLDOUT = ROOT / "tests" / "data" / "safety_holdout.yaml"
+HOLDOUTS = (
+    (
+        ROOT / "tests" / "data" / "safety_holdout_2.yaml",
+        "HOLDOUT 2 (tests/data/safety_holdout_2.yaml): the honest estimate",
+    ),
+    (
+        ROOT / "tests" / "data" / "safety_holdout.yaml",
+        "holdout 1 (tests/data/safety_holdout.yaml): its family figures guided round 2, "
+        "so no longer blind",
+    ),
+)
 RANK = {"none": 0, "concern": 1, "crisis": 2}
 P99_LIMIT_MS = 10.0
+
+
+def headline(rows: list[dict]) -> None:
+    """The figures the issue measured, on one table: at-risk rows about the writer caught
+    at any level, crisis rows caught as crisis, ordinary rows raising an alarm, and rows
+    about someone else read as someone else at risk."""
+    got = [(row, assess(row["text"])) for row in rows]
+    at_risk = [r for row, r in got if row["subject"] == "self" and row["level"] != "none"]
+    crisis = [r for row, r in got if row["subject"] == "self" and row["level"] == "crisis"]
+    ordinary = [r for row, r in got if row["level"] == "none"]
+    other = [r for row, r in got if row["subject"] == "other"]
+
+    def share(hits: int, total: int) -> str:
+        return f"{hits / total:6.1%} ({hits}/{total})" if total else "     -"
+
+    print("  headline:")
+    print(
+        "    at risk (self), caught at any level  ",
+        share(sum(r.level != "none" for r in at_risk), len(at_risk)),
+    )
+    print(
+        "    crisis (self), caught as crisis      ",
+        share(sum(r.level == "crisis" for r in crisis), len(crisis)),
+    )
+    print(
+        "    ordinary, raising concern or crisis  ",
+        share(sum(r.level != "none" for r in ordinary), len(ordinary)),
+    )
+    print(
+        "    ordinary, raising crisis             ",
+        share(sum(r.level == "crisis" for r in ordinary), len(ordinary)),
+    )
+    print(
+        "    someone else, read as someone else   ",
+        share(sum(r.level != "none" and r.subject == "other" for r in other), len(other)),
+    )
 
 
 def load_table(path: Path = TABLE) -> list[dict]:
@@ -276,11 +324,13 @@ def main() -> int:
         if handed_bad:
             status = 1
 
-    if HOLDOUT.exists():
-        holdout = load_table(HOLDOUT)
-        table_report(holdout, "HOLDOUT (tests/data/safety_holdout.yaml): the honest estimate")
-    else:
-        print("\n(no tests/data/safety_holdout.yaml yet: no honest estimate to print)")
+    for path, title in HOLDOUTS:
+        if path.exists():
+            holdout = load_table(path)
+            table_report(holdout, title)
+            headline(holdout)
+        else:
+            print(f"\n(no {path.name}: nothing to print for it)")
 
     rng = random.Random(9)
     short = [row["text"] for row in rows if len(row["text"]) < 300]
