@@ -500,9 +500,17 @@ GENERIC = (
 
 
 def test_no_country_shows_the_general_list_and_how_to_set_one() -> None:
-    assert render(Profile(timezone="Etc/GMT-2")) == (
+    # The engine gives every template the profile; Settings exist once onboarded.
+    profile = Profile(timezone="Etc/GMT-2", onboarded=True)
+    ctx = hook(profile) | {"profile": profile}
+    assert CATALOG.render("en", "common/_helplines", ctx) == (
         GENERIC
         + "\n\n<i>Tell me your country in /menu › Settings, and I'll show its own lines.</i>"
+    )
+    # Before /start there is no Settings to send them to: the general list only.
+    newcomer = Profile(timezone="Etc/GMT-2")
+    assert CATALOG.render("en", "common/_helplines", hook(newcomer) | {"profile": newcomer}) == (
+        GENERIC
     )
 
 
