@@ -4,9 +4,10 @@ holdout (the honest estimate) and the time assess() takes.
 Reads tests/data/crisis_phrases.yaml (our own table, by family: each row a level to reach,
 a subject, maybe abuse), tests/data/safety_handed.tsv (label crisis/non/other, category,
 text: a quarter of the outside set the issue is judged on) and the holdouts, when they
-exist: tests/data/safety_holdout_2.yaml (written after the second freeze by someone who had
-not read the patterns, never tuned on: the honest estimate) and tests/data/safety_holdout.yaml
-(the first one: its per-family figures guided the second round, so it is no longer blind).
+exist. Each was written after a freeze of the patterns by someone who had not read them, and
+none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
+The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
+guide a later round, so they are no longer blind; they are printed for comparison.
 
     python bench/safety.py [--runs N]
 
@@ -41,8 +42,13 @@ TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 HANDED = ROOT / "tests" / "data" / "safety_handed.tsv"
 HOLDOUTS = (
     (
+        ROOT / "tests" / "data" / "safety_holdout_3.yaml",
+        "HOLDOUT 3 (tests/data/safety_holdout_3.yaml): the honest estimate",
+    ),
+    (
         ROOT / "tests" / "data" / "safety_holdout_2.yaml",
-        "HOLDOUT 2 (tests/data/safety_holdout_2.yaml): the honest estimate",
+        "holdout 2 (tests/data/safety_holdout_2.yaml): its family figures guided round 3, "
+        "so no longer blind",
     ),
     (
         ROOT / "tests" / "data" / "safety_holdout.yaml",
