@@ -23,7 +23,6 @@ fails (other than its known_miss rows) or any p99 is 10 ms or more.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import sys
 import time
@@ -37,9 +36,9 @@ if str(ROOT) not in sys.path:  # run as a plain script: make `dialogs` importabl
     sys.path.insert(0, str(ROOT))
 
 from dialogs.safety import Risk, assess, explain  # noqa: E402
+from tests.handed_cases import HANDED, load_handed, must_be_crisis  # noqa: E402
 
 TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
-HANDED = ROOT / "tests" / "data" / "safety_handed.tsv"
 HOLDOUTS = (
     (
         ROOT / "tests" / "data" / "safety_holdout_3.yaml",
@@ -183,32 +182,6 @@ def _line(name: str, pairs: list[tuple[dict, Risk]]) -> str:
         f"{pct(fa_concern, len(calm)):>7} {pct(fa_crisis, len(calm)):>7} "
         f"{pct(subj, len(subj_rows)):>7}"
     )
-
-
-# The handed rows the issue defines as crisis (intent, plan, means, act, lethal question,
-# goodbye): these must reach crisis; the other crisis-labelled rows (passive ideation,
-# hopeless finality, a bare date, slang thought, emoji) must reach at least concern.
-CRISIS_CATEGORIES = {
-    "active_ideation",
-    "plan_means_timing",
-    "self_harm",
-    "goodbye_giving_away",
-    "questions_lethal",
-    "embedded_in_paragraph",
-    "non_english",
-    "all_caps",
-    "past_plus_current",
-}
-CONCERN_IS_ENOUGH = {"I've picked a date. Friday.", "💊💊💊 all of them. tonight."}
-
-
-def load_handed(path: Path = HANDED) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def must_be_crisis(row: dict) -> bool:
-    return row["category"] in CRISIS_CATEGORIES and row["text"] not in CONCERN_IS_ENOUGH
 
 
 def handed_report(rows: list[dict]) -> int:

@@ -11,32 +11,14 @@ the issue hands over) as regression tests for dialogs.safety.assess.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from dialogs.safety import assess
+from tests.handed_cases import HANDED, load_handed, must_be_crisis
 
-HANDED = Path(__file__).parent / "data" / "safety_handed.tsv"
-with HANDED.open(encoding="utf-8", newline="") as _handle:
-    ROWS = list(csv.DictReader(_handle, delimiter="\t"))
-
-# Categories of the handed file whose rows are a clear statement (crisis, per the issue).
-CRISIS_CATEGORIES = {
-    "active_ideation",
-    "plan_means_timing",
-    "self_harm",
-    "goodbye_giving_away",
-    "questions_lethal",
-    "embedded_in_paragraph",
-    "non_english",
-    "all_caps",
-    "past_plus_current",
-}
-# Rows of those categories that the issue's own definitions put at concern: a date with no
-# method word, and emoji standing in for words.
-CONCERN_IS_ENOUGH = {"I've picked a date. Friday.", "💊💊💊 all of them. tonight."}
+ROWS = load_handed()
 
 
 def _id(row: dict) -> str:
@@ -56,7 +38,7 @@ def test_a_crisis_row_reaches_concern_and_where_defined_crisis(row: dict) -> Non
     risk = assess(row["text"])
     assert risk.level != "none", risk
     assert risk.subject == "self", risk
-    if row["category"] in CRISIS_CATEGORIES and row["text"] not in CONCERN_IS_ENOUGH:
+    if must_be_crisis(row):
         assert risk.level == "crisis", risk
 
 
