@@ -59,6 +59,8 @@ _CHARS = str.maketrans(
         **dict.fromkeys("\U0001f682\U0001f686\U0001f684\U0001f685\U0001f687", " train "),
         **dict.fromkeys("\U0001f3e2\U0001f3d9\U0001f3ec", " building "),
         "\u2702": " scissors ",
+        # A sleeping face: "want to 😴 forever" reads "want to sleep forever".
+        "\U0001f634": " sleep ",
         # Laughing emoji read as "lol": a joke marker ("goodbye world 😂").
         **dict.fromkeys("\U0001f602\U0001f923\U0001f606\U0001f639", " lol "),
     }
@@ -137,7 +139,29 @@ def _plain(text: str) -> str:
     text = _STOPS.sub(" . ", text)
     text = _SYMBOLS.sub(" ", text)
     text = _SPACES.sub(" ", text)
-    return _DOTS.sub(".", text).strip(" .")
+    text = _DOTS.sub(".", text).strip(" .")
+    return _respell(text)
+
+
+def _respell(text: str) -> str:
+    """Texting spellings of the words the patterns read, replaced word by word ("im gona kil
+    myslf tonite" -> "im gonna kill myself tonight"; the map is `spelling:` in the patterns
+    file). Two-word variants ("b dead" -> "be dead", "w out" -> "without") replace both
+    words. One dict look-up per word, no regex per word."""
+    words = text.split(" ")
+    changed = False
+    for index, word in enumerate(words):
+        if word in _PAIR_FIRST and index + 1 < len(words):
+            pair = _SPELLING_PAIRS.get((word, words[index + 1]))
+            if pair is not None:
+                words[index], words[index + 1] = pair, ""
+                changed = True
+                continue
+        new = _SPELLING.get(word)
+        if new is not None:
+            words[index] = new
+            changed = True
+    return " ".join(w for w in words if w) if changed else text
 
 
 def _spellings(text: str) -> list[str]:
@@ -232,6 +256,7 @@ class PatternBook:
     abuse_not: list[str]
     sources: dict[str, str]
     fields: dict[str, list[str]] = field(default_factory=dict)  # the structural reader's
+    spelling: dict[str, str] = field(default_factory=dict)  # texting variant -> the word
 
 
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
@@ -275,6 +300,11 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
         abuse_not=expand_all(data.get("abuse_not")),
         sources=sources,
         fields={name: expand_all(raws) for name, raws in (data.get("fields") or {}).items()},
+        spelling={
+            str(variant): str(word)
+            for word, variants in (data.get("spelling") or {}).items()
+            for variant in str(variants).split()
+        },
     )
 
 
@@ -492,6 +522,10 @@ class _Dispatch:
 
 
 _BOOK = load_patterns()
+_SPELLING = {k: v for k, v in _BOOK.spelling.items() if "_" not in k}
+# Two-word variants, replaced together ("b_dead": "b dead" -> "be dead"; "b" alone stays).
+_SPELLING_PAIRS = {tuple(k.split("_", 1)): v for k, v in _BOOK.spelling.items() if "_" in k}
+_PAIR_FIRST = frozenset(first for first, _second in _SPELLING_PAIRS)
 _OVERRIDES = _compile_all(_BOOK.overrides)
 _REMOVALS = _compile_all(_BOOK.removals)
 # One search over every family first: most messages match nothing and stop there.
@@ -574,8 +608,11 @@ _SERIOUS = re.compile(
 _JOKE_FRAME = re.compile(
     r"(?<!\w)(?:if (?:i have to|i hear|(?:\w+ ){1,3}(?:doesnt|dont|lose|loses|wont))|one more|"
     r"makes? me (?:want|wanna)|made me (?:want|wanna)|got me (?:wanting|wanna)|kill me now|"
-    r"put me out of my misery|pray for me)\b"
+    r"put me out of my misery|pray for me|keep dying (?:on|in|at|to)|(?:die|died) \d+ times|"
+    r"(?:this|that|last|final) (?:level|raid|dungeon|boss fight))\b"
 )
+
+_SHORT = 120  # characters: a message this short is read whole for a joke's frame
 
 # Families whose vague hits an ordinary context (travel, job, party) explains away.
 _SOFT = {("plan_timing", "concern"), ("plan_timing", "crisis"), ("goodbye", "concern")}
@@ -604,7 +641,7 @@ _THIRD = _words(
     "fiancee someone somebody guy girl victim farmer lodger granddaughter grandchild homie "
     "boss manager teacher stranger lady widower grandfather grandmother bro colleague "
     "tutor pupil carer sibling stepson stepdaughter grandkid teen teenager roomie hubby "
-    "missus crush pal buddy random follower streamer "
+    "missus crush pal buddy random follower streamer player member resident camper trainee "
     "il elle ils elles lui ele ela eles er sie ihr lei он она они він вона вони pote "
     "namorado namorada colega mitbewohner mitbewohnerin coinquilino compañero companero "
     # The same people in the other languages read (accents folded).
@@ -719,9 +756,12 @@ def _assess(text: str) -> Risk:
         # with only a laugh it is lowered to a concern (a joke beside a real wish is asked).
         kept = []
         for hit in hits:
-            if hit.subject == "other" or not _TRIVIAL.search(hit.near):
+            # A short message is one thought: "keep dying on this level, gonna hang myself
+            # lol" has its frame in the clause before the hit's.
+            near = scope if len(scope) <= _SHORT else hit.near
+            if hit.subject == "other" or not _TRIVIAL.search(near):
                 kept.append(hit)
-            elif _JOKE_FRAME.search(hit.near):
+            elif _JOKE_FRAME.search(near):
                 continue
             elif joking:
                 hit.level = "concern" if hit.level == "crisis" else hit.level
@@ -755,14 +795,21 @@ _NAMED = re.compile(
     r"just|posted|wrote|tried|cut|cuts|jumped|sent|asked|called|rang|doesnt|doesn't|will|"
     r"won't|wont|hasn't|hasnt|isn't|isnt|might|may|can't|cant|overdosed|swallowed|bought|"
     r"talks|talked|mentioned|messaged|hurt|hurts)\b)"
+    # At the very start only before a verb of telling or of an act, since any first word is
+    # capitalised ("Emma messaged the group chat saying goodbye"; but "Never had", "Which is").
+    r"|(?P<start>^)(?!(?:God|Lord|Jesus|Google|Siri|Alexa|Nobody|Everyone|Everybody|Someone|"
+    r"Somebody|Anyone|Anybody|Nothing|Everything|Mum|Mom|Dad|She|They|You|We|It|He|Who|"
+    r"What|Which|That|This|Never|Just|Then|And|But|So|Also)\b)[A-Z][a-z]{2,}"
+    r"(?= (?:said|told|texted|messaged|posted|wrote|sent|overdosed|swallowed|jumped)\b)"
 )
 
 
 def _as_someone(match: re.Match[str]) -> str:
-    name = match.group()[len(match.group("before")) :]
+    before = match.group("before") or ""
+    name = match.group()[len(before) :]
     if _ANY_OR_FIELD.search(name.lower()):
         return match.group()  # a risk word written with a capital ("but Suicide is..")
-    return match.group("before") + "someone"
+    return before + "someone"
 
 
 def _read(spelling: str, raw: str) -> list[_Hit]:

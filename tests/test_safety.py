@@ -262,6 +262,14 @@ def test_a_crisis_sentence_is_found_anywhere_in_a_4096_character_message(where: 
         ("I'm fine. Thanks", "im fine . thanks"),  # a full stop before a capital is a break
         ("all of these 💊 tonight", "all of these pills tonight"),
         ("🔪 my wrists", "knife my wrists"),
+        # Texting spellings read as the word (the `spelling` map); "b" only before a few words.
+        ("im gona kil myslf tonite", "im gonna kill myself tonight"),
+        (
+            "wanna b dead, evry1 wud b better w/o me",
+            "wanna be dead . everyone would be better without me",
+        ),
+        ("plan b is the bus", "plan b is the bus"),
+        ("she overdoes it", "she overdoes it"),
     ],
 )
 def test_normalise(raw: str, normalised: str) -> None:
