@@ -412,6 +412,33 @@ def _first_item(op: object, av: object) -> tuple[set[str] | None, bool]:
     return None, False
 
 
+_MAX_KEYS = 300  # three-letter prefixes one pattern may expand to before two letters do
+
+
+def _trie(keys: set[str]) -> str:
+    """One regular expression matching any of `keys` as a prefix, nested by letter so
+    that a word is rejected after a few steps ("ab", "ac", "b" -> "(?:a[bc]|b)")."""
+    children: dict[str, set[str]] = {}
+    ends = False
+    for key in keys:
+        if not key:
+            ends = True
+        else:
+            children.setdefault(key[0], set()).add(key[1:])
+    if ends:
+        return ""  # a key ends here: anything may follow
+    leaves = sorted(c for c, rest in children.items() if rest == {""})
+    parts = [re.escape(c) + _trie(rest) for c, rest in sorted(children.items())
+             if rest != {""}]  # fmt: skip
+    if leaves:
+        parts.append(
+            re.escape(leaves[0])
+            if len(leaves) == 1
+            else "[" + "".join(re.escape(c) for c in leaves) + "]"
+        )
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
 def _prefixes(pattern: str, size: int = 2) -> set[str] | None:
     """The first `size` characters a match of `pattern` can start with (shorter strings mean
     "anything after that"), or None when a match could start with anything."""
@@ -484,22 +511,36 @@ class _Dispatch:
     _WORD_START = re.compile(r"(?<!\w)\w")
 
     def __init__(self, patterns: list[str]) -> None:
+        three: dict[str, list[str]] = {}
         two: dict[str, list[str]] = {}
         one: dict[str, list[str]] = {}
         anywhere: list[str] = []
+        by_size = {3: three, 2: two, 1: one}
         for pattern in patterns:
-            keys = _prefixes(pattern)
+            keys = _prefixes(pattern, 3)
+            if keys is None or len(keys) > _MAX_KEYS:
+                keys = _prefixes(pattern)
             if keys is None:
                 anywhere.append(pattern)
                 continue
             for key in keys:
-                (two if len(key) == 2 else one).setdefault(key, []).append(pattern)
+                by_size[len(key)].setdefault(key, []).append(pattern)
         self._any = _compile_all(anywhere) if anywhere else None
         group = lambda ps: re.compile(  # noqa: E731
             r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
         )
+        # A word start tries only the patterns that can begin with its first three letters
+        # (or two, or one, for patterns whose start is known only that far).
         self._one = {c: group(ps + anywhere) for c, ps in one.items()}
         self._two = {k: group(ps + one.get(k[0], []) + anywhere) for k, ps in two.items()}
+        self._three = {
+            k: group(ps + two.get(k[:2], []) + one.get(k[0], []) + anywhere)
+            for k, ps in three.items()
+        }
+        # The word starts worth a look, found in C rather than word by word in Python: those
+        # whose first letters begin some pattern (a trie, so each word costs a few steps).
+        heads = {*three, *two, *one}
+        self._candidates = re.compile(r"(?<!\w)" + _trie(heads)) if heads else None
 
     def search(self, text: str) -> bool:
         """True when any pattern matches in `text`."""
@@ -507,11 +548,13 @@ class _Dispatch:
 
     def starts(self, text: str, first: bool = False) -> list[int]:
         """Where matches start (only the first one when `first`)."""
-        two, one = self._two, self._one
-        found = []
-        for start in self._WORD_START.finditer(text):
+        three, two, one = self._three, self._two, self._one
+        found: list[int] = []
+        for start in self._candidates.finditer(text) if self._candidates else ():
             pos = start.start()
-            regex = two.get(text[pos : pos + 2]) or one.get(text[pos])
+            regex = (
+                three.get(text[pos : pos + 3]) or two.get(text[pos : pos + 2]) or one.get(text[pos])
+            )
             if regex is not None and regex.match(text, pos):
                 found.append(pos)
                 if first:
