@@ -67,7 +67,7 @@ def headline(rows: list[dict]) -> None:
     at_risk = [r for row, r in got if row["subject"] == "self" and row["level"] != "none"]
     crisis = [r for row, r in got if row["subject"] == "self" and row["level"] == "crisis"]
     ordinary = [r for row, r in got if row["level"] == "none"]
-    other = [r for row, r in got if row["subject"] == "other"]
+    other = [r for row, r in got if row["subject"] == "other" and row["level"] != "none"]
 
     def share(hits: int, total: int) -> str:
         return f"{hits / total:6.1%} ({hits}/{total})" if total else "     -"
@@ -90,7 +90,7 @@ def headline(rows: list[dict]) -> None:
         share(sum(r.level == "crisis" for r in ordinary), len(ordinary)),
     )
     print(
-        "    someone else, read as someone else   ",
+        "    someone else at risk, read as such   ",
         share(sum(r.level != "none" and r.subject == "other" for r in other), len(other)),
     )
 
