@@ -1173,6 +1173,8 @@ def _clause_subject(window: str) -> Subject:
     before = window[:first].split()
     for index in range(len(before) - 1, -1, -1):
         word = before[index]
+        if word == "me" and index > 0 and before[index - 1] in _CAUSATIVE:
+            return "self"  # "my boss makes me want to die": the wish is the writer's
         if word in _FIRST_SUBJECT or word in _FIRST_REFLEXIVE:
             if any(w in _REPORTING for w in before[:index]) and any(
                 w in _THIRD for w in before[:index]
@@ -1227,6 +1229,8 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
         if word not in _DETERMINERS:
             break
     before = text[max(0, match.start() - 160) : match.start()].split()[-20:]
+    if len(before) >= 2 and before[-1] == "me" and before[-2] in _CAUSATIVE:
+        return "self"  # "my boss makes me want to die": the wish is the writer's
     for index in range(len(before) - 1, -1, -1):
         word = before[index]
         if word == ".":
@@ -1236,6 +1240,9 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
         if _is_third(word) and not _possessed(before, index, match.group()):
             return "other"
     return "self"
+
+
+_CAUSATIVE = frozenset("makes make made making drives drive drove driving".split())
 
 
 def _is_third(word: str) -> bool:
