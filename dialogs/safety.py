@@ -1242,7 +1242,7 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
     return "self"
 
 
-_CAUSATIVE = frozenset("makes make made making drives drive drove driving".split())
+_CAUSATIVE = _words("makes make made making drives drive drove driving")
 
 
 def _is_third(word: str) -> bool:
