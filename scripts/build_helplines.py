@@ -81,7 +81,9 @@ HOURS: dict[str, str] = {
     "Mon-Sat 14:00-20:00 (extra Mon/Wed/Thu 10:00-12:00 announced in 2020); not 24/7":
         "Mon–Sat 14:00–20:00",
     "11:00-04:00 daily (per Wikipedia 2021); not 24/7": "daily 11:00–04:00",
-    "daily 10:00-22:00 (toll number); free 0120-783-556 daily 16:00-21:00": "daily 10:00–22:00",
+    # Japan's Inochi no Denwa: the 0570 number is a paid call; say so, and give the free one.
+    "daily 10:00-22:00 (toll number); free 0120-783-556 daily 16:00-21:00":
+        "daily 10:00–22:00, a paid call; free on 0120-783-556 daily 16:00–21:00",
     "daily 13:00-22:00 (2021)": "daily 13:00–22:00",
     "daily 16:00-24:00 (2021)": "daily 16:00–24:00",
     "11:00-23:00; Fri-Sat to 03:00 (2021)": "daily 11:00–23:00, Fri–Sat until 03:00",

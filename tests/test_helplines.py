@@ -734,3 +734,9 @@ def test_the_migration_adds_and_removes_the_column(db_url: str) -> None:
         assert "country" not in _columns(engine)
     finally:
         engine.dispose()
+
+
+def test_japans_paid_line_says_so_and_gives_the_free_number() -> None:
+    # The verified data: 0570-783-556 is a toll number; 0120-783-556 is free, 16:00-21:00.
+    shown = render(Profile(country="JP"))
+    assert "call 0570-783-556 (daily 10:00–22:00, a paid call; free on 0120-783-556" in shown
