@@ -333,8 +333,7 @@ def render(profile: Profile | None, name: str = "common/_helplines") -> str:
 
 
 ELSEWHERE = (
-    '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a>'
-    " lists helplines."
+    '• <b>Elsewhere:</b> <a href="https://findahelpline.com">findahelpline.com</a> lists helplines.'
 )
 
 
