@@ -62,8 +62,14 @@ class SafetyRouting:
 
     if TYPE_CHECKING:  # the engine's dialog movement, used here
 
-        def _push(self, turn: Turn, dialog: str, now: datetime,
-                  slots: dict[str, Any] | None = None, step: str | None = None) -> None: ...
+        def _push(
+            self,
+            turn: Turn,
+            dialog: str,
+            now: datetime,
+            slots: dict[str, Any] | None = None,
+            step: str | None = None,
+        ) -> None: ...
         def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None: ...
         def _go(self, turn: Turn, target: str | None, now: datetime) -> None: ...
         def _spec(self, frame: Frame) -> Any: ...

@@ -140,6 +140,7 @@ async def test_a_blocked_person_is_marked_inactive_and_not_retried(tmp_path: Pat
 
 # --- the whole path: the crisis screen plans it, the sweep delivers it ---------------------
 
+
 async def test_not_safe_brings_exactly_one_followup_later_and_nobody_else_gets_one(
     tmp_path: Path,
 ) -> None:
