@@ -467,8 +467,11 @@ def test_after_not_safe_i_still_need_help_typed_works_like_the_button(typed: str
 def test_after_not_safe_ive_called_typed_works_like_the_button(typed: str) -> None:
     state = run(unsafe_state(), press("crisis", "unsafe", "back"), Command("needs")).state
     turn = run(state, Text(typed), now=NOW + timedelta(minutes=5))
-    assert templates(turn)[0] == "crisis/called"
+    assert templates(turn) == ["crisis/called"]
     assert turn.state.profile.unsafe_at is None
+    # No way straight back into coaching: they tap "Back" when they are ready.
+    assert where(turn.state) == ("crisis", "called")
+    turn = run(turn.state, press("crisis", "called", "back"), now=NOW + timedelta(minutes=6))
     assert where(turn.state) == ("needs", "open")
 
 

@@ -266,13 +266,17 @@ async def test_after_not_safe_words_at_a_screen_of_buttons_get_the_warm_reply(
     await ada.send("/needs")
     replies = await ada.send("help me")
     text = texts(replies)
-    assert text.startswith("I'm here, and I'm glad you wrote.")
+    # They said they are not safe: the call comes first, and nothing says they needn't call.
+    assert text.startswith("Thank you for writing. You told me you're not safe, so please call 112 now.")
+    assert "don't have to call" not in text and "grounding" not in text
     assert "tap one of the buttons" not in text.lower() and text.count("112") == 1
     assert CALLED in labels(replies[-1]) and MORE in labels(replies[-1])
     replies = await ada.send("I still need help")  # the banner's words, typed
     assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")
     replies = await ada.send("someone is with me")
     assert replies[0].plain_text.startswith("I'm so glad you're not on your own with it now.")
+    assert "keep the packets or bottles to show the ambulance crew" in replies[0].plain_text
+    assert labels(replies[-1]) == [BACK]  # no way straight back into coaching
     assert tg.state().profile.unsafe_at is None
 
 
@@ -330,7 +334,7 @@ async def test_not_safe_before_start_stays_in_view_after_leaving_the_screen(tg: 
     assert tg.state().stack == [] and tg.state().profile.unsafe_at is not None
     replies = await ada.send("hello")
     text = texts(replies)
-    assert text.startswith("I'm here, and I'm glad you wrote.")
+    assert text.startswith("Thank you for writing. You told me you're not safe, so please call")
     assert text.count("112") == 1 and "Tell me your country in /menu" not in text
     assert CALLED in [label for m in replies for label in labels(m)]
     assert CRISIS not in repr(tg.state())  # a level and times only, never their words
