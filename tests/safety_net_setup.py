@@ -19,6 +19,18 @@ async def add_person(chat: ChatDriver, name: str, username: str) -> None:
     await chat.click("Done for now")
 
 
+async def add_by_phone(chat: ChatDriver, name: str, number: str, first: bool = True) -> None:
+    """One person reached by phone: the first on the list, or one more (`first=False`)."""
+    await chat.send("/contacts")
+    if not first:
+        await chat.click("Add someone")
+    await chat.send(name)
+    await chat.click("Phone number")
+    await chat.send(number)
+    await chat.click("Skip")
+    await chat.click("Done for now")
+
+
 async def fill_kit(chat: ChatDriver) -> str:
     """A kit with a few words, a song link and a photo; returns the photo's file id."""
     await chat.send("/kit")

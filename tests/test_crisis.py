@@ -16,7 +16,15 @@ import pytest
 from dialogs.model import UserState
 from tests.fakebot import ChatDriver
 from tests.fakebot.models import SentMessage
-from tests.safety_net_setup import add_person, fill_kit, fill_plan, labels, links, photo_of
+from tests.safety_net_setup import (
+    add_by_phone,
+    add_person,
+    fill_kit,
+    fill_plan,
+    labels,
+    links,
+    photo_of,
+)
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
 BACK = "Back to what I was doing"
@@ -293,24 +301,13 @@ async def test_more_crisis_words_at_are_you_safe_read_as_not_safe_without_stacki
     assert ada.last.plain_text.startswith("Thank you for telling me. Please call 112 now.")
 
 
-async def add_by_phone(chat: ChatDriver, name: str, number: str) -> None:
-    """One more person (the list already has someone), reached by phone."""
-    await chat.send("/contacts")
-    await chat.click("Add someone")
-    await chat.send(name)
-    await chat.click("Phone number")
-    await chat.send(number)
-    await chat.click("Skip")
-    await chat.click("Done for now")
-
-
 async def test_someone_reached_by_phone_gets_an_honest_share_button_and_their_number(
     tg: Harness,
 ) -> None:
     ada = tg.chat()
     await onboard(ada)
     await add_person(ada, "Anna", "anna_k")
-    await add_by_phone(ada, "Marie", "+33 6 12 34 56 78")
+    await add_by_phone(ada, "Marie", "+33 6 12 34 56 78", first=False)
     replies = await ada.send(CRISIS)
     help_ = replies[0]
     # Telegram usernames keep their direct link; a phone number gets the share picker,

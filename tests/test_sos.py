@@ -17,7 +17,15 @@ from storage.repository import UserKey
 from tests.fakebot import ChatDriver, FakeBotApi
 from tests.fakebot.models import SentMessage
 from tests.fakebot.transcript import render
-from tests.safety_net_setup import add_person, fill_kit, fill_plan, labels, links, photo_of
+from tests.safety_net_setup import (
+    add_by_phone,
+    add_person,
+    fill_kit,
+    fill_plan,
+    labels,
+    links,
+    photo_of,
+)
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
 BACK = "Back to what I was doing"
@@ -271,12 +279,7 @@ async def test_a_custom_message_and_a_phone_number_get_their_own_one_tap_button(
 ) -> None:
     ada = tg.chat()
     await onboard(ada)
-    await ada.send("/contacts")
-    await ada.send("Dad")
-    await ada.click("Phone number")
-    await ada.send("+44 20 7946 0958")
-    await ada.click("Skip")
-    await ada.click("Done for now")
+    await add_by_phone(ada, "Dad", "+44 20 7946 0958")
     replies = await ada.send("Need a quick chat?")
     # A share link opens Telegram's chat picker, not Dad: the label says so, and his
     # number is in the message so it can be called from here.
