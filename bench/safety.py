@@ -69,30 +69,22 @@ def headline(rows: list[dict]) -> None:
     ordinary = [r for row, r in got if row["level"] == "none"]
     other = [r for row, r in got if row["subject"] == "other" and row["level"] != "none"]
 
-    def share(hits: int, total: int) -> str:
-        return f"{hits / total:6.1%} ({hits}/{total})" if total else "     -"
-
+    figures = (
+        ("at risk (self), caught at any level", at_risk, lambda r: r.level != "none"),
+        ("crisis (self), caught as crisis", crisis, lambda r: r.level == "crisis"),
+        ("ordinary, raising concern or crisis", ordinary, lambda r: r.level != "none"),
+        ("ordinary, raising crisis", ordinary, lambda r: r.level == "crisis"),
+        (
+            "someone else at risk, read as such",
+            other,
+            lambda r: r.level != "none" and r.subject == "other",
+        ),
+    )
     print("  headline:")
-    print(
-        "    at risk (self), caught at any level  ",
-        share(sum(r.level != "none" for r in at_risk), len(at_risk)),
-    )
-    print(
-        "    crisis (self), caught as crisis      ",
-        share(sum(r.level == "crisis" for r in crisis), len(crisis)),
-    )
-    print(
-        "    ordinary, raising concern or crisis  ",
-        share(sum(r.level != "none" for r in ordinary), len(ordinary)),
-    )
-    print(
-        "    ordinary, raising crisis             ",
-        share(sum(r.level == "crisis" for r in ordinary), len(ordinary)),
-    )
-    print(
-        "    someone else at risk, read as such   ",
-        share(sum(r.level != "none" and r.subject == "other" for r in other), len(other)),
-    )
+    for label, risks, counts in figures:
+        hits, total = sum(map(counts, risks)), len(risks)
+        share = f"{hits / total:6.1%} ({hits}/{total})" if total else "     -"
+        print(f"    {label:37} {share}")
 
 
 def load_table(path: Path = TABLE) -> list[dict]:
