@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 
 from bot.core import Bridges
-from bot.logs import RedactToken, quiet_libraries
+from bot.logs import RedactToken, install_record_factory, quiet_libraries
 from bot.scheduler import Sweeper
 from bot.telegram_app import build_application
 from storage.tables import User
@@ -60,9 +63,11 @@ class Everything(logging.Handler):
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         self.lines: list[str] = []
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+        self.records.append(record)
 
 
 @pytest.fixture()
@@ -220,3 +225,136 @@ async def test_bridges_run_at_debug_prints_nothing_personal(tmp_path: Path) -> N
     assert proc.returncode == 0, printed
     assert "Bridges is starting" in printed, "the logs were really captured"
     assert leaks(printed) == [], printed
+
+
+# --- the token filter itself ----------------------------------------------------------------
+
+TOKEN_FORMS = [
+    FAKE_TOKEN,
+    FAKE_TOKEN.replace(":", "%3A"),
+    FAKE_TOKEN.replace(":", "%3a"),
+    FAKE_TOKEN.replace(":", "%253A"),
+    FAKE_TOKEN.split(":")[1],
+]
+URL = f"https://api.telegram.org/bot{FAKE_TOKEN}/getUpdates"
+
+
+def token_leaks(text: str) -> list[str]:
+    return [form for form in TOKEN_FORMS if form.lower() in text.lower()]
+
+
+class TokenError(Exception):
+    """Stands in for PTB's InvalidToken, whose message quotes the token."""
+
+
+def raise_with_the_token() -> None:
+    try:
+        raise ValueError(quote(URL, safe=""))  # a chained cause, URL-encoded
+    except ValueError as cause:
+        raise TokenError(f"The token `{FAKE_TOKEN}` was rejected by the server.") from cause
+
+
+@pytest.fixture()
+def factory() -> Iterator[None]:
+    """The record factory as bot.logs.configure installs it."""
+    undo = install_record_factory(FAKE_TOKEN)
+    try:
+        yield
+    finally:
+        undo()
+
+
+def test_the_token_never_reaches_a_handler(logs: Everything, factory: None) -> None:
+    """msg, args, extras, exception text, chained traceback and stack, on every logger,
+    including a library logger that does not propagate and has an unfiltered handler of
+    its own, added after logging was configured."""
+    own = Everything()  # no RedactToken on this one: only the record factory protects it
+    own.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    tornado = logging.getLogger("tornado.application.zq")
+    tornado.addHandler(own)
+    tornado.propagate = False
+    try:
+        logging.getLogger("bridges.zq").warning(f"in the message {URL}")
+        logging.getLogger("bridges.zq").warning("in the args %s and %r", URL, [FAKE_TOKEN])
+        logging.getLogger("telegram.ext.Updater").error("encoded %s", quote(URL, safe=""))
+        logging.getLogger("httpx").warning('HTTP Request: POST %s "HTTP/1.1 409"', URL)
+        logging.getLogger("telegram.ext.Application").info(FAKE_TOKEN.replace(":", "%3a"))
+        try:
+            raise_with_the_token()
+        except TokenError:
+            logging.getLogger("telegram.ext.Application").exception("ZQFAIL %s", "initialize")
+            logging.getLogger("bridges.zq").error("ZQSTACK", exc_info=True, stack_info=True)
+        tornado.error("ZQTORNADO %s", URL, exc_info=TokenError(URL), extra={"where": "-"})
+        # `extra=` fields are set after the factory ran: the root handlers' filter scrubs them.
+        logging.getLogger("httpx").warning("ZQEXTRA", extra={"where": URL})
+        a_record = logging.LogRecord("bridges.zq", logging.ERROR, __file__, 1, URL, None, None)
+        a_record.stack_info = f"Stack (most recent call last):\n  {URL}"
+        logging.getLogger("bridges.zq").handle(a_record)  # made without the factory
+    finally:
+        tornado.removeHandler(own)
+        tornado.propagate = True
+    text = "\n".join(logs.lines)
+    for marker in [
+        "in the message https://api.telegram.org/bot<token>/getUpdates",
+        "encoded",
+        "HTTP Request",
+        "ZQFAIL initialize",
+        "TokenError: The token `<token>`",
+        "ValueError: https%3A%2F%2F",
+        "ZQSTACK",
+        "Stack (most recent call last)",
+    ]:
+        assert marker in text, (marker, text)  # fmt: skip
+    assert "<token>" in text and token_leaks(text) == [], text
+    [extra] = [r for r in logs.records if r.msg == "ZQEXTRA"]
+    assert extra.where == "https://api.telegram.org/bot<token>/getUpdates"  # type: ignore[attr-defined]
+    own_text = "\n".join(own.lines)
+    assert "ZQTORNADO" in own_text and "TokenError: https://api.telegram.org/bot<token>" in own_text
+    assert token_leaks(own_text) == [], own_text
+
+
+def test_records_without_the_token_are_left_alone(logs: Everything, factory: None) -> None:
+    """Redaction does not flatten ordinary records: their args stay for any handler."""
+    seen: list[logging.LogRecord] = []
+    keep = logging.Handler()
+    keep.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(keep)
+    try:
+        logging.getLogger("bridges.zq").info("turn took %d ms", 12)
+    finally:
+        logging.getLogger().removeHandler(keep)
+    assert [(r.msg, r.args) for r in seen] == [("turn took %d ms", (12,))]
+
+
+CONFIGURED = f"""
+import logging, sys, threading
+from bot import logs
+
+logs.configure("DEBUG", {FAKE_TOKEN!r})
+url = {URL!r}
+# A library that sets up its own logger and handler later, not propagating.
+late = logging.getLogger("apscheduler.zq")
+late.propagate = False
+late.addHandler(logging.StreamHandler(sys.stderr))
+late.warning("ZQLATE %s", url)
+logging.getLogger("telegram.zq").warning("ZQTELEGRAM %s", url.replace(":", "%3A"))
+logging.getLogger("bridges").info("ZQBRIDGES " + url)
+thread = threading.Thread(target=lambda: (_ for _ in ()).throw(RuntimeError("ZQTHREAD " + url)))
+thread.start()
+thread.join()
+raise RuntimeError("ZQUNCAUGHT The token `{FAKE_TOKEN}` was rejected by the server.")
+"""
+
+
+def test_configure_redacts_everything_a_process_prints() -> None:
+    """bot.logs.configure in a fresh interpreter, uncaught exceptions included."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", CONFIGURED], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    printed = done.stdout + done.stderr
+    assert done.returncode == 1, printed
+    for marker in ["ZQLATE", "ZQTELEGRAM", "ZQBRIDGES", "ZQTHREAD", "ZQUNCAUGHT", "Traceback"]:
+        assert marker in printed, (marker, printed)
+    assert printed.count("<token>") >= 5, printed
+    assert token_leaks(printed) == [], printed
