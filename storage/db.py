@@ -1,13 +1,53 @@
-"""Database engines: an SQLite file by default, PostgreSQL by DATABASE_URL."""
+"""Database engines: an SQLite file by default, PostgreSQL by DATABASE_URL.
+
+Every wait on the database is bounded by a few seconds. A person who wrote to the bot is
+waiting on each of these waits: when the database is down, hung or locked, the turn should
+fail quickly so the adapter can send the reply that needs no database (bot/fallback.py, the
+crisis lines for a message that screens as crisis) and leave the update to be processed
+again when the database is back, rather than hold everyone's turns for half a minute.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 
 DEFAULT_URL = "sqlite:///bridges.db"
+
+# --- PostgreSQL -------------------------------------------------------------------------
+# Seconds to open a connection (libpq's connect_timeout): a database that is down or
+# unreachable fails the turn in this long instead of the kernel's minutes of SYN retries.
+PG_CONNECT_TIMEOUT_S = 5
+# Longest one statement may run on the server, lock waits included (statement_timeout):
+# a turn's statements take milliseconds, so one that runs for seconds is stuck behind a
+# hung database or a held lock, and is cancelled (OperationalError) rather than left
+# waiting. A migration that needs longer lifts it for its own transaction
+# (lift_statement_timeout).
+PG_STATEMENT_TIMEOUT_MS = 5_000
+# Milliseconds sent data may stay unacknowledged before the kernel drops the connection
+# (libpq's tcp_user_timeout). statement_timeout is enforced by the server, so it cannot
+# help when the server's host vanishes mid-query (no reply, no reset ever comes); this
+# bounds that case too.
+PG_TCP_USER_TIMEOUT_MS = 5_000
+# Seconds a turn waits for a free pooled connection: a starved pool (every connection
+# stuck on a hung database) fails the turn fast instead of queueing it for 30 s.
+PG_POOL_TIMEOUT_S = 5
+# Seconds after which a pooled connection is replaced on its next checkout, so a
+# connection a proxy or firewall silently dropped while idle is not used for long.
+# No pool_pre_ping: it costs a round trip on every checkout and would itself hang on a
+# hung database. A connection found dead in use raises once; SQLAlchemy then sees a
+# disconnect, invalidates it and every connection opened before it, and the next turn
+# gets a fresh one (the failed update is not acknowledged, so it runs again).
+PG_POOL_RECYCLE_S = 300
+
+# --- SQLite -----------------------------------------------------------------------------
+# Seconds a writer waits for another connection's write lock (sqlite3's `timeout` and
+# PRAGMA busy_timeout, the same wait): turns hold the lock for milliseconds, so a lock
+# held for seconds means something is stuck, and the person should get the fallback reply
+# rather than wait 30 s.
+SQLITE_BUSY_TIMEOUT_S = 5
 
 
 def normalise_url(url: str) -> str:
@@ -23,12 +63,57 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL) with the timeouts above.
+
+    `kwargs` go to SQLAlchemy's create_engine and win over the defaults here; a
+    `connect_args` dict is merged key by key with ours (its keys win).
+    """
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, future=True, **kwargs)
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, future=True, **kwargs
+        return _postgres_engine(make_url(url), kwargs)
+    return _sqlite_engine(url, kwargs)
+
+
+def pg_connect_args(url: URL) -> dict[str, Any]:
+    """The driver arguments that bound every wait on PostgreSQL, for `url`.
+
+    `options` (server settings at connection start) carries our statement_timeout
+    followed by the URL's own `options` ("-csearch_path=..."): connect_args replace a URL
+    query parameter of the same name, so the two are joined here rather than one lost.
+    The URL's come last, so an explicit `-c statement_timeout=...` in the URL wins.
+    A connect_timeout in the URL wins too.
+    """
+    own = url.query.get("options", ())
+    url_options = " ".join([own] if isinstance(own, str) else own)
+    options = " ".join(
+        filter(None, [f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS}", url_options])
     )
+    args: dict[str, Any] = {
+        "options": options,
+        "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
+    }
+    if "connect_timeout" not in url.query:
+        args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return args
+
+
+def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
+    connect_args = pg_connect_args(url) | kwargs.pop("connect_args", {})
+    settings: dict[str, Any] = {
+        "pool_recycle": PG_POOL_RECYCLE_S,
+        "pool_timeout": PG_POOL_TIMEOUT_S,
+    } | kwargs
+    return create_engine(url, connect_args=connect_args, **settings)
+
+
+def _sqlite_engine(url: str, kwargs: dict[str, Any]) -> Engine:
+    connect_args = {
+        "check_same_thread": False,
+        "timeout": SQLITE_BUSY_TIMEOUT_S,
+    } | kwargs.pop("connect_args", {})
+    busy_ms = int(float(connect_args["timeout"]) * 1000)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    in_file = make_url(url).database not in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -36,8 +121,10 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        if make_url(url).database not in (None, "", ":memory:"):
+        # The same wait as sqlite3's `timeout`, said again so it holds whatever the
+        # driver does with it.
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        if in_file:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -48,3 +135,14 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def lift_statement_timeout(conn: Connection) -> None:
+    """Let the statements of `conn`'s current transaction run as long as they need.
+
+    For migrations and other maintenance that may rewrite a large table: PostgreSQL's
+    SET LOCAL lasts until the transaction ends, so the connection goes back to the pool
+    with PG_STATEMENT_TIMEOUT_MS. Call inside a transaction; nothing to do on SQLite.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")

@@ -20,8 +20,12 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from storage.db import lift_statement_timeout
+
     config = alembic_config()
     with engine.begin() as conn:
+        # A migration may rewrite a big table: the turn-sized statement timeout would cancel it.
+        lift_statement_timeout(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
