@@ -1,24 +1,31 @@
-"""The check-in sweep at scale: claim due users, run their turns, the bot process, sending.
+"""The check-in sweep at scale: find due users, take each in its transaction, the bot, sending.
 
 Fills a database with N onboarded users (varied IANA zones, half-hour ones included, varied
 check-in times, `next_checkin_at` from dialogs.schedule.next_checkin), then measures:
 
-1. claiming a batch of 1,000 due users (storage.schedule_store.claim_due, advancing each to its
-   next check-in; median of a few runs, the claimed rows reset between runs);
-2. a full sweep (claim in batches of 1,000 and run each one's engine turn, Bridges.handle with
-   Due("checkin"), nothing sent) when 1% of users are due, and when none are;
+1. reading a page of 1,000 due users (storage.schedule_store.due_candidates: a plain SELECT on
+   the partial index, nothing locked or moved; median of a few runs);
+2. a full sweep (bot.scheduler.Sweeper: for each due user one transaction that re-checks the
+   due time under the row lock, moves it on, runs the Due("checkin") turn and writes the
+   replies to the outbox; the sender given the rows only records them, nothing is sent) when
+   1% of users are due, and when none are. Due times, unanswered counts and outbox rows are
+   put back afterwards;
 3. the bot process (`python -m bot.cli run`, a subprocess of its own) against a loopback fake
    Bot API and the filled database: start-up time (spawn until the fake sees its first
    getUpdates) and peak RSS (VmHWM) after it has run for a few seconds;
 4. sending to the loopback fake through the Application that bot.telegram_app.build_application
    builds, with its default rate limiter (PTB's AIORateLimiter): messages per second achieved,
-   as a fraction of the overall limit (30/s).
+   as a fraction of the overall limit (30/s);
+5. with --deliver N: N due users swept and delivered end to end through build_application's
+   Sweeper and Sender (default rate limiter) to the loopback fake: when the sweep had
+   committed them all, when the last was delivered, and how long rows waited in the outbox
+   (compare storage.outbox.LEASE: a row waiting longer may be taken over by another replica).
 
 "Now" is the real clock at filling time: every user's next check-in lies within the next day.
 The sweeps run at a later instant chosen so that exactly the wanted number of users are due
 (as if the clock had moved on), so nothing depends on when the bench runs.
 
-    python bench/sweep.py --users 100000 [--database-url URL] [--messages 300]
+    python bench/sweep.py --users 100000 [--database-url URL] [--messages 300] [--deliver 1000]
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,15 +49,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` and `bot` importable
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update  # noqa: E402
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update  # noqa: E402
 
 from bench.scratch_db import scratch_schema  # noqa: E402
 from bot.core import Bridges  # noqa: E402
-from dialogs.model import Due  # noqa: E402
+from bot.scheduler import Sweeper  # noqa: E402
 from dialogs.schedule import next_checkin  # noqa: E402
-from storage.repository import UserKey  # noqa: E402
-from storage.schedule_store import ClaimedUser, claim_due  # noqa: E402
-from storage.tables import User  # noqa: E402
+from storage.outbox import LEASE, Pending  # noqa: E402
+from storage.schedule_store import due_candidates  # noqa: E402
+from storage.tables import OutboxRow, User  # noqa: E402
 from tests.fakebot import FAKE_TOKEN, FakeBotApi, LoopbackBotApiServer  # noqa: E402
 
 FIRST_USER_ID = 770_000_001  # Telegram ids of the bench's users
@@ -80,6 +88,7 @@ ZONES = [
 ]
 CHECKIN_TIMES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(0, 60, 5)]
 USERS = User.__table__
+OUTBOX = OutboxRow.__table__
 
 
 # --- the database -------------------------------------------------------------------------------
@@ -165,73 +174,94 @@ def count_due(engine: Engine, at: datetime) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def advance_checkin(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
-    def advance(person: ClaimedUser) -> datetime | None:
-        if not person.checkin_time or not person.timezone:
-            return None
-        return next_checkin(person.checkin_time, person.timezone, max(person.due_at, now))
+@dataclass(frozen=True)
+class Saved:
+    """A due user's row as it was before a sweep took them."""
 
-    return advance
+    user_id: int
+    due_at: datetime
+    unanswered: int
 
 
-def restore(engine: Engine, claimed: list[ClaimedUser]) -> None:
-    """Put claimed rows back to the due times they had (between measured runs)."""
-    if not claimed:
-        return
-    stmt = (
-        update(USERS)
-        .where(USERS.c.id == bindparam("b_id"))
-        .values(next_checkin_at=bindparam("b_at", type_=USERS.c.next_checkin_at.type))
-    )
+def due_rows(engine: Engine, at: datetime) -> list[Saved]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(USERS.c.id, USERS.c.next_checkin_at, USERS.c.unanswered).where(
+                USERS.c.next_checkin_at <= at.astimezone(UTC)
+            )
+        )
+        return [Saved(r[0], r[1], r[2]) for r in rows]
+
+
+def restore(engine: Engine, saved: list[Saved]) -> None:
+    """Put swept rows back as they were (due again, unanswered as before, outbox empty)."""
     with engine.begin() as conn:
-        conn.execute(stmt, [{"b_id": c.user_id, "b_at": c.due_at} for c in claimed])
+        conn.execute(delete(OUTBOX))
+        if not saved:
+            return
+        stmt = (
+            update(USERS)
+            .where(USERS.c.id == bindparam("b_id"))
+            .values(
+                next_checkin_at=bindparam("b_at", type_=USERS.c.next_checkin_at.type),
+                unanswered=bindparam("b_n"),
+            )
+        )
+        conn.execute(
+            stmt, [{"b_id": s.user_id, "b_at": s.due_at, "b_n": s.unanswered} for s in saved]
+        )
 
 
-# --- 1 and 2: claims and sweeps -----------------------------------------------------------------
+# --- 1 and 2: finding due users and sweeping them ----------------------------------------------
 
 
-def time_claim_batch(engine: Engine, at: datetime, runs: int) -> tuple[list[float], int]:
-    """Seconds for each of `runs` claims of one batch of BATCH users due at `at`."""
+def time_candidates(engine: Engine, at: datetime, runs: int) -> tuple[list[float], int]:
+    """Seconds for each of `runs` reads of one page of BATCH users due at `at`."""
     timings, got = [], 0
     for _ in range(runs):
         started = time.perf_counter()
-        claimed = claim_due(engine, "checkin", at, advance_checkin(at), limit=BATCH)
+        got = len(due_candidates(engine, "checkin", at, BATCH))
         timings.append(time.perf_counter() - started)
-        got = len(claimed)
-        restore(engine, claimed)
     return timings, got
 
 
-def sweep(bridges: Bridges, at: datetime) -> dict[str, Any]:
-    """Claim everyone due at `at` in batches, run each one's check-in turn (nothing is sent)."""
+class Recorder:
+    """Stands in for the sender: keeps the committed outbox rows, sends nothing."""
+
+    def __init__(self) -> None:
+        self.items: list[Pending] = []
+
+    def enqueue(self, items: Any) -> None:
+        self.items.extend(items)
+
+
+def sweep(bridges: Bridges, at: datetime, parallel: int | None) -> dict[str, Any]:
+    """One Sweeper.sweep at `at` (one transaction per due user), then everything put back."""
     engine = bridges.store.engine
-    claim_s = turn_s = 0.0
-    everyone: list[ClaimedUser] = []
-    replies = 0
-    batches = 0
+    saved = due_rows(engine, at)
+    recorder = Recorder()
+    sweeper = Sweeper(bridges, lambda: at, sender=recorder, batch=BATCH, parallel=parallel)  # type: ignore[arg-type]
     started = time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
-        claimed = claim_due(engine, "checkin", at, advance_checkin(at), limit=BATCH)
-        claim_s += time.perf_counter() - t0
-        if not claimed:
-            break
-        batches += 1
-        t0 = time.perf_counter()
-        for person in claimed:
-            out = bridges.handle(UserKey(person.channel, person.external_id), Due("checkin"), at)
-            replies += len(out)
-        turn_s += time.perf_counter() - t0
-        everyone.extend(claimed)
+    queued = asyncio.run(sweeper.sweep(None))
     wall = time.perf_counter() - started
-    restore(engine, everyone)
+    with engine.connect() as conn:
+        rows = int(conn.execute(select(func.count()).select_from(OUTBOX)).scalar_one())
+        left = int(
+            conn.execute(
+                select(func.count())
+                .select_from(USERS)
+                .where(USERS.c.next_checkin_at <= at.astimezone(UTC))
+            ).scalar_one()
+        )
+    restore(engine, saved)
     return {
-        "claimed": len(everyone),
-        "batches": batches,
+        "due": len(saved),
+        "queued": queued,
+        "rows": rows,
+        "handed": len(recorder.items),
+        "left_due": left,
         "wall_s": wall,
-        "claim_s": claim_s,
-        "turn_s": turn_s,
-        "replies": replies,
+        "parallel": sweeper.parallel,
     }
 
 
@@ -368,6 +398,52 @@ async def send_rate(database_url: str, messages: int) -> dict[str, Any]:
     }
 
 
+# --- 5: sweep and deliver end to end ------------------------------------------------------------
+
+
+async def deliver(database_url: str, at: datetime) -> dict[str, Any]:
+    """Everyone due at `at` swept and sent through build_application's Sweeper and Sender."""
+    from bot.telegram_app import build_application
+
+    bridges = Bridges.open(database_url, apply_migrations=False)
+    engine = bridges.store.engine
+    saved = due_rows(engine, at)
+    fake = FakeBotApi()
+    try:
+        async with LoopbackBotApiServer(fake) as server:
+            app = build_application(bridges, FAKE_TOKEN, server.base_url, clock=lambda: at)
+            sender = app.bot_data["adapter"].intake.sender
+            await app.initialize()
+            try:
+                started = time.monotonic()
+                queued = await Sweeper(bridges, lambda: at, sender=sender).sweep(app)
+                committed = time.monotonic()
+                await sender.idle()
+                done = time.monotonic()
+            finally:
+                await app.shutdown()
+        with engine.connect() as conn:
+            left = int(conn.execute(select(func.count()).select_from(OUTBOX)).scalar_one())
+        restore(engine, saved)
+    finally:
+        bridges.close()
+    sent = [c for c in fake.calls_to("sendMessage") if c.error_code is None]
+    chats = {c.params["chat_id"] for c in sent}
+    # The fake stamps calls with time.monotonic(): the last row waited from (at the latest)
+    # the end of the sweep until its send.
+    last = max((c.at for c in sent), default=committed)
+    return {
+        "due": len(saved),
+        "queued": queued,
+        "sent": len(sent),
+        "chats": len(chats),
+        "left": left,
+        "commit_s": committed - started,
+        "done_s": done - started,
+        "longest_wait_s": last - started,
+    }
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -402,6 +478,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=BOT_RUN_SECONDS,
         help="how long the bot runs before its VmHWM is read (default 5)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="people whose sweep transactions run at once (default: the Sweeper's, "
+        "1 on SQLite, 4 on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--deliver",
+        type=int,
+        default=0,
+        help="also sweep this many due users and deliver them through the Sender to the "
+        "loopback fake, rate-limited (default 0: skipped)",
+    )
     args = parser.parse_args(argv)
     if args.users < BATCH:
         parser.error(f"--users must be at least {BATCH}")
@@ -428,40 +518,39 @@ def main(argv: list[str] | None = None) -> int:
         print()
 
         at_batch = instant_with_due(times, BATCH)
-        claims, got = time_claim_batch(engine, at_batch, CLAIM_RUNS)
+        reads, got = time_candidates(engine, at_batch, CLAIM_RUNS)
 
         due_n = round(args.users * args.due_percent / 100)
         at_some = instant_with_due(times, due_n)
         due_n = count_due(engine, at_some)
-        some = sweep(bridges, at_some)
+        some = sweep(bridges, at_some, args.parallel)
         at_none = instant_with_due(times, 0)
-        nones = [sweep(bridges, at_none) for _ in range(CLAIM_RUNS)]
+        nones = [sweep(bridges, at_none, args.parallel) for _ in range(CLAIM_RUNS)]
         none_s = statistics.median(n["wall_s"] for n in nones)
         bridges.close()
 
         bot = asyncio.run(bot_process(url, args.bot_seconds))
         send = asyncio.run(send_rate(url, args.messages))
+        delivered = None
+        if args.deliver:
+            delivered = asyncio.run(deliver(url, instant_with_due(times, args.deliver)))
 
     print("Results")
     row(
-        f"claim a batch of {BATCH:,} due users (median of {CLAIM_RUNS})",
-        f"{statistics.median(claims) * 1000:.1f} ms  (claimed {got:,}; runs "
-        + ", ".join(f"{c * 1000:.0f}" for c in claims)
+        f"read a page of {BATCH:,} due users (median of {CLAIM_RUNS})",
+        f"{statistics.median(reads) * 1000:.1f} ms  (found {got:,}; runs "
+        + ", ".join(f"{c * 1000:.0f}" for c in reads)
         + " ms)",
     )
+    per_user = some["wall_s"] / max(some["due"], 1) * 1e3
     row(
-        f"full sweep, {args.due_percent:g}% due ({due_n:,} users), claims + turns",
-        f"{some['wall_s']:.2f} s  ({some['claimed']:,} claimed in {some['batches']} batches)",
+        f"full sweep, {args.due_percent:g}% due ({due_n:,} users), {some['parallel']} at once",
+        f"{some['wall_s']:.2f} s ({per_user:.2f} ms/user: re-check, move, turn, outbox)",
     )
     row(
-        "  of which claiming",
-        f"{some['claim_s']:.2f} s ({some['claim_s'] / max(some['claimed'], 1) * 1e6:.0f} us/user)",
+        "  queued / outbox rows / handed to the sender / left due",
+        f"{some['queued']:,} / {some['rows']:,} / {some['handed']:,} / {some['left_due']:,}",
     )
-    row(
-        "  of which engine turns (Bridges.handle, Due('checkin'))",
-        f"{some['turn_s']:.2f} s ({some['turn_s'] / max(some['claimed'], 1) * 1e3:.2f} ms/turn)",
-    )
-    row("  replies rendered by those turns", f"{some['replies']:,}")
     row(f"full sweep, none due (median of {CLAIM_RUNS})", f"{none_s * 1000:.2f} ms")
     row("bot process start-up (spawn -> first getUpdates)", f"{bot['startup_s']:.2f} s")
     row(
@@ -481,6 +570,20 @@ def main(argv: list[str] | None = None) -> int:
         f"  steady rate after the first {int(send['limit'])} (bucket burst)",
         f"{send['steady_rate']:.1f}/s = {send['steady_rate'] / send['limit']:.2f}",
     )
+    if delivered is not None:
+        row(
+            f"sweep and deliver {delivered['due']:,} due users (Sender, rate-limited)",
+            f"committed in {delivered['commit_s']:.2f} s, all sent after "
+            f"{delivered['done_s']:.2f} s",
+        )
+        row(
+            "  sent / chats / rows left in the outbox",
+            f"{delivered['sent']:,} / {delivered['chats']:,} / {delivered['left']:,}",
+        )
+        row(
+            f"  longest a row waited to be sent (LEASE {LEASE.total_seconds():g} s)",
+            f"{delivered['longest_wait_s']:.1f} s",
+        )
     print()
     if not has_checkin:
         print(
@@ -490,11 +593,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     if bot["stderr_errors"]:
         print("Bot process stderr had errors:", *bot["stderr_errors"][:5], sep="\n  ")
-    failed = got != BATCH or some["claimed"] != due_n or any(n["claimed"] for n in nones)
+    failed = got != BATCH or some["queued"] != due_n or some["left_due"] != 0
+    failed = failed or some["handed"] != some["rows"] or any(n["due"] for n in nones)
     failed = failed or send["sent"] != args.messages
+    if delivered is not None:
+        failed = failed or delivered["chats"] != delivered["due"] or delivered["left"] != 0
+        failed = failed or delivered["sent"] != delivered["queued"]
     if failed:
         print(
-            "FAILED: claimed counts or sent messages differ from what was due / asked",
+            "FAILED: swept, queued or sent counts differ from what was due / asked",
             file=sys.stderr,
         )
     return 1 if failed else 0

@@ -327,11 +327,22 @@ async def serve(args: argparse.Namespace) -> None:
         errors.append(type(context.error).__name__)
 
     app.add_error_handler(record_error)
-    async with running(app, polling=True):
+    # Bridges polls as `bridges run` does (bot/runner.py: each batch stored in the inbox
+    # before it is acknowledged); the echo bot with PTB's own Updater.
+    async with running(app, polling=bridges is None):
+        poller = None
+        if bridges is not None:
+            from bot.runner import poll
+
+            poller = asyncio.create_task(
+                poll(app, app.bot_data["adapter"].intake, asyncio.Event())
+            )
         cpu_before = cpu_seconds()
         print("READY", flush=True)
         await wait_for_stop_line()
         load_cpu = cpu_seconds() - cpu_before
+        if poller is not None:
+            poller.cancel()
     report: dict[str, Any] = {
         "cpu_s": load_cpu,
         "peak_rss_mb": peak_rss_mb(),

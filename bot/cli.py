@@ -9,17 +9,13 @@ import sys
 
 from sqlalchemy.exc import OperationalError
 
-from bot import logs
+from bot import logs, startup
 from bot.config import Settings
 
 NO_TOKEN = (
     "No TELEGRAM_BOT_TOKEN is set. Get one from @BotFather in Telegram (send it /newbot), "
     "then put TELEGRAM_BOT_TOKEN=... in a .env file here, or try Bridges in your terminal "
     "right now with: bridges chat"
-)
-NO_WEBHOOK = (
-    "Webhook mode needs WEBHOOK_URL (the public https:// address Telegram posts to) and "
-    "WEBHOOK_SECRET (1-256 characters: letters, digits, _ and -)."
 )
 
 
@@ -74,10 +70,16 @@ def _run(settings: Settings, webhook: bool = False) -> int:
     if not settings.token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    if webhook and not (settings.webhook_url and settings.webhook_secret):
-        print(NO_WEBHOOK, file=sys.stderr)
-        return 2
-    from telegram import Update
+    if webhook:
+        problem = startup.validate_webhook(settings.webhook_url, settings.webhook_secret)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+    import asyncio
+
+    # A rejected token raises StartupError (one line, exit 1, see main); an unreachable
+    # Bot API is said once and retried until it answers.
+    asyncio.run(startup.check_token(settings.token, settings.api_base_url))
 
     from bot.core import Bridges
     from bot.telegram_app import build_application
@@ -92,10 +94,15 @@ def _run(settings: Settings, webhook: bool = False) -> int:
     if webhook:
         import asyncio
 
+        from bot.intake import ORDER_HOLD
         from bot.webhook import serve
 
         assert settings.webhook_url and settings.webhook_secret  # checked above
         logging.getLogger("bridges").info("Bridges is starting (webhook)")
+        adapter = app.bot_data["adapter"]
+        adapter.recover = True  # look for work a crash left, now and every few seconds
+        # Other replicas may hold a person's earlier update for a moment (docs/delivery.md).
+        adapter.intake.hold_for = ORDER_HOLD
         asyncio.run(
             serve(
                 app,
@@ -103,11 +110,14 @@ def _run(settings: Settings, webhook: bool = False) -> int:
                 settings.webhook_url,
                 settings.webhook_secret,
                 settings.port,
+                accept=adapter.accept_json,
             )
         )
         return 0
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    from bot.runner import run_polling
+
+    asyncio.run(run_polling(app))
     return 0
 
 
@@ -161,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(settings.database_url))
             print("Database is up to date.")
             return 0
+    except startup.StartupError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the bot runs (e.g. waiting for the Bot API)
+        return 130
     except OperationalError as err:
         print(
             f"Cannot use the database ({type(err.orig).__name__}); check DATABASE_URL.",

@@ -1,36 +1,40 @@
-"""The sweep: every few seconds, find whose crisis follow-up, check-in or nudge is due
-and send it.
+"""The sweep: every few seconds, find whose crisis follow-up, check-in or nudge is due,
+and queue it for sending, one person per transaction.
 
-One repeating JobQueue job (APScheduler) runs `Sweeper.sweep`. It claims the due
-people atomically and moves each one's due time on *before* anything is sent
-(storage.schedule_store.claim_due), so a crash never re-sends and two bot
-processes never send the same message. Then each claimed person gets a
-`Due("followup")`, `Due("checkin")` or `Due("nudge")` turn through the engine, and
-its replies are sent like any other: all wording and branching stay in dialogs and
-prompts.
+One repeating JobQueue job (APScheduler) runs `Sweeper.sweep`. For each kind in
+turn (follow-ups first: after a crisis screen they matter most, then check-ins,
+then nudges) it reads the due people from the index
+(storage.schedule_store.due_candidates: a plain SELECT, oldest first, in pages of
+`batch`) and takes each one in a single transaction of their own
+(bot/due_turn.py): under the person's row lock it checks the time is still due,
+moves it on, runs the engine's `Due(kind)` turn and writes the replies to the
+outbox. Only after that commit are the rows handed to the sender
+(bot/sender.py), which delivers them per chat, in order, with retries, and marks
+people who blocked the bot inactive. The sweep itself never sends and never
+retries a send.
 
-Follow-ups first, then check-ins, then nudges, each in batches:
+Why one transaction per person, not one claim for the whole batch: claiming a
+batch moved everyone to tomorrow before anything was sent, so a crash mid-sweep
+silently lost hundreds of check-ins (issue 10). Now a crash at any instant
+either leaves the person due (the next sweep, here or after the restart, takes
+them) or has committed both the moved time and the outbox rows (the sender, or
+after a restart the outbox recovery in bot/intake.py, delivers them). Two
+sweepers (two bot processes) never double: the second waits for the row lock,
+then finds the time already moved and does nothing. A person whose transaction
+fails stays due and is tried again at the next sweep, not again within this one.
 
-- Follow-up: the gentle message after a crisis screen (`users.followup_at`, planned
-  by the engine). Claimed and cleared in one step, so it is sent at most once. Not
-  held by a pause (it is about their safety, not coaching) and, unlike a check-in,
-  still sent after downtime: a late "how are you doing now?" is still kind. Only one
-  more than 12 hours late (FOLLOWUP_STALE) is dropped, because by then it would
-  arrive as an out-of-the-blue reminder of their worst moment, a day later. Never
-  counted as unanswered (it is not coaching to back off from).
+The rules for what each kind does when due (follow-ups cleared and dropped when
+FOLLOWUP_STALE late; check-ins skipped when missed by hours or paused; nudges
+held while paused, in quiet hours or just after they wrote) live with the
+transaction, in bot/due_turn.py.
 
-- Check-in: moved on to their next local check-in time; skipped when missed by
-  hours (downtime) or while paused.
-- Nudge: skipped (and planned again for the first allowed moment) while paused,
-  in their quiet hours, or within 3 hours after they last wrote; otherwise sent and
-  moved on by `dialogs.schedule.next_nudge`.
-
-Unanswered back-off: every check-in or nudge actually sent adds one to
-`users.unanswered`; any message from the person resets it (storage.repository).
-Nudges back off with it (next_nudge: the interval doubles every 2 unanswered, up
-to a week). Check-ins never pile up (at most one per local day; a missed one is
-skipped, never sent late), and after 3 unanswered they come less often
-(`checkin_gap_days`: every 2nd day, every 4th, then weekly) and open more softly.
+Unanswered back-off: every check-in or nudge queued adds one to
+`users.unanswered` in its transaction; any message from the person resets it
+(storage.repository). Nudges back off with it (next_nudge: the interval doubles
+every 2 unanswered, up to a week). Check-ins never pile up (at most one per
+local day; a missed one is skipped, never sent late), and after 3 unanswered
+they come less often (`checkin_gap_days`: every 2nd day, every 4th, then weekly)
+and open more softly.
 
 The clock is injected (the Telegram adapter's), so tests control time.
 """
@@ -41,106 +45,30 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, TelegramError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core import Bridges
-from bot.render import Outgoing
-from bot.telegram_send import send_all
-from dialogs.model import Due
-from dialogs.schedule import (
-    NUDGE_QUIET_AFTER_MESSAGE,
-    SOFT_AFTER_UNANSWERED,
-    after_quiet_hours,
-    checkin_gap_days,
-    in_quiet_hours,
-    is_stale,
-    next_checkin,
-    next_nudge,
-)
+from bot.due_turn import FOLLOWUP_STALE, run_due
+from bot.sender import Sender
 from storage.repository import UserKey
-from storage.schedule_store import ClaimedUser, Kind, claim_due, count_unanswered, mark_inactive
+from storage.schedule_store import Candidate, Kind, due_candidates
 
 log = logging.getLogger("bridges.scheduler")
 Clock = Callable[[], datetime]
 
-BATCH = 1000  # people claimed per transaction
-PARALLEL = 16  # people whose turn and sending run at once (the rate limiter paces sending)
-SEND_ATTEMPTS = 3  # for a send error other than "blocked" (RetryAfter: AIORateLimiter)
-BACKOFF_SECONDS = 0.5  # doubled after each failed attempt
-# A crisis follow-up later than this (downtime) is dropped rather than sent; see above.
-FOLLOWUP_STALE = timedelta(hours=12)
+BATCH = 1000  # candidates read per query
+# People whose transactions run at once on PostgreSQL (each holds one pooled connection,
+# next to the turns of people writing). SQLite has one writer at a time: one there.
+PARALLEL = 4
+KINDS: tuple[Kind, ...] = ("followup", "checkin", "nudge")
+# Database failures in one sweep after which it stops (the database is likely away rather
+# than one lock slow); whoever was not reached stays due for the next sweep.
+DB_ERRORS_TO_STOP = 3
 
-
-def no_next(_person: ClaimedUser) -> None:
-    """A follow-up is sent once: the claim clears it."""
-    return None
-
-
-def next_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
-    """How a claimed person's due time moves on: their next local check-in after `now`.
-
-    Always from `now`, never from the missed time, so after downtime each person
-    gets at most one check-in, never a burst.
-    """
-
-    def advance(person: ClaimedUser) -> datetime | None:
-        if not (person.timezone and person.checkin_time):
-            return None
-        try:
-            # Fewer check-ins while several go unanswered (see checkin_gap_days).
-            start = now + timedelta(days=checkin_gap_days(person.unanswered) - 1)
-            return next_checkin(person.checkin_time, person.timezone, start)
-        except (ValueError, KeyError):  # a broken zone must not block the whole batch
-            return None
-
-    return advance
-
-
-def nudge_held_until(person: ClaimedUser, now: datetime) -> datetime | None:
-    """When a due nudge may go out at the earliest, or None if it may go now.
-
-    Held while paused, in quiet hours, or within 3 hours after they last wrote.
-    """
-    if not person.timezone:
-        return None
-    earliest = now
-    if person.paused_until is not None:
-        earliest = max(earliest, person.paused_until)
-    if person.last_seen_at is not None:
-        earliest = max(earliest, person.last_seen_at + NUDGE_QUIET_AFTER_MESSAGE)
-    earliest = after_quiet_hours(earliest, person.timezone, person.quiet_start, person.quiet_end)
-    return earliest if earliest > now else None
-
-
-def next_nudge_after(now: datetime) -> Callable[[ClaimedUser], datetime | None]:
-    """How a claimed person's nudge moves on: held back if now is the wrong moment,
-    else the next one after the one sent now (backed off by what went unanswered)."""
-
-    def advance(person: ClaimedUser) -> datetime | None:
-        if not person.timezone:
-            return None
-        try:
-            held = nudge_held_until(person, now)
-            if held is not None:
-                return held
-            return next_nudge(
-                now,
-                person.timezone,
-                person.nudges,
-                person.quiet_start,
-                person.quiet_end,
-                person.last_seen_at,
-                person.paused_until,
-                person.unanswered,
-            )
-        except (ValueError, KeyError, OverflowError):  # never block the whole batch
-            return None
-
-    return advance
+__all__ = ["FOLLOWUP_STALE", "Sweeper", "pseudonym"]  # FOLLOWUP_STALE: see bot/due_turn.py
 
 
 def pseudonym(external_id: str) -> str:
@@ -148,128 +76,103 @@ def pseudonym(external_id: str) -> str:
     return hashlib.sha256(external_id.encode()).hexdigest()[:10]
 
 
+class DatabaseAway(Exception):
+    """The database failed: the rest of this sweep waits for the next one."""
+
+
 class Sweeper:
+    """Finds due people and queues their follow-up, check-in or nudge (see above).
+
+    `sender` receives the committed outbox rows; without one, `sweep` takes the
+    Telegram adapter's (`application.bot_data["adapter"].intake.sender`).
+    """
+
     def __init__(
         self,
         bridges: Bridges,
         clock: Clock,
+        sender: Sender | None = None,
         batch: int = BATCH,
-        send_attempts: int = SEND_ATTEMPTS,
-        backoff_seconds: float = BACKOFF_SECONDS,
+        parallel: int | None = None,
     ) -> None:
         self.bridges = bridges
         self.clock = clock
+        self.sender = sender
         self.batch = batch
-        self.send_attempts = send_attempts
-        self.backoff_seconds = backoff_seconds
+        if parallel is None:
+            sqlite = bridges.store.engine.dialect.name == "sqlite"
+            parallel = 1 if sqlite else PARALLEL
+        self.parallel = parallel
 
     async def sweep(self, context: Any) -> int:
-        """One sweep (the JobQueue callback; an Application works too): how many were sent."""
-        now = self.clock()
-        # Follow-ups first: after a crisis screen they matter most.
-        sent = await self._sweep(context.bot, "followup", no_next, now)
-        sent += await self._sweep(context.bot, "checkin", next_after(now), now)
-        return sent + await self._sweep(context.bot, "nudge", next_nudge_after(now), now)
+        """One sweep (the JobQueue callback; an Application works too).
 
-    async def _sweep(
-        self,
-        bot: Bot,
-        kind: Kind,
-        advance: Callable[[ClaimedUser], datetime | None],
-        now: datetime,
-    ) -> int:
-        engine = self.bridges.store.engine
-        sent = 0
-        limit = asyncio.Semaphore(PARALLEL)
-        while True:
-            claimed = await asyncio.to_thread(claim_due, engine, kind, now, advance, self.batch)
-
-            async def one(person: ClaimedUser) -> bool:
-                async with limit:
-                    return await self._deliver(bot, kind, person, now)
-
-            results = await asyncio.gather(*(one(p) for p in claimed))
-            sent += sum(results)
-            if len(claimed) < self.batch:
-                return sent
-
-    async def _deliver(self, bot: Bot, kind: Kind, person: ClaimedUser, now: datetime) -> bool:
-        if person.channel != "telegram":
-            return False  # console people only see what they ask for
-        if kind == "checkin" and is_stale(person.due_at, now):
-            return False  # missed by hours (downtime): skipped; the next one is planned
-        if kind == "nudge" and not self._may_nudge(person, now):
-            return False  # held: already planned again for the first allowed moment
-        if kind == "followup" and now - person.due_at > FOLLOWUP_STALE:
-            who = pseudonym(person.external_id)
-            log.info("sweep: a follow-up for %s was too late; dropped", who)
-            return False  # already cleared by the claim
-        try:
-            messages = await asyncio.to_thread(self._turn, kind, person, now)
-        except Exception as err:  # one person's failure must not stop the sweep
-            log.error(
-                "%s turn failed for %s: %s", kind, pseudonym(person.external_id), type(err).__name__
-            )
-            return False
-        if messages is None or not await self._send(bot, person, messages):
-            return False
-        if kind != "followup":  # a follow-up is not coaching to back off from
-            await asyncio.to_thread(count_unanswered, self.bridges.store.engine, person.user_id)
-        return True
-
-    @staticmethod
-    def _may_nudge(person: ClaimedUser, now: datetime) -> bool:
-        """Checked again at send time: nudges off, paused, quiet hours or just wrote."""
-        if person.nudges == "off" or not person.timezone:
-            return False
-        try:
-            if in_quiet_hours(now, person.timezone, person.quiet_start, person.quiet_end):
-                return False
-            return nudge_held_until(person, now) is None
-        except (ValueError, KeyError, OverflowError):
-            return False
-
-    def _turn(self, kind: Kind, person: ClaimedUser, now: datetime) -> list[Outgoing] | None:
-        """The engine's turn for a due follow-up, check-in or nudge.
-
-        None for a check-in or nudge while they are paused; a follow-up is never paused.
+        Returns how many people had something queued. Does not wait for the sending.
         """
-        key = UserKey(person.channel, person.external_id)
-        if kind != "followup":
-            paused_until = self.bridges.store.load(key).profile.paused_until
-            if paused_until is not None and paused_until > now:
-                return None
-        soft = kind == "checkin" and person.unanswered >= SOFT_AFTER_UNANSWERED
-        return self.bridges.handle(key, Due(kind, soft=soft), now)
+        sender = self.sender or _sender_of(context)
+        now = self.clock()
+        queued = 0
+        try:
+            for kind in KINDS:
+                queued += await self._sweep(sender, kind, now)
+        except DatabaseAway as err:
+            log.warning("sweep waits for the database (%s); the rest stay due", err)
+        return queued
 
-    async def _send(self, bot: Bot, person: ClaimedUser, messages: list[Outgoing]) -> bool:
-        chat_id = int(person.external_id)
-        for out in messages:
-            for attempt in range(1, self.send_attempts + 1):
-                try:
-                    await send_all(bot, self.bridges.catalog, chat_id, [out], None)
-                    break
-                except Forbidden:
-                    # They blocked the bot: nothing more until they write again.
-                    await asyncio.to_thread(
-                        mark_inactive, self.bridges.store.engine, person.user_id
-                    )
-                    log.info(
-                        "sweep: %s blocked the bot; marked inactive",
-                        pseudonym(person.external_id),
-                    )
-                    return False
-                except TelegramError as err:  # NetworkError, TimedOut, RetryAfter left over
-                    final = isinstance(err, BadRequest) or attempt == self.send_attempts
-                    # The error's type only: no message text, no real id in the logs.
-                    log.warning(
-                        "send to %s failed (%s), attempt %d%s",
-                        pseudonym(person.external_id),
-                        type(err).__name__,
-                        attempt,
-                        ", giving up" if final else "",
-                    )
-                    if final:
-                        return False
-                    await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        return bool(messages)
+    async def _sweep(self, sender: Sender, kind: Kind, now: datetime) -> int:
+        engine = self.bridges.store.engine
+        limit = asyncio.Semaphore(self.parallel)
+        db_errors: list[str] = []  # this kind's database failures, by type
+        queued = 0
+        after: tuple[datetime, int] | None = None
+        while True:
+            try:
+                page = await asyncio.to_thread(due_candidates, engine, kind, now, self.batch, after)
+            except SQLAlchemyError as err:
+                raise DatabaseAway(type(err).__name__) from None
+
+            async def one(candidate: Candidate) -> bool:
+                async with limit:
+                    if len(db_errors) >= DB_ERRORS_TO_STOP:
+                        return False  # the database is away: leave the rest due
+                    return await self._take(sender, kind, candidate, db_errors)
+
+            queued += sum(await asyncio.gather(*(one(c) for c in page)))
+            if len(db_errors) >= DB_ERRORS_TO_STOP:
+                raise DatabaseAway(db_errors[-1])
+            if len(page) < self.batch:
+                return queued
+            after = (page[-1].due_at, page[-1].user_id)
+
+    async def _take(
+        self, sender: Sender, kind: Kind, candidate: Candidate, db_errors: list[str]
+    ) -> bool:
+        """One person's transaction, then their rows to the sender. True if any were queued.
+
+        On any failure the transaction was rolled back: they are still due, and the next
+        sweep tries again (this one's next page starts behind them).
+        """
+        key = UserKey(candidate.channel, candidate.external_id)
+        who = pseudonym(candidate.external_id)
+        try:
+            # The time is read when their transaction starts, not when the sweep did: the
+            # outbox rows' claim and the staleness rules count from then.
+            work = await asyncio.to_thread(run_due, self.bridges, key, kind, self.clock())
+        except SQLAlchemyError as err:  # a lock wait timed out, or the database is away
+            db_errors.append(type(err).__name__)
+            log.warning("%s for %s waits for the database (%s)", kind, who, type(err).__name__)
+            return False
+        except Exception as err:  # a bug in one person's turn must not stop the sweep
+            log.error("%s turn failed for %s: %s", kind, who, type(err).__name__)  # type only
+            return False
+        if work.plan is not None and work.plan.why == "late":
+            log.info("sweep: a follow-up for %s was too late; dropped", who)
+        sender.enqueue(work.pending)
+        return bool(work.pending)
+
+
+def _sender_of(context: Any) -> Sender:
+    """The Telegram adapter's sender, from a JobQueue CallbackContext or an Application."""
+    app = getattr(context, "application", context)
+    sender: Sender = app.bot_data["adapter"].intake.sender
+    return sender

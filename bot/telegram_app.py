@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
 from collections import OrderedDict
@@ -10,22 +9,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
+from bot.fallback import crisis_text_for_update
+from bot.intake import Intake
 from bot.scheduler import Sweeper
-from bot.telegram_events import event_from_update, words_in
-from bot.telegram_send import send_all
-from bot.update_processor import PerUserUpdateProcessor
+from bot.sender import Sender
+from bot.telegram_events import words_in
 from dialogs.commands import MENU_COMMANDS
 from dialogs.safety import assess
-from storage.repository import UserKey
 
 log = logging.getLogger("bridges.telegram")
 Clock = Callable[[], datetime]
+CONCURRENT_UPDATES = 4096
 GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
 # At most one crisis reply per group in this long (memory only): a group talking about a
 # hard moment gets the emergency number once, not after every message.
@@ -40,41 +41,61 @@ class TelegramAdapter:
     def __init__(self, bridges: Bridges, clock: Clock = utc_now) -> None:
         self.bridges = bridges
         self.clock = clock
+        self.intake: Intake  # set by build_application once the Bot exists
+        self.recover = False  # bot/runner.py and webhook mode turn crash recovery on
         self._told_groups: OrderedDict[int, None] = OrderedDict()
         self._group_crisis_at: OrderedDict[int, datetime] = OrderedDict()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update handed to the Application (in-process tests, PTB's own queue): through
+        the inbox like any other, waiting until its replies went."""
+        if not await self.groups(update, context.bot):
+            await self.intake.accept([update], wait=True)
+
+    async def accept_json(self, data: dict[str, Any]) -> int:
+        """A webhook POST's update: the HTTP status to answer (bot/webhook.py).
+
+        200 once it is stored (or answered from memory, for a group); 503 if it can't be
+        stored now, so Telegram delivers it again later; 400 if it is no update.
+        """
+        try:
+            update = Update.de_json(data, self.intake.bot)
+        except Exception as err:  # never log the body: it holds what people wrote
+            log.warning("webhook: unreadable update (%s)", type(err).__name__)
+            return 400
+        if update is None:
+            return 400
+        if await self.groups(update, self.intake.bot):
+            return 200
+        return 200 if await self.intake.accept([update]) else 503
+
+    async def groups(self, update: Update, bot: Bot) -> bool:
+        """Answer an update from a group from memory (nothing stored). True if it was one."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or user.is_bot or chat.type == ChatType.PRIVATE:
+            return False
         query = update.callback_query
         if query is not None:
-            # Answer first so the button stops spinning, whatever happens next.
-            await query.answer()
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None or user is None or user.is_bot:
-            return
-        if chat.type != ChatType.PRIVATE:
-            if query is None and _at_risk(words_in(update)):
-                await self._group_crisis(context, chat.id)
-            else:
-                await self._private_only(context, chat.id)
-            return
-        event = event_from_update(update)
-        if event is None:
-            return
-        key = UserKey("telegram", str(user.id))
-        messages = await asyncio.to_thread(self.bridges.handle, key, event, self.clock())
-        tapped = query.message.message_id if query is not None and query.message else None
-        await send_all(context.bot, self.bridges.catalog, chat.id, messages, tapped)
+            try:
+                await query.answer()
+            except TelegramError as err:
+                log.info("callback answer failed (%s)", type(err).__name__)
+        elif _at_risk(words_in(update)):
+            await self._group_crisis(bot, chat.id)
+            return True
+        await self._private_only(bot, chat.id)
+        return True
 
-    async def _private_only(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    async def _private_only(self, bot: Bot, chat_id: int) -> None:
         # Nothing from a group touches the database; we only remember, in memory,
         # that we already explained, so the group is not spammed.
         if chat_id in self._told_groups:
             return
         _remember(self._told_groups, chat_id, None)
         text = self.bridges.catalog.render("en", "common/private_only")
-        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
 
-    async def _group_crisis(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    async def _group_crisis(self, bot: Bot, chat_id: int) -> None:
         """A group message that sounds like a crisis: the emergency number and an invitation
         to a private chat, at most once per group every GROUP_CRISIS_EVERY. Nothing stored,
         nothing logged about the message."""
@@ -86,9 +107,9 @@ class TelegramAdapter:
             return
         # Checked and set with no await between: two updates at once send one reply.
         _remember(self._group_crisis_at, chat_id, now)
-        ctx = {"bot_link": _bot_link(context)}
+        ctx = {"bot_link": _bot_link(bot)}
         text = self.bridges.catalog.render("en", "common/group_crisis", ctx)
-        await context.bot.send_message(
+        await bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
         )
 
@@ -103,8 +124,9 @@ class TelegramAdapter:
             # A failed turn (database down, a send that broke) must not leave a crisis
             # message with only "something went wrong": the helplines, rendered without
             # any state, go instead.
-            if _at_risk(words_in(update)):
-                text = self.bridges.catalog.render("en", "common/crisis_fallback")
+            fallback = crisis_text_for_update(self.bridges.catalog, update)
+            if fallback is not None:
+                text = fallback
                 parse_mode: str | None = ParseMode.HTML
             else:
                 text = self.bridges.catalog.render("en", "common/error")
@@ -119,7 +141,14 @@ class TelegramAdapter:
             except Exception as send_err:  # the network may be what failed
                 log.warning("could not send the error notice: %s", type(send_err).__name__)
 
+    async def post_stop(self, app: Application) -> None:
+        """Let running turns and sends finish (bounded); what is left goes after a restart."""
+        await self.intake.stop()
+
     async def post_init(self, app: Application) -> None:
+        if self.recover:
+            # A real run (not a test): look for work a crash left, now and every few seconds.
+            self.intake.start()
         label = self.bridges.catalog.label
         await app.bot.set_my_commands(
             [
@@ -153,10 +182,10 @@ def _at_risk(words: str) -> bool:
         return False
 
 
-def _bot_link(context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def _bot_link(bot: Bot) -> str | None:
     """https://t.me/<bot's username>, or None before getMe has answered."""
     try:
-        username = context.bot.username
+        username = bot.username
     except RuntimeError:  # Bot not initialised yet
         return None
     return f"https://t.me/{username}" if username else None
@@ -178,21 +207,28 @@ def build_application(
         Application.builder()
         .token(token)
         .base_url(base_url)
-        .concurrent_updates(PerUserUpdateProcessor())
+        # Updates handed to the Application wait in their person's inbox worker, not in
+        # shared slots (bot/intake.py); PTB only has to let them all in.
+        .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(adapter.post_init)
+        .post_stop(adapter.post_stop)
     )
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # No retries inside the limiter: on a 429 it would hold back every chat while it
+        # sleeps. The sender waits out `retry_after` for that one chat (bot/sender.py).
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     app = builder.build()
+    sender = Sender(app.bot, bridges.catalog, bridges.store.engine, clock)
+    adapter.intake = Intake(bridges, app.bot, sender, clock)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)
     app.bot_data["adapter"] = adapter
     if sweep_seconds:
-        _schedule_sweep(app, Sweeper(bridges, clock), sweep_seconds)
+        _schedule_sweep(app, Sweeper(bridges, clock, sender=sender), sweep_seconds)
     return app
 
 
@@ -200,6 +236,7 @@ def _schedule_sweep(app: Application, sweeper: Sweeper, seconds: float) -> None:
     if app.job_queue is None:
         raise RuntimeError("the sweep needs python-telegram-bot[job-queue] installed")
     # One sweep at a time; a slow one makes the next wait rather than overlap or pile up.
+    # A sweep returns once its rows are committed and queued; the sender sends them.
     app.job_queue.run_repeating(
         sweeper.sweep,
         interval=seconds,

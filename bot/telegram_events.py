@@ -7,10 +7,15 @@ caption) and words after a command ("/menu I want to die" is read as text).
 
 from __future__ import annotations
 
-from telegram import Message, MessageEntity, Update
+from typing import Any
 
+from telegram import Bot, Message, MessageEntity, Update
+from telegram.constants import ChatType
+
+from bot.inbox_turn import Read
 from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
 from dialogs.safety import assess
+from storage.inbox import Incoming
 
 # Message attributes we recognise but cannot use, in the words the reply uses.
 _MEDIA = (
@@ -82,3 +87,34 @@ def words_of(message: Message | None) -> str:
 def words_in(update: Update) -> str:
     """The words of a message or an edited message (text or caption); "" for anything else."""
     return words_of(update.message or update.edited_message)
+
+
+def read_update(data: dict[str, Any], bot: Bot | None) -> Read:
+    """What a stored update (its JSON) means to the engine, for bot/inbox_turn.py.
+
+    Anything not from a person in a private chat reads as no event.
+    """
+    update = Update.de_json(data, bot)
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
+        return Read(None, None)
+    query = update.callback_query
+    tapped = query.message.message_id if query is not None and query.message else None
+    return Read(event_from_update(update), chat.id, tapped, words_in(update))
+
+
+def incoming(update: Update) -> Incoming | None:
+    """The inbox entry for an update from a person in a private chat, else None (groups
+    and channels are answered from memory, never stored: bot/telegram_app.py)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
+        return None
+    if update.callback_query is not None:
+        kind = "callback"
+    elif update.edited_message is not None:
+        kind = "edited"
+    elif update.message is not None:
+        kind = "message"
+    else:
+        kind = "other"
+    return Incoming(update.update_id, "telegram", str(user.id), chat.id, kind, update.to_dict())

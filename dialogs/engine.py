@@ -38,6 +38,7 @@ from dialogs.model import (
     Frame,
     Keyboard,
     Location,
+    Missed,
     Photo,
     Press,
     Reply,
@@ -110,6 +111,8 @@ class Engine(SafetyRouting):
         # Words just kept as this step's answer are let through unscreened once, by the very
         # next event only (see _go): whatever comes next, the mark goes.
         kept = top.slots.pop(crisis_hooks.KEPT, None) if top is not None else None
+        if isinstance(event, Missed) and (isinstance(event.event, Command) or top is None):
+            event = event.event  # a command, or no question open: nothing to show again
         if isinstance(event, Text):
             self._on_text(turn, event.text, now, kept)
         elif isinstance(event, Command):
@@ -124,6 +127,8 @@ class Engine(SafetyRouting):
             self._on_unsupported(turn, event, now)
         elif isinstance(event, Due):
             self._on_due(turn, event, now)
+        elif isinstance(event, Missed):
+            self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
         self._keep_emergency_in_view(turn, now)
@@ -174,6 +179,16 @@ class Engine(SafetyRouting):
                 self._listen(turn, now)
             return
         self._answer(turn, step, now, text)
+
+    def _on_missed(self, turn: Turn, event: Missed, now: datetime) -> None:
+        """The question they are answering never reached them: crisis words and commands go
+        as usual; anything else waits while the question is shown again."""
+        inner = event.event
+        words = getattr(inner, "text", None) or getattr(inner, "caption", "")
+        if words.strip() and self._on_risk(turn, words, now, self._screen(turn, words, now)):
+            return
+        self._say(turn, "common/missed")
+        self._show_current(turn, now)
 
     def _shortcut(self, turn: Turn, text: str) -> str | None:
         folded = fold(text)

@@ -134,7 +134,16 @@ class Due:
     soft: bool = False  # several went unanswered: a gentler, lower-key opening
 
 
-Event = Text | Command | Press | Location | Unsupported | Photo | Due
+@dataclass(frozen=True)
+class Missed:
+    """Their last question never reached them (a send failed for good, bot/sender.py):
+    show it again before `event` is taken as its answer. Words in `event` are still
+    screened first, and a command still runs."""
+
+    event: Text | Command | Press | Location | Unsupported | Photo
+
+
+Event = Text | Command | Press | Location | Unsupported | Photo | Due | Missed
 
 
 # --- what a turn produces -------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -136,6 +137,19 @@ def _keeps_nothing(turn: Turn) -> bool:
     return not profile.consented and not turn.state.stack
 
 
+class TurnHooks(Protocol):
+    """What a caller adds to a turn's transaction (bot/core.py): the inbox and outbox."""
+
+    def claim(self, conn: Connection, user: User | None) -> bool:
+        """Run first, under the person's lock. False: nothing to do; no turn, no writes."""
+        ...
+
+    def after(self, conn: Connection, user: User | None, turn: Turn, now: datetime) -> None:
+        """Run last, in the same transaction (e.g. mark the update done, queue replies).
+        Raise to roll the whole turn back."""
+        ...
+
+
 class StateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -169,24 +183,33 @@ class StateStore:
         now: datetime,
         script_version: str = "",
         seen: bool = True,
-    ) -> Turn:
+        hooks: TurnHooks | None = None,
+    ) -> Turn | None:
         """Run `decide` on the locked, current state and save what it returns.
 
         The row lock (PostgreSQL) or write lock (SQLite) is held for the whole
         turn, so two updates from one person can never interleave, even across
-        bot processes. Nothing is sent before this returns.
+        bot processes. Nothing is sent before this returns. With `hooks`, their
+        `claim` runs first (None is returned, and nothing written, if it says no)
+        and their `after` last, all in this one transaction.
         """
         now = now.astimezone(UTC)  # SQLite drops offsets, so store UTC only
         for attempt in range(NEW_USER_RETRIES):
             try:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
                     user = self._find(session, key, lock=True)
+                    if hooks is not None and not hooks.claim(session.connection(), user):
+                        return None
                     conv = session.get(Conversation, user.id) if user else None
                     rows = self._rows(session, user)
                     turn = decide(to_state(user, conv, rows))
                     owner = self._save(session, key, user, conv, turn, now, script_version, seen)
                     if owner is not None:
                         self._sync_records(session, owner, rows, turn, now)
+                    if hooks is not None:
+                        session.flush()
+                        kept = session.get(User, owner) if owner is not None else None
+                        hooks.after(session.connection(), kept, turn, now)
                 return turn
             except IntegrityError:
                 # Another process created this person's row first; load it and retry.
@@ -284,14 +307,25 @@ class StateStore:
             for position, record in enumerate(records):
                 row = by_id.get(record.id) if record.id is not None else None
                 if row is None:
-                    session.add(RecordRow(user_id=owner, kind=kind, position=position,
-                                          created_at=record.created_at or now,
-                                          updated_at=now, data=record.data))
+                    session.add(
+                        RecordRow(
+                            user_id=owner,
+                            kind=kind,
+                            position=position,
+                            created_at=record.created_at or now,
+                            updated_at=now,
+                            data=record.data,
+                        )
+                    )
                     continue
                 kept.add(row.id)  # type: ignore[arg-type]
                 if row.data != record.data or row.position != position or row.kind != kind:
                     row.data, row.position, row.kind, row.updated_at = (
-                        record.data, position, kind, now)
+                        record.data,
+                        position,
+                        kind,
+                        now,
+                    )
         gone = [row_id for row_id in by_id if row_id not in kept]
         if gone:
             session.execute(delete(RecordRow).where(RecordRow.id.in_(gone)))  # type: ignore[union-attr]

@@ -1,39 +1,39 @@
-"""The sweep's storage half: claim due check-ins, nudges and crisis follow-ups, atomically,
-advancing first.
+"""The sweep's storage half: who is due, and reading and moving a person's due time.
 
-Each person's next check-in and nudge is a UTC timestamp in an indexed column of
-`users`. `claim_due` takes the rows that are due and, in the same transaction,
-moves each one's due time on to what the caller's `advance` says, before anything
-is sent. So a crash after claiming never re-sends, and two sweepers (two bot
-processes) never claim the same person:
+Each person's next check-in, nudge and crisis follow-up is a UTC timestamp in an
+indexed column of `users` (None: nothing planned). `due_candidates` is a plain
+read of that index: up to `limit` active people whose `kind` is due, oldest
+first, paged by (due time, id). It locks and changes nothing, because a
+candidate is only a hint. The sweep (bot/due_turn.py) takes each candidate in a
+transaction of its own, under that person's row lock (storage.repository
+`run_turn`): it reads the due time again there with `due_at`, moves it on with
+`move_due`, and writes the check-in to the outbox, all in that one transaction.
+A candidate that another sweeper, or this one before a crash, has already taken
+is then simply found no longer due.
 
-- PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED LIMIT n`, then the UPDATE, in one
-  transaction; a second sweeper skips the locked rows and takes the next ones.
-- SQLite: the engine begins every transaction with `BEGIN IMMEDIATE` (storage.db),
-  so the select and the update run under the single writer lock; FOR UPDATE is
-  not rendered there.
+`due_person` is the snapshot of a locked row that the sweep's rules decide on.
 
-A crisis follow-up (`users.followup_at`, planned by the engine after a crisis screen)
-is claimed the same way; its `advance` returns None, so the claim clears it: each
-follow-up is sent at most once.
+Also here: planning a time by hand (`set_next`) and people who blocked the bot
+(`mark_inactive`, `mark_inactive_person`, `mark_active`). A blocked person's due
+times are cleared, so they never sit in the sweep's index as ever-due rows.
 
 Timestamps go in as UTC (SQLite drops offsets) and come back aware.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, Engine, bindparam, false, select, true, update
+from sqlalchemy import Column, Engine, and_, false, or_, select, true, update
 
 from storage.tables import User
 
 Kind = Literal["checkin", "nudge", "followup"]
 
 USERS = User.__table__
+# The column of each kind; its name is also the attribute on the ORM `User`.
 _DUE: dict[str, Column[Any]] = {
     "checkin": USERS.c.next_checkin_at,
     "nudge": USERS.c.next_nudge_at,
@@ -42,15 +42,25 @@ _DUE: dict[str, Column[Any]] = {
 
 
 @dataclass(frozen=True)
-class ClaimedUser:
-    """One person whose check-in, nudge or follow-up was due, as it stood when claimed."""
+class Candidate:
+    """Someone whose `kind` looked due when the index was read (not locked, not claimed)."""
+
+    user_id: int
+    channel: str
+    external_id: str
+    due_at: datetime  # UTC, aware
+
+
+@dataclass(frozen=True)
+class DuePerson:
+    """One person whose check-in, nudge or follow-up is due, as their locked row stands."""
 
     user_id: int
     channel: str
     external_id: str
     timezone: str | None
     checkin_time: str | None  # "HH:MM" local, as chosen
-    due_at: datetime  # the due time that was claimed (UTC, aware), not the new one
+    due_at: datetime  # the due time being taken (UTC, aware), not the next one
     # What deciding a nudge needs (defaults: the settings a new person starts with).
     nudges: str = "gentle"  # "off" | "gentle" | "daily"
     quiet_start: str = "21:00"
@@ -80,74 +90,64 @@ def _from_db(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def claim_due(
+def due_candidates(
     engine: Engine,
     kind: Kind,
     now: datetime,
-    advance: Callable[[ClaimedUser], datetime | None],
     limit: int = 1000,
-) -> list[ClaimedUser]:
-    """Claim up to `limit` active people whose next `kind` is due at `now`, oldest first.
+    after: tuple[datetime, int] | None = None,
+) -> list[Candidate]:
+    """Up to `limit` active people whose `kind` is due at `now`, ordered by (due time, id).
 
-    In the same transaction each one's due time becomes `advance(person)` (None:
-    nothing planned), so the rows are no longer due when this returns, before
-    anything is sent. If `advance` raises, nothing is claimed.
+    `after` is the last (due_at, user_id) of the previous page: the next page starts
+    behind it, so someone left due by a failed transaction is not read again in the
+    same sweep. A plain SELECT on the partial index: no lock, no write.
     """
     column = _column(kind)
     if limit <= 0:
         return []
     query = (
-        select(
-            USERS.c.id,
-            USERS.c.channel,
-            USERS.c.external_id,
-            USERS.c.timezone,
-            USERS.c.checkin_time,
-            column,
-            USERS.c.nudges,
-            USERS.c.quiet_start,
-            USERS.c.quiet_end,
-            USERS.c.paused_until,
-            USERS.c.last_seen_at,
-            USERS.c.unanswered,
-        )
+        select(USERS.c.id, USERS.c.channel, USERS.c.external_id, column)
         .where(column <= _to_db(now), USERS.c.active == true())
         .order_by(column, USERS.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL; not rendered on SQLite
     )
-    with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, the writer lock
-        claimed = [
-            ClaimedUser(
-                user_id=row[0],
-                channel=row[1],
-                external_id=row[2],
-                timezone=row[3],
-                checkin_time=row[4],
-                due_at=_from_db(row[5]),
-                nudges=row[6],
-                quiet_start=row[7],
-                quiet_end=row[8],
-                paused_until=_from_db(row[9]) if row[9] is not None else None,
-                last_seen_at=_from_db(row[10]) if row[10] is not None else None,
-                unanswered=row[11],
-            )
-            for row in conn.execute(query)
-        ]
-        if not claimed:
-            return []
-        moves = [{"b_id": c.user_id, "b_at": _to_db(advance(c))} for c in claimed]
-        _advance(conn, column, moves)
-    return claimed
+    if after is not None:
+        last_at, last_id = _to_db(after[0]), after[1]
+        query = query.where(or_(column > last_at, and_(column == last_at, USERS.c.id > last_id)))
+    with engine.connect() as conn:
+        return [Candidate(row[0], row[1], row[2], _from_db(row[3])) for row in conn.execute(query)]
 
 
-def _advance(conn: Any, column: Column[Any], moves: Sequence[dict[str, Any]]) -> None:
-    stmt = (
-        update(USERS)
-        .where(USERS.c.id == bindparam("b_id"))
-        .values({column.name: bindparam("b_at", type_=column.type)})
+def due_at(user: User, kind: Kind) -> datetime | None:
+    """The person's planned `kind` (UTC, aware), as the locked ORM row holds it."""
+    value = getattr(user, _column(kind).name)
+    return None if value is None else _from_db(value)
+
+
+def move_due(user: User, kind: Kind, at: datetime | None) -> None:
+    """Plan the person's next `kind` at `at` (aware; None: nothing planned) on the ORM row,
+    so it is written with the rest of the caller's transaction."""
+    setattr(user, _column(kind).name, _to_db(at))
+
+
+def due_person(user: User, due: datetime) -> DuePerson:
+    """The snapshot the sweep's rules decide on, from a locked ORM row."""
+    assert user.id is not None
+    return DuePerson(
+        user_id=user.id,
+        channel=user.channel,
+        external_id=user.external_id,
+        timezone=user.timezone,
+        checkin_time=user.checkin_time,
+        due_at=due,
+        nudges=user.nudges,
+        quiet_start=user.quiet_start,
+        quiet_end=user.quiet_end,
+        paused_until=_from_db(user.paused_until) if user.paused_until is not None else None,
+        last_seen_at=_from_db(user.last_seen_at) if user.last_seen_at is not None else None,
+        unanswered=user.unanswered or 0,
     )
-    conn.execute(stmt, list(moves))
 
 
 def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> None:
@@ -157,12 +157,7 @@ def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> N
         conn.execute(update(USERS).where(USERS.c.id == user_id).values({column.name: _to_db(at)}))
 
 
-def count_unanswered(engine: Engine, user_id: int) -> None:
-    """A check-in or nudge was sent: one more unanswered, until they write (storage resets it)."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(USERS).where(USERS.c.id == user_id).values(unanswered=USERS.c.unanswered + 1)
-        )
+_CLEARED = {"active": False, "next_checkin_at": None, "next_nudge_at": None, "followup_at": None}
 
 
 def mark_inactive(engine: Engine, user_id: int) -> None:
@@ -172,10 +167,16 @@ def mark_inactive(engine: Engine, user_id: int) -> None:
     index as ever-due rows; whoever calls `mark_active` plans them again.
     """
     with engine.begin() as conn:
+        conn.execute(update(USERS).where(USERS.c.id == user_id).values(_CLEARED))
+
+
+def mark_inactive_person(engine: Engine, channel: str, external_id: str) -> None:
+    """`mark_inactive` by the person's key (the sender knows the chat, not the row id)."""
+    with engine.begin() as conn:
         conn.execute(
             update(USERS)
-            .where(USERS.c.id == user_id)
-            .values(active=False, next_checkin_at=None, next_nudge_at=None, followup_at=None)
+            .where(USERS.c.channel == channel, USERS.c.external_id == external_id)
+            .values(_CLEARED)
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -89,6 +90,11 @@ class User(SQLModel, table=True):
     followup_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+    # Set when a reply of theirs could not be delivered after retries: their next message
+    # shows the current question again before anything is taken as its answer (issue 10).
+    undelivered_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     # Check-ins and nudges sent since they last wrote: nudges back off as it grows.
     unanswered: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
@@ -132,3 +138,66 @@ class RecordRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InboxRow(SQLModel, table=True):
+    """Every update Telegram gave us, by its `update_id` (docs/design.md, "Inbox and outbox").
+
+    Written and committed before the update is acknowledged (getUpdates offset or the
+    webhook's 200), so a crash loses nothing; its turn marks it done in the turn's own
+    transaction, so a redelivered update is recognised and skipped. `payload` (the update
+    as Telegram sent it, words included) is kept only until then: the turn sets it to None.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # Partial: the workers only ever look for a person's pending updates, oldest first.
+        Index(
+            "ix_inbox_pending",
+            "external_id",
+            "update_id",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+        Index("ix_inbox_received_at", "received_at"),
+    )
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)  # the person (Telegram user id), or "chat:<id>"
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    kind: str = Field(max_length=16)  # "message", "callback", "edited", "group", "other"
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    """A rendered reply waiting to be sent, written in the transaction of the turn (or the
+    check-in) that made it. The sender sends a chat's rows in `id` order and deletes each
+    once Telegram has accepted it. No foreign key to users: the goodbye after /delete is
+    still sent after the person's rows are gone.
+    """
+
+    __tablename__ = "outbox"
+    # AUTOINCREMENT on SQLite: ids are never reused after a delete, so a sender that just
+    # sent (and deleted) row N can't mistake a new row N for one it already has.
+    __table_args__ = (Index("ix_outbox_chat", "chat_id", "id"), {"sqlite_autoincrement": True})
+
+    # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    external_id: str = Field(max_length=64)  # whose reply, for /delete and "missed" marks
+    origin: str = Field(max_length=16)  # "turn", "checkin", "nudge", "followup", "notice"
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # Whoever holds the row may send it until then; a crashed sender's rows are taken over
+    # after it passes (storage/outbox.py).
+    claimed_until: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    attempts: int = 0
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,33 +1,41 @@
-"""The sweep's storage: claim due check-ins and nudges atomically, advancing first.
+"""The sweep's storage: reading who is due, and taking one due person in one transaction.
 
-Every test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL
-(see the `db_url` fixture in conftest.py).
+`due_candidates` only reads; `run_due` (bot/due_turn.py) takes a person under their row
+lock, checking again that they are due, moving the due time and writing the outbox rows
+in that one transaction. Every test runs on SQLite and, when TEST_DATABASE_URL is set,
+on PostgreSQL (see the `db_url` fixture in conftest.py).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
+from sqlmodel import Session
 
-from storage.db import make_engine
+from bot.core import Bridges
+from bot.due_turn import DueTurn, run_due
+from dialogs.model import Frame, Profile, Reply, Turn, UserState
 from storage.repository import StateStore, UserKey
 from storage.schedule_store import (
-    ClaimedUser,
-    claim_due,
+    due_at,
+    due_candidates,
+    due_person,
     mark_active,
     mark_inactive,
+    move_due,
     set_next,
 )
-from storage.tables import User
+from storage.tables import OutboxRow, User
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 USERS = User.__table__
+OUTBOX = OutboxRow.__table__
 
 
 def at(minutes: float) -> datetime:
@@ -36,7 +44,7 @@ def at(minutes: float) -> datetime:
 
 def add_users(engine: Engine, count: int, **values: Any) -> list[int]:
     """`count` people (ids in insertion order) with the given column values."""
-    first = _count(engine)
+    first = 1000 + _count(engine)
     rows = [
         {
             "channel": "telegram",
@@ -69,19 +77,25 @@ def due_times(engine: Engine, column: str = "next_checkin_at") -> dict[int, date
     return {r[0]: None if r[1] is None else r[1].replace(tzinfo=r[1].tzinfo or UTC) for r in rows}
 
 
-def active(engine: Engine, user_id: int) -> bool:
+def row(engine: Engine, external_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
-        return bool(conn.execute(select(USERS.c.active).where(USERS.c.id == user_id)).scalar_one())
+        found = conn.execute(select(USERS).where(USERS.c.external_id == external_id)).mappings()
+        out = dict(found.one())
+    for name, value in out.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            out[name] = value.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
+    return out
 
 
-def tomorrow(user: ClaimedUser) -> datetime:
-    return user.due_at + timedelta(days=1)
+def outbox_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(OUTBOX).order_by(OUTBOX.c.id)).mappings()]
 
 
-# --- what is claimed ---------------------------------------------------------------
+# --- who is due: a plain read --------------------------------------------------------
 
 
-def test_claims_only_due_active_rows_and_advances_them_before_returning(
+def test_candidates_are_the_due_active_rows_oldest_first_and_nothing_moves(
     db_engine: Engine,
 ) -> None:
     due = add_users(db_engine, 3, next_checkin_at=at(-30))
@@ -90,220 +104,286 @@ def test_claims_only_due_active_rows_and_advances_them_before_returning(
     unplanned = add_users(db_engine, 2)
     blocked = add_users(db_engine, 2, next_checkin_at=at(-30), active=False)
     nudge_only = add_users(db_engine, 1, next_nudge_at=at(-30))
+    before = due_times(db_engine)
 
-    claimed = claim_due(db_engine, "checkin", NOW, tomorrow)
+    found = due_candidates(db_engine, "checkin", NOW)
 
-    assert sorted(c.user_id for c in claimed) == due + exactly_now
-    first = claimed[0]
-    assert (first.channel, first.timezone, first.checkin_time) == (
-        "telegram",
-        "Europe/Berlin",
-        "08:30",
-    )
-    assert first.due_at == at(-30) and first.due_at.tzinfo is not None
-    assert {c.due_at for c in claimed} == {at(-30), NOW}
-
-    times = due_times(db_engine)  # already advanced when claim_due returns
-    for c in claimed:
-        assert times[c.user_id] == c.due_at + timedelta(days=1)
-    for uid in later:
-        assert times[uid] == at(1)
-    for uid in unplanned + nudge_only:
-        assert times[uid] is None
-    for uid in blocked:
-        assert times[uid] == at(-30)
-    assert due_times(db_engine, "next_nudge_at")[nudge_only[0]] == at(-30)
-
-    # A second sweep at the same moment finds nothing; nudges are their own column.
-    assert claim_due(db_engine, "checkin", NOW, tomorrow) == []
-    nudged = claim_due(db_engine, "nudge", NOW, lambda u: None)
-    assert [c.user_id for c in nudged] == nudge_only
-    assert due_times(db_engine, "next_nudge_at")[nudge_only[0]] is None  # None: nothing planned
-    assert claim_due(db_engine, "nudge", at(10_000), tomorrow) == []
+    assert [c.user_id for c in found] == due + exactly_now  # by due time, then id
+    assert [c.due_at for c in found] == [at(-30)] * 3 + [NOW]
+    assert found[0].due_at.tzinfo is not None
+    assert (found[0].channel, found[0].external_id) == ("telegram", "1000")
+    # Only a read: asked again, the same people, their times untouched.
+    assert due_candidates(db_engine, "checkin", NOW) == found
+    assert due_times(db_engine) == before
+    assert not set(later + unplanned + blocked) & {c.user_id for c in found}
+    # Nudges and follow-ups are their own columns.
+    assert [c.user_id for c in due_candidates(db_engine, "nudge", NOW)] == nudge_only
+    assert due_candidates(db_engine, "followup", at(10_000)) == []
 
 
-def test_limit_takes_the_oldest_first_and_the_rest_stay_due(db_engine: Engine) -> None:
-    ids = [add_users(db_engine, 1, next_checkin_at=at(-i))[0] for i in range(10)]
-    first = claim_due(db_engine, "checkin", NOW, tomorrow, limit=4)
-    assert [c.user_id for c in first] == list(reversed(ids))[:4]  # most overdue first
-    rest = claim_due(db_engine, "checkin", NOW, tomorrow, limit=100)
-    assert sorted(c.user_id for c in first + rest) == sorted(ids)
-    assert claim_due(db_engine, "checkin", NOW, tomorrow) == []
-    assert claim_due(db_engine, "checkin", NOW, tomorrow, limit=0) == []
+def test_pages_follow_on_behind_the_last_one_and_the_limit_holds(db_engine: Engine) -> None:
+    ids = [add_users(db_engine, 1, next_checkin_at=at(-i // 2))[0] for i in range(10)]
+    expected = sorted(ids, key=lambda uid: (at(-(ids.index(uid)) // 2), uid))
+    first = due_candidates(db_engine, "checkin", NOW, limit=4)
+    assert [c.user_id for c in first] == expected[:4]
+    seen = [c.user_id for c in first]
+    after = (first[-1].due_at, first[-1].user_id)
+    while page := due_candidates(db_engine, "checkin", NOW, limit=4, after=after):
+        seen += [c.user_id for c in page]
+        after = (page[-1].due_at, page[-1].user_id)
+    assert seen == expected  # each once, in order, although nothing was moved
+    assert due_candidates(db_engine, "checkin", NOW, limit=0) == []
 
 
 def test_due_times_compare_in_utc_whatever_the_offset(db_engine: Engine) -> None:
-    plus_two = timezone_offset(2)
     (uid,) = add_users(db_engine, 1)
-    set_next(db_engine, uid, "checkin", datetime(2026, 3, 1, 9, 59, tzinfo=plus_two))  # 07:59Z
-    claimed = claim_due(
-        db_engine, "checkin", datetime(2026, 3, 1, 3, 0, tzinfo=timezone_offset(-5)), tomorrow
-    )  # 08:00Z
-    assert [c.due_at for c in claimed] == [at(-1)]
+    set_next(db_engine, uid, "checkin", datetime(2026, 3, 1, 9, 59, tzinfo=_offset(2)))  # 07:59Z
+    found = due_candidates(db_engine, "checkin", datetime(2026, 3, 1, 3, 0, tzinfo=_offset(-5)))
+    assert [c.due_at for c in found] == [at(-1)]
     with pytest.raises(ValueError):
         set_next(db_engine, uid, "checkin", datetime(2026, 3, 1, 9, 0))  # naive
     with pytest.raises(ValueError):
-        claim_due(db_engine, "weekly", NOW, tomorrow)  # type: ignore[arg-type]
+        due_candidates(db_engine, "weekly", NOW)  # type: ignore[arg-type]
 
 
-def timezone_offset(hours: int) -> Any:
-    from datetime import timezone
-
+def _offset(hours: int) -> timezone:
     return timezone(timedelta(hours=hours))
 
 
-def test_if_advance_fails_nothing_is_claimed(db_engine: Engine) -> None:
-    ids = add_users(db_engine, 3, next_checkin_at=at(-5))
-
-    def broken(user: ClaimedUser) -> datetime:
-        raise RuntimeError("bad zone")
-
-    with pytest.raises(RuntimeError):
-        claim_due(db_engine, "checkin", NOW, broken)
-    assert all(due_times(db_engine)[uid] == at(-5) for uid in ids)
-    assert len(claim_due(db_engine, "checkin", NOW, tomorrow)) == 3
+def test_a_locked_rows_due_time_is_read_and_moved_on_the_orm_row(db_engine: Engine) -> None:
+    (uid,) = add_users(db_engine, 1, next_nudge_at=at(-5), paused_until=at(60), unanswered=2)
+    with Session(db_engine) as session, session.begin():
+        user = session.get(User, uid)
+        assert user is not None
+        due = due_at(user, "nudge")
+        assert due == at(-5) and due is not None and due.tzinfo is not None
+        person = due_person(user, due)
+        assert (person.user_id, person.due_at, person.unanswered) == (uid, at(-5), 2)
+        assert person.paused_until == at(60) and person.last_seen_at == NOW - timedelta(days=1)
+        assert due_at(user, "followup") is None
+        move_due(user, "nudge", datetime(2026, 3, 2, 10, 0, tzinfo=_offset(1)))
+        with pytest.raises(ValueError):
+            move_due(user, "checkin", datetime(2026, 3, 2, 10, 0))  # naive
+    assert due_times(db_engine, "next_nudge_at")[uid] == at(60 * 25)  # committed, in UTC
 
 
 # --- blocked and back --------------------------------------------------------------
 
 
-def test_inactive_users_are_never_claimed_until_they_write_again(db_engine: Engine) -> None:
+def test_inactive_users_are_never_due_until_they_write_again(db_engine: Engine) -> None:
     (uid,) = add_users(db_engine, 1, next_checkin_at=at(-5), next_nudge_at=at(-5))
-    assert active(db_engine, uid)
-
     mark_inactive(db_engine, uid)
-    assert not active(db_engine, uid)
     assert due_times(db_engine)[uid] is None and due_times(db_engine, "next_nudge_at")[uid] is None
     set_next(db_engine, uid, "checkin", at(-1))  # even if something plans them anyway
     for when in (NOW, at(60), at(60 * 24 * 30)):
-        assert claim_due(db_engine, "checkin", when, tomorrow) == []
-        assert claim_due(db_engine, "nudge", when, tomorrow) == []
+        assert due_candidates(db_engine, "checkin", when) == []
+        assert due_candidates(db_engine, "nudge", when) == []
 
     assert mark_active(db_engine, uid) is True  # was blocked: plan them again
     assert mark_active(db_engine, uid) is False  # already active: nothing to do
-    set_next(db_engine, uid, "checkin", at(-1))
-    assert [c.user_id for c in claim_due(db_engine, "checkin", NOW, tomorrow)] == [uid]
+    assert [c.user_id for c in due_candidates(db_engine, "checkin", NOW)] == [uid]
 
 
 def test_new_people_from_a_turn_are_active_with_nothing_planned(
     store: StateStore, db_engine: Engine
 ) -> None:
-    from dialogs.model import Profile, Reply, Turn, UserState
-
     def decide(_state: UserState) -> Turn:
         return Turn(UserState(profile=Profile(consented=True)), replies=[Reply("x")])
 
     store.run_turn(UserKey("telegram", "42"), decide, NOW)
     with db_engine.connect() as conn:
-        row = conn.execute(select(USERS)).mappings().one()
-    assert row["active"] in (True, 1)
-    assert row["next_checkin_at"] is None and row["next_nudge_at"] is None
+        found = conn.execute(select(USERS)).mappings().one()
+    assert found["active"] in (True, 1)
+    assert found["next_checkin_at"] is None and found["next_nudge_at"] is None
 
 
-# --- two sweepers ------------------------------------------------------------------
-
-SWEEP_USERS = 1000
+# --- taking one due person: one transaction ------------------------------------------
 
 
-def _sweeper(
-    url: str,
-    start: threading.Barrier,
-    out: list[int],
-    errors: list[BaseException],
-    batch: int,
-    advance: Callable[[ClaimedUser], datetime | None] = tomorrow,
-) -> None:
-    engine = make_engine(url)  # its own pool, like a second bot process
+@pytest.fixture()
+def bridges(db_url: str) -> Iterator[Bridges]:
+    opened = Bridges.open(db_url)
     try:
-        start.wait(timeout=30)
-        while claimed := claim_due(engine, "checkin", NOW, advance, limit=batch):
-            out.extend(c.user_id for c in claimed)
-    except BaseException as exc:
-        errors.append(exc)
+        yield opened
     finally:
-        engine.dispose()
+        opened.close()
 
 
-def test_two_sweepers_claim_each_of_1000_due_users_exactly_once(
-    db_url: str, db_engine: Engine
+KEY = UserKey("telegram", "1001")
+
+
+def after_crisis(store: StateStore, followup_at: datetime) -> None:
+    """An onboarded person (Lisbon, 08:00) just past a crisis screen, a follow-up planned."""
+    profile = Profile(
+        consented=True, onboarded=True, timezone="Europe/Lisbon", checkin_time="08:00",
+        nudges="off", risk_level="crisis", risk_at=NOW, unsafe_at=at(1), followup_at=followup_at,
+    )  # fmt: skip
+    state = UserState(stack=[Frame("crisis", "unsafe", {})], profile=profile)
+    store.run_turn(KEY, lambda _current: Turn(state.copy()), NOW)
+
+
+def test_a_due_followup_is_taken_once_cleared_and_queued_with_it(bridges: Bridges) -> None:
+    engine = bridges.store.engine
+    after_crisis(bridges.store, at(60))
+    checkin_at = row(engine, "1001")["next_checkin_at"]
+    assert checkin_at is not None
+
+    early = run_due(bridges, KEY, "followup", at(59))
+    assert not early.taken and early.pending == [] and outbox_rows(engine) == []
+
+    taken = run_due(bridges, KEY, "followup", at(61))
+    assert taken.taken and taken.pending
+    saved = row(engine, "1001")
+    assert saved["followup_at"] is None
+    # The same transaction wrote the rows the sender is handed, and touched nothing else.
+    rows = outbox_rows(engine)
+    assert [r["id"] for r in rows] == [p.id for p in taken.pending]
+    assert {(r["chat_id"], r["external_id"], r["origin"]) for r in rows} == {
+        (1001, "1001", "followup")
+    }
+    assert saved["risk_level"] == "crisis" and saved["unsafe_at"] == at(1)
+    assert saved["next_checkin_at"] == checkin_at
+    assert saved["unanswered"] == 0  # a follow-up is not coaching to back off from
+
+    again = run_due(bridges, KEY, "followup", at(600))
+    assert not again.taken and len(outbox_rows(engine)) == len(rows)  # at most once
+
+
+def test_taking_a_checkin_leaves_the_followup_alone_and_counts_unanswered(
+    bridges: Bridges,
 ) -> None:
-    ids = add_users(db_engine, SWEEP_USERS, next_checkin_at=at(-10))
-    start = threading.Barrier(2)
-    claims: list[list[int]] = [[], []]
-    errors: list[BaseException] = []
-
-    def slow(user: ClaimedUser) -> datetime:
-        time.sleep(0.0005)  # hold the batch's locks a little, so the sweeps overlap
-        return tomorrow(user)
-
-    threads = [
-        threading.Thread(target=_sweeper, args=(db_url, start, claims[i], errors, 50, slow))
-        for i in range(2)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors and not any(t.is_alive() for t in threads)
-
-    everything = claims[0] + claims[1]
-    assert len(everything) == SWEEP_USERS  # no duplicates...
-    assert set(everything) == set(ids)  # ...and nobody missed
-    assert all(t == at(-10) + timedelta(days=1) for t in due_times(db_engine).values())
-    print(f"\n[{db_engine.dialect.name}] sweeper claims: {len(claims[0])} + {len(claims[1])}")
-    if db_engine.dialect.name == "postgresql":
-        assert claims[0] and claims[1]  # SKIP LOCKED: both made progress
+    engine = bridges.store.engine
+    after_crisis(bridges.store, at(60 * 24 * 3))
+    checkin_at = row(engine, "1001")["next_checkin_at"]
+    assert not run_due(bridges, KEY, "followup", checkin_at).taken
+    work = run_due(bridges, KEY, "checkin", checkin_at)
+    assert work.taken and work.plan is not None and work.plan.run
+    saved = row(engine, "1001")
+    assert saved["followup_at"] == at(60 * 24 * 3)
+    assert saved["next_checkin_at"] == checkin_at + timedelta(days=1)
+    # In crisis: the engine holds the check-in back (nothing queued, nothing counted).
+    assert work.pending == [] and saved["unanswered"] == 0
 
 
-def test_postgres_second_sweeper_skips_locked_rows_instead_of_waiting(
-    db_url: str, db_engine: Engine
-) -> None:
-    if db_engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time")
-    ids = add_users(db_engine, 20, next_checkin_at=at(-10))
-    holding = threading.Event()
-    release = threading.Event()
-    first: list[int] = []
-    errors: list[BaseException] = []
+def test_when_no_turn_runs_only_the_due_time_moves(bridges: Bridges) -> None:
+    engine = bridges.store.engine
+    (uid,) = add_users(
+        engine, 1, next_checkin_at=at(-60 * 5), consented_at=NOW, onboarded_at=NOW,
+        timezone="UTC", checkin_time="03:00", nudges="off",
+    )  # fmt: skip
+    key = UserKey("telegram", row_external_id(engine, uid))
+    version = conversation_version(engine, uid)
+    work = run_due(bridges, key, "checkin", NOW)  # missed by five hours: stale
+    assert (
+        work.taken
+        and work.plan is not None
+        and (work.plan.run, work.plan.why)
+        == (
+            False,
+            "stale",
+        )
+    )
+    assert due_times(engine)[uid] == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    assert work.pending == [] and outbox_rows(engine) == []
+    assert conversation_version(engine, uid) == version  # the engine never saw it
 
-    def hold(user: ClaimedUser) -> datetime:
-        holding.set()
-        release.wait(timeout=30)  # keep the first batch locked, mid-transaction
-        return tomorrow(user)
 
-    def sweep_once() -> None:
-        try:
-            first.extend(c.user_id for c in claim_due(db_engine, "checkin", NOW, hold, limit=10))
-        except BaseException as exc:
-            errors.append(exc)
+def row_external_id(engine: Engine, uid: int) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(USERS.c.external_id).where(USERS.c.id == uid)).scalar())
 
-    thread = threading.Thread(target=sweep_once)
+
+def conversation_version(engine: Engine, uid: int) -> int | None:
+    from storage.tables import Conversation
+
+    table = Conversation.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(table.c.version).where(table.c.user_id == uid)).scalar()
+
+
+def test_a_turn_racing_the_sweep_never_brings_the_followup_back(bridges: Bridges) -> None:
+    """The person writes while the sweep takes their follow-up: whichever goes first, one."""
+    store = bridges.store
+    after_crisis(store, at(60))
+    in_turn, release = threading.Event(), threading.Event()
+
+    def slow_decide(current: UserState) -> Turn:
+        in_turn.set()
+        release.wait(timeout=10)
+        return Turn(current.copy())  # keeps whatever it loaded
+
+    thread = threading.Thread(target=store.run_turn, args=(KEY, slow_decide, at(61)))
     thread.start()
+    taken: list[DueTurn] = []
     try:
-        assert holding.wait(timeout=30)
-        other = make_engine(db_url)
-        try:
-            began = time.perf_counter()
-            second = claim_due(other, "checkin", NOW, tomorrow, limit=100)
-            waited = time.perf_counter() - began
-        finally:
-            other.dispose()
+        assert in_turn.wait(timeout=10)
+        sweeper = threading.Thread(
+            target=lambda: taken.append(run_due(bridges, KEY, "followup", at(61)))
+        )
+        sweeper.start()
+        time.sleep(0.05)
+        release.set()
+        sweeper.join(timeout=20)
+        thread.join(timeout=20)
     finally:
         release.set()
-        thread.join(timeout=30)
-    assert not errors
-    assert waited < 5  # it did not wait for the first sweeper's locks
-    assert sorted(first) == ids[:10] and sorted(c.user_id for c in second) == ids[10:]
+    later = run_due(bridges, KEY, "followup", at(120))
+    # The sweep waits for the turn's lock, then takes it; the turn cannot save it back.
+    assert [w.taken for w in taken] + [later.taken] == [True, False]
+    assert {r["origin"] for r in outbox_rows(bridges.store.engine)} == {"followup"}
+
+
+def test_two_sweepers_take_each_of_200_due_people_exactly_once(db_url: str) -> None:
+    """Two processes (own engines) go through the same candidates at once, in threads."""
+    both = [Bridges.open(db_url) for _ in range(2)]
+    try:
+        engine = both[0].store.engine
+        add_users(
+            engine, 200, next_checkin_at=at(-10), consented_at=NOW, onboarded_at=NOW,
+            timezone="UTC", checkin_time="07:50", nudges="off",
+        )  # fmt: skip
+        candidates = due_candidates(engine, "checkin", NOW)
+        assert len(candidates) == 200
+        start = threading.Barrier(2)
+        taken: list[list[str]] = [[], []]
+        errors: list[BaseException] = []
+
+        def sweep(n: int) -> None:
+            try:
+                start.wait(timeout=30)
+                for c in candidates:
+                    key = UserKey(c.channel, c.external_id)
+                    if run_due(both[n], key, "checkin", NOW).pending:
+                        taken[n].append(c.external_id)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=sweep, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors and not any(t.is_alive() for t in threads)
+        assert sorted(taken[0] + taken[1]) == sorted(c.external_id for c in candidates)
+        per_chat: dict[int, int] = {}
+        for r in outbox_rows(engine):
+            per_chat[r["chat_id"]] = per_chat.get(r["chat_id"], 0) + 1
+        assert len(per_chat) == 200 and len(set(per_chat.values())) == 1
+        assert set(due_times(engine).values()) == {datetime(2026, 3, 2, 7, 50, tzinfo=UTC)}
+        print(f"\n[{engine.dialect.name}] taken: {len(taken[0])} + {len(taken[1])}")
+    finally:
+        for bridges in both:
+            bridges.close()
 
 
 # --- figures (printed, not asserted) ----------------------------------------------
 
 
-def test_claiming_a_batch_of_1000_due_users_timing(db_engine: Engine) -> None:
+def test_reading_1000_due_of_10000_timing(db_engine: Engine) -> None:
     add_users(db_engine, 9000, next_checkin_at=at(60))  # not due yet
     add_users(db_engine, 1000, next_checkin_at=at(-5))
     began = time.perf_counter()
-    claimed = claim_due(db_engine, "checkin", NOW, tomorrow, limit=1000)
+    found = due_candidates(db_engine, "checkin", NOW, limit=1000)
     took = time.perf_counter() - began
-    assert len(claimed) == 1000
-    print(f"\n[{db_engine.dialect.name}] claim 1000 of 10000: {took * 1000:.1f} ms")
+    assert len(found) == 1000
+    print(f"\n[{db_engine.dialect.name}] read 1000 due of 10000: {took * 1000:.1f} ms")

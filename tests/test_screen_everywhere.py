@@ -239,8 +239,10 @@ async def test_a_crisis_in_a_group_caption_or_edit_is_not_ignored(tmp_path: Path
 async def test_when_the_database_is_down_a_crisis_still_gets_helplines(
     tg: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The update was stored, then the database failed: help at once, nothing lost."""
     ada = tg.chat(raise_errors=False)
     await onboard(ada)
+    working = tg.bridges.store.run_turn
 
     def database_down(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("SELECT users ...", {}, ConnectionRefusedError())
@@ -257,15 +259,25 @@ async def test_when_the_database_is_down_a_crisis_still_gets_helplines(
     assert "988" in text and "116 123" in text  # the general lines, rendered without state
     assert "try again in a moment" not in text
 
-    # An ordinary message still gets the ordinary apology.
+    # An ordinary message is told it will be answered: nothing to send again.
     replies = await ada.send("just saying hi")
     assert [m.plain_text for m in replies] == [
-        "Sorry, something went wrong on my side. Nothing you saved is lost; "
-        "please try again in a moment."
+        "I got your message, but I'm having trouble on my side right now. "
+        "Nothing is lost: I'll answer it as soon as I can."
     ]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "OperationalError" in logged
     assert CRISIS not in logged and "just saying hi" not in logged
+
+    # The database is back: both messages get their real turns, in the order sent.
+    seen = len(tg.fake.messages(ada.chat_id))
+    tg.bridges.store.run_turn = working  # type: ignore[method-assign]
+    answered = await tg.fake.wait_for(
+        ada.chat_id, lambda: len(tg.fake.messages(ada.chat_id)) >= seen + 2, 15
+    )
+    assert answered, ada.transcript()
+    later = [m.plain_text for m in tg.fake.messages(ada.chat_id)[seen:]]
+    assert any("are you safe" in t.lower() for t in later), later  # the crisis turn itself
 
 
 async def test_when_sending_the_crisis_reply_fails_the_helplines_still_go(tg: Harness) -> None:
@@ -273,8 +285,12 @@ async def test_when_sending_the_crisis_reply_fails_the_helplines_still_go(tg: Ha
     await onboard(ada)
     tg.fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
     replies = await ada.send(CRISIS)
-    assert replies, ada.transcript()
-    assert "Something went wrong on my side" in replies[-1].plain_text
-    assert GENERAL_EMERGENCY in replies[-1].plain_text or "112" in replies[-1].plain_text
+    texts = [r.plain_text for r in replies]
+    # The refused message is replaced by the reply that needs no state, in its place:
+    # help first, then the question that followed it.
+    assert len(texts) == 2, ada.transcript()
+    assert "Something went wrong on my side" in texts[0]
+    assert GENERAL_EMERGENCY in texts[0] or "112" in texts[0]
+    assert texts[1] == "Are you safe right now?"
     # The turn itself was saved: their crisis screen is there when they come back.
     assert in_crisis_screen(tg)

@@ -6,7 +6,6 @@ SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL (conftest.py `db_url`).
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, inspect, select
 
 from dialogs.model import ForgetMe, Frame, Profile, Reply, Turn, UserState
 from storage.repository import StateStore, UserKey
-from storage.schedule_store import ClaimedUser, claim_due, mark_inactive
+from storage.schedule_store import due_candidates, mark_inactive
 from storage.tables import User
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -67,10 +66,6 @@ def after_crisis(**overrides: Any) -> UserState:
     return UserState(stack=[Frame("crisis", "unsafe", {})], profile=profile)
 
 
-def never(_person: ClaimedUser) -> None:
-    return None
-
-
 def test_migration_adds_the_columns_and_a_partial_index_on_followup_at(
     db_engine: Engine,
 ) -> None:
@@ -116,73 +111,12 @@ def test_delete_erases_the_safety_memory_with_the_row(store: StateStore, db_engi
     assert store.load(KEY) == UserState()
 
 
-def test_a_due_followup_is_claimed_once_and_cleared_in_the_claim(
-    store: StateStore, db_engine: Engine
-) -> None:
-    store.run_turn(KEY, becomes(after_crisis()), NOW)
-    assert claim_due(db_engine, "followup", at(59), never) == []  # not due yet
-    claimed = claim_due(db_engine, "followup", at(61), never)
-    assert [(c.external_id, c.due_at) for c in claimed] == [("1001", at(60))]
-    saved = row(db_engine)
-    assert saved is not None and saved["followup_at"] is None
-    # The claim touched nothing else: not the check-in, not the rest of the safety memory.
-    assert saved["risk_level"] == "crisis" and saved["unsafe_at"] == at(1)
-    assert saved["next_checkin_at"] is not None
-    assert claim_due(db_engine, "followup", at(600), never) == []  # at most once
-    # A turn after the claim loads None and so never plans it again by saving it back.
-    assert store.load(KEY).profile.followup_at is None
-
-
-def test_claiming_followups_leaves_checkins_alone_and_the_reverse(
-    store: StateStore, db_engine: Engine
-) -> None:
-    store.run_turn(KEY, becomes(after_crisis(followup_at=at(60 * 24 * 3))), NOW)
-    checkin_at = row(db_engine)["next_checkin_at"]  # type: ignore[index]
-    assert claim_due(db_engine, "followup", checkin_at, never) == []
-    claimed = claim_due(db_engine, "checkin", checkin_at, lambda c: c.due_at + timedelta(days=1))
-    assert len(claimed) == 1
-    assert row(db_engine)["followup_at"] == at(60 * 24 * 3)  # type: ignore[index]
-
-
 def test_blocked_people_keep_no_followup(store: StateStore, db_engine: Engine) -> None:
     store.run_turn(KEY, becomes(after_crisis()), NOW)
     user_id = row(db_engine)["id"]  # type: ignore[index]
     mark_inactive(db_engine, user_id)
     assert row(db_engine)["followup_at"] is None  # type: ignore[index]
-    assert claim_due(db_engine, "followup", at(120), never) == []
-
-
-def test_a_turn_racing_the_claim_never_brings_the_followup_back(
-    store: StateStore, db_engine: Engine
-) -> None:
-    """The person writes while the sweep claims: whichever goes first, one follow-up."""
-    store.run_turn(KEY, becomes(after_crisis()), NOW)
-    in_turn = threading.Event()
-    release = threading.Event()
-
-    def slow_decide(current: UserState) -> Turn:
-        in_turn.set()
-        release.wait(timeout=10)
-        return Turn(current.copy())  # keeps whatever it loaded
-
-    thread = threading.Thread(target=store.run_turn, args=(KEY, slow_decide, at(61)))
-    thread.start()
-    try:
-        assert in_turn.wait(timeout=10)
-        claimed: list[ClaimedUser] = []
-        sweeper = threading.Thread(
-            target=lambda: claimed.extend(claim_due(db_engine, "followup", at(61), never))
-        )
-        sweeper.start()
-        release.set()
-        sweeper.join(timeout=20)
-        thread.join(timeout=20)
-    finally:
-        release.set()
-    later = claim_due(db_engine, "followup", at(120), never)
-    # PostgreSQL: the claim skips the locked row, and the turn saves it back: claimed later.
-    # SQLite: the claim waits for the turn's write lock, then claims. Either way: once.
-    assert len(claimed) + len(later) == 1
+    assert due_candidates(db_engine, "followup", at(120)) == []
 
 
 def before_start(**times: Any) -> UserState:

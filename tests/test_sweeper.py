@@ -7,7 +7,9 @@ tests are the due-time rule itself (storage.repository.planned_checkin).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,18 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 
+from bot import scheduler
 from bot.core import Bridges
-from bot.scheduler import Sweeper, pseudonym
+from bot.scheduler import Sweeper
+from bot.sender import Sender
 from bot.telegram_app import build_application
 from dialogs.model import Profile
+from storage import outbox
+from storage.outbox import LEASE, Pending
 from storage.repository import planned_checkin
-from storage.tables import Conversation, User
+from storage.tables import Conversation, OutboxRow, User
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, running
 from tests.telegram_harness import Harness, onboard
 
 USERS = User.__table__
+OUTBOX = OutboxRow.__table__
 START = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)  # a Sunday evening in UTC
 FIRST_PROMPT = "How are you arriving today?"
 
@@ -51,8 +59,21 @@ class Bot:
     sweeper: Sweeper
     clock: Clock
 
+    @property
+    def sender(self) -> Sender:
+        sender: Sender = self.tg.app.bot_data["adapter"].intake.sender
+        return sender
+
     async def sweep(self) -> int:
-        return await self.sweeper.sweep(self.tg.app)
+        """One sweep, then wait until what it queued was sent (the sweep itself doesn't)."""
+        queued = await self.sweeper.sweep(self.tg.app)
+        await self.sender.idle()
+        return queued
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Rows still waiting to be sent (sent ones are deleted)."""
+        with self.tg.bridges.store.engine.connect() as db:
+            return [dict(r) for r in db.execute(select(OUTBOX)).mappings()]
 
     def next_checkin(self, user_id: int) -> datetime | None:
         return self._column(user_id, USERS.c.next_checkin_at)
@@ -96,7 +117,9 @@ async def bridges_with_clock(
         rate_limit=rate_limit,
         sweep_seconds=sweep_seconds,
     )
-    sweeper = Sweeper(bridges, clock, backoff_seconds=0.01)
+    sender: Sender = app.bot_data["adapter"].intake.sender
+    sender.first_backoff = 0.01  # retries without the real half-second waits
+    sweeper = Sweeper(bridges, clock, sender=sender)
     try:
         async with running(app):
             yield Bot(Harness(fake, app, bridges), sweeper, clock)
@@ -292,9 +315,10 @@ async def test_retry_after_is_honoured_and_the_checkin_still_arrives(tmp_path: P
         assert retried.at - refused[0].at >= 1.0
 
 
-async def test_other_send_errors_are_retried_a_few_times_and_logged_without_text(
+async def test_send_errors_are_retried_by_the_sender_and_logged_without_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The sweep only queues; the sender retries, and the check-in arrives exactly once."""
     clock = Clock(START)
     eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     async with bridges_with_clock(tmp_path, clock) as bot:
@@ -306,22 +330,41 @@ async def test_other_send_errors_are_retried_a_few_times_and_logged_without_text
         clock.set(eight)
         bot.tg.fake.fail_next("sendMessage", 500, "Internal Server Error")
         arrived = await new_messages(bot, ada)
-        assert any(FIRST_PROMPT in text for text in arrived)
+        assert sum(FIRST_PROMPT in text for text in arrived) == 1
 
-        # Telegram keeps failing: three attempts, then given up and logged.
+        # Telegram fails a few times in a row: retried with backoff, logged by type only.
         clock.set(eight + timedelta(hours=1))
         for _ in range(3):
             bot.tg.fake.fail_next("sendMessage", 500, "Internal Server Error")
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bridges.scheduler"):
-            assert await new_messages(bot, bo) == []
-        failures = [r.getMessage() for r in caplog.records if r.name == "bridges.scheduler"]
-        assert len(failures) == 3
-        assert "giving up" in failures[-1]
-        assert all(pseudonym("6002") in line for line in failures)
+        with caplog.at_level(logging.WARNING):
+            arrived = await new_messages(bot, bo)
+        assert sum(FIRST_PROMPT in text for text in arrived) == 1
+        failures = [r.getMessage() for r in caplog.records if r.name.startswith("bridges.")]
+        assert len(failures) == 3 and all("NetworkError" in line for line in failures)
         assert not any("6002" in line or "arriving" in line for line in failures)
-        assert bot.active(6002)  # not blocked: tomorrow is another day
+        assert bot.active(6002)  # not blocked
         assert bot.next_checkin(6002) == eight + timedelta(days=1, hours=1)
+        assert bot.outbox() == []  # each row deleted once Telegram took it
+        assert await new_messages(bot, bo) == []  # the next sweep sends nothing again
+
+
+async def test_a_checkin_whose_send_timed_out_after_delivery_is_never_sent_twice(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(START)
+    eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    async with bridges_with_clock(tmp_path, clock) as bot:
+        ada = bot.tg.chat(6101)
+        await onboard(ada, "Lisbon", "8:00")
+        clock.set(eight)
+        bot.tg.fake.timeout_after_delivery("sendMessage")  # delivered, the answer lost
+        await bot.sweep()
+        await bot.sweep()
+        assert sum(FIRST_PROMPT in text for text in received(ada)) == 1
+        sends = [c for c in bot.tg.fake.calls_to("sendMessage") if c.params["chat_id"] == 6101]
+        assert sum(FIRST_PROMPT in str(c.params.get("text")) for c in sends) == 1
+        assert bot.outbox() == []
 
 
 async def test_a_paused_person_gets_no_checkin_until_the_pause_ends(tmp_path: Path) -> None:
@@ -367,3 +410,148 @@ async def test_changing_zone_or_time_in_settings_moves_the_next_checkin(tmp_path
 
         clock.set(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
         assert await new_messages(bot, ada) == []
+
+
+# --- crashes and doubles: one transaction per person ---------------------------------
+
+
+async def test_a_crash_inside_a_persons_transaction_leaves_them_due_and_queues_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check-in's transaction dies after the turn, before the commit (as in a kill -9):
+    that person is still due with nothing saved or queued; everyone else got theirs."""
+    clock = Clock(START)
+    eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    people = (7101, 7102, 7103)
+    async with bridges_with_clock(tmp_path, clock) as bot:
+        chats = {user_id: bot.tg.chat(user_id) for user_id in people}
+        for chat in chats.values():
+            await onboard(chat, "Lisbon", "8:00")
+        turns = {user_id: bot.turns(user_id) for user_id in people}
+        real_add = outbox.add
+
+        def add(conn: Any, chat_id: int, *args: Any, **kwargs: Any) -> Any:
+            if chat_id == 7102:
+                raise RuntimeError("killed")  # the turn ran; the outbox write never happens
+            return real_add(conn, chat_id, *args, **kwargs)
+
+        monkeypatch.setattr(outbox, "add", add)
+        clock.set(eight)
+        assert await bot.sweep() == 2
+        monkeypatch.undo()
+        got = {user_id: sum(FIRST_PROMPT in t for t in received(c)) for user_id, c in chats.items()}
+        assert got == {7101: 1, 7102: 0, 7103: 1}
+        assert bot.next_checkin(7102) == eight  # still due
+        assert bot.turns(7102) == turns[7102]  # its turn was rolled back with it
+        assert bot._column(7102, USERS.c.unanswered) == 0
+        assert bot._column(7101, USERS.c.unanswered) == 1
+        assert bot.next_checkin(7101) == eight + timedelta(days=1)
+        assert bot.outbox() == []
+
+        # The next sweep (this process's, or the restarted bot's) takes them; nobody twice.
+        clock.set(eight + timedelta(minutes=1))
+        assert await bot.sweep() == 1
+        got = {user_id: sum(FIRST_PROMPT in t for t in received(c)) for user_id, c in chats.items()}
+        assert got == {7101: 1, 7102: 1, 7103: 1}
+        assert bot.next_checkin(7102) == eight + timedelta(days=1)
+
+
+class DiesBeforeSending:
+    """A sender in a process killed right after the sweep's commit: nothing goes out."""
+
+    def __init__(self) -> None:
+        self.items: list[Pending] = []
+
+    def enqueue(self, items: Any) -> None:
+        self.items.extend(items)
+
+
+async def test_a_crash_after_the_commit_is_delivered_once_by_the_outbox_recovery(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(START)
+    eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    async with bridges_with_clock(tmp_path, clock) as bot:
+        ada = bot.tg.chat(7201)
+        await onboard(ada, "Lisbon", "8:00")
+        dead = DiesBeforeSending()
+        clock.set(eight)
+        assert await Sweeper(bot.tg.bridges, clock, sender=dead).sweep(bot.tg.app) == 1  # type: ignore[arg-type]
+        assert not any(FIRST_PROMPT in text for text in received(ada))
+        rows = bot.outbox()
+        assert rows and {(r["chat_id"], r["origin"]) for r in rows} == {(7201, "checkin")}
+        assert sorted(r["id"] for r in rows) == [p.id for p in dead.items]
+        assert bot.next_checkin(7201) == eight + timedelta(days=1)  # taken, with its rows
+        assert await bot.sweep() == 0  # so no sweep ever writes it again
+
+        # After the restart, once the dead process's claim on the rows has passed.
+        clock.set(eight + LEASE + timedelta(seconds=1))
+        await bot.tg.app.bot_data["adapter"].intake.recover()
+        await bot.sender.idle()
+        assert sum(FIRST_PROMPT in text for text in received(ada)) == 1
+        assert bot.outbox() == []
+
+
+def seed_due(bot: Bot, people: range, due: datetime) -> None:
+    """Onboarded people (nudges off) whose check-in is due at `due`, straight into the table."""
+    rows = [
+        {
+            "channel": "telegram", "external_id": str(user_id), "created_at": due,
+            "last_seen_at": due - timedelta(days=1), "consented_at": due, "onboarded_at": due,
+            "locale": "en", "timezone": "UTC", "checkin_time": "08:00",
+            "next_checkin_at": due, "nudges": "off",
+        }
+        for user_id in people
+    ]  # fmt: skip
+    with bot.tg.bridges.store.engine.begin() as db:
+        db.execute(insert(USERS), rows)
+
+
+async def test_sweeping_twice_in_a_row_or_twice_at_once_never_doubles_a_checkin(
+    tmp_path: Path,
+) -> None:
+    eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    clock = Clock(eight)
+    async with bridges_with_clock(tmp_path, clock) as bot:
+        seed_due(bot, range(7300, 7330), eight)
+        assert await bot.sweep() == 30
+        assert await bot.sweep() == 0  # in a row: nothing left due
+
+        seed_due(bot, range(7400, 7430), eight)
+        other = Sweeper(bot.tg.bridges, clock, sender=bot.sender, batch=7)
+        both = await asyncio.gather(bot.sweeper.sweep(bot.tg.app), other.sweep(bot.tg.app))
+        await bot.sender.idle()
+        assert sum(both) == 30
+
+        per_chat = Counter(
+            c.params["chat_id"]
+            for c in bot.tg.fake.calls_to("sendMessage")
+            if FIRST_PROMPT in str(c.params.get("text"))
+        )
+        assert set(per_chat) == set(range(7300, 7330)) | set(range(7400, 7430))
+        assert set(per_chat.values()) == {1}, "someone got the check-in twice"
+        assert bot.outbox() == []
+
+
+async def test_when_the_database_fails_the_sweep_stops_soon_and_everyone_stays_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    eight = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    clock = Clock(eight)
+    async with bridges_with_clock(tmp_path, clock) as bot:
+        seed_due(bot, range(7500, 7510), eight)
+        tried: list[str] = []
+
+        def database_away(_bridges: Any, key: Any, *_args: Any) -> Any:
+            tried.append(key.external_id)
+            raise OperationalError("SELECT ...", {}, Exception("the server closed the connection"))
+
+        monkeypatch.setattr(scheduler, "run_due", database_away)
+        with caplog.at_level(logging.WARNING, logger="bridges.scheduler"):
+            assert await bot.sweep() == 0
+        assert len(tried) == scheduler.DB_ERRORS_TO_STOP  # not all ten, one after another
+        assert any("the rest stay due" in r.getMessage() for r in caplog.records)
+        assert not any("closed the connection" in r.getMessage() for r in caplog.records)
+        monkeypatch.undo()
+        assert all(bot.next_checkin(user_id) == eight for user_id in range(7500, 7510))
+        assert await bot.sweep() == 10  # the database is back: everyone, once

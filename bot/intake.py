@@ -1,0 +1,392 @@
+"""Updates in: stored first, then each person's turns in order, replies to the sender.
+
+`accept` writes a batch of updates to the inbox (storage/inbox.py) in one
+transaction and only then reports success, so the caller acknowledges them to
+Telegram (the getUpdates offset, the webhook's 200) only once they are durable.
+Each person with pending updates gets one worker task; it runs their turns one
+at a time, oldest first (bot/inbox_turn.py), in a worker thread, and hands the
+queued replies to the sender (bot/sender.py). A person's burst waits in their
+own worker, never in slots shared with other people, so someone else's crisis
+message is taken as soon as it arrives.
+
+If the inbox cannot be written (the database is down or hung), nothing is
+acknowledged: Telegram keeps the updates and they are taken when it is back. A
+message that screens as a crisis gets the crisis reply at once anyway, rendered
+without the database (bot/fallback.py).
+
+A turn that fails on a database error is retried (with backoff) until the
+database answers; one that fails on anything else (a bug) is tried MAX_FAILURES
+times, then given up with an apology (or the crisis reply), so one poisoned
+update can't block a person forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.core import Bridges
+from bot.inbox_turn import AlreadyDone, UpdateTurn, take_next
+from bot.sender import Sender
+from bot.telegram_events import incoming, read_update
+from storage import inbox, outbox
+from storage.inbox import Incoming
+from storage.outbox import Pending
+from storage.repository import UserKey
+
+log = logging.getLogger("bridges.intake")
+Clock = Callable[[], datetime]
+
+# Webhook mode: how long a person's update may wait for an earlier one that may still be
+# on its way to another replica (bot/inbox_turn.py; never for crisis words).
+ORDER_HOLD = timedelta(seconds=1)
+# A turn taking longer than this (seconds) is a database that hangs: the person is told.
+TURN_PATIENCE = 8.0
+MAX_FAILURES = 3  # a turn failing on a bug this often is given up (see above)
+DB_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)  # seconds between tries while the database is away
+HOLD_POLL = 0.02  # seconds between looks while an earlier update may still arrive
+MAINTAIN_SECONDS = 2.0  # how often crashed work (inbox, outbox) is looked for
+PRUNE_EVERY = timedelta(hours=1)
+FALLBACK_MEMORY = 4096  # update ids already given the crisis fallback (memory only)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Intake:
+    """Accepts updates durably and runs each person's turns in order."""
+
+    def __init__(
+        self,
+        bridges: Bridges,
+        bot: Bot,
+        sender: Sender,
+        clock: Clock = utc_now,
+        hold_for: timedelta | None = None,
+    ) -> None:
+        self.bridges = bridges
+        self.bot = bot
+        self.sender = sender
+        self.clock = clock
+        # Webhook mode with several replicas: how long a person's update may wait for an
+        # earlier one still on its way to another replica (bot/inbox_turn.py).
+        self.hold_for = hold_for
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._turned: dict[int, asyncio.Future[list[Pending]]] = {}
+        self._failures: dict[int, int] = {}
+        self._fallback_sent: OrderedDict[int, None] = OrderedDict()
+        self._unanswered: dict[str, dict[int, Update]] = {}
+        self._maintainer: asyncio.Task[None] | None = None
+        self._pruned_at: datetime | None = None
+        # Long polling: only one process can poll (Telegram refuses a second one), so any
+        # unsent reply at start belongs to a process that died: take it over at once
+        # instead of waiting for its claim to pass (bot/runner.py sets this).
+        self.sole_sender = False
+
+    # --- in -----------------------------------------------------------------------
+
+    async def accept(self, updates: list[Update], wait: bool = False) -> bool:
+        """Store updates from people in private chats; True once they are durable.
+
+        False if the database can't be used: then the caller must not acknowledge
+        them, and crisis messages among them have already had the fallback reply.
+        With `wait`, return only after their turns ran and their replies were sent
+        or given up (the in-process path the tests drive).
+        """
+        entries = [e for e in (incoming(u) for u in updates) if e is not None]
+        if not entries:
+            return True
+        loop = asyncio.get_running_loop()
+        # Registered before the insert: a running worker may take them at once.
+        futures = (
+            {
+                e.update_id: self._turned.setdefault(e.update_id, loop.create_future())
+                for e in entries
+            }
+            if wait
+            else {}
+        )
+        try:
+            fresh = await asyncio.to_thread(
+                inbox.record, self.bridges.store.engine, entries, self.clock()
+            )
+        except SQLAlchemyError as err:
+            log.error(
+                "inbox unavailable (%s): %d update(s) not taken yet",
+                type(err).__name__,
+                len(entries),
+            )
+            for update_id in futures:
+                self._turned.pop(update_id, None)
+            await self._fallbacks(updates)
+            return False
+        by_id = {u.update_id: u for u in updates}
+        for entry in fresh:
+            # Kept in memory (this process only) until the turn ran: what _tell_delayed
+            # needs when the database fails after the update was stored.
+            self._unanswered.setdefault(entry.external_id, {})[entry.update_id] = by_id[
+                entry.update_id
+            ]
+            self.wake(entry.external_id)
+        if wait:
+            new = {e.update_id for e in fresh}
+            for update_id in [u for u in futures if u not in new]:  # delivered before
+                self._turned.pop(update_id, None)
+            for update_id in new:
+                pending = await futures[update_id]
+                await self.sender.settled(pending)
+        return True
+
+    def wake(self, external_id: str) -> None:
+        """Make sure someone is working through this person's pending updates."""
+        if external_id in self._workers:
+            self._again.add(external_id)  # the worker looks once more before it stops
+            return
+        task = asyncio.get_running_loop().create_task(self._work(external_id))
+        self._workers[external_id] = task
+
+    # --- a person's worker ------------------------------------------------------
+
+    async def _work(self, external_id: str) -> None:
+        key = UserKey("telegram", external_id)
+        db_tries = 0
+        try:
+            while True:
+                try:
+                    turn = await self._take(key)
+                except AlreadyDone:
+                    continue
+                except (OperationalError, DBAPIError) as err:
+                    wait = DB_BACKOFF[min(db_tries, len(DB_BACKOFF) - 1)]
+                    db_tries += 1
+                    log.warning("turn waits for the database (%s)", type(err).__name__)
+                    await self._tell_delayed(external_id)
+                    await asyncio.sleep(wait)
+                    continue
+                except Exception as err:  # a bug: counted per update, see _failed
+                    if await self._failed(key, err):
+                        continue
+                    return
+                db_tries = 0
+                if turn.skipped and turn.update_id is not None:
+                    self._resolve(external_id, turn.update_id, [])
+                    continue
+                if turn.waiting:
+                    await asyncio.sleep(HOLD_POLL)
+                    continue
+                if turn.update_id is None:
+                    if external_id in self._again:
+                        self._again.discard(external_id)
+                        continue
+                    return
+                self._ran(turn)
+        finally:
+            self._workers.pop(external_id, None)
+            self._again.discard(external_id)
+
+    async def _take(self, key: UserKey) -> UpdateTurn:
+        """take_next in a thread; if it hangs past TURN_PATIENCE (a database that neither
+        answers nor fails), the person is told first, and we keep waiting."""
+        call = asyncio.ensure_future(
+            asyncio.to_thread(take_next, self.bridges, key, self._read, self.clock(), self.hold_for)
+        )
+        done, _ = await asyncio.wait({call}, timeout=TURN_PATIENCE)
+        if not done:
+            log.warning("a turn is taking over %.0f s (database?)", TURN_PATIENCE)
+            await self._tell_delayed(key.external_id)
+        return await call
+
+    async def _tell_delayed(self, external_id: str) -> None:
+        """Their turn can't run now (the database): each waiting message gets, once, the
+        crisis reply if it calls for one, else a short "I'll answer as soon as I can".
+        The turns still run when the database is back."""
+        from bot.fallback import crisis_text_for_update
+
+        for update_id, update in sorted(self._unanswered.get(external_id, {}).items()):
+            if update_id in self._fallback_sent or update.effective_chat is None:
+                continue
+            self._remember_told(update_id)
+            text = crisis_text_for_update(self.bridges.catalog, update)
+            if text is None:
+                text = self.bridges.catalog.render("en", "common/delayed")
+            try:
+                await self.bot.send_message(
+                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
+                )
+            except TelegramError as err:
+                log.warning("could not send the delay notice: %s", type(err).__name__)
+            future = self._turned.pop(update_id, None)
+            if future is not None and not future.done():
+                future.set_result([])
+
+    def _remember_told(self, update_id: int) -> None:
+        self._fallback_sent[update_id] = None
+        while len(self._fallback_sent) > FALLBACK_MEMORY:
+            self._fallback_sent.popitem(last=False)
+
+    def _read(self, payload: dict[str, Any]) -> Any:
+        return read_update(payload, self.bot)
+
+    def _ran(self, turn: UpdateTurn) -> None:
+        assert turn.update_id is not None
+        self._failures.pop(turn.update_id, None)
+        if turn.payload.get("callback_query"):
+            # Stops the button's spinner; concurrent with sending, and a failure (say the
+            # tap is too old after a restart) never stops the tap being processed.
+            query_id = turn.payload["callback_query"].get("id")
+            if query_id:
+                asyncio.get_running_loop().create_task(self._answer_query(str(query_id)))
+        self.sender.enqueue(turn.pending)
+        self._resolve(turn.key.external_id, turn.update_id, turn.pending)
+
+    def _resolve(self, external_id: str, update_id: int, pending: list[Pending]) -> None:
+        waiting = self._unanswered.get(external_id)
+        if waiting is not None:
+            waiting.pop(update_id, None)
+            if not waiting:
+                del self._unanswered[external_id]
+        future = self._turned.pop(update_id, None)
+        if future is not None and not future.done():
+            future.set_result(pending)
+
+    async def _answer_query(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as err:
+            log.info("callback answer failed (%s); the tap is processed anyway", type(err).__name__)
+
+    async def _failed(self, key: UserKey, err: Exception) -> bool:
+        """A turn failed on something other than the database. True: try again."""
+        # Type and stack only: an exception's message could quote what someone wrote.
+        frames = "".join(traceback.format_tb(err.__traceback__))
+        log.error("turn failed with %s\n%s", type(err).__name__, frames)
+        engine = self.bridges.store.engine
+        with_payload = await asyncio.to_thread(_oldest, engine, key.external_id)
+        if with_payload is None:
+            return False
+        update_id, payload = with_payload
+        tries = self._failures.get(update_id, 0) + 1
+        self._failures[update_id] = tries
+        if tries < MAX_FAILURES:
+            return True
+        # Given up: an apology, or the crisis reply if their words call for it.
+        self._failures.pop(update_id, None)
+        update = Update.de_json(payload, self.bot)
+        await self._apologise(update)
+        await asyncio.to_thread(_give_up, engine, update_id, self.clock())
+        self._resolve(key.external_id, update_id, [])
+        return True
+
+    async def _apologise(self, update: Update) -> None:
+        from bot.fallback import crisis_text_for_update
+
+        chat = update.effective_chat
+        if chat is None:
+            return
+        text = crisis_text_for_update(self.bridges.catalog, update)
+        if text is None:
+            text = self.bridges.catalog.render("en", "common/error")
+        try:
+            await self.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+        except TelegramError as err:
+            log.warning("could not send the error notice: %s", type(err).__name__)
+
+    async def _fallbacks(self, updates: list[Update]) -> None:
+        """The crisis reply, without the database, for crisis messages not yet given it."""
+        from bot.fallback import crisis_text_for_update
+
+        for update in updates:
+            if update.update_id in self._fallback_sent or update.effective_chat is None:
+                continue
+            text = crisis_text_for_update(self.bridges.catalog, update)
+            if text is None:
+                continue
+            self._remember_told(update.update_id)
+            try:
+                await self.bot.send_message(
+                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
+                )
+            except TelegramError as err:
+                log.warning("could not send the crisis fallback: %s", type(err).__name__)
+
+    # --- crash recovery -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Look for work a crash left (pending updates, unsent replies) now and every few
+        seconds, until `stop`."""
+        if self._maintainer is None:
+            self._maintainer = asyncio.get_running_loop().create_task(self._maintain())
+
+    async def stop(self, wait: float = 10.0) -> None:
+        """Stop looking for left work; give running turns and sends `wait` seconds."""
+        if self._maintainer is not None:
+            self._maintainer.cancel()
+            self._maintainer = None
+        pending = [*self._workers.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=wait)
+        try:
+            await asyncio.wait_for(self.sender.idle(), timeout=wait)
+        except TimeoutError:
+            log.warning("stopped with replies still queued; they are sent after the restart")
+
+    async def _maintain(self) -> None:
+        first = self.sole_sender
+        while True:
+            # First after a pause: the bot is initialised by then, and a fresh start's
+            # own updates come first.
+            await asyncio.sleep(MAINTAIN_SECONDS)
+            try:
+                await self.recover(takeover=first)
+                first = False
+            except SQLAlchemyError as err:
+                log.warning("recovery waits for the database (%s)", type(err).__name__)
+            except Exception as err:  # never let the loop die
+                log.error("recovery failed with %s", type(err).__name__)
+
+    async def recover(self, takeover: bool = False) -> None:
+        """One look for left work: people with pending updates, replies whose sender died.
+
+        With `takeover`, every queued reply is taken, however recently it was claimed.
+        """
+        engine = self.bridges.store.engine
+        now = self.clock()
+        queued = self.sender.queued_ids()
+        if queued:
+            await asyncio.to_thread(outbox.renew, engine, queued, now)
+        if takeover:
+            claimed = await asyncio.to_thread(outbox.claim_stale, engine, now + outbox.LEASE * 2)
+            self.sender.enqueue(claimed)
+        for _channel, external_id in await asyncio.to_thread(inbox.people_waiting, engine):
+            if external_id not in self._workers:
+                self.wake(external_id)
+        self.sender.enqueue(await asyncio.to_thread(outbox.claim_stale, engine, now))
+        if self._pruned_at is None or now - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = now
+            await asyncio.to_thread(inbox.prune, engine, now)
+
+
+def _oldest(engine: Any, external_id: str) -> tuple[int, dict[str, Any]] | None:
+    with engine.connect() as conn:
+        found = inbox.next_pending(conn, external_id)
+    return None if found is None else (found[0], found[1])
+
+
+def _give_up(engine: Any, update_id: int, now: datetime) -> None:
+    with engine.begin() as conn:
+        inbox.mark_done(conn, update_id, now)
+
+
+__all__ = ["Incoming", "Intake"]

@@ -1,0 +1,264 @@
+"""The outbox's sender: each chat's replies in order, retried, never stuck on one.
+
+Rows come from turns and the sweep (storage/outbox.py), already committed. One
+asyncio task per chat with something to send takes that chat's rows in `id`
+order, so one person's slow or failing chat never holds up anyone else's: a
+429 `retry_after` or a 502 waits in that chat's task only.
+
+What each Bot API error means here (python-telegram-bot's telegram.error):
+
+- Forbidden: they blocked the bot. Their queue is dropped and they are marked
+  inactive until they write again.
+- RetryAfter: wait as long as Telegram says, for this chat only, then retry.
+- BadRequest: permanent for this message (e.g. a file Telegram refuses). A file
+  that fails gets an honest note instead; any other message is given up. Either
+  way the chat's next messages still go.
+- TimedOut: ambiguous, the request may have arrived. A reply is retried once; a
+  check-in, nudge or follow-up never (a second copy would be worse than none).
+- Other NetworkError (a 502, a dropped connection): transient, retried with
+  backoff for up to RETRY_FOR.
+
+A reply given up after all that marks the person `undelivered`: their next
+message shows the current question again before taking anything as its answer
+(bot/inbox_turn.py), so nobody answers a question they never saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.render import Outgoing, outgoing_from_json
+from bot.split import MESSAGE_LIMIT
+from bot.telegram_send import send_one
+from prompts import Catalog
+from storage import outbox
+from storage.outbox import Pending
+from storage.schedule_store import mark_inactive_person
+
+log = logging.getLogger("bridges.sender")
+Clock = Callable[[], datetime]
+
+RETRY_FOR = timedelta(minutes=2)  # transient errors are retried this long, then given up
+FIRST_BACKOFF = 0.5  # seconds, doubled after each failed attempt...
+MAX_BACKOFF = 15.0  # ...up to this
+# Only this many chats send at once (the rate limiter paces them further); more wait.
+PARALLEL_CHATS = 64
+MIN_LIMIT = 512  # "message is too long" halves the split size down to this, then gives up
+# A check-in, nudge or follow-up is never sent twice on an ambiguous timeout.
+NEVER_TWICE = frozenset({"checkin", "nudge", "followup"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sender:
+    """Sends outbox rows per chat, in order. `enqueue` never blocks; `settled` waits."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        catalog: Catalog,
+        engine: Engine,
+        clock: Clock = utc_now,
+        retry_for: timedelta = RETRY_FOR,
+        first_backoff: float = FIRST_BACKOFF,
+    ) -> None:
+        self.bot = bot
+        self.catalog = catalog
+        self.engine = engine
+        self.clock = clock
+        self.retry_for = retry_for
+        self.first_backoff = first_backoff
+        self._queues: dict[int, deque[Pending]] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._known: set[int] = set()  # row ids queued or being sent here
+        self._slots = asyncio.Semaphore(PARALLEL_CHATS)
+
+    def enqueue(self, items: Iterable[Pending]) -> None:
+        """Queue committed rows for sending (each row once, however often it is given)."""
+        for item in items:
+            if item.id in self._known:
+                continue
+            self._known.add(item.id)
+            self._queues.setdefault(item.chat_id, deque()).append(item)
+            if item.chat_id not in self._tasks:
+                task = asyncio.get_running_loop().create_task(self._run_chat(item.chat_id))
+                self._tasks[item.chat_id] = task
+
+    async def settled(self, items: Iterable[Pending]) -> None:
+        """Wait until each of `items` was sent or given up."""
+        futures = []
+        for item in items:
+            if item.id not in self._known:
+                continue
+            future = self._waiters.get(item.id)
+            if future is None:
+                future = asyncio.get_running_loop().create_future()
+                self._waiters[item.id] = future
+            futures.append(future)
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def idle(self) -> None:
+        """Wait until every chat's queue is empty (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def queued_ids(self) -> list[int]:
+        """Ids of the rows queued or being sent here (their claims are renewed)."""
+        return sorted(self._known)
+
+    @property
+    def busy_chats(self) -> int:
+        return len(self._tasks)
+
+    async def _run_chat(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        try:
+            async with self._slots:
+                while queue:
+                    item = queue[0]
+                    try:
+                        await self._deliver(item)
+                    except Exception as err:  # a bug must not stop the chat's queue
+                        log.error("sending failed with %s", type(err).__name__)
+                    queue.popleft()
+                    self._finish(item)
+        finally:
+            del self._tasks[chat_id]
+            if queue:  # enqueued while we were finishing
+                self._tasks[chat_id] = asyncio.get_running_loop().create_task(
+                    self._run_chat(chat_id)
+                )
+            else:
+                self._queues.pop(chat_id, None)
+
+    def _finish(self, item: Pending) -> None:
+        self._known.discard(item.id)
+        future = self._waiters.pop(item.id, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    async def _deliver(self, item: Pending) -> None:
+        out, tapped = outgoing_from_json(item.payload)
+        started = self.clock()
+        attempts, parts_sent, ambiguous = item.attempts, 0, False
+        delay, limit = self.first_backoff, MESSAGE_LIMIT
+        while True:
+            attempts += 1
+            try:
+                await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
+                await self._done(item)
+                return
+            except TelegramError as err:
+                parts_sent = max(parts_sent, getattr(err, "parts_sent", 0))
+                error = err
+            if _too_long(error) and parts_sent == 0 and limit > MIN_LIMIT:
+                # Telegram counted longer than we did (its count is not documented):
+                # split into smaller parts and try again at once.
+                limit //= 2
+                continue
+            verdict = self._verdict(item, error, ambiguous)
+            log.warning("send failed (%s, attempt %d): %s", type(error).__name__, attempts, verdict)
+            if verdict == "blocked":
+                await self._blocked(item)
+                return
+            if verdict == "accepted":  # an ambiguous timeout we must not repeat
+                await self._done(item)
+                return
+            if verdict == "refused":
+                await self._refused(item, out)
+                return
+            ambiguous = ambiguous or isinstance(error, TimedOut)
+            wait = delay
+            if isinstance(error, RetryAfter):
+                # The timedelta PTB keeps (its int `retry_after` is deprecated in v22.2).
+                wait = _seconds(getattr(error, "_retry_after", 1)) + 0.1
+            else:
+                delay = min(delay * 2, MAX_BACKOFF)
+            if self.clock() + timedelta(seconds=wait) - started > self.retry_for:
+                await self._give_up(item)
+                return
+            until = self.clock() + timedelta(seconds=wait)
+            await asyncio.to_thread(outbox.hold, self.engine, item.id, until, attempts)
+            await asyncio.sleep(wait)
+
+    @staticmethod
+    def _verdict(item: Pending, error: TelegramError, ambiguous: bool) -> str:
+        """ "blocked", "accepted", "refused" or "retry" for one failed attempt."""
+        if isinstance(error, Forbidden):
+            return "blocked"
+        if isinstance(error, RetryAfter):
+            return "retry"
+        if isinstance(error, BadRequest):
+            return "refused"
+        if isinstance(error, TimedOut):
+            if item.origin in NEVER_TWICE or ambiguous:
+                return "accepted"
+            return "retry"
+        if isinstance(error, NetworkError):
+            return "retry"
+        return "refused"  # InvalidToken, Conflict...: retrying would not help
+
+    async def _done(self, item: Pending) -> None:
+        await asyncio.to_thread(outbox.sent, self.engine, item.id)
+
+    async def _blocked(self, item: Pending) -> None:
+        # Nothing more can reach them until they write again: drop what waits behind it
+        # (the item itself is popped by the chat's loop).
+        queue = self._queues.get(item.chat_id)
+        while queue is not None and len(queue) > 1:
+            self._finish(queue.pop())
+        await asyncio.to_thread(outbox.drop_chat, self.engine, item.chat_id)
+        await asyncio.to_thread(mark_inactive_person, self.engine, "telegram", item.external_id)
+
+    async def _refused(self, item: Pending, out: Outgoing) -> None:
+        if out.document is not None:
+            # Say honestly what happened and what to try; the replies after it still go.
+            note = self.catalog.render("en", "common/document_failed")
+            try:
+                await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
+            except TelegramError as err:
+                log.warning("could not send the file note: %s", type(err).__name__)
+            await self._done(item)
+            return
+        await self._give_up(item)
+
+    async def _give_up(self, item: Pending) -> None:
+        if item.payload.get("safety"):
+            # Help must not be what is lost: the crisis reply that needs no state instead.
+            note = self.catalog.render("en", "common/crisis_fallback")
+            try:
+                await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
+            except TelegramError as err:
+                log.warning("could not send the crisis fallback: %s", type(err).__name__)
+        await asyncio.to_thread(outbox.sent, self.engine, item.id)
+        if item.origin != "notice":
+            await asyncio.to_thread(
+                outbox.undelivered, self.engine, "telegram", item.external_id, self.clock()
+            )
+
+
+def _too_long(error: TelegramError) -> bool:
+    return isinstance(error, BadRequest) and "too long" in str(error).lower()
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,165 @@
+"""The inbox: every update recorded by `update_id` before it is acknowledged.
+
+Why a durable queue rather than acknowledging only after each turn commits
+(docs/design.md, "Inbox and outbox"): getUpdates confirms *every* update below
+the offset, so holding the offset back for one slow person would hold back
+everyone else's messages too (and a 200-message burst would fill getUpdates'
+batch of 100 with one person's messages). Recording a batch is one insert; the
+offset then moves on at once, and each person's worker takes their own updates
+from here in `update_id` order, on whichever replica holds them.
+
+A row's `payload` (the update, with the person's words) lives only until its
+turn commits; the turn's transaction sets it to None and `done_at` to now.
+Done rows (update_id, person, kind, times) are kept for DONE_KEPT so a
+redelivered update is still recognised, then pruned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.tables import InboxRow
+
+INBOX = InboxRow.__table__
+# Telegram keeps an unconfirmed update for 24 hours; twice that covers any redelivery.
+DONE_KEPT = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update as received: who it is from, what kind, and the update itself (JSON)."""
+
+    update_id: int
+    channel: str
+    external_id: str
+    chat_id: int | None
+    kind: str
+    payload: dict[str, Any]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
+def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[Incoming]:
+    """Store `updates` (one transaction); return the ones that were new.
+
+    An update already in the inbox (pending or done) is left as it is: Telegram
+    delivered it again. Raises sqlalchemy errors when the database can't be used;
+    then nothing was stored and the updates must not be acknowledged.
+    """
+    if not updates:
+        return []
+    ids = [u.update_id for u in updates]
+    rows = [
+        {
+            "update_id": u.update_id,
+            "channel": u.channel,
+            "external_id": u.external_id,
+            "chat_id": u.chat_id,
+            "kind": u.kind,
+            "received_at": _utc(now),
+            "payload": u.payload,
+        }
+        for u in updates
+    ]
+    with engine.begin() as conn:
+        known = set(conn.scalars(select(INBOX.c.update_id).where(INBOX.c.update_id.in_(ids))))
+        fresh = [r for r in rows if r["update_id"] not in known]
+        if fresh:
+            conn.execute(_insert_ignoring_duplicates(conn), fresh)
+    return [u for u in updates if u.update_id not in known]
+
+
+def _insert_ignoring_duplicates(conn: Connection) -> Any:
+    # Two replicas may be given the same update at once: the second insert is a no-op.
+    name = conn.dialect.name
+    if name == "postgresql":
+        return pg_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
+    if name == "sqlite":
+        return sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
+    return insert(INBOX)
+
+
+def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:
+    """The person's oldest pending update: (update_id, update JSON, received_at), or None."""
+    row = conn.execute(
+        select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
+        .where(INBOX.c.external_id == external_id, INBOX.c.done_at.is_(None))
+        .order_by(INBOX.c.update_id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    received = row[2] if row[2].tzinfo else row[2].replace(tzinfo=UTC)
+    return int(row[0]), dict(row[1] or {}), received
+
+
+def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:
+    """Mark one update done and forget its words. False if it was already done (then the
+    caller must roll its turn back: someone else ran it)."""
+    result = conn.execute(
+        update(INBOX)
+        .where(INBOX.c.update_id == update_id, INBOX.c.done_at.is_(None))
+        .values(done_at=_utc(now), payload=None)
+    )
+    return bool(result.rowcount)
+
+
+def missing_before(conn: Connection, update_id: int, window: int = 200) -> bool:
+    """Whether an update_id just below `update_id` has not arrived yet.
+
+    Telegram numbers a bot's updates one by one. With several webhook replicas, a
+    person's earlier update may still be on its way to another replica; a gap in the
+    `window` ids below tells us to wait a moment (bot.intake's ORDER_HOLD) rather than
+    answer out of order. Ids below the oldest one we hold count as arrived.
+    """
+    oldest = conn.scalar(select(func.min(INBOX.c.update_id)))
+    if oldest is None:
+        return False
+    low = max(update_id - window, int(oldest))
+    if low >= update_id:
+        return False
+    have = conn.scalar(
+        select(func.count())
+        .select_from(INBOX)
+        .where(INBOX.c.update_id >= low, INBOX.c.update_id < update_id)
+    )
+    return int(have or 0) < update_id - low
+
+
+def people_waiting(engine: Engine, limit: int = 1000) -> list[tuple[str, str]]:
+    """(channel, external_id) of people with pending updates: work left by a crash."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(INBOX.c.channel, INBOX.c.external_id)
+            .where(INBOX.c.done_at.is_(None))
+            .group_by(INBOX.c.channel, INBOX.c.external_id)
+            .limit(limit)
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def prune(engine: Engine, now: datetime) -> int:
+    """Forget done updates older than DONE_KEPT; how many went."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(INBOX).where(
+                INBOX.c.done_at.is_not(None), INBOX.c.received_at < _utc(now - DONE_KEPT)
+            )
+        )
+        return int(result.rowcount or 0)
+
+
+def forget_person(conn: Connection, external_id: str) -> None:
+    """/delete: their done updates go too (pending ones are newer messages, still to answer)."""
+    conn.execute(
+        delete(INBOX).where(INBOX.c.external_id == external_id, INBOX.c.done_at.is_not(None))
+    )

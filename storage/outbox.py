@@ -1,0 +1,159 @@
+"""The outbox: rendered replies written in their turn's transaction, sent afterwards.
+
+A turn (or a check-in, nudge or follow-up) adds its replies here in the same
+transaction that saves the person's new state, claimed by the process that ran
+it for LEASE. That process's sender (bot/sender.py) sends a chat's rows in `id`
+order and deletes each as soon as Telegram accepted it. If the process dies
+first, the rows stay; once their claim has passed, any process takes them over
+(`claim_stale`) and sends them: a crash between commit and send resends on
+restart instead of losing the reply.
+
+`payload` is the rendered message (bot/render.py `outgoing_to_json`); it can quote
+what the person wrote, so a row lives only until it is sent or given up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from storage.tables import OutboxRow, User
+
+OUTBOX = OutboxRow.__table__
+USERS = User.__table__
+# How long a process holds rows it wrote before another may take them over. A live
+# sender renews the claim on everything it has queued every few seconds (`renew`), and
+# one waiting out a retry extends it (`hold`), so only a dead sender's rows pass it.
+LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One reply waiting to be sent."""
+
+    id: int
+    chat_id: int
+    external_id: str
+    origin: str  # "turn", "checkin", "nudge", "followup", "notice"
+    update_id: int | None
+    attempts: int
+    payload: dict[str, Any]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
+def add(
+    conn: Connection,
+    chat_id: int,
+    external_id: str,
+    origin: str,
+    payloads: Sequence[dict[str, Any]],
+    now: datetime,
+    update_id: int | None = None,
+) -> list[Pending]:
+    """Queue replies in the caller's transaction; return them with their ids, in order."""
+    if not payloads:
+        return []
+    rows = [
+        {
+            "chat_id": chat_id,
+            "external_id": external_id,
+            "origin": origin,
+            "update_id": update_id,
+            "created_at": _utc(now),
+            "claimed_until": _utc(now + LEASE),
+            "attempts": 0,
+            "payload": payload,
+        }
+        for payload in payloads
+    ]
+    ids = list(
+        conn.scalars(OUTBOX.insert().returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
+    )
+    return [
+        Pending(i, chat_id, external_id, origin, update_id, 0, payload)
+        for i, payload in zip(ids, payloads, strict=True)
+    ]
+
+
+def sent(engine: Engine, row_id: int) -> None:
+    """Telegram accepted it (or it was given up): the row and its words go."""
+    with engine.begin() as conn:
+        conn.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
+
+
+def hold(engine: Engine, row_id: int, until: datetime, attempts: int) -> None:
+    """Keep the claim on a row while waiting to retry it, and count the attempt."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == row_id)
+            .values(claimed_until=_utc(until + LEASE), attempts=attempts)
+        )
+
+
+def renew(engine: Engine, row_ids: Sequence[int], now: datetime) -> None:
+    """Keep holding rows still queued in this process (a morning's check-ins can wait in
+    the rate limiter for longer than LEASE)."""
+    ids = list(row_ids)
+    with engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids[start : start + 500]))
+                .values(claimed_until=_utc(now + LEASE))
+            )
+
+
+def claim_stale(engine: Engine, now: datetime, limit: int = 500) -> list[Pending]:
+    """Take over rows whose claim has passed (their sender died), oldest first."""
+    query = (
+        select(OUTBOX)
+        .where(OUTBOX.c.claimed_until < _utc(now))
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite holds the writer lock
+    )
+    with engine.begin() as conn:
+        rows = list(conn.execute(query).mappings())
+        if not rows:
+            return []
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_([r["id"] for r in rows]))
+            .values(claimed_until=_utc(now + LEASE))
+        )
+    return [
+        Pending(
+            int(r["id"]),
+            int(r["chat_id"]),
+            str(r["external_id"]),
+            str(r["origin"]),
+            r["update_id"],
+            int(r["attempts"]),
+            dict(r["payload"]),
+        )
+        for r in rows
+    ]
+
+
+def undelivered(engine: Engine, channel: str, external_id: str, now: datetime) -> None:
+    """A reply could not be delivered: their next message shows the question again first."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(USERS)
+            .where(USERS.c.channel == channel, USERS.c.external_id == external_id)
+            .values(undelivered_at=_utc(now))
+        )
+
+
+def drop_chat(engine: Engine, chat_id: int) -> None:
+    """They blocked the bot: nothing queued for them can be delivered."""
+    with engine.begin() as conn:
+        conn.execute(delete(OUTBOX).where(OUTBOX.c.chat_id == chat_id))
