@@ -207,3 +207,6 @@ def quiet_libraries() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("telegram.request.BaseRequest").addFilter(_DROP_INVALID_JSON)
+    # The rate limiter runs with max_retries=0 (bot/telegram_app.py) and logs every 429 it
+    # passes on as an ERROR with a traceback; the sender handles it and logs one line.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -20,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -34,9 +36,11 @@ from tests.fakebot import (
     BotHandlerError,
     ChatDriver,
     FakeBotApi,
+    InProcessRequest,
     LoopbackBotApiServer,
     fake_builder,
     running,
+    strip_html,
 )
 from tests.fakebot.driver import AnyApp, Mode
 
@@ -445,3 +449,265 @@ def test_server_stop_is_prompt_with_pending_long_poll() -> None:
     assert result == [{"ok": True, "result": []}]  # answered, not cut off
     with pytest.raises(RuntimeError):
         _ = server.base_url
+
+
+# --- fault controls, through a real PTB Bot in every transport -------------------------------
+
+ADA, BEA = 1001, 1002  # two private chats
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+@pytest.fixture(params=["inprocess", "http", "http-thread"])
+async def bot(request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, Bot]]:
+    """A bare PTB Bot (HTTPXRequest over loopback, or InProcessRequest) on a fresh fake."""
+    fake = FakeBotApi()
+    if request.param == "inprocess":
+        requests = {
+            "request": InProcessRequest(fake),
+            "get_updates_request": InProcessRequest(fake),
+        }
+        async with Bot(FAKE_TOKEN, **requests) as in_process:
+            yield fake, in_process
+        return
+    own_thread = request.param == "http-thread"
+    async with (
+        LoopbackBotApiServer(fake, own_thread=own_thread) as server,
+        Bot(FAKE_TOKEN, server.base_url, server.base_file_url) as over_http,
+    ):
+        yield fake, over_http
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand, so a 20 s outage takes no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_fail_for_502_is_a_network_error_until_the_outage_ends(
+    bot: tuple[FakeBotApi, Bot],
+) -> None:
+    fake, api = bot
+    clock = fake.clock = FakeClock()
+    fake.fail_for("sendMessage", 20)
+    for elapsed in (0.0, 10.0, 19.9):
+        clock.now = 1000.0 + elapsed
+        with pytest.raises(NetworkError) as caught:
+            await api.send_message(ADA, "Good morning")
+        # PTB's message for nginx's HTML page: proof the body on the wire was not JSON.
+        assert type(caught.value) is NetworkError  # not TimedOut/BadRequest: PTB maps 502 so
+        assert "Bad Gateway (502). Parsing the server response b'<html>" in str(caught.value)
+    assert await api.get_me()  # other methods still work
+    assert fake.messages(ADA) == []  # a failed call performs nothing
+    assert [c.error_code for c in fake.calls_to("sendMessage")] == [502, 502, 502]
+
+    clock.now = 1020.0
+    sent = await api.send_message(ADA, "Good morning")
+    assert sent.text == "Good morning"
+    assert [m.text for m in fake.messages(ADA)] == ["Good morning"]
+
+
+async def test_fail_for_all_methods_spares_get_updates_and_json_errors_keep_text(
+    bot: tuple[FakeBotApi, Bot],
+) -> None:
+    fake, api = bot
+    fake.fail_for("*", 0.3, 500, "Internal Server Error")
+    with pytest.raises(NetworkError, match=r"^Internal Server Error$"):
+        await api.send_message(ADA, "hi")
+    with pytest.raises(NetworkError, match="Internal Server Error"):
+        await api.get_me()
+    assert await api.get_updates(timeout=0) == ()  # polling is not part of "*"
+    fake.fail_for("sendMessage", 5, 502, "Bad Gateway", html=False)  # Telegram's JSON variant
+    with pytest.raises(NetworkError, match=r"^Bad Gateway$"):
+        await api.send_message(ADA, "hi")
+    fake.fail_for("sendMessage", 0)  # ends that outage
+    await asyncio.sleep(0.35)  # real time: the "*" outage is over too
+    assert (await api.send_message(ADA, "hi")).text == "hi"
+
+
+async def test_fail_for_get_updates_answers_a_pending_long_poll(
+    bot: tuple[FakeBotApi, Bot],
+) -> None:
+    fake, api = bot
+    poll = asyncio.create_task(api.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    fake.fail_for("getUpdates", 60)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await poll
+    assert time.monotonic() - started < 1
+    fake.clear_faults()
+    fake.push_update(fake.make_text_update(ADA, "still here"))
+    (update,) = await api.get_updates(timeout=1)
+    assert update.message is not None and update.message.text == "still here"
+
+
+async def test_timeout_after_delivery_delivers_but_raises_timed_out(
+    bot: tuple[FakeBotApi, Bot],
+) -> None:
+    fake, api = bot
+    fake.timeout_after_delivery("sendMessage")
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        await api.send_message(ADA, "Are you safe right now?", read_timeout=0.3)
+    waited = time.monotonic() - started
+    # Telegram has it: the person sees the message although the bot saw a timeout.
+    assert [m.text for m in fake.messages(ADA)] == ["Are you safe right now?"]
+    assert fake.calls_to("sendMessage")[-1].reply_lost
+    assert fake.calls_to("sendMessage")[-1].error_code is None
+    assert waited < 2  # over HTTP: the server held the answer until the client gave up
+    # A blind retry is exactly how a person gets the question twice.
+    await api.send_message(ADA, "Are you safe right now?", read_timeout=0.3)
+    assert fake.duplicate_messages(ADA) == ["Are you safe right now?"]
+    assert not fake.calls_to("sendMessage")[-1].reply_lost  # count=1 was used up
+
+
+async def test_timeout_after_delivery_drop_and_count_and_outage_first(
+    bot: tuple[FakeBotApi, Bot],
+) -> None:
+    fake, api = bot
+    fake.timeout_after_delivery("sendMessage", count=2, drop=True)
+    fake.fail_next("sendMessage", 502)  # never reached Telegram: does not use up the count
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await api.send_message(ADA, "one")
+    for text in ("two", "three"):
+        with pytest.raises(NetworkError) as caught:
+            await api.send_message(ADA, text, read_timeout=5)
+        assert not isinstance(caught.value, TimedOut)  # closed at once, not timed out
+        assert "Server disconnected without sending a response" in str(caught.value)
+    assert (await api.send_message(ADA, "four")).text == "four"
+    assert fake.sent_texts(ADA) == ["two", "three", "four"]
+    assert [c.reply_lost for c in fake.calls_to("sendMessage")] == [False, True, True, False]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # .retry_after
+async def test_fail_next_bad_requests_telegram_sends(bot: tuple[FakeBotApi, Bot]) -> None:
+    fake, api = bot
+    query_id = fake.make_callback_update(ADA, "not_safe", message_id=1)["callback_query"]["id"]
+    fake.fail_next("answerCallbackQuery", 400, TOO_OLD)
+    with pytest.raises(BadRequest, match=r"^Query is too old and response timeout expired"):
+        await api.answer_callback_query(query_id)
+    assert fake.callback_answers == []
+    assert await api.answer_callback_query(query_id)  # the fault was for the next call only
+
+    fake.fail_next("sendMessage", 400, "Bad Request: message is too long")
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await api.send_message(ADA, "short, but the fake said so")
+
+    fake.fail_next("sendDocument", 400, "Bad Request: file must be non-empty")
+    with pytest.raises(BadRequest, match=r"^File must be non-empty$"):
+        await api.send_document(ADA, b"report", filename="export.txt")
+    sent = await api.send_document(ADA, b"report", filename="export.txt")
+    assert sent.document is not None and sent.document.file_name == "export.txt"
+    assert fake.sent_texts(ADA) == ["[document export.txt, 6 bytes]"]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # .retry_after
+async def test_fail_next_for_chat_hits_one_chat_only(bot: tuple[FakeBotApi, Bot]) -> None:
+    fake, api = bot
+    fake.fail_next_for_chat("sendMessage", ADA, 429, retry_after=30)
+    assert (await api.send_message(BEA, "for Bea")).text == "for Bea"
+    with pytest.raises(RetryAfter) as limited:
+        await api.send_message(ADA, "for Ada")
+    assert "Retry in 30 seconds" in str(limited.value)
+    assert (await api.send_message(ADA, "for Ada")).text == "for Ada"
+    assert fake.sent_texts(ADA) == ["for Ada"] and fake.sent_texts(BEA) == ["for Bea"]
+
+    # answerCallbackQuery has no chat_id: the chat is the one the query came from.
+    ada_query = fake.make_callback_update(ADA, "x", message_id=1)["callback_query"]["id"]
+    bea_query = fake.make_callback_update(BEA, "x", message_id=1)["callback_query"]["id"]
+    fake.fail_next_for_chat("answerCallbackQuery", ADA, 400, TOO_OLD)
+    assert await api.answer_callback_query(bea_query)
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await api.answer_callback_query(ada_query)
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# Visible "😀𝐁é&" = 7 UTF-16 units but 5 code points: an emoji and a styled letter (2 units,
+# 1 code point each), "e" + COMBINING ACUTE ACCENT (2 units, 2 code points) and "&amp;" (1).
+_PIECE = "<b>\N{GRINNING FACE}\N{MATHEMATICAL BOLD CAPITAL B}</b>e\N{COMBINING ACUTE ACCENT}&amp;"
+
+
+async def test_limits_count_utf16_units_after_html_parsing(bot: tuple[FakeBotApi, Bot]) -> None:
+    fake, api = bot
+    text = _PIECE * 585 + "x"  # 585 * 7 + 1 = 4096 units
+    visible = strip_html(text)
+    assert (_units(visible), len(visible), len(text)) == (4096, 2926, 9361)
+    sent = await api.send_message(ADA, text, parse_mode=ParseMode.HTML)
+    assert sent.text == visible
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await api.send_message(ADA, text + "x", parse_mode=ParseMode.HTML)  # 4,097 units
+    # Counting len() is not enough: 2,049 emoji are 4,098 units.
+    emoji = "\N{GRINNING FACE}"
+    assert (await api.send_message(ADA, emoji * 2048)).text == emoji * 2048
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await api.send_message(ADA, emoji * 2049)
+
+    caption = _PIECE * 146 + "xy"  # 146 * 7 + 2 = 1024 units
+    assert _units(strip_html(caption)) == 1024
+    doc = await api.send_document(ADA, b"x", filename="a.txt", caption=caption, parse_mode="HTML")
+    assert doc.caption == strip_html(caption)
+    with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+        await api.send_document(
+            ADA, b"x", filename="a.txt", caption=caption + "z", parse_mode="HTML"
+        )
+    assert len(fake.deliveries(ADA)) == 3
+
+
+# --- the delivery log and the wire, directly ---------------------------------------------------
+
+
+def test_duplicate_messages_are_repeats_with_nothing_from_the_user_between() -> None:
+    fake = FakeBotApi()
+
+    def send(text: str) -> dict[str, Any]:
+        status, body = fake.handle("sendMessage", {"chat_id": ADA, "text": text})
+        assert status == 200
+        return dict(body["result"])
+
+    send("Hello")
+    first = send("How are you?")
+    send("How are you?")  # a resend: counts
+    fake.note_incoming(fake.make_text_update(ADA, "fine"))
+    send("How are you?")  # asked again after an answer: not a repeat
+    fake.handle("sendMessage", {"chat_id": ADA, "text": "<i>x</i> &amp;", "parse_mode": "HTML"})
+    assert fake.handle("sendMessage", {"chat_id": ADA, "text": " "})[0] == 400  # not delivered
+    fake.handle("sendMessage", {"chat_id": ADA, "text": "x &amp;", "parse_mode": "HTML"})
+    fake.handle("editMessageText", {"chat_id": ADA, "message_id": first["message_id"], "text": "?"})
+    fake.handle("deleteMessage", {"chat_id": ADA, "message_id": first["message_id"]})
+    assert fake.sent_texts(ADA) == [
+        "Hello",
+        "How are you?",
+        "How are you?",
+        "How are you?",
+        "x &",
+        "x &",
+    ]  # edits are not deliveries; a deleted message was still delivered
+    assert fake.duplicate_messages(ADA) == ["How are you?", "x &"]
+    assert fake.duplicate_messages(BEA) == []
+
+
+def test_server_sends_nginx_page_for_502_and_drops_lost_replies() -> None:
+    fake = FakeBotApi()
+    with LoopbackBotApiServer(fake) as server:
+        url = f"{server.base_url}{FAKE_TOKEN}/sendMessage"
+        request = urllib.request.Request(
+            url, data=b"chat_id=9&text=hi", headers={"Content-Type": "text/plain"}
+        )
+        fake.fail_for("*", 30)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=5)
+        assert caught.value.code == 502
+        assert caught.value.headers["Content-Type"] == "text/html"
+        assert caught.value.read().startswith(b"<html>\r\n<head><title>502 Bad Gateway</title>")
+        fake.clear_faults()
+        fake.timeout_after_delivery("sendMessage", drop=True)
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            urllib.request.urlopen(request, timeout=5)
+    assert [m.text for m in fake.messages(9)] == ["hi"]

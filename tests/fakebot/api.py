@@ -12,10 +12,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Unpack
 
-from tests.fakebot.methods import ApiError, BotApiMethods, Reply, chat_key, update_chat_id
+from tests.fakebot.faults import ApiError, LostReply, WireReply, make_fault
+from tests.fakebot.methods import BotApiMethods, Reply, chat_key, update_chat_id
 from tests.fakebot.models import Call, HistoryEntry, SentMessage, UploadedFile, UserAction
-from tests.fakebot.params import decode_params
-from tests.fakebot.transcript import describe_update
+from tests.fakebot.params import as_int, decode_params
+from tests.fakebot.transcript import delivery_label, describe_update
 from tests.fakebot.updates import JSON, SenderOptions
 
 
@@ -39,17 +40,24 @@ class FakeBotApi(BotApiMethods):
         """Answer one call without waiting (getUpdates behaves as timeout=0)."""
         decoded = decode_params(params)
         uploads = dict(files or {})
+        name = method.lower()
         with self._lock:
-            queue = self._failures.get(method.lower())
-            try:
-                if queue:
-                    raise queue.popleft()
-                handler = self._handlers.get(method.lower(), self._acknowledge)
-                reply: Reply = (200, {"ok": True, "result": handler(decoded, uploads)})
-            except ApiError as error:
-                reply = error.reply()
+            lost = None
+            fault = self.faults.take_error(name, self._call_chat(name, decoded), self.clock())
+            if fault is not None:  # never reached Telegram's servers: nothing is performed
+                reply = fault.reply()  # not raised: an outage reuses one instance many times
+            else:
+                lost = self.faults.take_lost(name)
+                try:
+                    handler = self._handlers.get(name, self._acknowledge)
+                    reply = (200, {"ok": True, "result": handler(decoded, uploads)})
+                except ApiError as error:
+                    reply = error.reply()
             error_code = None if reply[1]["ok"] else reply[0]
-            self.calls.append(Call(method, decoded, time.monotonic(), uploads, error_code))
+            if lost is not None:  # performed, but the answer is lost on its way back
+                reply = (reply[0], WireReply(reply[1], lost=lost))
+            call = Call(method, decoded, time.monotonic(), uploads, error_code, lost is not None)
+            self.calls.append(call)
         return reply
 
     async def handle_async(
@@ -102,20 +110,89 @@ class FakeBotApi(BotApiMethods):
         error_code: int = 403,
         description: str | None = None,
         retry_after: int | None = None,
+        *,
+        html: bool | None = None,
     ) -> None:
-        """Make the next call of `method` fail like Telegram would (queued per method)."""
-        if description is None:
-            description = {
-                403: "Forbidden: bot was blocked by the user",
-                429: f"Too Many Requests: retry after {retry_after or 1}",
-                400: "Bad Request: chat not found",
-            }.get(error_code, f"Error {error_code}")
-        if error_code == 429 and retry_after is None:
-            retry_after = 1
+        """Make the next call of `method` fail like Telegram would (queued per method).
+
+        description=None uses Telegram's wording for the code; 429 carries retry_after (1 s
+        unless given); html=None answers 502/504 with nginx's HTML page, others with JSON.
+        """
+        fault = make_fault(error_code, description, retry_after, html)
         with self._lock:
-            self._failures.setdefault(method.lower(), deque()).append(
-                ApiError(error_code, description, retry_after)
-            )
+            self.faults.next.setdefault(method.lower(), deque()).append(fault)
+        self._fault_added(method)
+
+    def fail_next_for_chat(
+        self,
+        method: str,
+        chat_id: int,
+        error_code: int = 429,
+        description: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Make the next call of `method` for one chat fail; calls for other chats succeed.
+
+        The chat is the call's chat_id, or for answerCallbackQuery the chat of the query's
+        message. Queued per (method, chat), ahead of fail_next. Defaults as for fail_next.
+        """
+        fault = make_fault(error_code, description, retry_after)
+        with self._lock:
+            self.faults.next_for_chat.setdefault((method.lower(), chat_id), deque()).append(fault)
+
+    def fail_for(
+        self,
+        method: str,
+        seconds: float,
+        error_code: int = 502,
+        description: str | None = None,
+        *,
+        retry_after: int | None = None,
+        html: bool | None = None,
+    ) -> None:
+        """An outage: every call of `method` fails for `seconds` from now, then succeeds.
+
+        method="*" covers every method except getUpdates (name getUpdates to fail polls).
+        Time is self.clock() (time.monotonic unless replaced). The failing calls perform
+        nothing. html=None answers 502/504 with nginx's HTML page (PTB: NetworkError
+        "Bad Gateway (502). Parsing the server response ... failed"), others with JSON.
+        description=None: Telegram's wording for the code ("Bad Gateway" for 502).
+        A new outage for the same method replaces the previous one; seconds=0 ends it.
+        """
+        fault = make_fault(error_code, description, retry_after, html)
+        with self._lock:
+            self.faults.windows[method.lower()] = (self.clock() + seconds, fault)
+        self._fault_added(method)
+
+    def timeout_after_delivery(self, method: str, count: int = 1, *, drop: bool = False) -> None:
+        """The next `count` calls of `method` are performed (a message is recorded and shown
+        in the chat, as Telegram would) but the caller never gets the answer.
+
+        drop=False: in-process raises telegram.error.TimedOut; over HTTP the server withholds
+        the answer until the client gives up (its read timeout: PTB raises TimedOut) or 60 s
+        pass (then it closes the connection). drop=True: the connection is closed without an
+        answer (PTB raises NetworkError "httpx.RemoteProtocolError: Server disconnected
+        without sending a response."), in-process too. method="*": any method but getUpdates.
+        Only calls that get past injected failures count (a 502 never reached Telegram).
+        """
+        with self._lock:
+            queue = self.faults.lost.setdefault(method.lower(), deque())
+            queue.extend(LostReply(drop) for _ in range(count))
+
+    def clear_faults(self) -> None:
+        """Forget every queued failure, outage and pending lost reply."""
+        with self._lock:
+            self.faults.clear()
+
+    def _fault_added(self, method: str) -> None:
+        if method.lower() == "getupdates":
+            self.signals.fire("updates")  # a pending long poll answers with the failure now
+
+    def _call_chat(self, method: str, params: JSON) -> int | None:
+        """The chat a call concerns, for per-chat failures (None: no chat, or @username)."""
+        if method == "answercallbackquery":
+            return self._queries.get(str(params.get("callback_query_id") or ""))
+        return as_int(params.get("chat_id"))
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -125,6 +202,42 @@ class FakeBotApi(BotApiMethods):
             state = self._chats.get(chat_id)
             found = list(state.messages.values()) if state else []
         return [m for m in found if include_deleted or not m.deleted]
+
+    def deliveries(self, chat_id: int) -> list[SentMessage]:
+        """Every message the bot sent to the chat, as first delivered (before edits), oldest
+        first, including messages deleted since. A resend is a second delivery."""
+        with self._lock:
+            state = self._chats.get(chat_id)
+            history = list(state.history) if state else []
+        return [e for e in history if isinstance(e, SentMessage) and not e.edited and not e.deleted]
+
+    def sent_texts(self, chat_id: int) -> list[str]:
+        """What each delivery showed, in order: the visible text (HTML parsed), or for media
+        and locations "[document report.txt, 12 bytes] caption" / "[location]"."""
+        return [delivery_label(m) for m in self.deliveries(chat_id)]
+
+    def duplicate_messages(self, chat_id: int) -> list[str]:
+        """Deliveries that repeat the previous one with nothing from the user in between (one
+        entry per extra copy, in order). [] means nothing was said twice in a row.
+
+        Two updates the user sent back to back both come before the replies in the history,
+        so two identical replies to them count as a repeat: assert on chats where that is
+        not expected.
+        """
+        with self._lock:
+            state = self._chats.get(chat_id)
+            history = list(state.history) if state else []
+        repeats: list[str] = []
+        previous: str | None = None
+        for entry in history:
+            if isinstance(entry, UserAction):
+                previous = None
+            elif isinstance(entry, SentMessage) and not entry.edited and not entry.deleted:
+                label = delivery_label(entry)
+                if label == previous:
+                    repeats.append(label)
+                previous = label
+        return repeats
 
     def last_message(self, chat_id: int) -> SentMessage | None:
         found = self.messages(chat_id)

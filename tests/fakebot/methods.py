@@ -11,11 +11,11 @@ import itertools
 import json
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakebot.faults import ApiError, FaultPlan
 from tests.fakebot.formatting import html_error, is_html, strip_html, utf16_len
 from tests.fakebot.media import MEDIA_METHODS, file_path_for, media_json
 from tests.fakebot.models import Call, CallbackAnswer, HistoryEntry, SentMessage, UploadedFile
@@ -32,22 +32,6 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 Reply = tuple[int, JSON]  # (HTTP status, Bot API response body)
 Handler = Callable[[JSON, dict[str, UploadedFile]], Any]
-
-
-class ApiError(Exception):
-    """Raised by method handlers; becomes {"ok": false, ...} with the matching HTTP status."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-    def reply(self) -> Reply:
-        body: JSON = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return self.code, body
 
 
 def chat_key(chat_id: int) -> tuple[str, int]:
@@ -80,8 +64,15 @@ class _ChatState:
 class BotApiMethods:
     """Telegram's side of the conversation: state plus one handler per Bot API method."""
 
-    def __init__(self, *, strict: bool = True, bot_first_name: str = "Bridges") -> None:
+    def __init__(
+        self,
+        *,
+        strict: bool = True,
+        bot_first_name: str = "Bridges",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.strict = strict
+        self.clock = clock  # seconds; times fail_for windows (replaceable in tests)
         self.bot_user: JSON = {
             "id": BOT_ID,
             "is_bot": True,
@@ -100,7 +91,7 @@ class BotApiMethods:
         self._lock = threading.RLock()
         self._pending: list[JSON] = []  # not yet confirmed via getUpdates offset
         self._chats: dict[int, _ChatState] = {}
-        self._failures: dict[str, deque[ApiError]] = {}
+        self.faults = FaultPlan()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._queries: dict[str, int | None] = {}  # issued callback query id -> chat id
         self._files: dict[str, tuple[str, UploadedFile]] = {}  # file_id -> (kind, content)
@@ -222,9 +213,11 @@ class BotApiMethods:
         visible = strip_html(text) if is_html(parse_mode) else text
         if not visible.strip() and not empty_ok:
             raise ApiError(400, "Bad Request: message text is empty")
+        # Counted in UTF-16 code units after parsing (an emoji or 𝐛𝐨𝐥𝐝 letter is 2, a
+        # combining mark 1): the stricter of the two counts reported for Telegram.
         if utf16_len(visible) > limit:
-            what = "caption" if limit == MAX_CAPTION else "message"
-            raise ApiError(400, f"Bad Request: {what} is too long")
+            what = "message caption" if limit == MAX_CAPTION else "message"
+            raise ApiError(400, f"Bad Request: {what} is too long")  # Telegram's wording
         return text
 
     def _keyboards(self, params: JSON) -> Keyboards:
@@ -248,7 +241,7 @@ class BotApiMethods:
 
     def _poll_ready(self, offset: int) -> bool:
         with self._lock:
-            if self._failures.get("getupdates"):
+            if self.faults.blocks_poll(self.clock()):
                 return True
             return any(u["update_id"] >= offset for u in self._pending)
 

@@ -17,6 +17,7 @@ class Call:
     at: float
     files: dict[str, UploadedFile] = field(default_factory=dict)
     error_code: int | None = None  # set when the fake answered with ok=false
+    reply_lost: bool = False  # performed, but the caller saw a timeout (timeout_after_delivery)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ import json
 from typing import IO, cast
 from urllib.parse import unquote, urlsplit
 
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from tests.fakebot.api import FakeBotApi
+from tests.fakebot.faults import DROPPED_DESCRIPTION, lost_reply, wire_payload
 from tests.fakebot.models import UploadedFile
 
 _NOT_FOUND = json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}).encode()
@@ -36,7 +38,9 @@ class InProcessRequest(BaseRequest):
     """Answers PTB requests from a FakeBotApi without sockets: deterministic and fast.
 
     Use one instance for ``.request(...)`` and another for ``.get_updates_request(...)``.
-    getUpdates long-polls on the event loop (never blocks it).
+    getUpdates long-polls on the event loop (never blocks it). Injected faults reach PTB as
+    they would over HTTP: error pages as the same bytes, lost replies as TimedOut (at once,
+    without waiting for the read timeout) or NetworkError (drop=True).
     """
 
     def __init__(self, fake: FakeBotApi, read_timeout: float = 5.0) -> None:
@@ -71,4 +75,7 @@ class InProcessRequest(BaseRequest):
         api_method = path.rstrip("/").rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         status, body = await self.fake.handle_async(api_method, params, uploads_from(request_data))
-        return status, json.dumps(body).encode()
+        lost = lost_reply(body)
+        if lost is not None:  # timeout_after_delivery: what HTTPXRequest raises over HTTP
+            raise NetworkError(DROPPED_DESCRIPTION) if lost.drop else TimedOut()
+        return status, wire_payload(body)[0]

@@ -19,12 +19,15 @@ from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from tests.fakebot.api import FakeBotApi
+from tests.fakebot.faults import LostReply, lost_reply, wire_payload
 from tests.fakebot.wire import parse_body
 
 HOST = "127.0.0.1"  # never anything else: this is a test double, not a service
 _METHOD_PATH = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")
 _NOT_FOUND = json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}).encode()
-Response = tuple[int, bytes, str]  # status, payload, content type
+# How long a withheld answer (timeout_after_delivery) waits for the client to give up.
+LOST_REPLY_HANG = 60.0
+Response = tuple[int, bytes, str, LostReply | None]  # status, payload, content type, lost?
 
 
 async def _read_request(
@@ -57,6 +60,9 @@ class LoopbackBotApiServer:
     Binds 127.0.0.1 on a free port. Use ``async with`` / astart()+astop() (same loop, or a
     private thread with own_thread=True) or ``with`` / start()+stop() (always a private thread).
     Stopping answers pending long polls with an empty batch and then drops connections.
+    Injected faults: error pages go out as text/html with their status; a lost reply
+    (timeout_after_delivery) is performed, then the connection closes without an answer,
+    after the client hangs up (read timeout) or at once with drop=True.
     """
 
     def __init__(self, fake: FakeBotApi, *, own_thread: bool = False) -> None:
@@ -182,7 +188,10 @@ class LoopbackBotApiServer:
                 if request is None:
                     break
                 version, target, headers, body = request
-                status, payload, content_type = await self._tracked(target, headers, body)
+                status, payload, content_type, lost = await self._tracked(target, headers, body)
+                if lost is not None:
+                    await self._withhold(reader, lost)
+                    break  # the connection closes without an answer
                 keep_alive = version == "HTTP/1.1" and headers.get("connection") != "close"
                 head = (
                     f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
@@ -198,6 +207,17 @@ class LoopbackBotApiServer:
         finally:
             self._connections.discard(task)
             writer.close()
+
+    async def _withhold(self, reader: asyncio.StreamReader, lost: LostReply) -> None:
+        """Answer nothing: wait until the client hangs up (httpx does so when its read timeout
+        fires, so PTB raises TimedOut) or LOST_REPLY_HANG passes; drop=True returns at once.
+
+        Not counted as in flight, so stopping the server cancels the wait instead of waiting.
+        """
+        if lost.drop:
+            return
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(reader.read(1), LOST_REPLY_HANG)  # b"" once the client closed
 
     async def _tracked(self, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Respond while counted as in flight, so shutdown can let long polls answer first."""
@@ -217,17 +237,18 @@ class LoopbackBotApiServer:
         if path.startswith("/file/bot"):  # {base_file_url}{token}/{file_path}
             content = self.fake.download(path.removeprefix("/file/bot").split("/", 1)[-1])
             if content is None:
-                return 404, _NOT_FOUND, "application/json"
-            return 200, content, "application/octet-stream"
+                return 404, _NOT_FOUND, "application/json", None
+            return 200, content, "application/octet-stream", None
         match = _METHOD_PATH.fullmatch(path)
         if match is None:
-            return 404, _NOT_FOUND, "application/json"
+            return 404, _NOT_FOUND, "application/json", None
         try:
             params, files = parse_body(headers.get("content-type", ""), body, url.query)
         except ValueError as error:
             reply = {"ok": False, "error_code": 400, "description": f"Bad Request: {error}"}
-            return 400, json.dumps(reply).encode(), "application/json"
+            return 400, json.dumps(reply).encode(), "application/json", None
         status, answer = await self.fake.handle_async(
             match.group(2), params, files, abort=lambda: self._stopping
         )
-        return status, json.dumps(answer).encode(), "application/json"
+        payload, content_type = wire_payload(answer)
+        return status, payload, content_type, lost_reply(answer)

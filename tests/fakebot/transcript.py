@@ -40,6 +40,21 @@ def describe_update(
     return "(update " + ", ".join(k for k in update if k != "update_id") + ")"
 
 
+def _attachment(message: SentMessage) -> str:
+    kind = message.method[4:].lower()  # "sendDocument" -> "document"
+    if message.document is None:
+        return f"[{kind}]"
+    return f"[{kind} {message.document.filename}, {len(message.document.content)} bytes]"
+
+
+def delivery_label(message: SentMessage) -> str:
+    """What a bot message showed: its visible text (HTML parsed), or for media and locations
+    "[document report.txt, 12 bytes] caption" / "[location]"."""
+    if message.method == "sendMessage":
+        return message.plain_text
+    return f"{_attachment(message)} {message.plain_text}".rstrip()
+
+
 def _bot_lines(message: SentMessage) -> list[str]:
     prefix = "bot"
     if message.deleted:
@@ -48,9 +63,7 @@ def _bot_lines(message: SentMessage) -> list[str]:
         prefix = f"bot (edited #{message.message_id})"
     body = message.text or ""
     if message.document is not None:
-        size = len(message.document.content)
-        attachment = f"[{message.method[4:].lower()} {message.document.filename}, {size} bytes]"
-        body = f"{attachment} {body}".rstrip()
+        body = f"{_attachment(message)} {body}".rstrip()
     lines = body.splitlines() or [""]
     out = [f"{prefix}: {lines[0]}"] + [_INDENT + line for line in lines[1:]]
     for row in message.buttons:
