@@ -335,7 +335,7 @@ async def serve(args: argparse.Namespace) -> None:
             from bot.runner import poll
 
             poller = asyncio.create_task(
-                poll(app, app.bot_data["adapter"].intake, asyncio.Event())
+                poll(app, app.bot_data["adapter"].take, asyncio.Event())
             )
         cpu_before = cpu_seconds()
         print("READY", flush=True)

@@ -134,6 +134,11 @@ class Intake:
             return False
         by_id = {u.update_id: u for u in updates}
         for entry in fresh:
+            query = by_id[entry.update_id].callback_query
+            if query is not None:
+                # Stops the button's spinner while the turn runs; a failure (a tap too old
+                # after a restart) never stops the tap being processed.
+                asyncio.get_running_loop().create_task(self._answer_query(query.id))
             # Kept in memory (this process only) until the turn ran: what _tell_delayed
             # needs when the database fails after the update was stored.
             self._unanswered.setdefault(entry.external_id, {})[entry.update_id] = by_id[
@@ -172,7 +177,9 @@ class Intake:
                     wait = DB_BACKOFF[min(db_tries, len(DB_BACKOFF) - 1)]
                     db_tries += 1
                     log.warning("turn waits for the database (%s)", type(err).__name__)
-                    await self._tell_delayed(external_id)
+                    # Crisis words get help at once; others hear "I'll answer soon" only if
+                    # it is more than a blip (SQLite's lock can be busy under load).
+                    await self._tell_delayed(external_id, crisis_only=db_tries < 2)
                     await asyncio.sleep(wait)
                     continue
                 except Exception as err:  # a bug: counted per update, see _failed
@@ -208,7 +215,7 @@ class Intake:
             await self._tell_delayed(key.external_id)
         return await call
 
-    async def _tell_delayed(self, external_id: str) -> None:
+    async def _tell_delayed(self, external_id: str, crisis_only: bool = False) -> None:
         """Their turn can't run now (the database): each waiting message gets, once, the
         crisis reply if it calls for one, else a short "I'll answer as soon as I can".
         The turns still run when the database is back."""
@@ -217,8 +224,10 @@ class Intake:
         for update_id, update in sorted(self._unanswered.get(external_id, {}).items()):
             if update_id in self._fallback_sent or update.effective_chat is None:
                 continue
-            self._remember_told(update_id)
             text = crisis_text_for_update(self.bridges.catalog, update)
+            if text is None and crisis_only:
+                continue
+            self._remember_told(update_id)
             if text is None:
                 text = self.bridges.catalog.render("en", "common/delayed")
             try:
@@ -242,12 +251,6 @@ class Intake:
     def _ran(self, turn: UpdateTurn) -> None:
         assert turn.update_id is not None
         self._failures.pop(turn.update_id, None)
-        if turn.payload.get("callback_query"):
-            # Stops the button's spinner; concurrent with sending, and a failure (say the
-            # tap is too old after a restart) never stops the tap being processed.
-            query_id = turn.payload["callback_query"].get("id")
-            if query_id:
-                asyncio.get_running_loop().create_task(self._answer_query(str(query_id)))
         self.sender.enqueue(turn.pending)
         self._resolve(turn.key.external_id, turn.update_id, turn.pending)
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -22,17 +22,17 @@ from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot import startup
-from bot.intake import Intake
 
 log = logging.getLogger("bridges.polling")
 T = TypeVar("T")
+Take = Callable[[list[Update]], Awaitable[bool]]  # TelegramAdapter.take
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 POLL_TIMEOUT = 25  # seconds Telegram may hold a getUpdates open (long polling)
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between tries while polling fails
 
 
-async def poll(app: AnyApp, intake: Intake, stop: asyncio.Event) -> None:
+async def poll(app: AnyApp, take: Take, stop: asyncio.Event) -> None:
     """getUpdates until `stop` is set; each batch stored before it is acknowledged."""
     bot = app.bot
     offset: int | None = None
@@ -64,7 +64,7 @@ async def poll(app: AnyApp, intake: Intake, stop: asyncio.Event) -> None:
             failures = 0
         if not updates:
             continue
-        if await intake.accept(list(updates)):
+        if await take(list(updates)):
             offset = updates[-1].update_id + 1
         else:  # not stored: asked for again after a pause, never acknowledged
             await _sleep(stop, BACKOFF[1])
@@ -103,7 +103,6 @@ async def run_polling(app: AnyApp) -> None:
     adapter = app.bot_data["adapter"]
     adapter.recover = True
     adapter.intake.sole_sender = True
-    intake: Intake = adapter.intake
     await startup.connect(app.bot, log=logging.getLogger("bridges"))
     await app.initialize()
     try:
@@ -114,7 +113,7 @@ async def run_polling(app: AnyApp) -> None:
         await app.start()  # also the job queue, hence the sweep
         log.info("Bridges is running (long polling)")
         try:
-            await poll(app, intake, stop)
+            await poll(app, adapter.take, stop)
         finally:
             await app.stop()  # post_stop lets running turns and sends finish
     finally:

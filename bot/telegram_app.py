@@ -52,6 +52,12 @@ class TelegramAdapter:
         if not await self.groups(update, context.bot):
             await self.intake.accept([update], wait=True)
 
+    async def take(self, updates: list[Update]) -> bool:
+        """A batch from getUpdates or a webhook: groups answered from memory, the rest
+        stored in the inbox. True once stored (bot/intake.py `accept`)."""
+        private = [u for u in updates if not await self.groups(u, self.intake.bot)]
+        return await self.intake.accept(private)
+
     async def accept_json(self, data: dict[str, Any]) -> int:
         """A webhook POST's update: the HTTP status to answer (bot/webhook.py).
 
@@ -65,9 +71,7 @@ class TelegramAdapter:
             return 400
         if update is None:
             return 400
-        if await self.groups(update, self.intake.bot):
-            return 200
-        return 200 if await self.intake.accept([update]) else 503
+        return 200 if await self.take([update]) else 503
 
     async def groups(self, update: Update, bot: Bot) -> bool:
         """Answer an update from a group from memory (nothing stored). True if it was one."""
