@@ -46,6 +46,10 @@ def crisis_text(catalog: Catalog, words: str, language_code: str | None) -> str 
     """
     if not _at_risk(words):
         return None
+    return _render(catalog, language_code)
+
+
+def _render(catalog: Catalog, language_code: str | None) -> str:
     ctx = _context(region_of(language_code))
     try:
         return catalog.render(LOCALE, TEMPLATE, ctx)
@@ -62,11 +66,27 @@ def crisis_text_for_update(catalog: Catalog, update: Update) -> str | None:
     """crisis_text for a Telegram update: the words of its message or edited message
     (text or caption, words_in) and its sender's language_code.
 
-    None for updates without words (button taps, stickers...) and words not at risk.
+    Also for a tap in the crisis dialog that says they may not be safe (CRISIS_TAPS).
+    None for other updates without words (other taps, stickers...) and words not at risk.
     Meant for private chats: a group's crisis reply is common/group_crisis.
     """
     user = update.effective_user
-    return crisis_text(catalog, words_in(update), user.language_code if user else None)
+    language = user.language_code if user else None
+    query = update.callback_query
+    if query is not None and _crisis_tap(query.data or ""):
+        return _render(catalog, language)
+    return crisis_text(catalog, words_in(update), language)
+
+
+# Taps in the crisis dialog that say they may not be safe ("No, I'm not safe", "I'm not
+# sure", "yes" to "are you thinking of ending your life?"): callback data is
+# "c|<dialog>|<step>|<choice>" (dialogs/spec.py), the choices are in dialogs/flows/crisis.yaml.
+CRISIS_TAPS = frozenset({"unsafe", "unsure", "yes", "more"})
+
+
+def _crisis_tap(data: str) -> bool:
+    parts = data.split("|")
+    return len(parts) == 4 and parts[1] == "crisis" and parts[3] in CRISIS_TAPS
 
 
 def words_in(update: Update) -> str:

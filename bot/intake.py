@@ -313,6 +313,8 @@ class Intake:
         for update in updates:
             if update.update_id in self._fallback_sent or update.effective_chat is None:
                 continue
+            if update.callback_query is not None:  # stop the spinner, even now
+                await self._answer_query(update.callback_query.id)
             text = crisis_text_for_update(self.bridges.catalog, update)
             if text is None:
                 continue
