@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from storage.tables import RecordRow, User
+from storage.tables import InboxRow, OutboxRow, RecordRow, User
 
 ACTIVE_DAYS = 7
 MOOD_KIND = "mood"  # one record per answered check-in (dialogs/hooks/checkin.py)
@@ -19,6 +19,8 @@ class Stats:
     users: int
     active: int
     checkins_today: int
+    updates_waiting: int = 0
+    replies_queued: int = 0
 
     def report(self) -> str:
         # Each line says what its number means; only aggregate counts ever appear.
@@ -28,6 +30,9 @@ class Stats:
                 f"Active: {self.active} (wrote in the last {ACTIVE_DAYS} days)",
                 f"Check-ins answered today: {self.checkins_today} "
                 "(moods recorded since midnight UTC; sent check-ins are not stored)",
+                f"Updates waiting for their turn: {self.updates_waiting} "
+                "(stored, not yet answered; see docs/delivery.md)",
+                f"Replies waiting to be sent: {self.replies_queued}",
             ]
         )
 
@@ -52,4 +57,11 @@ def collect(engine: Engine, now: datetime) -> Stats:
             )
             or 0
         )
-    return Stats(users, active, moods)
+        waiting = (
+            session.scalar(
+                select(func.count()).select_from(InboxRow).where(InboxRow.done_at.is_(None))  # type: ignore[union-attr]
+            )
+            or 0
+        )
+        queued = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
+    return Stats(users, active, moods, waiting, queued)

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.cli import main
+from storage import outbox
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.tables import RecordRow, User
+from storage.tables import InboxRow, RecordRow, User
 
 SECRET_NAME = "Ada Lovelace"
 IDS = ["7070707070", "8080808080", "9090909090"]
@@ -49,7 +51,22 @@ def _seed(url: str) -> None:
             ]
         )
         session.commit()
+    _seed_delivery(engine, now)
     engine.dispose()
+
+
+def _seed_delivery(engine: Engine, now: datetime) -> None:
+    """One update waiting, one answered; two replies queued (their words never printed)."""
+    with engine.begin() as conn:
+        for update_id, done in ((1, None), (2, now)):
+            conn.execute(
+                InboxRow.__table__.insert().values(
+                    update_id=update_id, channel="telegram", external_id=IDS[0],
+                    chat_id=int(IDS[0]), kind="message", received_at=now, done_at=done,
+                    payload={"message": {"text": SECRET_NAME}} if done is None else None,
+                )
+            )  # fmt: skip
+        outbox.add(conn, int(IDS[0]), IDS[0], "turn", [{"text": SECRET_NAME}] * 2, now)
 
 
 def test_stats_prints_counts_and_what_they_mean_without_personal_data(
@@ -65,6 +82,8 @@ def test_stats_prints_counts_and_what_they_mean_without_personal_data(
         "People: 3 (everyone who has ever written to Bridges)",
         "Active: 2 (wrote in the last 7 days)",
         "Check-ins answered today: 2 (moods recorded since midnight UTC; sent check-ins are not stored)",
+        "Updates waiting for their turn: 1 (stored, not yet answered; see docs/delivery.md)",
+        "Replies waiting to be sent: 2",
     ]
     for private in [SECRET_NAME, "telegram", *IDS]:
         assert private not in out
