@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.db_work import DbWork
 from bot.render import Outgoing, render
 from dialogs.engine import Engine
 from dialogs.model import Due, Event, Turn, UserState
@@ -21,6 +22,10 @@ class Bridges:
     dialogs: DialogSet
     catalog: Catalog
     engine: Engine
+
+    def __post_init__(self) -> None:
+        # Every async caller's database work goes through here (bot/db_work.py says why).
+        self.db = DbWork(self.store.engine)
 
     @classmethod
     def open(cls, database_url: str, apply_migrations: bool = True) -> Bridges:

@@ -90,10 +90,6 @@ class Intake:
         self._unanswered: dict[str, dict[int, Update]] = {}
         self._maintainer: asyncio.Task[None] | None = None
         self._pruned_at: datetime | None = None
-        # Long polling: only one process can poll (Telegram refuses a second one), so any
-        # unsent reply at start belongs to a process that died: take it over at once
-        # instead of waiting for its claim to pass (bot/runner.py sets this).
-        self.sole_sender = False
 
     # --- in -----------------------------------------------------------------------
 
@@ -119,8 +115,8 @@ class Intake:
             else {}
         )
         try:
-            fresh = await asyncio.to_thread(
-                inbox.record, self.bridges.store.engine, entries, self.clock()
+            fresh = await self.bridges.db.run(
+                inbox.record, self.bridges.store.engine, entries, self.clock(), urgent=True
             )
         except SQLAlchemyError as err:
             log.error(
@@ -207,7 +203,9 @@ class Intake:
         """take_next in a thread; if it hangs past TURN_PATIENCE (a database that neither
         answers nor fails), the person is told first, and we keep waiting."""
         call = asyncio.ensure_future(
-            asyncio.to_thread(take_next, self.bridges, key, self._read, self.clock(), self.hold_for)
+            self.bridges.db.run(
+                take_next, self.bridges, key, self._read, self.clock(), self.hold_for
+            )
         )
         done, _ = await asyncio.wait({call}, timeout=TURN_PATIENCE)
         if not done:
@@ -276,7 +274,7 @@ class Intake:
         frames = "".join(traceback.format_tb(err.__traceback__))
         log.error("turn failed with %s\n%s", type(err).__name__, frames)
         engine = self.bridges.store.engine
-        with_payload = await asyncio.to_thread(_oldest, engine, key.external_id)
+        with_payload = await self.bridges.db.run(_oldest, engine, key.external_id)
         if with_payload is None:
             return False
         update_id, payload = with_payload
@@ -288,7 +286,7 @@ class Intake:
         self._failures.pop(update_id, None)
         update = Update.de_json(payload, self.bot)
         await self._apologise(update)
-        await asyncio.to_thread(_give_up, engine, update_id, self.clock())
+        await self.bridges.db.run(_give_up, engine, update_id, self.clock())
         self._resolve(key.external_id, update_id, [])
         return True
 
@@ -348,14 +346,12 @@ class Intake:
             log.warning("stopped with replies still queued; they are sent after the restart")
 
     async def _maintain(self) -> None:
-        first = self.sole_sender
         while True:
             # First after a pause: the bot is initialised by then, and a fresh start's
             # own updates come first.
             await asyncio.sleep(MAINTAIN_SECONDS)
             try:
-                await self.recover(takeover=first)
-                first = False
+                await self.recover()
             except SQLAlchemyError as err:
                 log.warning("recovery waits for the database (%s)", type(err).__name__)
             except Exception as err:  # never let the loop die
@@ -370,17 +366,17 @@ class Intake:
         now = self.clock()
         queued = self.sender.queued_ids()
         if queued:
-            await asyncio.to_thread(outbox.renew, engine, queued, now)
+            await self.bridges.db.run(outbox.renew, engine, queued, now)
         if takeover:
-            claimed = await asyncio.to_thread(outbox.claim_stale, engine, now + outbox.LEASE * 2)
+            claimed = await self.bridges.db.run(outbox.claim_stale, engine, now + outbox.LEASE * 2)
             self.sender.enqueue(claimed)
-        for _channel, external_id in await asyncio.to_thread(inbox.people_waiting, engine):
+        for _channel, external_id in await self.bridges.db.run(inbox.people_waiting, engine):
             if external_id not in self._workers:
                 self.wake(external_id)
-        self.sender.enqueue(await asyncio.to_thread(outbox.claim_stale, engine, now))
+        self.sender.enqueue(await self.bridges.db.run(outbox.claim_stale, engine, now))
         if self._pruned_at is None or now - self._pruned_at > PRUNE_EVERY:
             self._pruned_at = now
-            await asyncio.to_thread(inbox.prune, engine, now)
+            await self.bridges.db.run(inbox.prune, engine, now)
 
 
 def _oldest(engine: Any, external_id: str) -> tuple[int, dict[str, Any]] | None:

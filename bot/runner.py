@@ -102,7 +102,6 @@ async def run_polling(app: AnyApp) -> None:
         loop.add_signal_handler(sig, stop.set)
     adapter = app.bot_data["adapter"]
     adapter.recover = True
-    adapter.intake.sole_sender = True
     await startup.connect(app.bot, log=logging.getLogger("bridges"))
     await app.initialize()
     try:
@@ -111,6 +110,10 @@ async def run_polling(app: AnyApp) -> None:
         # Polling and a webhook exclude each other; keep what Telegram holds for us.
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.start()  # also the job queue, hence the sweep
+        # Only one process can poll (Telegram refuses a second), so every reply still
+        # queued belongs to a run that died: it goes first, before anything new, and each
+        # chat keeps its order. Updates it left are taken again too.
+        await adapter.intake.recover(takeover=True)
         log.info("Bridges is running (long polling)")
         try:
             await poll(app, adapter.take, stop)

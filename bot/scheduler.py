@@ -127,7 +127,9 @@ class Sweeper:
         after: tuple[datetime, int] | None = None
         while True:
             try:
-                page = await asyncio.to_thread(due_candidates, engine, kind, now, self.batch, after)
+                page = await self.bridges.db.run(
+                    due_candidates, engine, kind, now, self.batch, after
+                )
             except SQLAlchemyError as err:
                 raise DatabaseAway(type(err).__name__) from None
 
@@ -157,7 +159,7 @@ class Sweeper:
         try:
             # The time is read when their transaction starts, not when the sweep did: the
             # outbox rows' claim and the staleness rules count from then.
-            work = await asyncio.to_thread(run_due, self.bridges, key, kind, self.clock())
+            work = await self.bridges.db.run(run_due, self.bridges, key, kind, self.clock())
         except SQLAlchemyError as err:  # a lock wait timed out, or the database is away
             db_errors.append(type(err).__name__)
             log.warning("%s for %s waits for the database (%s)", kind, who, type(err).__name__)

@@ -42,6 +42,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.db_work import DbWork
 from bot.render import Outgoing, outgoing_from_json
 from bot.split import MESSAGE_LIMIT
 from bot.telegram_send import send_one
@@ -60,6 +61,8 @@ FIRST_BACKOFF = 0.5  # seconds, doubled after each failed attempt...
 MAX_BACKOFF = 5.0
 # Only this many chats send at once (the rate limiter paces them further); more wait.
 PARALLEL_CHATS = 64
+OLDER_POLL = 0.02  # seconds between looks while another process sends older replies
+OLDER_WAIT = 45.0  # at most this long (more than outbox.LEASE)
 MIN_LIMIT = 512  # "message is too long" halves the split size down to this, then gives up
 # A check-in, nudge or follow-up is never sent twice on an ambiguous timeout.
 NEVER_TWICE = frozenset({"checkin", "nudge", "followup"})
@@ -80,7 +83,11 @@ class Sender:
         clock: Clock = utc_now,
         retry_for: timedelta = RETRY_FOR,
         first_backoff: float = FIRST_BACKOFF,
+        db: DbWork | None = None,
     ) -> None:
+        # Share the bot's DbWork (Bridges.db): on SQLite a second one would be a second
+        # writer thread contending for the lock.
+        self.db = db or DbWork(engine)
         self.bot = bot
         self.catalog = catalog
         self.engine = engine
@@ -159,6 +166,8 @@ class Sender:
             future.set_result(None)
 
     async def _deliver(self, item: Pending) -> None:
+        if item.after_older:
+            await self._wait_for_older(item)
         out, tapped = outgoing_from_json(item.payload)
         started = self.clock()
         attempts, parts_sent, ambiguous = item.attempts, 0, False
@@ -199,8 +208,21 @@ class Sender:
                 await self._give_up(item)
                 return
             until = self.clock() + timedelta(seconds=wait)
-            await asyncio.to_thread(outbox.hold, self.engine, item.id, until, attempts)
+            await self.db.run(outbox.hold, self.engine, item.id, until, attempts)
             await asyncio.sleep(wait)
+
+    async def _wait_for_older(self, item: Pending) -> None:
+        """Let another process send this chat's older replies first (two replicas may
+        run one person's consecutive turns). Bounded: if that process died, its rows are
+        taken over once their claim passes, and this one goes anyway after OLDER_WAIT."""
+        waited = 0.0
+        while waited < OLDER_WAIT:
+            older = await self.db.run(outbox.older_unsent, self.engine, item.chat_id, item.id)
+            if not [i for i in older if i not in self._known]:
+                return
+            await asyncio.sleep(OLDER_POLL)
+            waited += OLDER_POLL
+        log.warning("sent a reply before an older one another process still holds")
 
     @staticmethod
     def _verdict(item: Pending, error: TelegramError, ambiguous: bool) -> str:
@@ -220,7 +242,7 @@ class Sender:
         return "refused"  # InvalidToken, Conflict...: retrying would not help
 
     async def _done(self, item: Pending) -> None:
-        await asyncio.to_thread(outbox.sent, self.engine, item.id)
+        await self.db.run(outbox.sent, self.engine, item.id, urgent=True)
 
     async def _blocked(self, item: Pending) -> None:
         # Nothing more can reach them until they write again: drop what waits behind it
@@ -228,8 +250,8 @@ class Sender:
         queue = self._queues.get(item.chat_id)
         while queue is not None and len(queue) > 1:
             self._finish(queue.pop())
-        await asyncio.to_thread(outbox.drop_chat, self.engine, item.chat_id)
-        await asyncio.to_thread(mark_inactive_person, self.engine, "telegram", item.external_id)
+        await self.db.run(outbox.drop_chat, self.engine, item.chat_id)
+        await self.db.run(mark_inactive_person, self.engine, "telegram", item.external_id)
 
     async def _refused(self, item: Pending, out: Outgoing) -> None:
         if out.document is not None:
@@ -251,9 +273,9 @@ class Sender:
                 await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
             except TelegramError as err:
                 log.warning("could not send the crisis fallback: %s", type(err).__name__)
-        await asyncio.to_thread(outbox.sent, self.engine, item.id)
+        await self.db.run(outbox.sent, self.engine, item.id, urgent=True)
         if item.origin != "notice":
-            await asyncio.to_thread(
+            await self.db.run(
                 outbox.undelivered, self.engine, "telegram", item.external_id, self.clock()
             )
 

@@ -226,7 +226,7 @@ def build_application(
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     app = builder.build()
-    sender = Sender(app.bot, bridges.catalog, bridges.store.engine, clock)
+    sender = Sender(app.bot, bridges.catalog, bridges.store.engine, clock, db=bridges.db)
     adapter.intake = Intake(bridges, app.bot, sender, clock)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)

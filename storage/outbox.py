@@ -42,6 +42,9 @@ class Pending:
     update_id: int | None
     attempts: int
     payload: dict[str, Any]
+    # Older rows of this chat were still unsent when this one was queued (maybe another
+    # replica's): the sender waits for them first, so a chat's replies keep their order.
+    after_older: bool = False
 
 
 def _utc(at: datetime) -> datetime:
@@ -60,6 +63,7 @@ def add(
     """Queue replies in the caller's transaction; return them with their ids, in order."""
     if not payloads:
         return []
+    older = conn.scalar(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == chat_id).limit(1))
     rows = [
         {
             "chat_id": chat_id,
@@ -77,9 +81,21 @@ def add(
         conn.scalars(OUTBOX.insert().returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
     )
     return [
-        Pending(i, chat_id, external_id, origin, update_id, 0, payload)
+        Pending(i, chat_id, external_id, origin, update_id, 0, payload, older is not None)
         for i, payload in zip(ids, payloads, strict=True)
     ]
+
+
+def older_unsent(engine: Engine, chat_id: int, row_id: int) -> list[int]:
+    """Ids of the chat's rows queued before `row_id` and not yet sent."""
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                select(OUTBOX.c.id)
+                .where(OUTBOX.c.chat_id == chat_id, OUTBOX.c.id < row_id)
+                .order_by(OUTBOX.c.id)
+            )
+        )
 
 
 def sent(engine: Engine, row_id: int) -> None:

@@ -1,0 +1,79 @@
+"""Where the bot's blocking database work runs, and in what order.
+
+Two kinds of work share the database: turns (a few milliseconds each, any number
+queued) and the small writes that bound what a crash can do, "this update is
+stored" (before it is acknowledged) and "this reply was sent" (after Telegram took
+it). The second kind must not wait behind the first: every millisecond between
+Telegram accepting a reply and the row's delete is a window in which a crash
+resends it (docs/delivery.md), and every millisecond before an update is stored
+delays its acknowledgement.
+
+- SQLite allows one writer at a time. Threads racing for it wait in SQLite's busy
+  handler, which sleeps in growing steps (up to 100 ms): a "sent" mark stuck behind
+  a queue of turns. So on SQLite all database work runs on ONE thread, urgent work
+  first: no lock is ever contended.
+- PostgreSQL locks rows, not the database: turns run in the default thread pool as
+  before, and urgent work has a thread of its own so it never queues behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+T = TypeVar("T")
+URGENT, NORMAL = 0, 1
+
+
+class _PriorityThread:
+    """One worker thread taking jobs by (priority, arrival)."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((priority, next(self._order), (future, fn, args)))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            _, _, (future, fn, args) = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as err:  # handed to the awaiting coroutine
+                future.set_exception(err)
+
+
+class DbWork:
+    """Runs blocking database calls off the event loop (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._single: _PriorityThread | None = None
+        self._urgent: ThreadPoolExecutor | None = None
+        if engine.dialect.name == "sqlite":
+            self._single = _PriorityThread("bridges-db")
+        else:
+            self._urgent = ThreadPoolExecutor(1, thread_name_prefix="bridges-db-urgent")
+
+    async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        """`fn(*args)` on a database thread; its result, or its exception raised here."""
+        if self._single is not None:
+            return await asyncio.wrap_future(
+                self._single.submit(URGENT if urgent else NORMAL, fn, *args)
+            )
+        if urgent and self._urgent is not None:
+            return await asyncio.get_running_loop().run_in_executor(self._urgent, fn, *args)
+        return await asyncio.to_thread(fn, *args)
