@@ -60,12 +60,15 @@ class UpdateTurn:
         read: Callable[[dict[str, Any]], Read],
         now: datetime,
         hold_for: timedelta | None = None,
+        gaps: dict[int, datetime] | None = None,
     ) -> None:
         self.bridges = bridges
         self.key = key
         self.read = read
         self.now = now
         self.hold_for = hold_for
+        # update_id -> when a gap below it was first seen (shared by this process's workers)
+        self.gaps = gaps if gaps is not None else {}
         self._reset()
 
     def _reset(self) -> None:
@@ -135,14 +138,23 @@ class UpdateTurn:
     def _hold(self, conn: Connection, update_id: int, received: datetime, request: Read) -> bool:
         """Wait a moment if an earlier update might still be arriving at another replica.
 
-        Only in webhook mode (`hold_for`), only for a short while after it arrived, and
-        never for words that screen as at risk: those go at once.
+        Only in webhook mode (`hold_for`), at most `hold_for` after the gap was first
+        seen (not after the update arrived: under a backlog it may be taken late, while
+        the earlier one is still on its way), and never for words that screen as at
+        risk: those go at once.
         """
-        if self.hold_for is None or self.now - received >= self.hold_for:
+        if self.hold_for is None:
             return False
         if request.words and _at_risk(request.words):
             return False
-        return inbox.missing_before(conn, update_id)
+        if not inbox.missing_before(conn, update_id):
+            # Each statement sees what was committed when it began (PostgreSQL's READ
+            # COMMITTED): an earlier update of theirs stored between the first look and
+            # the gap check fills the gap but was not seen as theirs. Look again.
+            again = inbox.next_pending(conn, self.key.external_id)
+            return again is None or again[0] != update_id
+        first = self.gaps.setdefault(update_id, self.now)
+        return self.now - first < self.hold_for
 
 
 def take_next(
@@ -151,13 +163,14 @@ def take_next(
     read: Callable[[dict[str, Any]], Read],
     now: datetime,
     hold_for: timedelta | None = None,
+    gaps: dict[int, datetime] | None = None,
 ) -> UpdateTurn:
     """Run the person's oldest pending update as one turn (blocking; call in a thread).
 
     Raises AlreadyDone if another worker ran it first, and sqlalchemy errors when
     the database can't be used (nothing is then changed: the update stays pending).
     """
-    work = UpdateTurn(bridges, key, read, now, hold_for)
+    work = UpdateTurn(bridges, key, read, now, hold_for, gaps)
     bridges.store.run_turn(
         key, work.decide, now, bridges.dialogs.script_version, seen=True, hooks=work
     )

@@ -49,7 +49,7 @@ Clock = Callable[[], datetime]
 
 # Webhook mode: how long a person's update may wait for an earlier one that may still be
 # on its way to another replica (bot/inbox_turn.py; never for crisis words).
-ORDER_HOLD = timedelta(seconds=1)
+ORDER_HOLD = timedelta(seconds=5)
 # A turn taking longer than this (seconds) is a database that hangs: the person is told.
 TURN_PATIENCE = 8.0
 MAX_FAILURES = 3  # a turn failing on a bug this often is given up (see above)
@@ -88,6 +88,9 @@ class Intake:
         self._failures: dict[int, int] = {}
         self._fallback_sent: OrderedDict[int, None] = OrderedDict()
         self._unanswered: dict[str, dict[int, Update]] = {}
+        self._to_store: list[tuple[list[Incoming], asyncio.Future[list[Incoming]]]] = []
+        self._storing = False
+        self._gaps: dict[int, datetime] = {}  # see bot/inbox_turn.py UpdateTurn._hold
         self._maintainer: asyncio.Task[None] | None = None
         self._pruned_at: datetime | None = None
 
@@ -115,9 +118,7 @@ class Intake:
             else {}
         )
         try:
-            fresh = await self.bridges.db.run(
-                inbox.record, self.bridges.store.engine, entries, self.clock(), urgent=True
-            )
+            fresh = await self._store(entries)
         except SQLAlchemyError as err:
             log.error(
                 "inbox unavailable (%s): %d update(s) not taken yet",
@@ -149,6 +150,40 @@ class Intake:
                 pending = await futures[update_id]
                 await self.sender.settled(pending)
         return True
+
+    async def _store(self, entries: list[Incoming]) -> list[Incoming]:
+        """inbox.record, batched: updates arriving while a batch is being written go
+        together in the next one (a webhook under a burst takes one transaction for many
+        POSTs instead of one each, so a person's earlier update is not left queued behind
+        hundreds of inserts while their later one is answered)."""
+        future: asyncio.Future[list[Incoming]] = asyncio.get_running_loop().create_future()
+        self._to_store.append((entries, future))
+        if not self._storing:
+            self._storing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._to_store:
+                batch, self._to_store = self._to_store, []
+                everything = [e for entries, _ in batch for e in entries]
+                try:
+                    fresh = await self.bridges.db.run(
+                        inbox.record, self.bridges.store.engine, everything, self.clock(),
+                        urgent=True,
+                    )  # fmt: skip
+                except Exception as err:  # each caller decides what a failure means
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(err)
+                    continue
+                new = {e.update_id for e in fresh}
+                for entries, future in batch:
+                    if not future.done():
+                        future.set_result([e for e in entries if e.update_id in new])
+        finally:
+            self._storing = False
 
     def wake(self, external_id: str) -> None:
         """Make sure someone is working through this person's pending updates."""
@@ -204,7 +239,7 @@ class Intake:
         answers nor fails), the person is told first, and we keep waiting."""
         call = asyncio.ensure_future(
             self.bridges.db.run(
-                take_next, self.bridges, key, self._read, self.clock(), self.hold_for
+                take_next, self.bridges, key, self._read, self.clock(), self.hold_for, self._gaps
             )
         )
         done, _ = await asyncio.wait({call}, timeout=TURN_PATIENCE)
@@ -249,6 +284,7 @@ class Intake:
     def _ran(self, turn: UpdateTurn) -> None:
         assert turn.update_id is not None
         self._failures.pop(turn.update_id, None)
+        self._gaps.pop(turn.update_id, None)
         self.sender.enqueue(turn.pending)
         self._resolve(turn.key.external_id, turn.update_id, turn.pending)
 
