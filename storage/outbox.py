@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from storage.tables import OutboxRow, User
 
@@ -99,8 +99,16 @@ def older_unsent(engine: Engine, chat_id: int, row_id: int) -> list[int]:
 
 
 def sent(engine: Engine, row_id: int) -> None:
-    """Telegram accepted it (or it was given up): the row and its words go."""
+    """Telegram accepted it (or it was given up): the row and its words go.
+
+    Until this commits, a crash resends the reply, so it must commit fast. On
+    PostgreSQL it does not wait for the WAL flush (synchronous_commit off for this
+    transaction only): a bot crash cannot lose it, only a database crash in the next
+    moment could, and then the reply is sent once more rather than lost.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
         conn.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
 
 
