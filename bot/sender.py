@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -61,6 +61,7 @@ FIRST_BACKOFF = 0.5  # seconds, doubled after each failed attempt...
 MAX_BACKOFF = 5.0
 # Only this many chats send at once (the rate limiter paces them further); more wait.
 PARALLEL_CHATS = 64
+FINISHED_MEMORY = 10_000  # ids of rows sent here, remembered to skip needless order checks
 OLDER_POLL = 0.02  # seconds between looks while another process sends older replies
 OLDER_WAIT = 45.0  # at most this long (more than outbox.LEASE)
 MIN_LIMIT = 512  # "message is too long" halves the split size down to this, then gives up
@@ -98,6 +99,7 @@ class Sender:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._known: set[int] = set()  # row ids queued or being sent here
+        self._finished: OrderedDict[int, None] = OrderedDict()  # recently sent here
         self._slots = asyncio.Semaphore(PARALLEL_CHATS)
 
     def enqueue(self, items: Iterable[Pending]) -> None:
@@ -161,12 +163,16 @@ class Sender:
 
     def _finish(self, item: Pending) -> None:
         self._known.discard(item.id)
+        self._finished[item.id] = None
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
         future = self._waiters.pop(item.id, None)
         if future is not None and not future.done():
             future.set_result(None)
 
     async def _deliver(self, item: Pending) -> None:
-        if item.after_older:
+        if any(i not in self._known and i not in self._finished for i in item.after_older):
+            # Not all ours: another process may still be sending this chat's older replies.
             await self._wait_for_older(item)
         out, tapped = outgoing_from_json(item.payload)
         started = self.clock()

@@ -57,7 +57,6 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
     """
     if not updates:
         return []
-    ids = [u.update_id for u in updates]
     rows = [
         {
             "update_id": u.update_id,
@@ -71,11 +70,11 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
         for u in updates
     ]
     with engine.begin() as conn:
-        known = set(conn.scalars(select(INBOX.c.update_id).where(INBOX.c.update_id.in_(ids))))
-        fresh = [r for r in rows if r["update_id"] not in known]
-        if fresh:
-            conn.execute(_insert_ignoring_duplicates(conn), fresh)
-    return [u for u in updates if u.update_id not in known]
+        # One statement: the ids that were new come back (RETURNING; PostgreSQL, and
+        # SQLite since 3.35); an id already there is left alone.
+        stmt = _insert_ignoring_duplicates(conn).returning(INBOX.c.update_id)
+        new = set(conn.scalars(stmt, rows))
+    return [u for u in updates if u.update_id in new]
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> Any:

@@ -29,6 +29,7 @@ USERS = User.__table__
 # sender renews the claim on everything it has queued every few seconds (`renew`), and
 # one waiting out a retry extends it (`hold`), so only a dead sender's rows pass it.
 LEASE = timedelta(seconds=30)
+OLDER_SEEN = 50  # enough to tell "only this process's own rows" from "someone else's"
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ class Pending:
     update_id: int | None
     attempts: int
     payload: dict[str, Any]
-    # Older rows of this chat were still unsent when this one was queued (maybe another
+    # Ids of this chat's rows still unsent when this one was queued (maybe another
     # replica's): the sender waits for them first, so a chat's replies keep their order.
-    after_older: bool = False
+    after_older: tuple[int, ...] = ()
 
 
 def _utc(at: datetime) -> datetime:
@@ -63,7 +64,9 @@ def add(
     """Queue replies in the caller's transaction; return them with their ids, in order."""
     if not payloads:
         return []
-    older = conn.scalar(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == chat_id).limit(1))
+    older = tuple(
+        conn.scalars(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == chat_id).limit(OLDER_SEEN))
+    )
     rows = [
         {
             "chat_id": chat_id,
@@ -81,7 +84,7 @@ def add(
         conn.scalars(OUTBOX.insert().returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
     )
     return [
-        Pending(i, chat_id, external_id, origin, update_id, 0, payload, older is not None)
+        Pending(i, chat_id, external_id, origin, update_id, 0, payload, older)
         for i, payload in zip(ids, payloads, strict=True)
     ]
 
