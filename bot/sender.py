@@ -50,6 +50,7 @@ from prompts import Catalog
 from storage import outbox
 from storage.outbox import Pending
 from storage.schedule_store import mark_inactive_person
+from storage.sent_journal import SentJournal
 
 log = logging.getLogger("bridges.sender")
 Clock = Callable[[], datetime]
@@ -85,10 +86,14 @@ class Sender:
         retry_for: timedelta = RETRY_FOR,
         first_backoff: float = FIRST_BACKOFF,
         db: DbWork | None = None,
+        journal: SentJournal | None = None,
     ) -> None:
         # Share the bot's DbWork (Bridges.db): on SQLite a second one would be a second
         # writer thread contending for the lock.
         self.db = db or DbWork(engine)
+        # SQLite: "sent" is written here the instant Telegram answers (no lock to wait
+        # for); the row's delete follows (storage/sent_journal.py).
+        self.journal = journal
         self.bot = bot
         self.catalog = catalog
         self.engine = engine
@@ -182,6 +187,7 @@ class Sender:
             attempts += 1
             try:
                 await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
+                self._journal(item)
                 await self._done(item)
                 return
             except TelegramError as err:
@@ -198,6 +204,7 @@ class Sender:
                 await self._blocked(item)
                 return
             if verdict == "accepted":  # an ambiguous timeout we must not repeat
+                self._journal(item)
                 await self._done(item)
                 return
             if verdict == "refused":
@@ -246,6 +253,13 @@ class Sender:
         if isinstance(error, NetworkError):
             return "retry"
         return "refused"  # InvalidToken, Conflict...: retrying would not help
+
+    def _journal(self, item: Pending) -> None:
+        if self.journal is not None:
+            try:
+                self.journal.add(item.id)
+            except OSError as err:  # the delete that follows still marks it
+                log.warning("sent journal failed (%s)", type(err).__name__)
 
     async def _done(self, item: Pending) -> None:
         await self.db.run(outbox.sent, self.engine, item.id, urgent=True)

@@ -23,6 +23,7 @@ from bot.sender import Sender
 from bot.telegram_events import words_in
 from dialogs.commands import MENU_COMMANDS
 from dialogs.safety import assess
+from storage.sent_journal import SentJournal
 
 log = logging.getLogger("bridges.telegram")
 Clock = Callable[[], datetime]
@@ -226,7 +227,14 @@ def build_application(
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     app = builder.build()
-    sender = Sender(app.bot, bridges.catalog, bridges.store.engine, clock, db=bridges.db)
+    sender = Sender(
+        app.bot,
+        bridges.catalog,
+        bridges.store.engine,
+        clock,
+        db=bridges.db,
+        journal=SentJournal.for_engine(bridges.store.engine),
+    )
     adapter.intake = Intake(bridges, app.bot, sender, clock)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)

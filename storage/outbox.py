@@ -115,6 +115,14 @@ def sent(engine: Engine, row_id: int) -> None:
         conn.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
 
 
+def forget(engine: Engine, row_ids: Sequence[int]) -> None:
+    """Delete rows known to be sent (storage/sent_journal.py)."""
+    ids = list(row_ids)
+    with engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
+
+
 def hold(engine: Engine, row_id: int, until: datetime, attempts: int) -> None:
     """Keep the claim on a row while waiting to retry it, and count the attempt."""
     with engine.begin() as conn:

@@ -1,0 +1,76 @@
+"""The "sent" journal: outbox ids Telegram has accepted, written the instant it answers.
+
+On SQLite the outbox row's delete has to wait for the one database writer (a turn may
+be holding it), and a `kill -9` in that wait resends a reply the person already has
+(docs/delivery.md, "Exactly once"). Appending 8 bytes to a file takes microseconds and
+needs no lock, and what a process wrote with os.write survives that process being
+killed (it is in the kernel's page cache; only a machine crash could drop it, and then
+the reply is sent once more, never lost). Recovery skips and deletes every row named
+here; maintenance moves the ids into the database (deletes) and empties the file.
+
+PostgreSQL needs none of this: its delete does not wait for turns (storage/outbox.py).
+One process owns a journal: SQLite deployments are a single polling process.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+_ID = struct.Struct("<q")
+
+
+class SentJournal:
+    """Append-only ids in `path`; `path`.old holds a batch being moved into the database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.old = path.with_name(path.name + ".old")
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> SentJournal | None:
+        """The journal beside an SQLite file ("<file>-sent"); None for PostgreSQL or memory."""
+        url = make_url(str(engine.url))
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return cls(Path(url.database).with_name(Path(url.database).name + "-sent"))
+
+    def add(self, row_id: int) -> None:
+        """Row `row_id` was accepted by Telegram. One write(2) with O_APPEND: atomic for
+        8 bytes. Opened per call (microseconds): no descriptor is held or leaked."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, _ID.pack(row_id))
+        finally:
+            os.close(fd)
+
+    def all_ids(self) -> list[int]:
+        """Every id in the journal (current and old batch): rows already sent."""
+        return _read(self.old) + _read(self.path)
+
+    def take(self) -> list[int]:
+        """Start moving a batch: the current file becomes the old batch (unless one is
+        still there from before a crash); its ids are returned. Call `taken` once they
+        are deleted from the outbox."""
+        if not self.old.exists():
+            if self.path.exists():
+                os.replace(self.path, self.old)
+            else:
+                self.old.touch()
+        return _read(self.old)
+
+    def taken(self) -> None:
+        self.old.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> list[int]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    whole = len(data) - len(data) % _ID.size  # a torn last write is ignored
+    return [row_id for (row_id,) in _ID.iter_unpack(data[:whole])]
