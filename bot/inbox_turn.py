@@ -1,4 +1,4 @@
-"""One person's oldest pending update, run as one turn (docs/design.md, "Inbox and outbox").
+"""One person's oldest pending update, run as one turn (docs/delivery.md).
 
 In the turn's single transaction, under the person's lock: take their oldest
 pending update from the inbox, run the engine on it, save the new state, queue

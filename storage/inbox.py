@@ -1,7 +1,7 @@
 """The inbox: every update recorded by `update_id` before it is acknowledged.
 
 Why a durable queue rather than acknowledging only after each turn commits
-(docs/design.md, "Inbox and outbox"): getUpdates confirms *every* update below
+(docs/delivery.md): getUpdates confirms *every* update below
 the offset, so holding the offset back for one slow person would hold back
 everyone else's messages too (and a 200-message burst would fill getUpdates'
 batch of 100 with one person's messages). Recording a batch is one insert; the

@@ -141,7 +141,7 @@ class RecordRow(SQLModel, table=True):
 
 
 class InboxRow(SQLModel, table=True):
-    """Every update Telegram gave us, by its `update_id` (docs/design.md, "Inbox and outbox").
+    """Every update Telegram gave us, by its `update_id` (docs/delivery.md).
 
     Written and committed before the update is acknowledged (getUpdates offset or the
     webhook's 200), so a crash loses nothing; its turn marks it done in the turn's own
