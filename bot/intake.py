@@ -26,7 +26,7 @@ import asyncio
 import logging
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,7 @@ from telegram.error import TelegramError
 from bot.core import Bridges
 from bot.inbox_turn import AlreadyDone, UpdateTurn, take_next
 from bot.sender import Sender
-from bot.telegram_events import incoming, read_update
+from bot.telegram_events import incoming, read_update, seen_only
 from storage import inbox, outbox
 from storage.inbox import Incoming
 from storage.outbox import Pending
@@ -49,7 +49,7 @@ Clock = Callable[[], datetime]
 
 # Webhook mode: how long a person's update may wait for an earlier one that may still be
 # on its way to another replica (bot/inbox_turn.py; never for crisis words).
-ORDER_HOLD = timedelta(seconds=5)
+ORDER_HOLD = timedelta(seconds=10)
 # A turn taking longer than this (seconds) is a database that hangs: the person is told.
 TURN_PATIENCE = 8.0
 MAX_FAILURES = 3  # a turn failing on a bug this often is given up (see above)
@@ -96,7 +96,9 @@ class Intake:
 
     # --- in -----------------------------------------------------------------------
 
-    async def accept(self, updates: list[Update], wait: bool = False) -> bool:
+    async def accept(
+        self, updates: list[Update], wait: bool = False, seen: Sequence[Update] = ()
+    ) -> bool:
         """Store updates from people in private chats; True once they are durable.
 
         False if the database can't be used: then the caller must not acknowledge
@@ -104,9 +106,13 @@ class Intake:
         With `wait`, return only after their turns ran and their replies were sent
         or given up (the in-process path the tests drive).
         """
-        entries = [e for e in (incoming(u) for u in updates) if e is not None]
+        # Updates with no turn to run (`seen`, and kinds we don't use) are stored done, for
+        # their ids only: webhook replicas would otherwise wait on them as gaps.
+        entries = [incoming(u) or seen_only(u) for u in updates] + [seen_only(u) for u in seen]
         if not entries:
             return True
+        done = [e for e in entries if e.done]
+        entries = [e for e in entries if not e.done]
         loop = asyncio.get_running_loop()
         # Registered before the insert: a running worker may take them at once.
         futures = (
@@ -118,7 +124,7 @@ class Intake:
             else {}
         )
         try:
-            fresh = await self._store(entries)
+            fresh = [e for e in await self._store(entries + done) if not e.done]
         except SQLAlchemyError as err:
             log.error(
                 "inbox unavailable (%s): %d update(s) not taken yet",

@@ -56,8 +56,10 @@ class TelegramAdapter:
     async def take(self, updates: list[Update]) -> bool:
         """A batch from getUpdates or a webhook: groups answered from memory, the rest
         stored in the inbox. True once stored (bot/intake.py `accept`)."""
-        private = [u for u in updates if not await self.groups(u, self.intake.bot)]
-        return await self.intake.accept(private)
+        private, answered = [], []
+        for update in updates:
+            (answered if await self.groups(update, self.intake.bot) else private).append(update)
+        return await self.intake.accept(private, seen=answered)
 
     async def accept_json(self, data: dict[str, Any]) -> int:
         """A webhook POST's update: the HTTP status to answer (bot/webhook.py).

@@ -118,3 +118,13 @@ def incoming(update: Update) -> Incoming | None:
     else:
         kind = "other"
     return Incoming(update.update_id, "telegram", str(user.id), chat.id, kind, update.to_dict())
+
+
+def seen_only(update: Update) -> Incoming:
+    """The inbox entry for an update we only note as seen (groups, other kinds): done at
+    once, nothing of it kept but its id, so webhook replicas see no gap (storage/inbox.py)."""
+    chat = update.effective_chat
+    owner = f"chat:{chat.id}" if chat is not None else "none"
+    return Incoming(
+        update.update_id, "telegram", owner, chat.id if chat else None, "other", {}, done=True
+    )

@@ -42,6 +42,10 @@ class Incoming:
     chat_id: int | None
     kind: str
     payload: dict[str, Any]
+    # Already dealt with (a group message answered from memory, an update kind we don't
+    # use): stored done and without its JSON, only so its id counts as arrived when
+    # webhook replicas look for gaps (missing_before).
+    done: bool = False
 
 
 def _utc(at: datetime) -> datetime:
@@ -65,7 +69,8 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
             "chat_id": u.chat_id,
             "kind": u.kind,
             "received_at": _utc(now),
-            "payload": u.payload,
+            "done_at": _utc(now) if u.done else None,
+            "payload": None if u.done else u.payload,
         }
         for u in updates
     ]

@@ -8,12 +8,16 @@ killed (it is in the kernel's page cache; only a machine crash could drop it, an
 the reply is sent once more, never lost). Recovery skips and deletes every row named
 here; maintenance moves the ids into the database (deletes) and empties the file.
 
-PostgreSQL needs none of this: its delete does not wait for turns (storage/outbox.py).
-One process owns a journal: SQLite deployments are a single polling process.
+On PostgreSQL the delete does not wait for turns, but it still takes a round trip after
+Telegram's answer; the journal (in the working directory) closes that window too for
+the process that wrote it. Each process has its own file: after a restart it finds what
+it sent; another replica taking over a dead one's rows after their lease (webhook mode)
+does not see it, and may resend one reply in that rarer case.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from pathlib import Path
@@ -32,12 +36,22 @@ class SentJournal:
         self.old = path.with_name(path.name + ".old")
 
     @classmethod
-    def for_engine(cls, engine: Engine) -> SentJournal | None:
-        """The journal beside an SQLite file ("<file>-sent"); None for PostgreSQL or memory."""
+    def for_engine(cls, engine: Engine, directory: Path | None = None) -> SentJournal | None:
+        """The journal for this database: beside an SQLite file ("<file>-sent"); for a
+        server database, "bridges-<hash of the URL>.sent" in `directory` (default: the
+        working directory, where a restarted process finds it again). None for an
+        in-memory database or a directory we can't write to (then only the delete
+        marks a row sent)."""
         url = make_url(str(engine.url))
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                return None
+            return cls(Path(url.database).with_name(Path(url.database).name + "-sent"))
+        where = directory or Path.cwd()
+        if not os.access(where, os.W_OK):
             return None
-        return cls(Path(url.database).with_name(Path(url.database).name + "-sent"))
+        name = url.render_as_string(hide_password=True).encode()
+        return cls(where / f"bridges-{hashlib.sha256(name).hexdigest()[:12]}.sent")
 
     def add(self, row_id: int) -> None:
         """Row `row_id` was accepted by Telegram. One write(2) with O_APPEND: atomic for

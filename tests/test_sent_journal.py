@@ -36,11 +36,19 @@ def test_take_moves_a_batch_and_keeps_it_until_taken(tmp_path: Path) -> None:
     assert journal.take() == [2]
 
 
-def test_only_sqlite_files_have_a_journal(tmp_path: Path) -> None:
+def test_an_sqlite_file_has_its_journal_beside_it(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/bridges.db")
     journal = SentJournal.for_engine(engine)
     assert journal is not None and journal.path == tmp_path / "bridges.db-sent"
     assert SentJournal.for_engine(make_engine("sqlite://")) is None
+
+
+def test_a_server_database_keeps_its_journal_in_the_given_directory(tmp_path: Path) -> None:
+    engine = make_engine("postgresql+psycopg://bridges:secret@db.example/bridges")
+    journal = SentJournal.for_engine(engine, tmp_path)
+    assert journal is not None and journal.path.parent == tmp_path
+    assert "secret" not in journal.path.name
+    assert journal.path.name.startswith("bridges-") and journal.path.suffix == ".sent"
 
 
 def test_a_journaled_row_is_forgotten_not_claimed_again(tmp_path: Path) -> None:
