@@ -334,9 +334,7 @@ async def serve(args: argparse.Namespace) -> None:
         if bridges is not None:
             from bot.runner import poll
 
-            poller = asyncio.create_task(
-                poll(app, app.bot_data["adapter"].take, asyncio.Event())
-            )
+            poller = asyncio.create_task(poll(app, app.bot_data["adapter"].take, asyncio.Event()))
         cpu_before = cpu_seconds()
         print("READY", flush=True)
         await wait_for_stop_line()

@@ -46,7 +46,10 @@ async def test_silence_means_fewer_softer_checkins_and_a_reply_restores_them(
 
         # She writes back: the count resets; the next check-ins are usual and daily again.
         await ada.send("hi, sorry, rough couple of weeks")
-        for date in (datetime(2026, 12, 16, 8, 0, tzinfo=UTC), datetime(2026, 12, 17, 8, 0, tzinfo=UTC)):
+        for date in (
+            datetime(2026, 12, 16, 8, 0, tzinfo=UTC),
+            datetime(2026, 12, 17, 8, 0, tzinfo=UTC),
+        ):
             clock.set(date)
             texts = await new_messages(bot, ada)
             assert texts and USUAL in texts[0], (date, texts)
