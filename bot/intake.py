@@ -269,12 +269,7 @@ class Intake:
             self._remember_told(update_id)
             if text is None:
                 text = self.bridges.catalog.render("en", "common/delayed")
-            try:
-                await self.bot.send_message(
-                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
-                )
-            except TelegramError as err:
-                log.warning("could not send the delay notice: %s", type(err).__name__)
+            await self._notify(update.effective_chat.id, text)
             future = self._turned.pop(update_id, None)
             if future is not None and not future.done():
                 future.set_result([])
@@ -341,10 +336,14 @@ class Intake:
         text = crisis_text_for_update(self.bridges.catalog, update)
         if text is None:
             text = self.bridges.catalog.render("en", "common/error")
+        await self._notify(chat.id, text)
+
+    async def _notify(self, chat_id: int, text: str) -> None:
+        """A notice sent at once, outside the outbox: it is about the database failing."""
         try:
-            await self.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
         except TelegramError as err:
-            log.warning("could not send the error notice: %s", type(err).__name__)
+            log.warning("could not send a notice: %s", type(err).__name__)
 
     async def _fallbacks(self, updates: list[Update]) -> None:
         """The crisis reply, without the database, for crisis messages not yet given it."""
@@ -359,12 +358,7 @@ class Intake:
             if text is None:
                 continue
             self._remember_told(update.update_id)
-            try:
-                await self.bot.send_message(
-                    update.effective_chat.id, text, parse_mode=ParseMode.HTML
-                )
-            except TelegramError as err:
-                log.warning("could not send the crisis fallback: %s", type(err).__name__)
+            await self._notify(update.effective_chat.id, text)
 
     # --- crash recovery -------------------------------------------------------------
 
@@ -406,6 +400,15 @@ class Intake:
         """
         engine = self.bridges.store.engine
         now = self.clock()
+        journal = self.sender.journal
+        if journal is not None:
+            # Rows Telegram already took must never be sent again: out of the outbox
+            # before anything is claimed (all of them at a takeover, a batch otherwise).
+            sent = journal.all_ids() if takeover else journal.take()
+            if sent:
+                await self.bridges.db.run(outbox.forget, engine, sent, urgent=True)
+            if not takeover:
+                journal.taken()
         queued = self.sender.queued_ids()
         if queued:
             await self.bridges.db.run(outbox.renew, engine, queued, now)

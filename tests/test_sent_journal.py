@@ -64,3 +64,27 @@ def test_a_journaled_row_is_forgotten_not_claimed_again(tmp_path: Path) -> None:
     assert [p.id for p in outbox.claim_stale(engine, later)] == [unsent.id]
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(OutboxRow)) == 1
+
+
+async def test_after_a_crash_a_journaled_reply_is_not_sent_again(tmp_path: Path) -> None:
+    """The process died after Telegram took reply A (journaled) but before its delete;
+    reply B never went. Taking over at restart sends B only."""
+    from tests.delivery_harness import bot_on_fake
+
+    async with bot_on_fake(f"sqlite:///{tmp_path}/bridges.db") as rig:
+        with rig.bridges.store.engine.begin() as conn:
+            sent, unsent = outbox.add(
+                conn, 1001, "1001", "turn", [{"text": "A, already there"}, {"text": "B"}],
+                rig.clock(),
+            )  # fmt: skip
+        journal = rig.sender.journal
+        assert journal is not None
+        journal.add(sent.id)
+        await rig.intake.recover(takeover=True)
+        await rig.sender.idle()
+        assert rig.fake.sent_texts(1001) == ["B"]
+        assert rig.outbox() == []
+        # Ordinary maintenance moves the journal into the database and empties it.
+        journal.add(unsent.id)
+        await rig.intake.recover()
+        assert journal.all_ids() == []
