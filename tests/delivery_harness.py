@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,24 +21,10 @@ from bot.sender import Sender
 from bot.telegram_app import build_application
 from storage.tables import InboxRow, OutboxRow, User
 from tests.fakebot import FAKE_TOKEN, FakeBotApi, InProcessRequest, running
-from tests.telegram_harness import Harness
+from tests.telegram_harness import Clock, Harness
 
 # A Monday, 09:00 UTC: 09:00 in Lisbon, where `onboard` puts people.
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 USERS = User.__table__
-
-
-class Clock:
-    """The time the bot (turns, sender, sweep) sees; tests move it with `set`."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, at: datetime) -> None:
-        self.now = at
 
 
 @dataclass

@@ -19,6 +19,19 @@ from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, 
 FIXED_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+class Clock:
+    """A time the bot (turns, sender, sweep) sees; tests move it with `set`."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, at: datetime) -> None:
+        self.now = at
+
+
 @dataclass
 class Harness:
     fake: FakeBotApi

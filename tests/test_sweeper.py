@@ -32,25 +32,12 @@ from storage.outbox import LEASE, Pending
 from storage.repository import planned_checkin
 from storage.tables import Conversation, OutboxRow, User
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, running
-from tests.telegram_harness import Harness, onboard
+from tests.telegram_harness import Clock, Harness, onboard
 
 USERS = User.__table__
 OUTBOX = OutboxRow.__table__
 START = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)  # a Sunday evening in UTC
 FIRST_PROMPT = "How are you arriving today?"
-
-
-class Clock:
-    """The time the adapter and the sweeper see; tests move it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, at: datetime) -> None:
-        self.now = at
 
 
 @dataclass
