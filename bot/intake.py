@@ -88,6 +88,7 @@ class Intake:
         self._failures: dict[int, int] = {}
         self._fallback_sent: OrderedDict[int, None] = OrderedDict()
         self._unanswered: dict[str, dict[int, Update]] = {}
+        self._parsed: dict[int, Update] = {}  # update_id -> the Update, until its turn ran
         self._to_store: list[tuple[list[Incoming], asyncio.Future[list[Incoming]]]] = []
         self._storing = False
         self._gaps: dict[int, datetime] = {}  # see bot/inbox_turn.py UpdateTurn._hold
@@ -147,6 +148,7 @@ class Intake:
             self._unanswered.setdefault(entry.external_id, {})[entry.update_id] = by_id[
                 entry.update_id
             ]
+            self._parsed[entry.update_id] = by_id[entry.update_id]
             self.wake(entry.external_id)
         if wait:
             new = {e.update_id for e in fresh}
@@ -280,7 +282,9 @@ class Intake:
             self._fallback_sent.popitem(last=False)
 
     def _read(self, payload: dict[str, Any]) -> Any:
-        return read_update(payload, self.bot)
+        # Runs on a database thread; a dict lookup is safe there. Parsed at arrival in
+        # this process: no second parse (only work left by a crash is parsed from JSON).
+        return read_update(payload, self.bot, self._parsed.get(payload.get("update_id", -1)))
 
     def _ran(self, turn: UpdateTurn) -> None:
         assert turn.update_id is not None
@@ -290,6 +294,7 @@ class Intake:
         self._resolve(turn.key.external_id, turn.update_id, turn.pending)
 
     def _resolve(self, external_id: str, update_id: int, pending: list[Pending]) -> None:
+        self._parsed.pop(update_id, None)
         waiting = self._unanswered.get(external_id)
         if waiting is not None:
             waiting.pop(update_id, None)

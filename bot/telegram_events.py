@@ -89,12 +89,14 @@ def words_in(update: Update) -> str:
     return words_of(update.message or update.edited_message)
 
 
-def read_update(data: dict[str, Any], bot: Bot | None) -> Read:
+def read_update(data: dict[str, Any], bot: Bot | None, known: Update | None = None) -> Read:
     """What a stored update (its JSON) means to the engine, for bot/inbox_turn.py.
 
-    Anything not from a person in a private chat reads as no event.
+    `known`: the same update already parsed (this process received it), so the JSON
+    need not be parsed again. Anything not from a person in a private chat reads as
+    no event.
     """
-    update = Update.de_json(data, bot)
+    update = known if known is not None else Update.de_json(data, bot)
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
         return Read(None, None)
