@@ -109,6 +109,11 @@ class Intake:
         """
         # Updates with no turn to run (`seen`, and kinds we don't use) are stored done, for
         # their ids only: webhook replicas would otherwise wait on them as gaps.
+        for update in updates:
+            # Their message's id: replies sent after it have higher ids (bot/probe.py).
+            message = update.message or update.edited_message
+            if message is not None:
+                self.sender.probe.saw(message.chat.id, message.message_id)
         entries = [incoming(u) or seen_only(u) for u in updates] + [seen_only(u) for u in seen]
         if not entries:
             return True
@@ -405,6 +410,7 @@ class Intake:
         """
         engine = self.bridges.store.engine
         now = self.clock()
+        self.sender.probe.rotate(now)
         journal = self.sender.journal
         if journal is not None:
             # Rows Telegram already took must never be sent again: out of the outbox

@@ -43,9 +43,10 @@ from telegram.error import (
 )
 
 from bot.db_work import DbWork
+from bot.probe import Probe, arrived, probe_able
 from bot.render import Outgoing, outgoing_from_json
 from bot.split import MESSAGE_LIMIT
-from bot.telegram_send import send_one
+from bot.telegram_send import markup, send_one
 from prompts import Catalog
 from storage import outbox
 from storage.outbox import Pending
@@ -87,6 +88,7 @@ class Sender:
         first_backoff: float = FIRST_BACKOFF,
         db: DbWork | None = None,
         journal: SentJournal | None = None,
+        probe: Probe | None = None,
     ) -> None:
         # Share the bot's DbWork (Bridges.db): on SQLite a second one would be a second
         # writer thread contending for the lock.
@@ -94,6 +96,8 @@ class Sender:
         # SQLite: "sent" is written here the instant Telegram answers (no lock to wait
         # for); the row's delete follows (storage/sent_journal.py).
         self.journal = journal
+        # Message ids noted per chat, so a restart can look before resending (bot/probe.py).
+        self.probe = probe or Probe(None)
         self.bot = bot
         self.catalog = catalog
         self.engine = engine
@@ -180,11 +184,19 @@ class Sender:
             # Not all ours: another process may still be sending this chat's older replies.
             await self._wait_for_older(item)
         out, tapped = outgoing_from_json(item.payload)
+        single = probe_able(out, tapped)
+        after = self.probe.left_attempt(item.id)
+        if single and after and await self._arrived(item, out, after):
+            self._journal(item)
+            await self._done(item)
+            return
         started = self.clock()
         attempts, parts_sent, ambiguous = item.attempts, 0, False
         delay, limit = self.first_backoff, MESSAGE_LIMIT
         while True:
             attempts += 1
+            if single:
+                self.probe.before_send(item.id, item.chat_id)
             try:
                 await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
                 self._journal(item)
@@ -223,6 +235,12 @@ class Sender:
             until = self.clock() + timedelta(seconds=wait)
             await self.db.run(outbox.hold, self.engine, item.id, until, attempts)
             await asyncio.sleep(wait)
+
+    async def _arrived(self, item: Pending, out: Outgoing, after: int) -> bool:
+        """An earlier process began sending this reply and died: is it in the chat?"""
+        found = await arrived(self.bot, item.chat_id, out, markup(self.catalog, out), after)
+        log.info("reply left by a crash: %s", "already there" if found else "sent now")
+        return found
 
     async def _wait_for_older(self, item: Pending) -> None:
         """Let another process send this chat's older replies first (two replicas may

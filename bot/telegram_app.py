@@ -12,17 +12,19 @@ from typing import Any
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
 from bot.fallback import crisis_text_for_update
 from bot.intake import Intake
+from bot.probe import NotingLimiter, NotingRateLimiter, Probe
 from bot.scheduler import Sweeper
 from bot.sender import Sender
 from bot.telegram_events import words_in
 from dialogs.commands import MENU_COMMANDS
 from dialogs.safety import assess
+from storage.message_log import MessageLog
 from storage.sent_journal import SentJournal
 
 log = logging.getLogger("bridges.telegram")
@@ -220,10 +222,14 @@ def build_application(
         .post_init(adapter.post_init)
         .post_stop(adapter.post_stop)
     )
-    if rate_limit:
-        # No retries inside the limiter: on a 429 it would hold back every chat while it
-        # sleeps. The sender waits out `retry_after` for that one chat (bot/sender.py).
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+    journal = SentJournal.for_engine(bridges.store.engine)
+    ids = journal.path.with_name(journal.path.name + "-ids") if journal else None
+    probe = Probe(MessageLog(ids) if ids else None)
+    # Every send's message id is noted, however it was sent (bot/probe.py). No retries
+    # inside the rate limiter: on a 429 it would hold back every chat while it sleeps;
+    # the sender waits out `retry_after` for that one chat (bot/sender.py).
+    limiter = NotingRateLimiter(max_retries=0) if rate_limit else NotingLimiter()
+    builder = builder.rate_limiter(limiter)
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
@@ -235,8 +241,11 @@ def build_application(
         bridges.store.engine,
         clock,
         db=bridges.db,
-        journal=SentJournal.for_engine(bridges.store.engine),
+        journal=journal,
+        probe=probe,
     )
+    # Through the sender's current Probe (a test may swap it for one reading the log).
+    limiter.noted = lambda chat_id, message_id: sender.probe.sent(chat_id, message_id)
     adapter.intake = Intake(bridges, app.bot, sender, clock)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)

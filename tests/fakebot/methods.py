@@ -401,7 +401,11 @@ class BotApiMethods:
             return None
         chat_id = self._require_chat(params)
         state = self._chats.get(chat_id)
-        message = state.messages.get(as_int(params.get("message_id")) or 0) if state else None
+        message_id = as_int(params.get("message_id")) or 0
+        message = state.messages.get(message_id) if state else None
+        if message is None and self.factory.sent_by_user(chat_id, message_id):
+            # Like Telegram: a bot can edit only its own messages.
+            raise ApiError(400, "Bad Request: message can't be edited")
         if message is None or message.deleted:
             raise ApiError(400, "Bad Request: message to edit not found")
         return chat_id, message

@@ -102,6 +102,11 @@ class UpdateFactory:
             self._user_messages[(chat["id"], message["message_id"])] = message
         return message
 
+    def sent_by_user(self, chat_id: int, message_id: int) -> bool:
+        """Whether the person sent message `message_id` in `chat_id` (bots can't edit it)."""
+        with self._lock:
+            return (chat_id, message_id) in self._user_messages
+
     # --- concrete updates -------------------------------------------------------------------
 
     def text(self, user_id: int, text: str, **sender: Unpack[SenderOptions]) -> JSON:

@@ -1,0 +1,208 @@
+"""Did a reply arrive before the crash? Look before sending it again.
+
+The Bot API has no idempotency key and no way to read a chat, so a process killed after
+Telegram took a message but before the sent journal recorded it (storage/sent_journal.py)
+used to send that reply twice after the restart. Now every send is noted (the message id
+Telegram gave, storage/message_log.py) and, before a reply that may need it goes, so is
+the newest message id known in its chat. A restarted process that finds a reply with an
+attempt but no "sent" looks at the chat's messages after that id: it asks Telegram to
+edit each into exactly the reply's text and buttons. "Message is not modified" can only
+mean the message is already exactly that reply: it arrived, and is not sent again.
+"Message can't be edited" is the person's own message; "not found", an id with nothing
+(yet) in this chat. After PROBE_SPAN ids without the reply, it is sent as usual.
+
+Why this is safe: a chat's replies go one at a time, in order (bot/sender.py), and every
+message this bot sends, however it is sent, is noted the moment Telegram answers
+(`NotingLimiter`). So after the attempt's "newest known id", the only message of the bot
+that can be in that chat is the reply itself; an edit can never land on another one. It
+relies on Telegram giving a chat's messages increasing ids (documented as unique per chat;
+in practice increasing). Where ids leave gaps wider than PROBE_SPAN, or the newest id of
+the chat was not known before the send (the first reply to a chat after a restart that no
+message of theirs preceded), the reply is sent again, as before: a duplicate is still
+possible there, never a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import AIORateLimiter, BaseRateLimiter
+
+from bot.render import Outgoing
+from bot.split import MESSAGE_LIMIT, split_html
+from bot.telegram_send import NO_PREVIEW
+from storage.message_log import MessageLog
+
+log = logging.getLogger("bridges.probe")
+
+PROBE_SPAN = 12  # message ids looked at after the newest known one
+CHATS_REMEMBERED = 100_000  # newest ids kept in memory (an unknown chat is never probed)
+ROTATE_EVERY = timedelta(minutes=5)  # the message log's generations
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
+
+Noted = Callable[[int, int], None]
+
+
+class Probe:
+    """The newest message id of each chat, the log of sends, and the look after a restart."""
+
+    def __init__(self, message_log: MessageLog | None) -> None:
+        self.log = message_log
+        self._newest: OrderedDict[int, int] = OrderedDict()
+        self._attempted: dict[int, tuple[int, int]] = {}
+        self._rotated_at: datetime | None = None
+        if message_log is not None:
+            try:
+                seen = message_log.read()
+            except OSError as err:
+                log.warning("message log unreadable (%s)", type(err).__name__)
+            else:
+                self._attempted = seen.attempts
+                for chat_id, message_id in seen.newest.items():
+                    self.saw(chat_id, message_id)
+
+    def saw(self, chat_id: int, message_id: int) -> None:
+        """A message exists in `chat_id` with this id (theirs, or ours)."""
+        if message_id > self._newest.get(chat_id, 0):
+            self._newest[chat_id] = message_id
+        if chat_id in self._newest:
+            self._newest.move_to_end(chat_id)
+        while len(self._newest) > CHATS_REMEMBERED:
+            self._newest.popitem(last=False)
+
+    def newest(self, chat_id: int) -> int | None:
+        """The highest message id known in `chat_id`, or None."""
+        return self._newest.get(chat_id)
+
+    def sent(self, chat_id: int, message_id: int) -> None:
+        """Telegram answered a send of ours with this message id: noted and logged."""
+        self.saw(chat_id, message_id)
+        self._write(lambda m: m.went(0, chat_id, message_id))
+
+    def before_send(self, row_id: int, chat_id: int) -> None:
+        """Row `row_id` is about to go: note the chat's newest id, if we know it."""
+        newest = self._newest.get(chat_id)
+        if newest:
+            self._write(lambda m: m.attempt(row_id, chat_id, newest))
+
+    def left_attempt(self, row_id: int) -> int | None:
+        """The newest id known when an earlier process began sending this row (once)."""
+        found = self._attempted.pop(row_id, None)
+        return found[1] if found else None
+
+    def rotate(self, now: datetime) -> None:
+        """Start a new generation of the log every ROTATE_EVERY (maintenance calls this)."""
+        if self._rotated_at is None:
+            self._rotated_at = now
+        elif now - self._rotated_at >= ROTATE_EVERY:
+            self._rotated_at = now
+            self._write(lambda m: m.rotate())
+            self._attempted.clear()  # their rows were sent or retried long ago
+
+    def _write(self, action: Callable[[MessageLog], None]) -> None:
+        if self.log is None:
+            return
+        try:
+            action(self.log)
+        except OSError as err:  # then a crash may resend one reply, as before
+            log.warning("message log failed (%s)", type(err).__name__)
+
+
+def probe_able(out: Outgoing, tapped: int | None) -> bool:
+    """A reply sent as one plain text message (no file, photo or edit in place)."""
+    if out.document or out.photo or (out.edit and tapped is not None) or not out.text:
+        return False
+    return len(split_html(out.text, MESSAGE_LIMIT)) == 1
+
+
+async def arrived(bot: Bot, chat_id: int, out: Outgoing, markup: Any, after: int) -> bool:
+    """Whether the reply `out` is already in the chat, after message id `after`.
+
+    Raises nothing: a network error means "don't know", and the reply is sent again."""
+    inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    for message_id in range(after + 1, after + 1 + PROBE_SPAN):
+        try:
+            await bot.edit_message_text(
+                out.text, chat_id, message_id, parse_mode=ParseMode.HTML,
+                reply_markup=inline, link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+        except BadRequest as err:
+            reason = str(err).lower()
+            if "not modified" in reason:
+                return True
+            continue  # their message ("can't be edited") or nothing there ("not found")
+        except TelegramError as err:
+            log.warning("could not look for a sent reply (%s)", type(err).__name__)
+            return False
+        # Edited: by the reasoning above only the reply itself can be there, so it had
+        # arrived (only its buttons or keyboard differed).
+        log.warning("a sent reply was found by editing it")
+        return True
+    return False
+
+
+class _Noting:
+    """Notes the chat and message id of every message Telegram says it took."""
+
+    noted: Noted | None = None
+
+    def note(self, endpoint: str, result: Any) -> None:
+        if self.noted is None or endpoint not in SENDS or not isinstance(result, dict):
+            return
+        chat = result.get("chat")
+        message_id = result.get("message_id")
+        if (
+            isinstance(chat, dict)
+            and isinstance(chat.get("id"), int)
+            and isinstance(message_id, int)
+        ):
+            self.noted(chat["id"], message_id)
+
+
+class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
+    """No rate limit, only noting (tests that run without AIORateLimiter)."""
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> Any:
+        result = await callback(*args, **kwargs)
+        self.note(endpoint, result)
+        return result
+
+
+class NotingRateLimiter(_Noting, AIORateLimiter):
+    """python-telegram-bot's AIORateLimiter, noting each send's message id as well."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any,
+    ) -> Any:
+        result = await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+        self.note(endpoint, result)
+        return result
