@@ -11,10 +11,10 @@ mean the message is already exactly that reply: it arrived, and is not sent agai
 "Message can't be edited" is the person's own message; "not found", an id with nothing
 (yet) in this chat. After PROBE_SPAN ids without the reply, it is sent as usual.
 
-Why this is safe: a chat's replies go one at a time, in order (bot/sender.py), and every
-message this bot sends, however it is sent, is noted the moment Telegram answers
-(`NotingLimiter`). So after the attempt's "newest known id", the only message of the bot
-that can be in that chat is the reply itself; an edit can never land on another one. It
+Why this is safe: every message this bot sends, however it is sent, is noted with its id
+the moment Telegram answers (`NotingLimiter`), and those ids are never looked at. A chat's
+replies go one at a time (bot/sender.py), so the only message of the bot in that chat
+that was never noted is the reply the crash interrupted: an edit can't land on another. It
 relies on Telegram giving a chat's messages increasing ids (documented as unique per chat;
 in practice increasing). Where ids leave gaps wider than PROBE_SPAN, or the newest id of
 the chat was not known before the send (the first reply to a chat after a restart that no
@@ -25,7 +25,7 @@ possible there, never a loss.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +44,7 @@ log = logging.getLogger("bridges.probe")
 
 PROBE_SPAN = 12  # message ids looked at after the newest known one
 CHATS_REMEMBERED = 100_000  # newest ids kept in memory (an unknown chat is never probed)
+OURS_KEPT = 64  # ids of our own recent messages kept per chat: never looked at
 ROTATE_EVERY = timedelta(minutes=5)  # the message log's generations
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
 
@@ -56,6 +57,7 @@ class Probe:
     def __init__(self, message_log: MessageLog | None) -> None:
         self.log = message_log
         self._newest: OrderedDict[int, int] = OrderedDict()
+        self._ours: dict[int, deque[int]] = {}
         self._attempted: dict[int, tuple[int, int]] = {}
         self._rotated_at: datetime | None = None
         if message_log is not None:
@@ -67,6 +69,8 @@ class Probe:
                 self._attempted = seen.attempts
                 for chat_id, message_id in seen.newest.items():
                     self.saw(chat_id, message_id)
+                for chat_id, ids in seen.ours.items():
+                    self._ours[chat_id] = deque(ids, maxlen=OURS_KEPT)
 
     def saw(self, chat_id: int, message_id: int) -> None:
         """A message exists in `chat_id` with this id (theirs, or ours)."""
@@ -75,7 +79,8 @@ class Probe:
         if chat_id in self._newest:
             self._newest.move_to_end(chat_id)
         while len(self._newest) > CHATS_REMEMBERED:
-            self._newest.popitem(last=False)
+            gone, _ = self._newest.popitem(last=False)
+            self._ours.pop(gone, None)
 
     def newest(self, chat_id: int) -> int | None:
         """The highest message id known in `chat_id`, or None."""
@@ -84,7 +89,12 @@ class Probe:
     def sent(self, chat_id: int, message_id: int) -> None:
         """Telegram answered a send of ours with this message id: noted and logged."""
         self.saw(chat_id, message_id)
+        self._ours.setdefault(chat_id, deque(maxlen=OURS_KEPT)).append(message_id)
         self._write(lambda m: m.went(0, chat_id, message_id))
+
+    def ours(self, chat_id: int) -> frozenset[int]:
+        """Ids of this bot's recent messages in `chat_id` that Telegram confirmed."""
+        return frozenset(self._ours.get(chat_id, ()))
 
     def before_send(self, row_id: int, chat_id: int) -> None:
         """Row `row_id` is about to go: note the chat's newest id, if we know it."""
@@ -122,12 +132,18 @@ def probe_able(out: Outgoing, tapped: int | None) -> bool:
     return len(split_html(out.text, MESSAGE_LIMIT)) == 1
 
 
-async def arrived(bot: Bot, chat_id: int, out: Outgoing, markup: Any, after: int) -> bool:
-    """Whether the reply `out` is already in the chat, after message id `after`.
+async def arrived(
+    bot: Bot, chat_id: int, out: Outgoing, markup: Any, after: int, ours: frozenset[int]
+) -> bool:
+    """Whether the reply `out` is already in the chat, after message id `after`; ids in
+    `ours` (messages of ours Telegram confirmed, e.g. a newer reply sent meanwhile) are
+    never touched.
 
     Raises nothing: a network error means "don't know", and the reply is sent again."""
     inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
     for message_id in range(after + 1, after + 1 + PROBE_SPAN):
+        if message_id in ours:
+            continue
         try:
             await bot.edit_message_text(
                 out.text, chat_id, message_id, parse_mode=ParseMode.HTML,

@@ -117,7 +117,14 @@ class Sender:
             if item.id in self._known:
                 continue
             self._known.add(item.id)
-            self._queues.setdefault(item.chat_id, deque()).append(item)
+            queue = self._queues.setdefault(item.chat_id, deque())
+            # In row order, so a reply a crash left goes before newer ones queued first;
+            # never before the head while the chat's task may be sending it.
+            first = 1 if item.chat_id in self._tasks and queue else 0
+            at = len(queue)
+            while at > first and queue[at - 1].id > item.id:
+                at -= 1
+            queue.insert(at, item)
             if item.chat_id not in self._tasks:
                 task = asyncio.get_running_loop().create_task(self._run_chat(item.chat_id))
                 self._tasks[item.chat_id] = task
@@ -238,7 +245,10 @@ class Sender:
 
     async def _arrived(self, item: Pending, out: Outgoing, after: int) -> bool:
         """An earlier process began sending this reply and died: is it in the chat?"""
-        found = await arrived(self.bot, item.chat_id, out, markup(self.catalog, out), after)
+        found = await arrived(
+            self.bot, item.chat_id, out, markup(self.catalog, out), after,
+            self.probe.ours(item.chat_id),
+        )  # fmt: skip
         log.info("reply left by a crash: %s", "already there" if found else "sent now")
         return found
 

@@ -31,10 +31,12 @@ class Seen:
 
     `attempts`: row id -> (chat id, newest message id known in that chat before the send)
     for rows whose send began and was never recorded as gone; `newest`: chat id -> the
-    highest message id this bot's sends were given there."""
+    highest message id this bot's sends were given there; `ours`: every id they were
+    given, per chat."""
 
     attempts: dict[int, tuple[int, int]] = field(default_factory=dict)
     newest: dict[int, int] = field(default_factory=dict)
+    ours: dict[int, list[int]] = field(default_factory=dict)  # chat -> ids sent, in order
 
 
 class MessageLog:
@@ -62,6 +64,7 @@ class MessageLog:
                     seen.attempts[row] = (chat, message_id)
                     continue
                 seen.attempts.pop(-row, None)
+                seen.ours.setdefault(chat, []).append(message_id)
                 if message_id > seen.newest.get(chat, 0):
                     seen.newest[chat] = message_id
         return seen

@@ -128,3 +128,19 @@ async def test_the_look_stops_after_probe_span_ids(tmp_path: Path) -> None:
         await _restart(rig, log.path)
         assert len(rig.fake.calls_to("editMessageText")) - edits_before == PROBE_SPAN
         assert sum(1 for m in rig.fake.messages(CHAT) if "One small step" in m.text) == 2
+
+
+async def test_a_newer_reply_sent_after_the_restart_is_never_edited(tmp_path: Path) -> None:
+    """After the restart a newer reply went first (noted); the crashed one had not
+    arrived. The look passes over the newer reply instead of editing it into the old one."""
+    async with bot_on_fake(f"sqlite:///{tmp_path}/bridges.db") as rig:
+        log = rig.sender.probe.log
+        assert log is not None
+        await _crash_with(rig, {"text": REPLY}, ["user"])
+        rig.sender.probe = Probe(MessageLog(log.path))
+        await rig.app.bot.send_message(CHAT, "A newer reply")
+        await rig.intake.recover(takeover=True)
+        await rig.sender.idle()
+        texts = [m.text for m in rig.fake.messages(CHAT)]
+        assert texts[-2:] == ["A newer reply", REPLY]
+        assert not any(m.edited for m in rig.fake.messages(CHAT))
