@@ -249,7 +249,7 @@ class Sender:
             self.bot, item.chat_id, out, markup(self.catalog, out), after,
             self.probe.ours(item.chat_id),
         )  # fmt: skip
-        log.info("reply left by a crash: %s", "already there" if found else "sent now")
+        log.warning("reply left by a crash: %s", "already there" if found else "sent now")
         return found
 
     async def _wait_for_older(self, item: Pending) -> None:
