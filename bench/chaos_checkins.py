@@ -46,9 +46,11 @@ RUN_LIMIT = 300.0
 PROGRESS_EVERY = 5.0
 
 
-def clone_people(url: str, count: int, due: datetime) -> None:
+def clone_people(url: str, count: int, due: datetime, last_ids: list[int]) -> None:
     """Write `count` copies of the template's users and conversations rows (whatever columns
-    the bot's tables have: they are reflected), each due for a check-in at `due`."""
+    the bot's tables have: they are reflected), each due for a check-in at `due`. Like
+    anyone onboarded through the bot, each has written in their chat before: `last_ids[i]`
+    is the id of that message, kept where the bot keeps it (users.last_message_id)."""
     engine = create_engine(url)
     try:
         meta = MetaData()
@@ -78,6 +80,7 @@ def clone_people(url: str, count: int, due: datetime) -> None:
                         "checkin_time": f"{local:%H:%M}",
                         "next_checkin_at": due,
                     }
+                    | ({"last_message_id": last_ids[i]} if "last_message_id" in users.c else {})
                 )
             conn.execute(insert(users), people)
             ids = conn.execute(
@@ -179,7 +182,12 @@ async def run(args: argparse.Namespace) -> int:
                 bot = Bot(BotProcess("bot", env, Path(tmp), False), watch, progress)
                 await onboard_template(url, fake, bot, engine)
                 due = (datetime.now(UTC) - DUE_AGO).replace(microsecond=0)
-                await asyncio.to_thread(clone_people, url, args.checkins, due)
+                # Each copy's earlier message, in the fake's chat with them.
+                last_ids = [
+                    int(fake.make_text_update(FIRST_USER_ID + i, "hello")["message"]["message_id"])
+                    for i in range(args.checkins)
+                ]
+                await asyncio.to_thread(clone_people, url, args.checkins, due, last_ids)
                 progress.hint(f"{args.checkins} people due since {due:%H:%M:%S} UTC; bot starts")
                 kills, wall = await sweep_under_kills(args, fake, bot, progress, rng)
                 await bot.process.stop()

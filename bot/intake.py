@@ -39,7 +39,7 @@ from bot.core import Bridges
 from bot.inbox_turn import AlreadyDone, UpdateTurn, take_next
 from bot.sender import Sender
 from bot.telegram_events import incoming, read_update, seen_only
-from storage import inbox, outbox
+from storage import chat_ids, inbox, outbox
 from storage.inbox import Incoming
 from storage.outbox import Pending
 from storage.repository import UserKey
@@ -411,6 +411,15 @@ class Intake:
         engine = self.bridges.store.engine
         now = self.clock()
         self.sender.probe.rotate(now)
+        unkept = self.sender.probe.take_unkept()
+        try:
+            if unkept:
+                await self.bridges.db.run(
+                    chat_ids.fold, engine, {str(chat): mid for chat, mid in unkept.items()}
+                )
+        except Exception:
+            self.sender.probe.give_back(unkept)
+            raise
         journal = self.sender.journal
         if journal is not None:
             # Rows Telegram already took must never be sent again: out of the outbox

@@ -58,6 +58,7 @@ class Probe:
         self.log = message_log
         self._newest: OrderedDict[int, int] = OrderedDict()
         self._ours: dict[int, deque[int]] = {}
+        self._unkept: dict[int, int] = {}  # newest ids not yet written to the database
         self._attempted: dict[int, tuple[int, int]] = {}
         self._rotated_at: datetime | None = None
         if message_log is not None:
@@ -76,11 +77,23 @@ class Probe:
         """A message exists in `chat_id` with this id (theirs, or ours)."""
         if message_id > self._newest.get(chat_id, 0):
             self._newest[chat_id] = message_id
+            self._unkept[chat_id] = message_id
         if chat_id in self._newest:
             self._newest.move_to_end(chat_id)
         while len(self._newest) > CHATS_REMEMBERED:
             gone, _ = self._newest.popitem(last=False)
             self._ours.pop(gone, None)
+
+    def take_unkept(self) -> dict[int, int]:
+        """Newest ids learnt since the last call (chat id -> message id), for the database
+        (storage/chat_ids.py); give them back with `give_back` if writing fails."""
+        taken, self._unkept = self._unkept, {}
+        return taken
+
+    def give_back(self, unkept: dict[int, int]) -> None:
+        for chat_id, message_id in unkept.items():
+            if message_id > self._unkept.get(chat_id, 0):
+                self._unkept[chat_id] = message_id
 
     def newest(self, chat_id: int) -> int | None:
         """The highest message id known in `chat_id`, or None."""

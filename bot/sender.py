@@ -48,7 +48,7 @@ from bot.render import Outgoing, outgoing_from_json
 from bot.split import MESSAGE_LIMIT
 from bot.telegram_send import markup, send_one
 from prompts import Catalog
-from storage import outbox
+from storage import chat_ids, outbox
 from storage.outbox import Pending
 from storage.schedule_store import mark_inactive_person
 from storage.sent_journal import SentJournal
@@ -193,6 +193,12 @@ class Sender:
         out, tapped = outgoing_from_json(item.payload)
         single = probe_able(out, tapped)
         after = self.probe.left_attempt(item.id)
+        if single and self.probe.newest(item.chat_id) is None:
+            # Someone we have not heard from since the start (a check-in): their chat's
+            # newest id as last kept, so a crash during this send can be looked into.
+            kept = await self.db.run(chat_ids.newest, self.engine, item.external_id)
+            if kept:
+                self.probe.saw(item.chat_id, kept)
         if single and after and await self._arrived(item, out, after):
             self._journal(item)
             await self._done(item)

@@ -7,6 +7,7 @@ A new Probe reads the log as a restarted process would (bot/probe.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from storage.message_log import MessageLog
 from tests.delivery_harness import Rig, bot_on_fake
 
 CHAT = 1001
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 REPLY = "Thanks for telling me. <b>One small step</b> for today?"
 BUTTONS = [[{"label": "Yes", "data": "c|checkin|middle|try"}]]
 
@@ -144,3 +146,52 @@ async def test_a_newer_reply_sent_after_the_restart_is_never_edited(tmp_path: Pa
         texts = [m.text for m in rig.fake.messages(CHAT)]
         assert texts[-2:] == ["A newer reply", REPLY]
         assert not any(m.edited for m in rig.fake.messages(CHAT))
+
+
+def test_kept_ids_only_ever_rise(tmp_path: Path) -> None:
+    from storage import chat_ids
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.tables import User
+
+    engine = make_engine(f"sqlite:///{tmp_path}/ids.db")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            User.__table__.insert(),
+            [{"channel": "telegram", "external_id": "5", "created_at": NOW, "last_seen_at": NOW}],
+        )
+    assert chat_ids.newest(engine, "5") is None
+    chat_ids.fold(engine, {"5": 40, "6": 3})  # "6" is nobody: nothing happens
+    chat_ids.fold(engine, {"5": 12})  # older news never lowers it
+    assert chat_ids.newest(engine, "5") == 40
+    assert chat_ids.newest(engine, "6") is None
+
+
+async def test_a_checkin_to_a_chat_unheard_since_the_start_can_be_looked_for(
+    tmp_path: Path,
+) -> None:
+    """Maintenance keeps the chat's newest id in the database; a later process that never
+    heard from them reads it before sending the check-in, and logs the attempt with it."""
+    async with bot_on_fake(f"sqlite:///{tmp_path}/bridges.db") as rig:
+        log = rig.sender.probe.log
+        assert log is not None
+        chat = rig.chat(CHAT)
+        await chat.send("/start")
+        known = rig.sender.probe.newest(CHAT)
+        await rig.intake.recover()  # maintenance: the ids go to the database
+        rig.sender.probe = Probe(None)  # a new process: nothing in memory, no log
+        rig.sender.probe.log = MessageLog(tmp_path / "fresh-ids")
+        with rig.bridges.store.engine.begin() as conn:
+            (row,) = outbox.add(conn, CHAT, str(CHAT), "checkin", [{"text": REPLY}], rig.clock())
+        rig.sender.enqueue([row])
+        await rig.sender.idle()
+        assert MessageLog(tmp_path / "fresh-ids").read().ours[CHAT] == [known + 1]
+        attempts = [r for r in _raw_records(tmp_path / "fresh-ids") if r[0] == row.id]
+        assert attempts == [(row.id, CHAT, known)]
+
+
+def _raw_records(path: Path) -> list[tuple[int, int, int]]:
+    from storage.message_log import _records
+
+    return _records(path)
