@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,10 @@ OURS_KEPT = 64  # ids of our own recent messages kept per chat: never looked at
 ROTATE_EVERY = timedelta(minutes=5)  # the message log's generations
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
 
-Noted = Callable[[int, int], None]
+NOT_FOUND_RUN = 3  # "not found" this many ids in a row: past the chat's newest message
+# The outbox row being sent by this task, and its chat: set by the sender around a send,
+# read by the rate limiter just before the request leaves.
+SENDING: ContextVar[tuple[int, int] | None] = ContextVar("bridges_sending", default=None)
 
 
 class Probe:
@@ -154,8 +158,10 @@ async def arrived(
 
     Raises nothing: a network error means "don't know", and the reply is sent again."""
     inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    not_found = 0
     for message_id in range(after + 1, after + 1 + PROBE_SPAN):
         if message_id in ours:
+            not_found = 0
             continue
         try:
             await bot.edit_message_text(
@@ -166,7 +172,12 @@ async def arrived(
             reason = str(err).lower()
             if "not modified" in reason:
                 return True
-            continue  # their message ("can't be edited") or nothing there ("not found")
+            # Their message ("can't be edited"), or nothing there ("not found"): a few of
+            # those in a row and we are past the chat's newest message.
+            not_found = not_found + 1 if "not found" in reason else 0
+            if not_found >= NOT_FOUND_RUN:
+                return False
+            continue
         except TelegramError as err:
             log.warning("could not look for a sent reply (%s)", type(err).__name__)
             return False
@@ -178,12 +189,19 @@ async def arrived(
 
 
 class _Noting:
-    """Notes the chat and message id of every message Telegram says it took."""
+    """Logs a reply's attempt the moment its request leaves (after any rate-limit wait, so
+    replies still queued in the limiter at a crash are not looked for), and notes the chat
+    and message id of every message Telegram says it took."""
 
-    noted: Noted | None = None
+    probe: Callable[[], Probe] | None = None
+
+    def before(self, endpoint: str) -> None:
+        sending = SENDING.get()
+        if self.probe is not None and sending is not None and endpoint == "sendMessage":
+            self.probe().before_send(*sending)
 
     def note(self, endpoint: str, result: Any) -> None:
-        if self.noted is None or endpoint not in SENDS or not isinstance(result, dict):
+        if self.probe is None or endpoint not in SENDS or not isinstance(result, dict):
             return
         chat = result.get("chat")
         message_id = result.get("message_id")
@@ -192,7 +210,18 @@ class _Noting:
             and isinstance(chat.get("id"), int)
             and isinstance(message_id, int)
         ):
-            self.noted(chat["id"], message_id)
+            self.probe().sent(chat["id"], message_id)
+
+    def wrap(
+        self, endpoint: str, callback: Callable[..., Coroutine[Any, Any, Any]]
+    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.before(endpoint)
+            result = await callback(*args, **kwargs)
+            self.note(endpoint, result)
+            return result
+
+        return call
 
 
 class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
@@ -213,9 +242,7 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> Any:
-        result = await callback(*args, **kwargs)
-        self.note(endpoint, result)
-        return result
+        return await self.wrap(endpoint, callback)(*args, **kwargs)
 
 
 class NotingRateLimiter(_Noting, AIORateLimiter):
@@ -230,8 +257,6 @@ class NotingRateLimiter(_Noting, AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: Any,
     ) -> Any:
-        result = await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
+        return await super().process_request(
+            self.wrap(endpoint, callback), args, kwargs, endpoint, data, rate_limit_args
         )
-        self.note(endpoint, result)
-        return result

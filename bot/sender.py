@@ -43,7 +43,7 @@ from telegram.error import (
 )
 
 from bot.db_work import DbWork
-from bot.probe import Probe, arrived, probe_able
+from bot.probe import SENDING, Probe, arrived, probe_able
 from bot.render import Outgoing, outgoing_from_json
 from bot.split import MESSAGE_LIMIT
 from bot.telegram_send import markup, send_one
@@ -208,8 +208,8 @@ class Sender:
         delay, limit = self.first_backoff, MESSAGE_LIMIT
         while True:
             attempts += 1
-            if single:
-                self.probe.before_send(item.id, item.chat_id)
+            # The rate limiter logs the attempt as the request leaves (bot/probe.py).
+            sending = SENDING.set((item.id, item.chat_id) if single else None)
             try:
                 await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
                 self._journal(item)
@@ -218,6 +218,8 @@ class Sender:
             except TelegramError as err:
                 parts_sent = max(parts_sent, getattr(err, "parts_sent", 0))
                 error = err
+            finally:
+                SENDING.reset(sending)
             if _too_long(error) and parts_sent == 0 and limit > MIN_LIMIT:
                 # Telegram counted longer than we did (its count is not documented):
                 # split into smaller parts and try again at once.

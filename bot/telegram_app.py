@@ -245,7 +245,7 @@ def build_application(
         probe=probe,
     )
     # Through the sender's current Probe (a test may swap it for one reading the log).
-    limiter.noted = lambda chat_id, message_id: sender.probe.sent(chat_id, message_id)
+    limiter.probe = lambda: sender.probe
     adapter.intake = Intake(bridges, app.bot, sender, clock)
     app.add_handler(TypeHandler(Update, adapter.on_update))
     app.add_error_handler(adapter.on_error)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.probe import PROBE_SPAN, Probe
+from bot.probe import NOT_FOUND_RUN, PROBE_SPAN, Probe
 from storage import outbox
 from storage.message_log import MessageLog
 from tests.delivery_harness import Rig, bot_on_fake
@@ -195,3 +195,15 @@ def _raw_records(path: Path) -> list[tuple[int, int, int]]:
     from storage.message_log import _records
 
     return _records(path)
+
+
+async def test_the_look_ends_past_the_chats_newest_message(tmp_path: Path) -> None:
+    """Nothing after the attempt's id: a few "not found" in a row end the look early."""
+    async with bot_on_fake(f"sqlite:///{tmp_path}/bridges.db") as rig:
+        log = rig.sender.probe.log
+        assert log is not None
+        await _crash_with(rig, {"text": REPLY}, [])
+        edits_before = len(rig.fake.calls_to("editMessageText"))
+        await _restart(rig, log.path)
+        assert len(rig.fake.calls_to("editMessageText")) - edits_before == NOT_FOUND_RUN
+        assert sum(1 for m in rig.fake.messages(CHAT) if "One small step" in m.text) == 1
