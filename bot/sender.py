@@ -71,6 +71,9 @@ MIN_LIMIT = 512  # "message is too long" halves the split size down to this, the
 NEVER_TWICE = frozenset({"checkin", "nudge", "followup"})
 
 
+DEFERRED = object()  # _deliver's answer when an older reply of the chat must go first
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -163,7 +166,13 @@ class Sender:
                 while queue:
                     item = queue[0]
                     try:
-                        await self._deliver(item)
+                        if await self._deliver(item) is DEFERRED:
+                            # An older reply of this chat was queued while this one waited
+                            # for it (a crash's, taken over): the older goes first.
+                            ordered = sorted(queue, key=lambda p: p.id)
+                            queue.clear()
+                            queue.extend(ordered)
+                            continue
                     except Exception as err:  # a bug must not stop the chat's queue
                         log.error("sending failed with %s", type(err).__name__)
                     queue.popleft()
@@ -186,10 +195,13 @@ class Sender:
         if future is not None and not future.done():
             future.set_result(None)
 
-    async def _deliver(self, item: Pending) -> None:
+    async def _deliver(self, item: Pending) -> object:
+        """Send one row (or give it up); DEFERRED if an older row of the chat must go first."""
         if any(i not in self._known and i not in self._finished for i in item.after_older):
             # Not all ours: another process may still be sending this chat's older replies.
             await self._wait_for_older(item)
+            if any(p.id < item.id for p in self._queues.get(item.chat_id, ())):
+                return DEFERRED
         out, tapped = outgoing_from_json(item.payload)
         single = probe_able(out, tapped)
         after = self.probe.left_attempt(item.id)

@@ -207,3 +207,23 @@ async def test_the_look_ends_past_the_chats_newest_message(tmp_path: Path) -> No
         await _restart(rig, log.path)
         assert len(rig.fake.calls_to("editMessageText")) - edits_before == NOT_FOUND_RUN
         assert sum(1 for m in rig.fake.messages(CHAT) if "One small step" in m.text) == 1
+
+
+async def test_an_older_reply_taken_over_while_a_newer_one_waits_goes_first(
+    tmp_path: Path,
+) -> None:
+    """A newer reply waits for an older one another process held; when the older one is
+    taken over and queued here, behind it, it is still sent first."""
+    import asyncio
+
+    async with bot_on_fake(f"sqlite:///{tmp_path}/bridges.db") as rig:
+        with rig.bridges.store.engine.begin() as conn:
+            (older,) = outbox.add(conn, CHAT, str(CHAT), "turn", [{"text": "first"}], rig.clock())
+            (newer,) = outbox.add(conn, CHAT, str(CHAT), "turn", [{"text": "second"}], rig.clock())
+        assert newer.after_older == (older.id,)
+        rig.sender.enqueue([newer])  # waits: the older row is not ours yet
+        await asyncio.sleep(0.2)
+        assert rig.fake.sent_texts(CHAT) == []
+        rig.sender.enqueue([older])  # taken over: queued behind the waiting one
+        await rig.sender.idle()
+        assert rig.fake.sent_texts(CHAT) == ["first", "second"]
