@@ -53,6 +53,11 @@ def _dialogs(args: argparse.Namespace) -> int:
         print(f"Dialog check failed:\n{err}", file=sys.stderr)
         return 1
     if args.action == "check":
+        from dialogs.intents import check as check_intents
+
+        if intent_problems := check_intents():
+            print("Intent check failed:\n" + "\n".join(intent_problems), file=sys.stderr)
+            return 1
         names = ", ".join(sorted(loaded.dialogs))
         print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
         return 0
@@ -83,11 +88,13 @@ def _run(settings: Settings, webhook: bool = False) -> int:
 
     from bot.core import Bridges
     from bot.telegram_app import build_application
-    from dialogs import places
+    from dialogs import intents, places
 
     bridges = Bridges.open(settings.database_url)
-    # Build the city index now, so the first person typing a city doesn't wait for it.
+    # Build the city index and compile the intents now, so the first person typing a
+    # city or a feeling doesn't wait for them (~0.65 s and ~0.2 s).
     places.preload()
+    intents.load()
     app = build_application(
         bridges, settings.token, settings.api_base_url, sweep_seconds=settings.sweep_seconds
     )

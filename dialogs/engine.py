@@ -18,6 +18,7 @@ from typing import Any
 
 from dialogs import drafts, hooks, places
 from dialogs.commands import COMMANDS, SHORTCUTS
+from dialogs.engine_listen import ListenRouting
 from dialogs.engine_safety import (
     CANNOT_TAKE,
     CRISIS_DIALOG,
@@ -28,7 +29,14 @@ from dialogs.engine_safety import (
     SafetyRouting,
 )
 from dialogs.hooks import crisis as crisis_hooks
-from dialogs.inputs import fold, is_blank, parse_number, parse_time
+from dialogs.inputs import (
+    fold,
+    is_blank,
+    parse_number,
+    parse_number_words,
+    parse_time,
+    yes_or_no,
+)
 from dialogs.model import (
     Button,
     Command,
@@ -75,7 +83,7 @@ class _Invalid(Exception):
         self.ctx = ctx
 
 
-class Engine(SafetyRouting):
+class Engine(SafetyRouting, ListenRouting):
     def __init__(
         self,
         dialogs: DialogSet,
@@ -162,13 +170,14 @@ class Engine(SafetyRouting):
             return
         shortcut = self._shortcut(turn, text)
         if shortcut:
+            self._drop_listen(turn)  # the listening reply has done its job
             self._on_command(turn, Command(shortcut), now)
             return
         if frame is None:
             if self._unsafe(turn, now):  # nothing open: they still get a warm reply
                 self._open_crisis(turn, LISTEN, now, None)
             else:
-                self._idle(turn, now)
+                self._idle(turn, now, text)
             return
         step = self._spec(frame)
         if frame.dialog in SAFETY_DIALOGS and step.input != "text":
@@ -224,7 +233,9 @@ class Engine(SafetyRouting):
             self._expired(turn, now)
             return
         while len(turn.state.stack) > MAX_STACK:  # a revived frame may have made it one too many
-            oldest = turn.state.stack.pop(0)
+            # Onboarding stays until it is finished: the next oldest goes instead.
+            at = 1 if turn.state.stack[0].dialog == ONBOARDING_DIALOG else 0
+            oldest = turn.state.stack.pop(at)
             self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
         self._accept(turn, step, choice.value, now, choice, pressed=True)
 
@@ -271,6 +282,10 @@ class Engine(SafetyRouting):
         """
         if event.kind == "followup":
             self._followup(turn, now)
+            stack = turn.state.stack
+            if len(stack) > 1 and stack[-1].dialog == CRISIS_DIALOG:
+                # The scheduler sent it: what lies below is not brought back after it.
+                drafts.mark_paused(stack[-2], drafts.DUE, now)
             return
         top = turn.state.top
         if not turn.state.profile.onboarded or event.kind not in self.dialogs:
@@ -279,7 +294,8 @@ class Engine(SafetyRouting):
             return
         # A new morning asks afresh: yesterday's half-answered check-in is dropped.
         turn.state.stack = [f for f in turn.state.stack if f.dialog != event.kind]
-        self._push(turn, event.kind, now, {"soft": True} if event.soft else None)
+        # Opened by the scheduler, not by them: whatever it covers is not brought back.
+        self._push(turn, event.kind, now, {"soft": True} if event.soft else None, via=drafts.DUE)
 
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
         handler = self.commands.get(cmd.name)
@@ -299,8 +315,7 @@ class Engine(SafetyRouting):
             self._say(turn, "common/welcome_back", keyboard="main")
             self._open(turn, MENU_DIALOG, now)
         elif state.top and state.top.dialog == ONBOARDING_DIALOG:
-            self._say(turn, "common/picking_up")
-            self._show_current(turn, now)
+            self._resume(turn, now, "common/picking_up")
         else:
             state.stack = []
             self._push(turn, ONBOARDING_DIALOG, now)
@@ -311,13 +326,17 @@ class Engine(SafetyRouting):
     def _cmd_open(self, turn: Turn, dialog: str, now: datetime) -> None:
         if self.dialogs[dialog].needs_profile and not turn.state.profile.onboarded:
             self._say(turn, "common/finish_onboarding_first")
-            self._show_current(turn, now)
+            if turn.state.top is None:  # nothing started yet: start, don't send them to /start
+                self._push(turn, ONBOARDING_DIALOG, now)
+            else:
+                self._show_current(turn, now)
             return
         self._open(turn, dialog, now)
 
     def _cmd_help(self, turn: Turn, now: datetime) -> None:
         self._say(turn, "common/help", onboarded=turn.state.profile.onboarded)
-        self._show_current(turn, now, quiet=True)
+        if turn.state.top:  # the question they were on, in one short line
+            self._resume(turn, now)
 
     def _cmd_cancel(self, turn: Turn, now: datetime) -> None:
         frame = turn.state.top
@@ -330,31 +349,41 @@ class Engine(SafetyRouting):
         self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps,
                   draft=kept_draft, onboarded=turn.state.profile.onboarded)  # fmt: skip
         if turn.state.top:
-            self._show_current(turn, now)
+            self._back(turn, frame, now)  # brought back only if briefly interrupted
 
     # --- dialog movement --------------------------------------------------------
 
-    def _open(self, turn: Turn, dialog: str, now: datetime) -> None:
-        """Bring a dialog to the top: resume it if it is open somewhere, else start it."""
+    def _open(
+        self, turn: Turn, dialog: str, now: datetime, via: drafts.Via = drafts.SHORTCUT
+    ) -> None:
+        """Bring a dialog to the top: resume it if it is open somewhere, else start it.
+
+        `via`: how it was asked for (a command by default; `drafts.FLOW` from another
+        dialog's `dialog:` target), which decides whether what it covers comes back.
+        """
         stack = turn.state.stack
         spec = self.dialogs[dialog]
         existing = next((f for f in reversed(stack) if f.dialog == dialog), None)
         if existing is None:
-            self._push(turn, dialog, now)
+            self._push(turn, dialog, now, via=via)
             return
         was_top = existing is stack[-1]
         stack.remove(existing)
+        existing.slots.pop(drafts.PAUSED, None)
         if spec.restart_on_open:  # "Need a quick chat?" always answers with its first message
-            self._push(turn, dialog, now)
+            self._push(turn, dialog, now, via=via)
             return
         if spec.draft_step and existing.step not in (spec.start, spec.draft_step):
             # Half-way through something they may want back: offer continue or discard.
             self._set_aside(turn, spec, existing, now)
-            self._push(turn, dialog, now)
+            self._push(turn, dialog, now, via=via)
             return
+        if stack:
+            drafts.mark_paused(stack[-1], via, now)
         stack.append(existing)
-        if not was_top and existing.step != spec.start:
-            self._say(turn, "common/picking_up")
+        if not was_top and existing.step != spec.start and not self._spec(existing).display:
+            self._resume(turn, now, "common/picking_up")  # one line and the question
+            return
         self._show_current(turn, now)
 
     def _push(
@@ -364,20 +393,39 @@ class Engine(SafetyRouting):
         now: datetime,
         slots: dict[str, Any] | None = None,
         step: str | None = None,
+        via: drafts.Via = drafts.SHORTCUT,
     ) -> None:
+        """Start `dialog` on top of the stack (at `step`, or its draft step, or its start).
+
+        `via`: what opened it. The frame it covers is marked with that and the time, so the
+        stack rules (`_back`) know whether to bring it back: only after a shortcut (the
+        default: a command, help, crisis, a listening reply) and only soon after.
+        """
         spec = self.dialogs[dialog]
         stack = turn.state.stack
         while len(stack) >= MAX_STACK:
-            oldest = stack.pop(0)
+            # Onboarding stays until it is finished: the next oldest goes instead.
+            at = 1 if stack[0].dialog == ONBOARDING_DIALOG else 0
+            oldest = stack.pop(at)
             self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
+        if stack:
+            drafts.mark_paused(stack[-1], via, now)
         has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
         first = step or (spec.draft_step if has_draft else spec.start)
         stack.append(Frame(dialog, first, dict(slots or {})))
         self._enter(turn, now)
 
     def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:
-        """Keep an unfinished run of a dialog that offers drafts; True if one was kept."""
-        if spec.draft_step and frame.step not in (spec.start, spec.draft_step) and frame.slots:
+        """Keep an unfinished run of a dialog that offers drafts; True if one was kept.
+
+        A run still at its start or draft step, with no answers, or resting on a `display`
+        screen (nothing left to answer) is not kept.
+        """
+        step = spec.steps.get(frame.step)
+        answers = drafts.own_slots(frame.slots)
+        if step is None or step.display or not answers:
+            return False
+        if spec.draft_step and frame.step not in (spec.start, spec.draft_step):
             drafts.save(turn.state, frame, now)
             return True
         return False
@@ -392,6 +440,7 @@ class Engine(SafetyRouting):
             if below and isinstance(answer, str):
                 # Words they wrote before help came, kept by their choice: the step they
                 # interrupted takes them now, exactly as if just typed (already screened).
+                below.slots.pop(drafts.PAUSED, None)
                 at = below.step
                 self._answer(turn, self._spec(below), now, answer)
                 if turn.state.top is below and below.step == at:
@@ -401,12 +450,14 @@ class Engine(SafetyRouting):
                     below.slots[crisis_hooks.KEPT] = fold(answer)
                 return
             if below:
-                if below.dialog != MENU_DIALOG:  # the menu needs no "back to where we were"
-                    self._say(turn, "common/resume")
-                self._show_current(turn, now)
+                self._back(turn, left, now)
+            if not turn.state.stack and left.dialog in SAFETY_DIALOGS:
+                self._goodbye(turn, left, now)
         elif target.startswith(DIALOG_PREFIX):
             turn.state.stack.pop()
-            self._open(turn, target.removeprefix(DIALOG_PREFIX), now)
+            # Chosen inside a dialog (the menu, a list): not a shortcut, so what lies below
+            # is not brought back after it.
+            self._open(turn, target.removeprefix(DIALOG_PREFIX), now, via=drafts.FLOW)
         else:
             spec = self.dialogs[frame.dialog]
             # Hooks may return a step saved in a draft; a newer script may not have it.
@@ -436,6 +487,9 @@ class Engine(SafetyRouting):
     # --- answers ----------------------------------------------------------------
 
     def _answer(self, turn: Turn, step: StepSpec, now: datetime, text: str) -> None:
+        if self._listening(turn):  # words after a listening reply (dialogs/engine_listen.py)
+            self._listen_answer(turn, step, now, text)
+            return
         try:
             choice = self._match_choice(turn, step, text, now)
             if choice is not None:
@@ -448,6 +502,8 @@ class Engine(SafetyRouting):
                 # take are not a wrong answer: they get the warm reply, never "please tap".
                 self._open_crisis(turn, LISTEN, now, None)
                 return
+            if self._hear(turn, step, now, text, invalid.template):
+                return  # understood, or answered as a person talking (engine_listen.py)
             self._reask(turn, step, now, invalid.template, **invalid.ctx)
             return
         self._accept(turn, step, value, now)
@@ -459,7 +515,7 @@ class Engine(SafetyRouting):
         if not options:
             return None
         # A number is a value on number steps and a time on time steps, not a button index.
-        if step.input == "choice" and text.isdigit() and 1 <= int(text) <= len(options):
+        if step.input == "choice" and text.isdecimal() and 1 <= int(text) <= len(options):
             return options[int(text) - 1]
         # On a number step, input without letters is read as a number: folding away its
         # punctuation would turn "-1" or "2.5" into the "1" or "25" button.
@@ -471,7 +527,9 @@ class Engine(SafetyRouting):
             label = self.catalog.label(locale, option.label, dict(option.ctx))
             if wanted and wanted == fold(label):
                 return option
-        return None
+        # "sure", "nah": a button the dialog file marks as meaning yes or no.
+        meant = yes_or_no(text)
+        return next((o for o in options if meant and o.means == meant), None)
 
     def _parse(self, step: StepSpec, text: str) -> Any:
         kind = step.input
@@ -482,6 +540,8 @@ class Engine(SafetyRouting):
         if kind == "number":
             assert step.min is not None and step.max is not None
             value = parse_number(text, step.min, step.max)
+            if value is None and any(c.isalpha() for c in text):  # "three", "four out of five"
+                value = parse_number_words(text, step.min, step.max)
             if value is None:
                 raise _Invalid("common/invalid_number", low=step.min, high=step.max)
             return value
@@ -577,11 +637,15 @@ class Engine(SafetyRouting):
             return
         self._prompt(turn, self._spec(frame), now)
 
-    def _idle(self, turn: Turn, now: datetime) -> None:
-        if turn.state.profile.onboarded:
+    def _idle(self, turn: Turn, now: datetime, text: str | None = None) -> None:
+        """Nothing open. Words get a reply that answers them (`_idle_words`); otherwise the
+        menu, or how to begin."""
+        if text is not None:
+            self._idle_words(turn, now, text)
+        elif turn.state.profile.onboarded:
             self._push(turn, MENU_DIALOG, now)
         else:
-            self._say(turn, "common/not_started")
+            self._say(turn, "common/not_started", words=False, reply=None)
 
     def _prompt(self, turn: Turn, step: StepSpec, now: datetime, edit: bool = False) -> None:
         buttons = self._buttons(turn, step, now)
@@ -676,3 +740,61 @@ class Engine(SafetyRouting):
         if len(kept) != len(state.stack):
             state.stack = kept
             self._say(turn, "common/script_updated")
+
+    # --- the stack rules (issue 11; dialogs/drafts.py holds the window and the marks) --------
+
+    def _back(self, turn: Turn, left: Frame, now: datetime) -> None:
+        """After `left` closed on top of other frames: bring back the one below, or set it aside.
+
+        It comes back (one short line and its question: `_resume`) only if a shortcut covered
+        it less than `drafts.RETURN_WINDOW` ago; onboarding always comes back until it is done.
+        A `display` screen never does: it is dropped, and the rule asks again about the frame
+        under it. A frame not brought back is set aside (a draft where its dialog keeps them),
+        and so is everything under it: no question stays on the stack out of sight.
+        """
+        stack = turn.state.stack
+        returning = True
+        while stack:
+            below = stack[-1]
+            mark = below.slots.pop(drafts.PAUSED, None)
+            returning = returning and drafts.comes_back(mark, left.dialog, SAFETY_DIALOGS, now)
+            if below.dialog == ONBOARDING_DIALOG or (returning and not self._spec(below).display):
+                self._resume(turn, now)
+                return
+            stack.pop()
+            self._set_aside(turn, self.dialogs[below.dialog], below, now)
+            left = below
+
+    def _resume(self, turn: Turn, now: datetime, lead: str = "common/resume") -> None:
+        """The top frame's question again, in one message: the short line `lead` with the
+        step's `ask` template, or its whole prompt when it has none (the template gets both
+        as `question_template` and `question_short`). A step whose message is a photo or a
+        file keeps it: the line first, then that message as usual."""
+        frame = turn.state.top
+        assert frame is not None
+        step = self._spec(frame)
+        ctx = self._ctx(turn, step, now)
+        buttons = self._buttons(turn, step, now)
+        wanted = step.keyboard if step.keyboard in ("main", "remove") else None
+        keyboard: Keyboard = wanted if not buttons else None  # type: ignore[assignment]
+        photo, document = ctx.get(PHOTO_ID), ctx.get(DOCUMENT)
+        if step.ask is None and (photo or document):
+            self._say(turn, lead)
+            turn.replies.append(
+                Reply(step.prompt, ctx, buttons, keyboard, photo=photo, document=document)
+            )
+        else:
+            ctx |= {"question_template": step.ask or step.prompt, "question_short": bool(step.ask)}
+            turn.replies.append(Reply(lead, ctx, buttons, keyboard))
+        if step.keyboard == "location":
+            turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
+
+    def _goodbye(self, turn: Turn, left: Frame, now: datetime) -> None:
+        """ "Back to what I was doing" on a help screen when what they were doing was set
+        aside (left too long ago): the dialog's kind goodbye (its `bye` step), not silence."""
+        spec = self.dialogs[left.dialog]
+        step = spec.steps.get(left.step)
+        if step is None or step.end or "bye" not in spec.steps:
+            return
+        turn.state.stack.append(Frame(left.dialog, "bye"))
+        self._enter(turn, now)

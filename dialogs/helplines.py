@@ -280,7 +280,13 @@ def parse_country(text: str) -> str | None:
         return code
     # A city, or a country on one clock in another spelling: "Auckland", "Côte d'Ivoire".
     match = places.resolve_zone(text)
-    return country_for_zone(match.zone) if match else None
+    if match:
+        return country_for_zone(match.zone)
+    # A country on several clocks ("I live in Brazil"): its zones name one country, unless
+    # the words are ambiguous ("Georgia": the country or the US state).
+    zones = places.zones_for_country(text) or []
+    countries = {country_for_zone(z.zone) for z in zones}
+    return countries.pop() if len(countries) == 1 else None
 
 
 def flag(code: str) -> str:

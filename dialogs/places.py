@@ -69,15 +69,53 @@ def is_valid_zone(zone: str) -> bool:
 
 
 def _format_offset(offset: timedelta) -> str:
+    """The offset in full, for a named zone: "UTC+01:00", "UTC-05:00", "UTC+05:30"."""
     minutes = round(offset.total_seconds() / 60)
     sign = "-" if minutes < 0 else "+"
     hours, minutes = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
-def describe_zone(zone: str, now_utc: datetime) -> str:
-    """Short label with the local time, e.g. "Europe/Berlin (UTC+01:00, 14:05 now)".
+def _short_offset(offset: timedelta) -> str:
+    """The offset as people write it: "UTC", "UTC+2", "UTC-5", "UTC+5:30"."""
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
 
+
+# Fixed-offset names with no place in them: shown as their offset, never by name.
+_OFFSET_ONLY = frozenset(
+    {"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Universal", "Zulu"}
+)
+
+
+def _is_offset_zone(zone: str) -> bool:
+    return zone in _OFFSET_ONLY or zone.startswith("Etc/")
+
+
+def zone_label(zone: str) -> str:
+    """How to show a stored zone to a person: "UTC+2" for "Etc/GMT-2", "UTC" for "UTC"
+    or "Etc/UTC", the IANA name ("Europe/Berlin") otherwise, and `zone` unchanged when
+    this machine doesn't know it. Never raises on a string.
+    """
+    if not is_valid_zone(zone):
+        return zone
+    if _is_offset_zone(zone):
+        # POSIX inverts the sign in Etc/GMT±N, so read the offset instead of the name.
+        offset = datetime(2025, 1, 15, tzinfo=UTC).astimezone(ZoneInfo(zone)).utcoffset()
+        assert offset is not None  # always set for a ZoneInfo-aware datetime
+        return _short_offset(offset)
+    return zone
+
+
+def describe_zone(zone: str, now_utc: datetime) -> str:
+    """Short label with the local time: "Europe/Berlin (UTC+01:00, 14:05 now)".
+
+    A zone that is only an offset shows just that: "Etc/GMT-2" -> "UTC+2 (14:05 now)",
+    "Etc/GMT+5" -> "UTC-5 (07:05 now)", "UTC" and "Etc/UTC" -> "UTC (12:05 now)".
     Raises ValueError for an unknown zone or a naive datetime: both are caller bugs.
     """
     if now_utc.tzinfo is None or now_utc.utcoffset() is None:
@@ -88,9 +126,8 @@ def describe_zone(zone: str, now_utc: datetime) -> str:
     offset = local.utcoffset()
     assert offset is not None  # always set for a ZoneInfo-aware datetime
     clock = local.strftime("%H:%M")
-    if zone == "UTC" or zone.startswith("Etc/"):
-        # "Etc/GMT-2" means UTC+2 (POSIX signs are inverted): show only the offset.
-        return f"{_format_offset(offset)} ({clock} now)"
+    if _is_offset_zone(zone):
+        return f"{_short_offset(offset)} ({clock} now)"
     return f"{zone} ({_format_offset(offset)}, {clock} now)"
 
 
@@ -148,7 +185,7 @@ def _zone_for_offset(total_minutes: int) -> ZoneMatch | None:
         zone = _FRACTIONAL_OFFSETS.get(total_minutes, "")
     if not is_valid_zone(zone):
         return None
-    return ZoneMatch(zone, _format_offset(timedelta(minutes=total_minutes)))
+    return ZoneMatch(zone, _short_offset(timedelta(minutes=total_minutes)))
 
 
 # --------------------------------------------------------------------------- text folding
@@ -610,7 +647,8 @@ def resolve_zone(text: str) -> ZoneMatch | None:
     Understands IANA names ("europe/berlin"), city names in any case and with or without
     accents, also inside a sentence ("I live in Lisbon, Portugal"), nicknames ("NYC"),
     UTC/GMT offsets ("UTC+2", "GMT+05:30", "-3"), abbreviations ("CET") and countries on
-    one clock ("Japan"). Never raises on any string.
+    one clock ("Japan"). A place on several clocks ("USA", "Brazil", "Georgia") is None:
+    `zones_for_country` lists its zones to offer instead. Never raises on any string.
     """
     if not isinstance(text, str):
         return None
@@ -627,6 +665,8 @@ def resolve_zone(text: str) -> ZoneMatch | None:
     key = _fold(lowered)
     if not key:
         return None
+    if zones_for_country(text) is not None:
+        return None  # "USA", "I live in Brazil": several clocks, so ask (zones_for_country)
     index = _get_index()
     everyday = set(key.split()) <= _STOPWORDS  # "yes", "the": towns' aliases, not answers
     whole = _lookup(index, key, (0, 0, len(key.split())), curated_only=everyday)
@@ -687,3 +727,88 @@ def _common_zones() -> tuple[CommonZone, ...]:
 def common_zones() -> list[CommonZone]:
     """About eight frequent choices to offer as buttons, in display order."""
     return list(_common_zones())
+
+
+# --------------------------------------------------------------------------- several clocks
+
+_MAX_COUNTRY_WORDS = 8  # "I live in the United States of America"
+_MAX_COUNTRY_ZONES = 8
+_MAX_LABEL_CHARS = 30  # button text
+# Framing around a country name in a short answer: "I'm in the US", "Canada time please".
+_COUNTRY_LEAD_TEXT = """
+    i im am we were re are live living lived based located currently now still right
+    here just in from the at somewhere my our country is its it so well um hmm oh
+"""
+_COUNTRY_TAIL_TEXT = "time timezone tz zone please thanks thx now currently here lol"
+_COUNTRY_LEAD = frozenset(_COUNTRY_LEAD_TEXT.split())
+_COUNTRY_TAIL = frozenset(_COUNTRY_TAIL_TEXT.split())
+
+
+class _SeveralClocks(NamedTuple):
+    names: dict[str, tuple[ZoneMatch, ...]]  # folded name, also without spaces
+    codes: dict[str, tuple[ZoneMatch, ...]]  # "US", "USA" as typed in capitals
+    code_words: frozenset[str]  # codes that, in lower case, are words ("id", "can")
+
+
+@cache
+def _several_clocks() -> _SeveralClocks:
+    data = _load_yaml("country_zones.yaml")
+    names: dict[str, tuple[ZoneMatch, ...]] = {}
+    codes: dict[str, tuple[ZoneMatch, ...]] = {}
+    for place in data["places"]:  # our own data: fail loudly at first use
+        where = f"country_zones.yaml: {place['names'][0]!r}"
+        if any(set(entry) != {"zone", "label"} for entry in place["zones"]):
+            raise ValueError(f"{where}: each zone wants exactly a zone and a label")
+        zones = tuple(ZoneMatch(str(z["zone"]), str(z["label"])) for z in place["zones"])
+        if not 2 <= len(zones) <= _MAX_COUNTRY_ZONES:
+            raise ValueError(f"{where}: {len(zones)} zones, want 2 to {_MAX_COUNTRY_ZONES}")
+        for match in zones:
+            if not is_valid_zone(match.zone):
+                raise ValueError(f"{where}: unknown zone {match.zone!r}")
+            if not 0 < len(match.label) <= _MAX_LABEL_CHARS or match.label != match.label.strip():
+                raise ValueError(f"{where}: bad label {match.label!r}")
+        if len({_clock(match.zone) for match in zones}) != len(zones):
+            raise ValueError(f"{where}: two zones on the same clock")
+        for name in place["names"]:
+            for key in {_fold(str(name)), _fold(str(name)).replace(" ", "")}:
+                if names.setdefault(key, zones) is not zones:
+                    raise ValueError(f"{where}: name {name!r} is listed twice")
+        for code in place["codes"]:
+            if not str(code).isupper() or codes.setdefault(str(code), zones) is not zones:
+                raise ValueError(f"{where}: bad or repeated code {code!r}")
+    return _SeveralClocks(names, codes, frozenset(str(w) for w in data["code_words"]))
+
+
+def zones_for_country(text: str) -> list[ZoneMatch] | None:
+    """The zones of a place on several clocks, to offer as buttons; else None.
+
+    `text` is a short answer naming a country or a US state split between clocks, by name
+    or ISO code, in any case, with or without accents and framing words: "USA", "US",
+    "u.s.", "United States", "America", "I'm in Canada", "Australia time", "RUS",
+    "Brazil", "Mexico", "Indonesia", "DRC", "Tennessee", and "Georgia" (a country and a
+    US state). Returns 2 to 8 ZoneMatch, most people first, each labelled for a button
+    ("Eastern — New York", "UTC+3 — Moscow, St Petersburg"): a fresh list each call.
+
+    None for a place on one clock ("Japan", "Kazakhstan" since 2024: resolve_zone knows
+    those), anything that isn't a whole place name ("Rio, Brazil", "USA is far"), a
+    lower-case code that is also a word ("id", "can"), or more than eight words. Offline:
+    the data is dialogs/data/country_zones.yaml. Never raises on a string.
+    """
+    if not isinstance(text, str) or len(text) > MAX_INPUT_CHARS:
+        return None
+    table = _several_clocks()
+    typed = unicodedata.normalize("NFKC", text).strip().strip(".!?")
+    if (zones := table.codes.get(typed.replace(".", ""))) is not None:
+        return list(zones)  # "US", "U.S.", "RUS" as typed
+    words = _fold(typed).split()
+    if not words or len(words) > _MAX_COUNTRY_WORDS:
+        return None
+    while len(words) > 1 and words[0] in _COUNTRY_LEAD:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _COUNTRY_TAIL:
+        words = words[:-1]
+    key = " ".join(words)
+    zones = table.names.get(key) or table.names.get(key.replace(" ", ""))
+    if zones is None and len(words) == 1 and words[0] not in table.code_words:
+        zones = table.codes.get(words[0].upper())  # "rus", "aus", "mx"
+    return list(zones) if zones is not None else None

@@ -41,6 +41,7 @@ class ChoiceSpec:
     url: str | None = None  # link buttons (only from choices hooks)
     finish: bool = False  # on a multi-select step: the "done" button
     when: str | None = None  # shown only while the frame's slot of this name holds a value
+    means: str | None = None  # "yes" or "no": typing yes/no (sure, ok, nope...) taps it
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class StepSpec:
     collect: bool = False  # text answers append to a list until a button moves on
     min_items: int = 0  # for collect and multi steps: how many before moving on
     max_items: int = 10
+    display: bool = False  # a screen to read (a card, a list, a menu): never resumed
+    ask: str | None = None  # template of a one-line form of the question, used on resuming
 
     def targets(self) -> list[str]:
         found = [self.next] if self.next else []
@@ -119,9 +122,14 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
     if not isinstance(raw, dict) or "id" not in raw:
         problems.add(step, "each choice needs an 'id'")
         return None
-    unknown = set(raw) - {"id", "label", "next", "value", "hook", "finish", "when"}
+    unknown = set(raw) - {"id", "label", "next", "value", "hook", "finish", "when", "means"}
     if unknown:
         problems.add(step, f"choice '{raw['id']}' has unknown keys {sorted(unknown)}")
+    # YAML reads a bare yes/no as a boolean: both spellings mean the same here.
+    means = raw.get("means")
+    means = {True: "yes", False: "no"}.get(means, means) if isinstance(means, bool) else means
+    if means not in (None, "yes", "no"):
+        problems.add(step, f"choice '{raw['id']}': means must be yes or no")
     cid = str(raw["id"])
     return ChoiceSpec(
         id=cid,
@@ -131,13 +139,14 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
         hook=raw.get("hook"),
         finish=bool(raw.get("finish", False)),
         when=raw.get("when"),
+        means=means,
     )
 
 
 _STEP_KEYS = {
     "prompt", "input", "slot", "next", "choices", "choices_from", "hook", "enter",
     "end", "keyboard", "columns", "min", "max", "max_length", "exits",
-    "collect", "min_items", "max_items",
+    "collect", "min_items", "max_items", "display", "ask",
 }  # fmt: skip
 
 
@@ -174,6 +183,8 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         collect=bool(raw.get("collect", False)),
         min_items=int(raw.get("min_items", 0)),
         max_items=int(raw.get("max_items", 10)),
+        display=bool(raw.get("display", False)),
+        ask=str(raw["ask"]) if raw.get("ask") else None,
     )
 
 
@@ -242,6 +253,8 @@ def _check_shape(spec: DialogSpec, hooks: Any, problems: _Problems) -> None:
             problems.add(step.id, f"keyboard '{step.keyboard}' is not location, remove or main")
         if step.collect and step.input != "text":
             problems.add(step.id, "'collect' works on text steps only")
+        if step.display and step.ask:
+            problems.add(step.id, "a 'display' screen is never brought back, so 'ask' is unused")
         if step.input == "multi" and not any(c.finish for c in step.choices):
             problems.add(step.id, "a multi step needs one choice with 'finish: true'")
         exits_ok = (
@@ -313,6 +326,8 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
         for step in spec.steps.values():
             if not catalog.has_template(locale, step.prompt):
                 problems.add(step.id, f"prompt '{step.prompt}' is missing in locale '{locale}'")
+            if step.ask and not catalog.has_template(locale, step.ask):
+                problems.add(step.id, f"ask '{step.ask}' is missing in locale '{locale}'")
             for choice in step.choices:
                 if not catalog.has_label(locale, choice.label):
                     problems.add(

@@ -62,7 +62,7 @@ async def fill_plan(chat: ChatDriver) -> None:
     await chat.click("Next part")
     await chat.click("Skip for now")  # a safer space
     await chat.send("my niece's wedding in May")
-    await chat.click("Next part")
+    await chat.click("Save")
     await chat.click("Done")
 
 

@@ -201,12 +201,12 @@ async def test_an_empty_list_goes_straight_to_adding_and_not_now_closes(tg: Harn
     assert "A reach-out list is a few people" in replies[0].plain_text
     assert replies[1].plain_text.startswith("Who's someone you could reach out to?")
     replies = await ada.click("Not now")
+    # The menu it was opened from is a screen to read: not brought back afterwards.
     assert [m.plain_text.split("\n")[0] for m in replies] == [
         "Your list is saved. Send /contacts whenever you want it, and tap Need a quick chat? "
         "on a heavy day.",
-        "What would you like to do?",
     ]
-    assert contacts(tg) == [] and [f.dialog for f in tg.state().stack] == ["menu"]
+    assert contacts(tg) == [] and tg.state().stack == []
 
 
 async def test_another_way_keeps_their_own_words(tg: Harness) -> None:
@@ -444,7 +444,7 @@ async def test_removing_the_last_person_leaves_an_empty_list(tg: Harness) -> Non
     await ada.click("Yes, remove Anna")
     assert "It's empty now" in ada.last.plain_text
     await ada.click("Done")
-    assert contacts(tg) == [] and tg.state().stack[-1].dialog == "menu"
+    assert contacts(tg) == [] and tg.state().stack == []  # the menu is not brought back
 
 
 async def test_reordering_moves_someone_up(tg: Harness) -> None:
@@ -504,11 +504,12 @@ async def test_leaving_midway_and_resuming_after_a_restart(db: str) -> None:
     async with bridges_on_fake(db, fake) as tg:
         ada = tg.chat()
         replies = await ada.send("/contacts")
+        # One message: the line with the question in short.
         assert [m.plain_text for m in replies] == [
-            "Welcome back. Let's pick up where we left off.",
-            "What's Anna's Telegram username? For example @anna_k, or paste the t.me link "
-            "to their profile.",
+            "Welcome back. Where we left off: What's Anna's Telegram username? "
+            "For example @anna_k.",
         ]
+        assert replies[0].button_labels == ["« Choose another way"]
         await ada.send("anna_k")
         await ada.click("Skip")
         assert names(tg) == ["Anna"]

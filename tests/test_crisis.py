@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogs.drafts import own_slots
 from dialogs.model import UserState
 from tests.fakebot import ChatDriver
 from tests.fakebot.models import SentMessage
@@ -28,6 +29,7 @@ from tests.safety_net_setup import (
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
 BACK = "Back to what I was doing"
+BACK_TO = "Back to where we were:"
 ACK = "I'm really glad you told me."
 SAFE_BUTTONS = ["Yes, I'm safe", "I'm not sure", "No, I'm not safe"]
 CORRECTIONS = ["That's not what I meant", "It's about someone else"]
@@ -56,9 +58,21 @@ def only_held(tg: Harness, words: str) -> None:
     assert words not in repr(state.stack[:-1]) + repr(state.records)
 
 
+def state_below(tg: Harness) -> UserState:
+    """Their state without the dialog on top (the help they are looking at)."""
+    state = tg.state()
+    state.stack = state.stack[:-1]
+    return state
+
+
 def same_place(a: UserState, b: UserState) -> None:
-    """The same dialogs, answers and records (the profile's risk memory may differ)."""
-    assert (a.stack, a.records) == (b.stack, b.records)
+    """The same dialogs, answers and records (the profile's risk memory may differ, and a
+    covered dialog carries a note of when it was covered)."""
+
+    def answers(state: UserState) -> list[tuple[str, str, dict[str, object]]]:
+        return [(f.dialog, f.step, own_slots(f.slots)) for f in state.stack]
+
+    assert (answers(a), a.records) == (answers(b), b.records)
 
 
 # --- typed inside a free-text step ----------------------------------------------------
@@ -96,14 +110,14 @@ async def test_crisis_words_in_the_evidence_table_bring_help_first_and_are_not_k
     assert labels(ask) == [*SAFE_BUTTONS, KEEP, *CORRECTIONS]
 
     # The script does not carry on: the evidence table waits, exactly as it was.
-    assert tg.state().stack[:-1] == before.stack and tg.state().records == before.records
+    same_place(state_below(tg), before)
     only_held(tg, "I'm going to kill myself tonight")
     replies = await ada.send("Mia asked me to lunch")  # typed at the question, not the table
     # Not a clear answer: asked again, gently, with the emergency number.
     assert replies[0].plain_text.startswith("I want to be sure I understand you.")
     assert "please call 112 now" in replies[0].plain_text
     assert labels(replies[0]) == [*SAFE_BUTTONS, KEEP, *CORRECTIONS]
-    assert tg.state().stack[:-1] == before.stack
+    same_place(state_below(tg), before)
     nowhere(tg, "Mia asked me to lunch")
 
     replies = await press_on(ada, help_, "My kit and plan")  # behind the button, all of it
@@ -112,10 +126,15 @@ async def test_crisis_words_in_the_evidence_table_bring_help_first_and_are_not_k
     assert "“This feeling is a wave. It passes.”" in text
 
     await ada.send("/sos")  # and the quick chat works on top of it all
-    await ada.click(BACK)
     replies = await ada.click(BACK)
-    assert replies[0].plain_text == "Back to where we were:"
-    assert replies[1].text == step[-1].text  # the evidence step, with its one line
+    # The kit and plan were a screen to read: not shown again. Straight back to the evidence
+    # step, in one short line with its buttons.
+    assert len(replies) == 1
+    assert replies[0].plain_text == (
+        "Back to where we were: Anything else that makes the thought seem true? "
+        "Send it, or tap Done."
+    )
+    assert labels(replies[0]) == labels(step[-1])
     same_place(tg.state(), before)
     nowhere(tg, "kill myself")
 
@@ -139,7 +158,9 @@ async def test_crisis_words_in_a_contact_note_are_not_kept(tg: Harness) -> None:
     only_held(tg, "tell her I want to kill myself")
     await ada.click("Yes, I'm safe")
     replies = await ada.click(BACK)
-    assert replies[-1].text == note_step[-1].text  # the note question again
+    # The note question again, under the one line (it is short: no `ask` of its own).
+    assert replies[-1].plain_text == f"{BACK_TO}\n\n{note_step[-1].plain_text}"
+    assert labels(replies[-1]) == labels(note_step[-1])
     nowhere(tg, "kill myself")
     await ada.click("Skip")
     await ada.click("Done for now")
@@ -237,6 +258,8 @@ async def test_safe_offers_grounding_their_photos_and_the_way_back(tg: Harness) 
     await onboard(ada)
     photo_id = await fill_kit(ada)
     await ada.send("/needs")
+    for label in ("Let's map it", "Mornings", "Done"):  # at a 0-4 question: nothing held
+        await ada.click(label)
     before = tg.state()
     await ada.send(CRISIS)
     replies = await ada.click("Yes, I'm safe")
@@ -246,7 +269,7 @@ async def test_safe_offers_grounding_their_photos_and_the_way_back(tg: Harness) 
     assert photo_of(replies[0]) == photo_id
     await ada.click("grounding")
     replies = await ada.click(BACK)
-    assert replies[0].plain_text == "Back to where we were:"
+    assert replies[0].plain_text.startswith(f"{BACK_TO} How true is this for you, from 0 to 4")
     same_place(tg.state(), before)
 
 
@@ -263,7 +286,13 @@ async def test_during_onboarding_it_helps_and_returns_to_the_time_zone(tg: Harne
     assert replies[0].plain_text.startswith(ACK)
     await ada.click("I'm not sure")
     replies = await ada.click(BACK)
-    assert [m.text for m in replies[1:]] == [m.text for m in zone_step]
+    # Onboarding always comes back: one line with the short question, then the location
+    # keyboard.
+    assert replies[0].plain_text == (
+        f"{BACK_TO} Which time zone are you in? Tap one, type your city, or share your location."
+    )
+    assert labels(replies[0]) == labels(zone_step[0])
+    assert [m.text for m in replies[1:]] == [m.text for m in zone_step[1:]]
     nowhere(tg, "kill myself")
 
 

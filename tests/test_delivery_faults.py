@@ -338,8 +338,7 @@ async def test_a_refused_export_file_is_explained_and_the_question_after_it_stil
     assert texts(replies) == [
         "I couldn't send you the file just now: Telegram didn't accept it. Everything you "
         "saved is still here. You can ask for it again with /export, maybe in a little while.",
-        "Back to where we were:",
-        question,
+        "Back to where we were: Send me a few words that help you on a hard day.",  # in short
     ]
     assert not any(m.method == "sendDocument" for m in rig.fake.deliveries(ada.chat_id))
     assert not rig.undelivered(1001)  # they did see the question: their answer counts

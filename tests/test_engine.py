@@ -175,7 +175,11 @@ def test_crisis_text_interrupts_and_back_returns_to_the_exact_step() -> None:
     turn = run(turn.state, press("crisis", "ask", "safe"))
     turn = run(turn.state, press("crisis", "safe", "back"))
     assert where(turn.state) == ("onboarding", "timezone")
-    assert templates(turn) == ["common/resume", "onboarding/timezone", "common/location_hint"]
+    # One message: "Back to where we were" with the question (and its buttons), then the
+    # location keyboard again.
+    assert templates(turn) == ["common/resume", "common/location_hint"]
+    assert turn.replies[0].ctx["question_template"] == "onboarding/short/timezone"
+    assert turn.replies[0].buttons
 
 
 def test_not_safe_leads_to_emergency_numbers() -> None:
@@ -191,7 +195,9 @@ def test_crisis_in_a_photo_caption_is_caught() -> None:
 def test_idioms_do_not_trigger_crisis() -> None:
     state = run(UserState(), *TO_TIMEZONE).state
     turn = run(state, Text("this traffic is killing me"))
-    assert templates(turn) == ["common/invalid_timezone"]
+    # Not a crisis: a message, not a place, so it gets the listening reply (engine_listen.py).
+    assert templates(turn) == ["listen/reply"]
+    assert [f.dialog for f in turn.state.stack] == ["onboarding", "listen"]
 
 
 def test_start_again_after_onboarding_keeps_everything_and_offers_the_menu() -> None:
@@ -233,7 +239,11 @@ def test_crisis_then_cancel_returns_to_the_interrupted_dialog() -> None:
 def test_help_shows_commands_then_the_current_step() -> None:
     state = run(UserState(), *TO_TIMEZONE).state
     turn = run(state, Command("help"))
-    assert templates(turn)[:2] == ["common/help", "onboarding/timezone"]
+    # The commands, then the question they were on in one message ("Back to where we were:"
+    # with the step's prompt and its buttons), then the location keyboard again.
+    assert templates(turn) == ["common/help", "common/resume", "common/location_hint"]
+    assert turn.replies[1].ctx["question_template"] == "onboarding/short/timezone"
+    assert turn.replies[1].buttons
     assert turn.state == state
 
 
@@ -262,10 +272,12 @@ def test_a_step_removed_by_a_newer_script_is_dropped_with_a_note() -> None:
     assert all(f.dialog != "needs_v0" for f in turn.state.stack)
 
 
-def test_text_when_idle_before_onboarding_suggests_start() -> None:
+def test_text_when_idle_before_onboarding_answers_then_welcomes() -> None:
     turn = run(UserState(), Text("hello?"))
-    assert templates(turn) == ["common/not_started"]
-    assert turn.state == UserState()
+    assert templates(turn) == ["common/not_started", "onboarding/welcome"]
+    assert turn.replies[0].ctx["words"] is True
+    assert where(turn.state) == ("onboarding", "welcome")
+    assert not turn.state.profile.consented
 
 
 def test_change_timezone_from_the_menu() -> None:

@@ -129,8 +129,14 @@ def test_no_to_the_concern_goes_back_with_their_words_as_the_answer(answer: Even
 
 
 def test_no_to_the_concern_with_nothing_to_keep_just_goes_back() -> None:
+    # A number step cannot take words: nothing held, the question simply comes back.
+    turn = run(member(Frame("needs", "social")), Text(CONCERN), press("crisis", "concern", "no"))
+    assert templates(turn) == ["crisis/cleared", "common/resume"]
+    assert turn.state.stack == [Frame("needs", "social")]
+    # The menu is a screen to read: it is not brought back after the question.
     turn = run(member(Frame("menu", "main")), Text(CONCERN), press("crisis", "concern", "no"))
-    assert templates(turn) == ["crisis/cleared", "menu/main"]
+    assert templates(turn) == ["crisis/cleared"]
+    assert turn.state.stack == []
 
 
 def test_an_unclear_answer_to_the_concern_is_asked_again_gently() -> None:
@@ -180,7 +186,8 @@ def test_not_what_i_meant_offers_to_keep_then_goes_back() -> None:
     kept = run(turn.state, press("crisis", "misread_keep", "keep"))
     assert kept.state.top == Frame("reframe", "belief", {"thought": CRISIS})
     dropped = run(turn.state, press("crisis", "misread_keep", "drop"))
-    assert templates(dropped) == ["crisis/cleared", "common/resume", "reframe/thought"]
+    assert templates(dropped) == ["crisis/cleared", "common/resume"]
+    assert dropped.replies[-1].ctx["question_template"] == "reframe/short/thought"
     assert dropped.state.stack == [Frame("reframe", "thought")]
 
 
@@ -253,13 +260,14 @@ def test_abuse_is_acknowledged_and_not_kept_as_a_thought() -> None:
 
 def test_an_old_crisis_button_works_from_another_dialog() -> None:
     state = run(member(Frame("menu", "main")), Text(CRISIS), press("crisis", "ask", "safe"),
-                press("crisis", "safe", "back"), Command("needs")).state  # fmt: skip
-    assert [f.dialog for f in state.stack] == ["menu", "needs"]
+                press("crisis", "safe", "back"), Command("reframe")).state  # fmt: skip
+    # The menu was a screen to read: not brought back after the crisis reply.
+    assert [f.dialog for f in state.stack] == ["reframe"]
     turn = run(state, press("crisis", "ask", "unsafe"))
     assert templates(turn) == ["crisis/unsafe"]
-    assert [f.dialog for f in turn.state.stack] == ["menu", "needs", "crisis"]
+    assert [f.dialog for f in turn.state.stack] == ["reframe", "crisis"]
     back = run(turn.state, press("crisis", "unsafe", "back"))
-    assert where(back.state) == ("needs", "open")
+    assert where(back.state) == ("reframe", "thought")
 
 
 def test_an_old_button_that_no_longer_exists_still_expires_without_change() -> None:
@@ -414,11 +422,11 @@ def test_a_screen_edited_in_place_gets_no_second_banner() -> None:
 def test_an_old_quick_chat_button_works_after_it_was_closed() -> None:
     state = run(member(Frame("menu", "main")), Command("sos"), press("sos", "main", "back"),
                 Command("reframe")).state  # fmt: skip
-    assert [f.dialog for f in state.stack] == ["menu", "reframe"]
+    assert [f.dialog for f in state.stack] == ["reframe"]  # the menu is not brought back
     turn = run(state, press("sos", "main", "ground"))
     assert templates(turn) == ["sos/ground"]
     back = run(turn.state, press("sos", "ground", "back"))
-    assert [f.dialog for f in back.state.stack] == ["menu", "reframe"]
+    assert [f.dialog for f in back.state.stack] == ["reframe"]
 
 
 def test_an_old_crisis_screen_left_below_is_replaced_and_new_words_are_held() -> None:
@@ -444,13 +452,15 @@ def test_after_not_safe_words_a_step_cannot_take_get_the_warm_reply(frame: Frame
     assert templates(turn)[0] == "crisis/listen"
     assert "common/invalid_choice" not in templates(turn)
     text = rendered(turn)
-    assert "tap one of the buttons" not in text.lower()
+    assert "which of these you mean" not in text.lower()
     assert text.count("112") == 1 and "crisis.called" in labels(turn)
     back = run(turn.state, press("crisis", "listen", "back"), now=NOW + timedelta(minutes=6))
-    assert where(back.state) == (frame.dialog, frame.step)
-    # Without "not safe", the same words at the same step are asked again as before.
+    # Screens to read are never brought back: the kind goodbye instead of silence.
+    assert where(back.state) is None and templates(back)[0] == "sos/bye"
+    # Without "not safe", the same words get the everyday listening reply (engine_listen.py),
+    # never "please tap one of the buttons".
     calm = member(Frame("menu", "main"), frame) if frame.dialog != "menu" else member(frame)
-    assert templates(run(calm, Text("help me")))[0] == "common/invalid_choice"
+    assert templates(run(calm, Text("help me")))[0] == "listen/reply"
 
 
 @pytest.mark.parametrize(
@@ -465,14 +475,14 @@ def test_after_not_safe_i_still_need_help_typed_works_like_the_button(typed: str
 @pytest.mark.parametrize("typed", ["I've called", "someone is with me", "ive called",
                                    "☎️ I've called / someone is with me"])  # fmt: skip
 def test_after_not_safe_ive_called_typed_works_like_the_button(typed: str) -> None:
-    state = run(unsafe_state(), press("crisis", "unsafe", "back"), Command("needs")).state
+    state = run(unsafe_state(), press("crisis", "unsafe", "back"), Command("reframe")).state
     turn = run(state, Text(typed), now=NOW + timedelta(minutes=5))
     assert templates(turn) == ["crisis/called"]
     assert turn.state.profile.unsafe_at is None
     # No way straight back into coaching: they tap "Back" when they are ready.
     assert where(turn.state) == ("crisis", "called")
     turn = run(turn.state, press("crisis", "called", "back"), now=NOW + timedelta(minutes=6))
-    assert where(turn.state) == ("needs", "open")
+    assert where(turn.state) == ("reframe", "thought")
 
 
 # --- a recent act: the emergency number first ---------------------------------------------
@@ -606,7 +616,7 @@ def test_not_what_i_meant_after_the_abuse_reply_speaks_of_abuse_not_suicide() ->
 @pytest.mark.parametrize("no", [press("crisis", "concern", "no"), Text("no")])
 def test_a_second_concern_soon_after_a_concern_answered_no_is_a_crisis(no: Event) -> None:
     state = run(member(Frame("menu", "main")), Text(CONCERN), no).state
-    assert where(state) == ("menu", "main")
+    assert where(state) is None  # the menu is a screen to read: not brought back
     turn = run(state, Text(CONCERN_2), now=NOW + timedelta(minutes=1))
     assert templates(turn) == ["crisis/help", "crisis/ask"]  # not the question again
     later = run(state, Text(CONCERN_2), now=NOW + RISK_MEMORY + timedelta(minutes=1))

@@ -5,6 +5,7 @@ No Telegram, no database, a fixed clock.
 
 from __future__ import annotations
 
+from dialogs.drafts import own_slots
 from dialogs.engine import Engine
 from dialogs.model import Command, Event, Frame, Press, Text, Turn, UserState
 from dialogs.spec import load_dialogs
@@ -26,7 +27,8 @@ def press(dialog: str, step: str, choice: str) -> Press:
 def test_the_sos_dialog_restarts_when_opened_again() -> None:
     assert DIALOGS["sos"].restart_on_open
     # A scheduled check-in or nudge asks afresh too, never yesterday's half-answered one.
-    fresh = {"sos", "checkin", "nudge"}
+    fresh = {"sos", "checkin", "nudge", "pause", "change_checkin", "change_country",
+             "change_language", "change_nudges", "change_quiet", "change_timezone"}
     assert not any(spec.restart_on_open for sid, spec in DIALOGS.dialogs.items() if sid not in fresh)
 
 
@@ -36,7 +38,10 @@ def test_opening_it_mid_exercise_shows_its_first_message_without_a_second_frame(
     assert state.top == Frame("sos", "ground")
     turn = run(state, Text("Need a quick chat?"))
     assert [r.template for r in turn.replies] == ["sos/main"]
-    assert turn.state.stack == [below, Frame("sos", "main")]
+    assert turn.state.stack[1:] == [Frame("sos", "main")]
+    # What they were doing is unchanged (the engine only notes when it was covered).
+    kept = turn.state.stack[0]
+    assert (kept.dialog, kept.step, own_slots(kept.slots)) == (below.dialog, below.step, below.slots)
 
 
 def test_from_below_a_crisis_it_comes_to_the_top_fresh() -> None:

@@ -678,7 +678,9 @@ async def test_a_typed_country_an_unknown_one_and_back_to_the_time_zone(tg: Harn
     assert replies[0].plain_text.startswith("Saved: Norway.")
     assert "call 113" in replies[0].plain_text
     assert tg.state().profile.country == "NO"
-    assert tg.state().stack == []
+    # Only the end screen is open ("Back to settings" / "Done"): no question waits.
+    assert [f.dialog for f in tg.state().stack] == ["change_country"]
+    assert tg.state().top.step != "ask"  # type: ignore[union-attr]
     await ada.send("/menu")
     await ada.click("Settings")
     assert "Country for helplines: Norway\n" in ada.last.plain_text
@@ -699,7 +701,8 @@ async def test_keeping_the_country_changes_nothing(tg: Harness) -> None:
     replies = await ada.click("Keep it as it is")
     assert replies[0].plain_text == "Okay, nothing changed: still Australia."
     assert tg.state().profile.country is None
-    assert tg.state().stack == []
+    assert [f.dialog for f in tg.state().stack] == ["change_country"]
+    assert tg.state().top.step != "ask"  # type: ignore[union-attr]
 
 
 # --- storage ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ HAPPY = """\
 you: /kit
 bot: A self-soothe kit is a small collection of things that help you feel a little steadier: a few kind words to yourself, a song, a video, a photo that makes you smile.
      
-     It shows up whenever you tap <b>Need a quick chat?</b>, so it's there on a hard day.
+     On a hard day, tap <b>Need a quick chat?</b> and it's right there.
 bot: What would you like to add first?
      [📝 Add a few words]
      [🔗 Add a link]
@@ -89,7 +89,7 @@ bot: Your photo is in your kit 🖼. It now holds 3 things.
      [➕ Add something else]
      [👍 Done for now]
 you: [👍 Done for now]
-bot: Your kit is saved. It's there whenever you tap <b>Need a quick chat?</b>, and /kit brings you back here."""
+bot: Your kit is saved. <b>Need a quick chat?</b> shows it whenever you need it, and /kit brings you back here."""
 
 
 async def test_a_kit_with_words_a_link_and_a_photo(tg: Harness) -> None:

@@ -26,15 +26,16 @@ async def test_choosing_english_saves_it_and_says_so(tg: Harness) -> None:
     settings = await ada.send("/settings")
     assert "• Language: English" in settings[-1].plain_text
     asked = await ada.click("🗣 Language")
-    text = asked[-1].plain_text
-    assert text.startswith("Right now I speak English with you.")
-    assert "It's the only language I know so far." in text
-    assert "a folder of translated messages under prompts/" in text
+    assert asked[-1].plain_text == (
+        "Right now I speak English with you. It's the only language I know so far.\n\n"
+        "I hope to learn more languages. When a new one arrives, you'll find it here."
+    )
     assert ada.buttons() == ["English", "Keep it as it is"]
 
     assert tg.state().profile.locale == "en"  # the default, until they choose
     saved = await ada.click("English")
     assert saved[0].plain_text == "Saved: from now on I'll talk with you in English."
+    assert ada.buttons() == ["⚙️ Back to settings", "👍 Done"]  # a change ends with a way back
     assert tg.state().profile.locale == "en"
     assert "Language: English" in (await ada.send("/settings"))[-1].plain_text
 
@@ -46,7 +47,7 @@ async def test_typing_the_name_works_and_keep_changes_nothing(tg: Harness) -> No
     await ada.click("🗣 Language")
     replies = await ada.send("Klingon")  # not a button: asked again, kindly
     assert tg.state().profile.locale == "en"
-    assert replies[-1].plain_text == "Please tap one of the buttons, or type what it says."
+    assert replies[-1].plain_text == "I'm not sure which of these you mean. Tap one below, or type its words."
     assert ada.buttons()[-1] == "Keep it as it is"
     kept = await ada.click("Keep it as it is")
     assert kept[0].plain_text == "Okay, nothing changed: still English."

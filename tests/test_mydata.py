@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
+from bot.console import person_id
 from storage.tables import User
 from tests.fakebot import ChatDriver
 from tests.safety_net_setup import add_person
@@ -208,7 +211,13 @@ def test_export_in_the_terminal_writes_the_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     files = list(tmp_path.glob("bridges-export-*.json"))
     assert len(files) == 1
-    assert f"[file] {files[0]}" in result.stdout
     data = json.loads(files[0].read_text(encoding="utf-8"))
     assert data["profile"]["timezone"] == "Europe/Lisbon"
+    # Named per person (a short id, never the name) and by their own calendar day.
+    day = datetime.fromisoformat(data["exported_at"]).astimezone(ZoneInfo("Europe/Lisbon"))
+    assert files[0].name == f"bridges-export-{person_id('ann')}-{day.date().isoformat()}.json"
+    assert (
+        f"bridges> I saved your file here: {files[0]}\n"
+        "It holds what you keep with me, so store it somewhere private.\n"
+    ) in result.stdout
     assert data["format_version"] == 2

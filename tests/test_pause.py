@@ -75,3 +75,71 @@ async def test_nudge_frequency_and_quiet_hours_from_settings(url: str) -> None:
         assert "no nudges between <b>23:30</b> and <b>06:45</b>" in ada.transcript()
     profile = tg.state().profile
     assert (profile.nudges, profile.quiet_start, profile.quiet_end) == ("off", "23:30", "06:45")
+
+
+async def test_never_mind_for_someone_never_paused_changes_nothing(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        before = tg.state().profile
+        await ada.send("/pause")
+        assert "paused" not in ada.last.plain_text.split("How long")[0]  # nothing to report
+        replies = await ada.click("Never mind")
+        assert replies[0].plain_text.startswith(
+            "Okay, nothing paused: check-ins and nudges carry on as usual."
+        )
+        after = tg.state().profile
+        assert after.paused_until is None
+        assert after == before  # not one setting moved
+        assert ada.buttons() == ["⚙️ Back to settings", "👍 Done"]
+        card = await ada.click("Back to settings")
+        assert card[-1].plain_text.startswith("Your settings:")
+        assert "Paused" not in card[-1].plain_text
+
+
+async def test_settings_show_a_pause_and_its_end_on_their_own_clock(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, zone_text="Tokyo")  # UTC+9: 09:00 UTC is 18:00 there
+        await ada.send("/settings")
+        assert "Paused" not in ada.last.plain_text
+        await ada.click("Pause check-ins and nudges")
+        await ada.click("For a day")
+        assert tg.state().profile.paused_until == FIXED_NOW + timedelta(days=1)
+        assert "no check-ins or nudges until Tuesday 24 November, 18:00" in ada.transcript()
+        card = await ada.click("Back to settings")
+        text = card[-1].plain_text
+        assert "• Paused: no check-ins or nudges until Tuesday 24 November, 18:00" in text
+        assert "09:00" not in text.split("• Paused")[1].split("\n")[0]  # not UTC
+
+        # "Never mind" while paused keeps the pause exactly as it was.
+        await ada.click("Pause check-ins and nudges")
+        assert "paused until Tuesday 24 November, 18:00" in ada.last.plain_text
+        replies = await ada.click("Never mind")
+        assert replies[0].plain_text.startswith(
+            "Okay, the pause stays as it was: until Tuesday 24 November, 18:00."
+        )
+        assert tg.state().profile.paused_until == FIXED_NOW + timedelta(days=1)
+
+        await ada.click("Back to settings")
+        await ada.click("Pause check-ins and nudges")
+        await ada.click("Until I say /resume")
+        replies = await ada.click("Back to settings")
+        assert "• Paused: no check-ins or nudges until you send /resume" in replies[-1].plain_text
+        await ada.send("/resume")
+        card = await ada.send("/settings")
+        assert "Paused" not in card[-1].plain_text
+
+
+async def test_after_a_pause_done_closes_and_pause_asks_afresh(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        await ada.send("/pause")
+        await ada.click("For a week")
+        replies = await ada.click("Done")
+        assert replies[0].plain_text.startswith("All set.")
+        assert all(frame.dialog != "pause" for frame in tg.state().stack)
+        asked = await ada.send("/pause")
+        assert "How long would you like a break" in asked[-1].plain_text
+        assert "paused until Monday 30 November, 09:00" in asked[-1].plain_text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,8 @@ from dialogs.places import (
     preload,
     resolve_zone,
     zone_from_location,
+    zone_label,
+    zones_for_country,
 )
 
 JANUARY = datetime(2025, 1, 15, 12, 5, tzinfo=UTC)
@@ -111,6 +114,10 @@ RESOLVES = [
     ("egypt", "Africa/Cairo"),
     ("turkey", "Europe/Istanbul"),
     ("new zealand", "Pacific/Auckland"),
+    ("kazakhstan", "Asia/Almaty"),  # one clock (UTC+5) since March 2024
+    ("Rio, Brazil", "America/Sao_Paulo"),  # a city in a country on several clocks
+    ("Manaus, Brazil", "America/Manaus"),
+    ("Atlanta, Georgia", "America/New_York"),
     ("The Netherlands", "Europe/Amsterdam"),
     ("Arizona", "America/Phoenix"),  # the state, not the town in Honduras
     ("texas", "America/Chicago"),
@@ -167,11 +174,14 @@ def test_resolves(text: str, zone: str) -> None:
         ("bengaluru", "Bengaluru, IN"),
         ("Portland, Maine", "Portland, ME, US"),
         ("germany", "Germany"),
-        ("UTC+2", "UTC+02:00"),
-        ("utc -5", "UTC-05:00"),
-        ("GMT+05:30", "UTC+05:30"),
-        ("-03:30", "UTC-03:30"),
+        ("UTC+2", "UTC+2"),
+        ("utc -5", "UTC-5"),
+        ("UTC+14", "UTC+14"),
+        ("GMT+05:30", "UTC+5:30"),
+        ("+05:45", "UTC+5:45"),
+        ("-03:30", "UTC-3:30"),
         ("UTC", "UTC"),
+        ("utc+0", "UTC"),
     ],
 )
 def test_labels_say_what_we_understood(text: str, label: str) -> None:
@@ -211,6 +221,14 @@ NOT_RESOLVED = [
     "australia",
     "georgia",  # the country or the US state?
     "europe",
+    "brazil",  # most people are on São Paulo's clock, but not all: zones_for_country asks
+    "I live in Brazil",
+    "mexico",
+    "indonesia",
+    "tennessee",
+    "the states",
+    "US",
+    "u.s.",
     # impossible or unmapped offsets
     "UTC+15",
     "UTC-13",
@@ -316,8 +334,15 @@ def test_zone_from_location_at_sea_is_a_valid_zone_or_none() -> None:
         ("America/New_York", JANUARY, "America/New_York (UTC-05:00, 07:05 now)"),
         ("Asia/Kolkata", JANUARY, "Asia/Kolkata (UTC+05:30, 17:35 now)"),
         ("America/St_Johns", JULY, "America/St_Johns (UTC-02:30, 09:35 now)"),
-        ("Etc/GMT-2", JULY, "UTC+02:00 (14:05 now)"),
-        ("UTC", JANUARY, "UTC+00:00 (12:05 now)"),
+        # offset zones show only the offset, as people write it; Etc signs are inverted
+        ("Etc/GMT-2", JULY, "UTC+2 (14:05 now)"),
+        ("Etc/GMT+5", JULY, "UTC-5 (07:05 now)"),
+        ("Etc/GMT-14", JANUARY, "UTC+14 (02:05 now)"),
+        ("Etc/GMT+12", JANUARY, "UTC-12 (00:05 now)"),
+        ("UTC", JANUARY, "UTC (12:05 now)"),
+        ("Etc/UTC", JULY, "UTC (12:05 now)"),
+        ("Etc/GMT", JULY, "UTC (12:05 now)"),
+        ("GMT", JULY, "UTC (12:05 now)"),
     ],
 )
 def test_describe_zone(zone: str, now: datetime, expected: str) -> None:
@@ -392,3 +417,167 @@ def test_common_zones_cover_the_usual_places() -> None:
 def test_common_zones_returns_a_fresh_list() -> None:
     common_zones().clear()
     assert common_zones()
+
+
+# --------------------------------------------------------------------------- zone_label
+
+
+@pytest.mark.parametrize(
+    ("zone", "label"),
+    [
+        ("Etc/GMT-2", "UTC+2"),
+        ("Etc/GMT+5", "UTC-5"),
+        ("Etc/GMT-14", "UTC+14"),
+        ("Etc/GMT+12", "UTC-12"),
+        ("Etc/UTC", "UTC"),
+        ("UTC", "UTC"),
+        ("Etc/GMT", "UTC"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+        ("Mars/Olympus", "Mars/Olympus"),  # unknown: shown as stored, never raises
+        ("", ""),
+    ],
+)
+def test_zone_label(zone: str, label: str) -> None:
+    assert zone_label(zone) == label
+
+
+@pytest.mark.parametrize("hours", range(-12, 15))
+def test_offset_labels_agree_with_the_clock(hours: int) -> None:
+    """What resolve_zone and describe_zone say is the offset the zone really has."""
+    match = resolve_zone(f"UTC{hours:+d}")
+    assert match is not None
+    expected = "UTC" if hours == 0 else f"UTC{hours:+d}"
+    assert match.label == expected
+    assert zone_label(match.zone) == expected
+    assert describe_zone(match.zone, JULY).startswith(f"{expected} (")
+
+
+# --------------------------------------------------------------------------- zones_for_country
+
+SEVERAL_CLOCKS = [
+    # (typed, first zone, a zone that must be offered, how many)
+    ("USA", "America/New_York", "America/Los_Angeles", 7),
+    ("US", "America/New_York", "America/Chicago", 7),
+    ("us", "America/New_York", "America/Denver", 7),
+    ("U.S.", "America/New_York", "America/Phoenix", 7),
+    ("u.s.a.", "America/New_York", "Pacific/Honolulu", 7),
+    ("United States", "America/New_York", "America/Anchorage", 7),
+    ("the United States of America", "America/New_York", "America/Chicago", 7),
+    ("America", "America/New_York", "America/Chicago", 7),
+    ("I'm in the US", "America/New_York", "America/Chicago", 7),
+    ("I live in the States", "America/New_York", "America/Chicago", 7),
+    ("Canada", "America/Toronto", "America/Vancouver", 7),
+    ("canada time please", "America/Toronto", "America/St_Johns", 7),
+    ("CAN", "America/Toronto", "America/Halifax", 7),
+    ("Australia", "Australia/Sydney", "Australia/Perth", 5),
+    ("AUS", "Australia/Sydney", "Australia/Brisbane", 5),
+    ("Russia", "Europe/Moscow", "Asia/Vladivostok", 8),
+    ("Россия", "Europe/Moscow", "Asia/Yekaterinburg", 8),
+    ("RU", "Europe/Moscow", "Asia/Novosibirsk", 8),
+    ("Brazil", "America/Sao_Paulo", "America/Manaus", 4),
+    ("Brasil!", "America/Sao_Paulo", "America/Rio_Branco", 4),
+    ("Mexico", "America/Mexico_City", "America/Tijuana", 6),
+    ("México", "America/Mexico_City", "America/Cancun", 6),
+    ("Indonesia", "Asia/Jakarta", "Asia/Makassar", 3),
+    ("ID", "Asia/Jakarta", "Asia/Jayapura", 3),
+    ("DRC", "Africa/Kinshasa", "Africa/Lubumbashi", 2),
+    ("Georgia", "America/New_York", "Asia/Tbilisi", 2),
+    ("Tennessee", "America/Chicago", "America/New_York", 2),
+    ("indiana", "America/Indiana/Indianapolis", "America/Chicago", 2),
+]
+
+
+@pytest.mark.parametrize(("text", "first", "offered", "count"), SEVERAL_CLOCKS)
+def test_zones_for_country(text: str, first: str, offered: str, count: int) -> None:
+    zones = zones_for_country(text)
+    assert zones is not None, text
+    assert len(zones) == count
+    assert zones[0].zone == first  # most people first
+    assert offered in {match.zone for match in zones}
+    assert all(isinstance(match, ZoneMatch) for match in zones)
+    # Whatever names the place, resolve_zone doesn't silently pick one of its zones.
+    assert resolve_zone(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("USA", ["Eastern — New York", "Central — Chicago", "Pacific — Los Angeles"]),
+        ("Russia", ["UTC+3 — Moscow, St Petersburg", "UTC+5 — Yekaterinburg"]),
+        ("Georgia", ["Georgia, US — Atlanta", "Georgia, the country — Tbilisi"]),
+    ],
+)
+def test_zones_for_country_labels(text: str, labels: list[str]) -> None:
+    zones = zones_for_country(text)
+    assert zones is not None
+    assert [match.label for match in zones][: len(labels)] == labels
+
+
+NOT_SEVERAL_CLOCKS = [
+    "",
+    "   ",
+    "Japan",  # one clock: resolve_zone's job
+    "germany",
+    "UK",
+    "Kazakhstan",  # one clock since March 2024
+    "Spain",  # the Canaries name their island
+    "new zealand",
+    "Berlin",
+    "Rio, Brazil",  # a city: resolve_zone finds it
+    "New York",
+    "USA is so far from my family",  # a sentence, not a place
+    "I miss the US",
+    "id",  # a word in lower case, not Indonesia
+    "can",
+    "CA",  # Canada or California? resolve_zone's guess is none
+    "hello",
+    "europe",  # not a country
+    "UTC+2",
+    "🙂",
+    "I live in the United States of America now and then lol",  # more than eight words
+    "usa" * 40,
+]
+
+
+@pytest.mark.parametrize("text", NOT_SEVERAL_CLOCKS)
+def test_zones_for_country_is_none(text: str) -> None:
+    assert zones_for_country(text) is None
+
+
+def test_zones_for_country_returns_a_fresh_list() -> None:
+    zones = zones_for_country("USA")
+    assert zones is not None
+    zones.clear()
+    assert zones_for_country("USA")
+
+
+def _every_place() -> list[list[ZoneMatch]]:
+    import yaml
+
+    data = yaml.safe_load(
+        (resources.files("dialogs") / "data" / "country_zones.yaml").read_text(encoding="utf-8")
+    )
+    places = []
+    for place in data["places"]:
+        zones = zones_for_country(place["names"][0])
+        assert zones is not None, place["names"][0]
+        places.append(zones)
+    return places
+
+
+@pytest.mark.parametrize("zones", _every_place(), ids=lambda zones: zones[0].label)
+def test_country_zones_data_is_sound(zones: list[ZoneMatch]) -> None:
+    assert 2 <= len(zones) <= 8
+    clocks = set()
+    for match in zones:
+        assert is_valid_zone(match.zone), match
+        assert 0 < len(match.label) <= 30 and match.label == match.label.strip(), match
+        assert not re.search(r"[<>*_`\[\]]", match.label), match  # no markup in buttons
+        tz = ZoneInfo(match.zone)
+        clock = tuple(when.astimezone(tz).utcoffset() for when in (JANUARY, JULY))
+        clocks.add(clock)
+        # A label that names its offset must be right all year.
+        if stated := re.match(r"UTC([+-]\d+)\b", match.label):
+            assert clock == (timedelta(hours=int(stated.group(1))),) * 2, match
+    assert len(clocks) == len(zones), "two buttons for the same clock"

@@ -42,7 +42,7 @@ FIRST_PARTS = """\
 you: /plan
 bot: A safety plan is a short note from you, to you, for a moment when things feel too much. You write it on a calmer day, so the hard day doesn't have to find the words.
      
-     It has seven small parts. Skip any you like, and change any of it later. It shows up whenever you tap <b>Need a quick chat?</b>.
+     It has seven small parts. Skip any you like, and change any of it later. <b>Need a quick chat?</b> shows it whenever you need it.
 bot: Shall we start with the first part? It takes a few minutes, and you can stop whenever you want.
      [🌱 Let's start]
      [Not now]
@@ -88,7 +88,7 @@ bot: <b>3 of 7 · People and places that take my mind off things</b>
 you: [Skip for now ›]
 bot: <b>4 of 7 · People I can ask for help</b>
      
-     These are the people on your reach-out list. They're part of your plan already, and their one-tap links are in <b>Need a quick chat?</b>.
+     These are the people on your reach-out list. They're part of your plan already, and <b>Need a quick chat?</b> gives you their one-tap links.
      
      1. <b>Anna</b>: @anna_k
          ✉️ “Need a quick chat?”
@@ -98,6 +98,16 @@ bot: <b>4 of 7 · People I can ask for help</b>
      [👥 Change my list]"""
 
 DONE = """\
+you: my niece's wedding in May
+bot: <b>7 of 7 · My reasons to keep going</b>
+     
+     <b>So far:</b>
+     • my niece&#39;s wedding in May
+     
+     Send another, or tap <b>Save</b> when this feels like enough.
+     [✅ Save]
+     [🗑 Take a line out]
+you: [✅ Save]
 bot: That's your plan, in your own words. 🌱 Thank you for making it; these aren't easy things to think about.
      
      <b>My warning signs</b>
@@ -121,7 +131,7 @@ bot: That's your plan, in your own words. 🌱 Thank you for making it; these ar
      <b>My reasons to keep going</b>
      • my niece&#39;s wedding in May
      
-     It's here whenever you want it with /plan, and it shows up when you tap <b>Need a quick chat?</b>.
+     /plan brings it back whenever you want it, and <b>Need a quick chat?</b> shows it on a hard day.
      [✏️ Change a part]
      [👍 Done]
 you: [👍 Done]
@@ -136,7 +146,9 @@ async def test_a_first_plan_goes_part_by_part_and_skipped_parts_stay_empty(tg: H
     await fill_plan(ada)
     seen = since(ada, start)
     assert seen.startswith(FIRST_PARTS + "\n")
-    assert DONE + "\n" in seen
+    # The last part says "Save"; after "Done" nothing follows: the menu it covered is a
+    # screen to read, never brought back.
+    assert seen.endswith("\n" + DONE)
     assert plan(tg) == {
         "warning_signs": ["I stop answering messages"],
         "coping": ["a hot shower"],

@@ -26,6 +26,8 @@ ABUSE = "my partner hit me again last night"
 ASK_CONCERN = "Are you thinking of ending your life, or of hurting yourself?"
 ACK = "I'm really glad you told me."
 BACK = "Back to what I was doing"
+BACK_TO = "Back to where we were:"
+SHORT_THOUGHT = "What's the harsh thought? Write it just as it sounds in your head."
 SAFE_BUTTONS = ["Yes, I'm safe", "I'm not sure", "No, I'm not safe"]
 CALLED = "☎️ I've called / someone is with me"
 MORE = "🆘 I still need help"
@@ -111,7 +113,8 @@ async def test_a_false_alarm_can_be_put_right_in_words_or_with_a_tap(tg: Harness
     assert tg.state().profile.unsafe_at is None
     replies = await ada.click("No, leave it out")
     assert replies[0].plain_text.startswith("Thank you for telling me, and sorry for jumping in.")
-    assert replies[-1].text == thought[-1].text  # the same question, nothing kept
+    assert replies[-1].plain_text == f"{BACK_TO} {SHORT_THOUGHT}"  # the same question, short
+    assert thought  # (its whole card was shown once, at the start)
     assert CRISIS not in repr(tg.state())
 
     # From the menu, with a tap: straight back, nothing to keep.
@@ -119,8 +122,9 @@ async def test_a_false_alarm_can_be_put_right_in_words_or_with_a_tap(tg: Harness
     await ada.send(CRISIS)
     replies = await ada.click("That's not what I meant")
     assert replies[0].plain_text.startswith("Thank you for telling me, and sorry for jumping in.")
-    top = tg.state().top
-    assert top is not None and top.dialog == "menu"
+    # The menu is a screen to read: never brought back (the thought under it, opened a
+    # moment ago and covered by a command, is).
+    assert "menu" not in [f.dialog for f in tg.state().stack]
     assert tg.state().profile.risk_level is None  # the false alarm does not count later
 
 
@@ -159,7 +163,8 @@ async def test_abuse_is_acknowledged_with_the_emergency_number_and_not_kept(tg: 
     assert "haven't kept it as your answer" in text
     assert labels(replies[0]) == ["📝 Keep it as my answer", "That's not what I meant", BACK]
     replies = await ada.click(BACK)
-    assert replies[-1].text == thought[-1].text  # the thought question, still empty
+    assert replies[-1].plain_text == f"{BACK_TO} {SHORT_THOUGHT}"  # the thought, still empty
+    assert labels(replies[-1]) == labels(thought[-1])
     assert ABUSE not in repr(tg.state())
 
 
@@ -181,7 +186,10 @@ async def test_a_stale_crisis_button_pressed_from_another_dialog_still_helps(
     assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")
     assert "expired" not in texts(replies)
     replies = await ada.click(BACK)
-    assert replies[0].plain_text == "Back to where we were:"
+    # One message: the line and the map's question in short, with its buttons (then the
+    # emergency banner, as on every screen after "not safe").
+    assert replies[0].plain_text.startswith("Back to where we were: When or where does")
+    assert "🌅 Mornings" in labels(replies[0])
     top = tg.state().top
     assert top is not None and top.dialog == "needs"
 
@@ -202,7 +210,7 @@ async def test_free_text_on_a_crisis_screen_is_answered_warmly(tg: Harness) -> N
         assert text.startswith(opening)  # not word for word the same each time
         assert "The lines I have for you take calls" in text  # Portugal: calls only
         assert "Or send Anna a message with one tap below" in text
-        assert "tap one of the buttons" not in text.lower()
+        assert "which of these you mean" not in text.lower()
         assert labels(replies[0])[0] == "📤 Send Anna: “Need a quick chat?”"
         assert "🌿 A one-minute grounding exercise" in labels(replies[0])
     replies = await ada.click("grounding")
@@ -269,7 +277,7 @@ async def test_after_not_safe_words_at_a_screen_of_buttons_get_the_warm_reply(
     # They said they are not safe: the call comes first, and nothing says they needn't call.
     assert text.startswith("Thank you for writing. You told me you're not safe, so please call 112 now.")
     assert "don't have to call" not in text and "grounding" not in text
-    assert "tap one of the buttons" not in text.lower() and text.count("112") == 1
+    assert "which of these you mean" not in text.lower() and text.count("112") == 1
     assert CALLED in labels(replies[-1]) and MORE in labels(replies[-1])
     replies = await ada.send("I still need help")  # the banner's words, typed
     assert replies[0].plain_text.startswith("Thank you for telling me. Please call 112 now.")

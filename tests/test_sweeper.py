@@ -385,13 +385,13 @@ async def test_changing_zone_or_time_in_settings_moves_the_next_checkin(tmp_path
 
         await ada.send("/menu")
         await ada.click("Settings")
-        await ada.click("Morning check-in time")
+        await ada.click("Check-in time")
         await ada.click("9:00")
         assert bot.next_checkin(8001) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 
         await ada.send("/menu")
         await ada.click("Settings")
-        await ada.click("Morning check-in time")
+        await ada.click("Check-in time")
         await ada.click("No check-ins")
         assert bot.next_checkin(8001) is None
 

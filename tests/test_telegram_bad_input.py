@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.logs import quiet_libraries
-from dialogs.model import Text
+from dialogs.drafts import PAUSED
+from dialogs.model import Text, UserState
 from tests.fakebot import ChatDriver
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
@@ -59,6 +60,16 @@ STATES: dict[str, Callable[[ChatDriver], Awaitable[None]]] = {
 }
 
 
+def without_listening(state: UserState) -> UserState:
+    """Words may get the listening reply (dialogs/engine_listen.py): its frame on top, and
+    the mark it leaves on the step it covers, are taken away; nothing else may change."""
+    if state.top is not None and state.top.dialog == "listen":
+        state.stack.pop()
+        if state.top is not None:
+            state.top.slots.pop(PAUSED, None)
+    return state
+
+
 @pytest.fixture()
 async def tg(tmp_path: Path):  # type: ignore[no-untyped-def]
     async with bridges_on_fake(f"sqlite:///{tmp_path}/bridges.db") as harness:
@@ -79,7 +90,7 @@ async def test_bad_input_gets_a_short_reply_and_changes_nothing(
     first = replies[0].plain_text
     assert 0 < len(first) <= 300, f"{name}: reply is not short: {first!r}"
     assert "Traceback" not in first and "Error" not in first
-    assert tg.state() == before, f"{name}: the saved state changed"
+    assert without_listening(tg.state()) == before, f"{name}: the saved state changed"
     assert tg.fake.unanswered_callback_queries() == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 

@@ -47,7 +47,7 @@ bot: To be useful over time, I keep what you share here: your answers, settings 
      [Yes, keep my answers]
      [No, thanks]
 you: [Yes, keep my answers]
-bot: So my morning check-in reaches you in the morning, which time zone are you in?
+bot: So my check-ins reach you at the right time of your day, which time zone are you in?
      
      Tap one below, type your city (or an offset such as UTC+2), or share your location.
      [London / Dublin] [Berlin / Paris / Rome]
@@ -60,7 +60,7 @@ you: Lisbon
 bot: Got it: <b>Europe/Lisbon (UTC+00:00, 09:00 now)</b>.
      If that looks wrong, you can change it any time from /menu.
      (keyboard removed)
-bot: When would you like a gentle check-in each morning? Tap a time, or type one such as 8:15.
+bot: When would you like a gentle check-in each day? Mornings suit many people, but any time works. Tap a time, or type one such as 8:15 or 19:30.
      [7:30] [8:00] [9:00]
      [No check-ins]
 you: [8:00]
@@ -181,7 +181,7 @@ async def test_changing_time_zone_and_checkin_time_from_the_menu(sqlite_url: str
         assert tg.state().profile.timezone == "America/New_York"
         await ada.send("/menu")
         await ada.click("Settings")
-        await ada.click("Morning check-in time")
+        await ada.click("Check-in time")
         await ada.click("No check-ins")
         assert tg.state().profile.checkin_time is None
         assert "no morning check-ins" in ada.last_text

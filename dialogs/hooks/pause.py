@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from dialogs import places
 from dialogs.hooks import HookCall, action, enter
+from dialogs.hooks.profile import local_time
 
 UNTIL_RESUME = datetime(9999, 1, 1, tzinfo=UTC)  # "until I say /resume"
 PAUSES = {"day": timedelta(days=1), "week": timedelta(days=7)}
+FOREVER = "until_resume"  # the button value for "until I say /resume"
 NUDGES = ("off", "gentle", "daily")
-
-
-def _local(call: HookCall, at: datetime) -> datetime:
-    zone = call.state.profile.timezone
-    return at.astimezone(ZoneInfo(zone) if zone and places.is_valid_zone(zone) else UTC)
 
 
 def is_paused(paused_until: datetime | None, now: datetime) -> bool:
@@ -29,18 +24,25 @@ def is_paused(paused_until: datetime | None, now: datetime) -> bool:
 
 @action("pause_set")
 def pause_set(call: HookCall) -> None:
-    length = PAUSES.get(str(call.value))
-    call.state.profile.paused_until = call.now + length if length else UNTIL_RESUME
+    """Pause for a "day" or a "week" from now, or "until_resume"; any other value (a button
+    that is not a length, such as "Never mind") changes nothing."""
+    value = str(call.value)
+    if value in PAUSES:
+        call.state.profile.paused_until = call.now + PAUSES[value]
+    elif value == FOREVER:
+        call.state.profile.paused_until = UNTIL_RESUME
 
 
 @enter("pause_info")
 def pause_info(call: HookCall) -> dict[str, Any]:
+    """`paused` (bool), `forever` (until /resume) and `until`: the end on their own clock
+    (an aware datetime in their zone, UTC when it is unknown), or None."""
     until = call.state.profile.paused_until
     paused = is_paused(until, call.now)
     return {
         "paused": paused,
         "forever": paused and until == UNTIL_RESUME,
-        "until": _local(call, until) if paused and until else None,
+        "until": local_time(call.state.profile.timezone, until) if paused and until else None,
     }
 
 

@@ -99,18 +99,24 @@ def plan_edit_section(call: HookCall) -> None:
 # --- one part -------------------------------------------------------------------------
 
 
+def _last(call: HookCall) -> bool:
+    """The final part of the walk-through: its button saves rather than moves on."""
+    return call.frame.step == SECTIONS[-1]
+
+
 @enter("plan_section")
 def plan_section(call: HookCall) -> dict[str, Any]:
     lines = list(call.frame.slots.get(call.frame.step) or [])
     return {"lines": lines, "editing": _editing(call), "guided": not _editing(call),
-            "number": SECTIONS.index(call.frame.step) + 1, "total": len(SECTIONS)}  # fmt: skip
+            "number": SECTIONS.index(call.frame.step) + 1, "total": len(SECTIONS),
+            "last": _last(call)}  # fmt: skip
 
 
 @choices("plan_section_buttons")
 def plan_section_buttons(call: HookCall) -> list[ChoiceSpec]:
     step = call.frame.step
     lines = call.frame.slots.get(step) or []
-    if _editing(call):
+    if _editing(call) or (lines and _last(call)):
         save = "plan.section.save"
     else:
         save = "plan.section.next" if lines else "plan.section.skip"

@@ -53,12 +53,18 @@ included, edits not), fake.sent_texts(chat_id) (their visible texts; media as "[
 a.txt, 3 bytes] caption"), fake.duplicate_messages(chat_id) (deliveries repeating the previous
 one with no user update in between; [] = nothing said twice). Text limits are 4,096 / 1,024
 (captions) UTF-16 code units of the visible text after HTML parsing.
+
+The reply check (tests/fakebot/lint.py): every text, caption and edit the fake receives is
+read by lint_reply(text, kind) -> [problems] (doubled punctuation such as "?.", empty lines
+at the ends, the limits above); violations are kept until take_violations(), which
+tests/conftest.py calls after each test to fail the one that produced them.
 """
 
 from tests.fakebot.api import FakeBotApi
 from tests.fakebot.driver import BotHandlerError, ChatDriver, fake_builder, running
 from tests.fakebot.faults import LostReply, WireReply
 from tests.fakebot.formatting import html_error, strip_html
+from tests.fakebot.lint import Violation, lint_reply, take_violations
 from tests.fakebot.methods import BOT_ID, BOT_USERNAME, FAKE_TOKEN, ApiError
 from tests.fakebot.models import (
     Button,
@@ -93,9 +99,12 @@ __all__ = [
     "UpdateFactory",
     "UploadedFile",
     "UserAction",
+    "Violation",
     "WireReply",
     "fake_builder",
     "html_error",
+    "lint_reply",
     "running",
     "strip_html",
+    "take_violations",
 ]

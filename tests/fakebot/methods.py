@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.fakebot.faults import ApiError, FaultPlan
 from tests.fakebot.formatting import html_error, is_html, strip_html, utf16_len
+from tests.fakebot.lint import RECORDER, Kind
 from tests.fakebot.media import MEDIA_METHODS, file_path_for, media_json
 from tests.fakebot.models import Call, CallbackAnswer, HistoryEntry, SentMessage, UploadedFile
 from tests.fakebot.params import Keyboards, as_int, decode_params, parse_reply_markup
@@ -220,6 +221,15 @@ class BotApiMethods:
             raise ApiError(400, f"Bad Request: {what} is too long")  # Telegram's wording
         return text
 
+    def _lint(self, method: str, params: JSON, key: str, kind: Kind) -> None:
+        """The reply check (tests/fakebot/lint.py) on the text a person would read."""
+        raw = params.get(key)
+        if raw is None and kind == "caption":
+            return  # no caption at all
+        text = "" if raw is None else str(raw)
+        visible = self._visible(text, params.get("parse_mode"))
+        RECORDER.record(method, as_int(params.get("chat_id")), visible, kind)
+
     def _keyboards(self, params: JSON) -> Keyboards:
         keyboards = parse_reply_markup(params.get("reply_markup"))
         if self.strict:
@@ -339,6 +349,7 @@ class BotApiMethods:
     def _send_message(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         chat_id = self._require_chat(params)
         parse_mode = params.get("parse_mode")
+        self._lint("sendMessage", params, "text", "text")
         text = self._check_text(params.get("text"), parse_mode, MAX_TEXT, empty_ok=False)
         keyboards = self._keyboards(params)
         extra: JSON = {"text": self._visible(text, parse_mode)}
@@ -361,6 +372,7 @@ class BotApiMethods:
         def send(params: JSON, files: dict[str, UploadedFile]) -> JSON:
             chat_id = self._require_chat(params)
             parse_mode = params.get("parse_mode")
+            self._lint(name, params, "caption", "caption")
             caption = self._check_text(params.get("caption"), parse_mode, MAX_CAPTION, True)
             value = params.get(kind)
             upload = files.get(kind)
@@ -430,6 +442,7 @@ class BotApiMethods:
 
     def _edit_message_text(self, params: JSON, files: dict[str, UploadedFile]) -> JSON | bool:
         parse_mode = params.get("parse_mode")
+        self._lint("editMessageText", params, "text", "text")
         text = self._check_text(params.get("text"), parse_mode, MAX_TEXT, empty_ok=False)
         keyboards = self._keyboards(params)
         target = self._editable(params)
@@ -443,6 +456,7 @@ class BotApiMethods:
 
     def _edit_message_caption(self, params: JSON, files: dict[str, UploadedFile]) -> JSON | bool:
         parse_mode = params.get("parse_mode")
+        self._lint("editMessageCaption", params, "caption", "caption")
         caption = self._check_text(params.get("caption"), parse_mode, MAX_CAPTION, True)
         keyboards = self._keyboards(params)
         target = self._editable(params)
