@@ -47,3 +47,14 @@ async def test_no_to_the_consent_question_keeps_nothing(tg: Harness) -> None:
     replies = await ada.send("no thanks")
     assert "kept nothing" in replies[0].plain_text
     assert not tg.state().profile.consented
+
+
+async def test_not_now_at_the_welcome_keeps_nothing_and_says_help_still_works(
+    tg: Harness,
+) -> None:
+    ada = tg.chat()
+    await ada.send("/start")
+    replies = await ada.send("not now")
+    assert "haven't kept anything" in replies[0].plain_text
+    assert "/sos" in replies[0].plain_text
+    assert tg.state().stack == []
