@@ -9,6 +9,8 @@ again when the database is back, rather than hold everyone's turns for half a mi
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -113,7 +115,10 @@ def _sqlite_engine(url: str, kwargs: dict[str, Any]) -> Engine:
     } | kwargs.pop("connect_args", {})
     busy_ms = int(float(connect_args["timeout"]) * 1000)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
-    in_file = make_url(url).database not in (None, "", ":memory:")
+    database = make_url(url).database
+    in_file = database not in (None, "", ":memory:")
+    if in_file:
+        _create_private(Path(str(database)))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -135,6 +140,19 @@ def _sqlite_engine(url: str, kwargs: dict[str, Any]) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (what people wrote is in it);
+    SQLite gives its -wal and -shm files the same mode. An existing file is left as its
+    owner set it."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # created meanwhile, or not ours to create: SQLite says what is wrong
+        return
+    os.close(fd)
 
 
 def lift_statement_timeout(conn: Connection) -> None:

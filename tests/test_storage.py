@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -501,3 +502,16 @@ def test_first_turns_of_one_new_person_racing_make_one_row(
     state = store.load(KEY)
     assert state.top is not None and state.top.slots["n"] == THREADS
     assert rows(db_engine, KEY)[1]["version"] == THREADS  # type: ignore[index]
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/private.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    engine.dispose()
+    mode = stat.S_IMODE((tmp_path / "private.db").stat().st_mode)
+    assert mode == 0o600, oct(mode)
