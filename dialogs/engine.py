@@ -232,11 +232,7 @@ class Engine(SafetyRouting, ListenRouting):
                 f.step = step_id
             self._expired(turn, now)
             return
-        while len(turn.state.stack) > MAX_STACK:  # a revived frame may have made it one too many
-            # Onboarding stays until it is finished: the next oldest goes instead.
-            at = 1 if turn.state.stack[0].dialog == ONBOARDING_DIALOG else 0
-            oldest = turn.state.stack.pop(at)
-            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
+        self._trim(turn, now, MAX_STACK)  # a revived frame may have made it one too many
         self._accept(turn, step, choice.value, now, choice, pressed=True)
 
     def _on_location(self, turn: Turn, event: Location, now: datetime) -> None:
@@ -403,17 +399,22 @@ class Engine(SafetyRouting, ListenRouting):
         """
         spec = self.dialogs[dialog]
         stack = turn.state.stack
-        while len(stack) >= MAX_STACK:
-            # Onboarding stays until it is finished: the next oldest goes instead.
-            at = 1 if stack[0].dialog == ONBOARDING_DIALOG else 0
-            oldest = stack.pop(at)
-            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
+        self._trim(turn, now, MAX_STACK - 1)  # room for the new one
         if stack:
             drafts.mark_paused(stack[-1], via, now)
         has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
         first = step or (spec.draft_step if has_draft else spec.start)
         stack.append(Frame(dialog, first, dict(slots or {})))
         self._enter(turn, now)
+
+    def _trim(self, turn: Turn, now: datetime, keep: int) -> None:
+        """Set aside the oldest frames until at most `keep` are left. Onboarding stays
+        until it is finished: the next oldest goes instead."""
+        stack = turn.state.stack
+        while len(stack) > keep:
+            at = 1 if stack[0].dialog == ONBOARDING_DIALOG else 0
+            oldest = stack.pop(at)
+            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
 
     def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:
         """Keep an unfinished run of a dialog that offers drafts; True if one was kept.

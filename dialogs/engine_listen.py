@@ -11,8 +11,8 @@ Where a step (a choice, number, time or time zone step) cannot take the words, i
    `Engine._parse`). Here: a mood in words on a mood scale ("pretty bad" -> 2) opens a
    one-tap confirm, "Shall I note that as 2?" [Yes, 2] [Pick a number]; a country on a
    time zone step opens its zones as buttons ("USA" -> Eastern, Central...), or takes the
-   zone when the country has only one. The mood scales are the steps in MOOD_STEPS
-   (dialog id, step id): a constant here, since step keys belong to dialogs/spec.py.
+   zone when the country has only one. A mood scale is a number step marked
+   `words: mood` in its dialog file.
    A mood is read from a short answer (MOOD_ANSWER_WORDS words at most: "pretty bad",
    "I'm so sad"), or from a longer one that matches no intent; "I'm so lonely it hurts"
    is heard as loneliness (step 2), not turned into a number.
@@ -56,9 +56,6 @@ if TYPE_CHECKING:
 
 LISTEN_DIALOG = listen_hooks.DIALOG
 MENU = "menu"
-# Number steps that ask for a mood on a scale: words there ("pretty bad") are offered
-# back as a number to confirm with one tap.
-MOOD_STEPS = frozenset({("checkin", "mood")})
 WORDS_TO_LISTEN = 4  # words with a letter that make a message, not an attempt
 MOOD_ANSWER_WORDS = 3  # a mood in this many words is an answer even if it names a feeling
 # Re-asks that mean "the step cannot take these words" (common/*.j2); others (too long,
@@ -148,7 +145,7 @@ class ListenRouting:
 
     def _understand(self, turn: Turn, frame: Frame, step: StepSpec, text: str) -> Understood | None:
         """What the words mean for this step beyond its own parsing, or None."""
-        mood_step = step.input == "number" and (frame.dialog, frame.step) in MOOD_STEPS
+        mood_step = step.input == "number" and step.words == "mood"
         if mood_step and (_words(text) <= MOOD_ANSWER_WORDS or intents.match(text) is None):
             mood = mood_from_words(text)
             low, high = step.min, step.max

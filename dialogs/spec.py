@@ -67,6 +67,7 @@ class StepSpec:
     max_items: int = 10
     display: bool = False  # a screen to read (a card, a list, a menu): never resumed
     ask: str | None = None  # template of a one-line form of the question, used on resuming
+    words: str | None = None  # "mood": a mood in words ("pretty bad") is offered as a number
 
     def targets(self) -> list[str]:
         found = [self.next] if self.next else []
@@ -127,7 +128,8 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
         problems.add(step, f"choice '{raw['id']}' has unknown keys {sorted(unknown)}")
     # YAML reads a bare yes/no as a boolean: both spellings mean the same here.
     means = raw.get("means")
-    means = {True: "yes", False: "no"}.get(means, means) if isinstance(means, bool) else means
+    if isinstance(means, bool):
+        means = "yes" if means else "no"
     if means not in (None, "yes", "no"):
         problems.add(step, f"choice '{raw['id']}': means must be yes or no")
     cid = str(raw["id"])
@@ -146,8 +148,9 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
 _STEP_KEYS = {
     "prompt", "input", "slot", "next", "choices", "choices_from", "hook", "enter",
     "end", "keyboard", "columns", "min", "max", "max_length", "exits",
-    "collect", "min_items", "max_items", "display", "ask",
+    "collect", "min_items", "max_items", "display", "ask", "words",
 }  # fmt: skip
+WORD_KINDS = (None, "mood")  # `words:` what a number step also reads from words
 
 
 def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpec | None:
@@ -155,6 +158,8 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         problems.add(sid, "must be a mapping of settings")
         return None
     unknown = set(raw) - _STEP_KEYS
+    if raw.get("words") not in WORD_KINDS or (raw.get("words") and raw.get("input") != "number"):
+        problems.add(sid, "words: mood is for number steps only")
     if unknown:
         problems.add(sid, f"unknown keys {sorted(unknown)}")
     choices = tuple(
@@ -185,6 +190,7 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         max_items=int(raw.get("max_items", 10)),
         display=bool(raw.get("display", False)),
         ask=str(raw["ask"]) if raw.get("ask") else None,
+        words=raw.get("words"),
     )
 
 

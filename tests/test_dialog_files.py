@@ -79,6 +79,8 @@ BROKEN = [
     ("no steps", "id: demo\n", "needs 'id', 'start' and a mapping of 'steps'"),
     ("unknown key", GOOD.replace("  bye:\n    end: true", "  bye:\n    end: true\n    colour: red"),
      "step 'bye': unknown keys ['colour']"),
+    ("words on a text step", GOOD.replace("  bye:\n    end: true", "  bye:\n    end: true\n    words: mood"),
+     "step 'bye': words: mood is for number steps only"),
 ]  # fmt: skip
 
 
