@@ -78,7 +78,7 @@ def format_message(out: Outgoing) -> tuple[str, Buttons]:
     (numbers right-aligned), unlike any "1." list in the text; a scale of plain numbers
     shows the values themselves, "  [0]  [1]  [2]", so typing "1" plainly means 1.
     """
-    lines = [f"[photo] {out.plain}".rstrip() if out.photo else out.plain]
+    lines = [f"[photo] {out.plain}".rstrip() if out.photo or out.image else out.plain]
     links = [b for row in out.buttons for b in row if b.url]
     lines += [f"  -> {b.label}: {b.url}" for b in links]
     flat = [(b.label, b.data) for row in out.buttons for b in row if not b.url]
@@ -175,8 +175,9 @@ class _Session:
             text, flat = format_message(message)
             self.buttons = flat or self.buttons
             self.out.write(f"{BOT}{text}\n\n")
-            if message.document:
-                self.out.write(f"{BOT}{self.save(*message.document, now.date())}\n\n")
+            for file in (message.document, message.image):  # an export, a chart
+                if file:
+                    self.out.write(f"{BOT}{self.save(*file, now.date())}\n\n")
 
     def save(self, name: str, content: bytes, today: date) -> str:
         """Save a file the bot sent under this person's own name; what to tell them."""

@@ -27,6 +27,7 @@ class Outgoing:
     edit: bool = False  # replace the message whose button was tapped
     photo: str | None = None  # a photo's file id; the text is then its caption
     document: tuple[str, bytes] | None = None  # a file (name, bytes); the text is its caption
+    image: tuple[str, bytes] | None = None  # a drawn picture (name, PNG bytes) sent as a photo
 
     @property
     def plain(self) -> str:
@@ -34,12 +35,30 @@ class Outgoing:
 
 
 def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing]:
+    """The replies in `locale`: text rendered, labels looked up, charts drawn (PNG)."""
     out = []
     for reply in replies:
         rows = tuple(tuple(_button(catalog, locale, b) for b in row) for row in reply.buttons)
         text = catalog.render(locale, reply.template, reply.ctx)
-        out.append(Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo, reply.document))
+        image = _chart(catalog, locale, reply.chart) if reply.chart else None
+        out.append(
+            Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo, reply.document, image)
+        )
     return out
+
+
+CHART_NAME = "bridges-mood-chart.png"
+
+
+def _chart(catalog: Catalog, locale: str, chart: dict[str, Any]) -> tuple[str, bytes]:
+    """A chart reply's picture. bot.chart is imported here, only when a chart is drawn:
+    matplotlib costs start-up time and memory that a turn without a chart never needs."""
+    from datetime import date
+
+    from bot import chart as drawing
+
+    days = [(date.fromisoformat(str(day)), mood) for day, mood in chart.get("days") or []]
+    return CHART_NAME, drawing.draw_mood_chart(days, drawing.chart_words(catalog, locale))
 
 
 def _button(catalog: Catalog, locale: str, button: Button) -> OutButton:
@@ -70,9 +89,10 @@ def outgoing_to_json(out: Outgoing, tapped: int | None = None) -> dict[str, Any]
         data["edit"] = tapped
     if out.photo:
         data["photo"] = out.photo
-    if out.document:
-        name, content = out.document
-        data["document"] = {"name": name, "content": base64.b64encode(content).decode("ascii")}
+    for key, file in (("document", out.document), ("image", out.image)):
+        if file:
+            name, content = file
+            data[key] = {"name": name, "content": base64.b64encode(content).decode("ascii")}
     return data
 
 
@@ -82,10 +102,18 @@ def outgoing_from_json(data: dict[str, Any]) -> tuple[Outgoing, int | None]:
         tuple(OutButton(b["label"], b.get("data") or "", b.get("url")) for b in row)
         for row in data.get("buttons") or ()
     )
-    document = data.get("document")
-    doc = (document["name"], base64.b64decode(document["content"])) if document else None
+    doc, image = (
+        (file["name"], base64.b64decode(file["content"])) if (file := data.get(key)) else None
+        for key in ("document", "image")
+    )
     tapped = data.get("edit")
     out = Outgoing(
-        data["text"], buttons, data.get("keyboard"), tapped is not None, data.get("photo"), doc
+        data["text"],
+        buttons,
+        data.get("keyboard"),
+        tapped is not None,
+        data.get("photo"),
+        doc,
+        image,
     )
     return out, tapped

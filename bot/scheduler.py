@@ -63,7 +63,7 @@ BATCH = 1000  # candidates read per query
 # People whose transactions run at once on PostgreSQL (each holds one pooled connection,
 # next to the turns of people writing). SQLite has one writer at a time: one there.
 PARALLEL = 4
-KINDS: tuple[Kind, ...] = ("followup", "checkin", "nudge")
+KINDS: tuple[Kind, ...] = ("followup", "checkin", "nudge", "reminder")
 # Database failures in one sweep after which it stops (the database is likely away rather
 # than one lock slow); whoever was not reached stays due for the next sweep.
 DB_ERRORS_TO_STOP = 3

@@ -322,9 +322,11 @@ class Sender:
         await self.db.run(mark_inactive_person, self.engine, "telegram", item.external_id)
 
     async def _refused(self, item: Pending, out: Outgoing) -> None:
-        if out.document is not None:
+        if out.document is not None or out.image is not None:
             # Say honestly what happened and what to try; the replies after it still go.
-            note = self.catalog.render("en", "common/document_failed")
+            note = self.catalog.render(
+                "en", "common/document_failed", {"chart": out.image is not None}
+            )
             try:
                 await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
             except TelegramError as err:

@@ -84,7 +84,7 @@ async def send_one(
     reply_markup = markup(catalog, out)
     sent = 0
     try:
-        if out.document or out.photo:
+        if out.document or out.photo or out.image:
             caption, rest = split_caption(out.text) if out.text else ("", [])
             last = not rest
             if done <= sent:
@@ -125,9 +125,11 @@ async def _send_media(
             parse_mode=ParseMode.HTML, reply_markup=reply_markup,
         )  # fmt: skip
         return
-    # A kit photo, sent back by Telegram's file id; the text is its caption.
+    # A drawn chart (uploaded), or a kit photo sent back by Telegram's file id; the text
+    # is its caption.
+    photo = InputFile(out.image[1], filename=out.image[0]) if out.image else out.photo
     await bot.send_photo(
-        chat_id, out.photo, caption or None, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+        chat_id, photo, caption or None, parse_mode=ParseMode.HTML, reply_markup=reply_markup
     )
 
 

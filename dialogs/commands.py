@@ -13,6 +13,10 @@ COMMANDS: dict[str, str] = {
     "cancel": "cancel",
     "sos": "dialog:sos",
     "needs": "dialog:needs",
+    "steps": "dialog:steps",
+    "wins": "dialog:wins",
+    "review": "dialog:review",
+    "measure": "dialog:measure",
     "reframe": "dialog:reframe",
     "thoughts": "dialog:thoughts",
     "contacts": "dialog:contacts",
@@ -29,7 +33,7 @@ COMMANDS: dict[str, str] = {
 
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
-    "sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
+    "sos", "menu", "needs", "steps", "wins", "review", "measure", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
     "resume", "settings", "privacy", "export", "delete", "help", "cancel", "start",
 )  # fmt: skip
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs import drafts, hooks, places
+from dialogs import drafts, hooks, places, reminders
 from dialogs.commands import COMMANDS, SHORTCUTS
 from dialogs.engine_listen import ListenRouting
 from dialogs.engine_safety import (
@@ -71,6 +71,7 @@ MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
 MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 PHOTO_ID = "photo_id"  # an enter hook returning this sends the step's message as that photo
+CHART = "chart"  # an enter hook returning this sends the step's message as that chart
 DOCUMENT = "document"  # an enter hook returning (filename, bytes) sends that file with it
 
 
@@ -284,6 +285,9 @@ class Engine(SafetyRouting, ListenRouting):
                 drafts.mark_paused(stack[-2], drafts.DUE, now)
             return
         top = turn.state.top
+        if event.kind == "reminder":
+            self._remind(turn, now)
+            return
         if not turn.state.profile.onboarded or event.kind not in self.dialogs:
             return
         if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
@@ -292,6 +296,30 @@ class Engine(SafetyRouting, ListenRouting):
         turn.state.stack = [f for f in turn.state.stack if f.dialog != event.kind]
         # Opened by the scheduler, not by them: whatever it covers is not brought back.
         self._push(turn, event.kind, now, {"soft": True} if event.soft else None, via=drafts.DUE)
+
+    def _remind(self, turn: Turn, now: datetime) -> None:
+        """A small-steps reminder (dialogs/reminders.py): open the first due one's dialog.
+
+        Skipped ones (a silent week's review, a stale reminder) are only marked. While the
+        crisis or quick-chat flow is open, everything waits a while instead.
+        """
+        state = turn.state
+        due = reminders.due_items(state, now)
+        top = state.top
+        if not due:
+            return
+        if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
+            reminders.hold(state, now)
+            return
+        for item in due:
+            reminders.mark_sent(state, item, now)
+            if item.skip:
+                continue
+            if item.dialog not in self.dialogs:
+                return
+            state.stack = [f for f in state.stack if f.dialog != item.dialog]
+            self._push(turn, item.dialog, now, dict(item.slots), via=drafts.DUE)
+            return
 
     def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
         handler = self.commands.get(cmd.name)
@@ -654,9 +682,10 @@ class Engine(SafetyRouting, ListenRouting):
         wanted = step.keyboard if step.keyboard in ("main", "remove") else None
         keyboard: Keyboard = wanted if not buttons else None  # type: ignore[assignment]
         ctx = self._ctx(turn, step, now)
-        photo, document = ctx.get(PHOTO_ID), ctx.get(DOCUMENT)
+        photo, document, chart = ctx.get(PHOTO_ID), ctx.get(DOCUMENT), ctx.get(CHART)
+        edit = edit and chart is None  # a text can't be edited into a photo
         turn.replies.append(
-            Reply(step.prompt, ctx, buttons, keyboard, edit=edit, photo=photo, document=document)
+            Reply(step.prompt, ctx, buttons, keyboard, edit, photo, document, chart)
         )
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
@@ -778,11 +807,11 @@ class Engine(SafetyRouting, ListenRouting):
         buttons = self._buttons(turn, step, now)
         wanted = step.keyboard if step.keyboard in ("main", "remove") else None
         keyboard: Keyboard = wanted if not buttons else None  # type: ignore[assignment]
-        photo, document = ctx.get(PHOTO_ID), ctx.get(DOCUMENT)
-        if step.ask is None and (photo or document):
+        photo, document, chart = ctx.get(PHOTO_ID), ctx.get(DOCUMENT), ctx.get(CHART)
+        if step.ask is None and (photo or document or chart):
             self._say(turn, lead)
             turn.replies.append(
-                Reply(step.prompt, ctx, buttons, keyboard, photo=photo, document=document)
+                Reply(step.prompt, ctx, buttons, keyboard, False, photo, document, chart)
             )
         else:
             ctx |= {"question_template": step.ask or step.prompt, "question_short": bool(step.ask)}

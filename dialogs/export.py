@@ -30,6 +30,14 @@ READABLE: dict[str, str] = {
     "checkin_log": "check_in_log",
     "step_follow_up": "step_follow_ups",
     "draft": "drafts",
+    "ladder": "step_ladders",
+    "step_plan": "planned_steps",
+    "reflection": "step_reflections",
+    "win": "wins",
+    "portfolio": "backup_options",
+    "ucla": "loneliness_measures",
+    "rhythm": "review_and_windows",
+    "review": "weekly_reviews",
 }
 
 

@@ -51,6 +51,9 @@ class Profile:
     unsafe_at: datetime | None = None
     # A gentle follow-up message after a crisis screen, sent by the sweep. UTC; None = none.
     followup_at: datetime | None = None
+    # When they last wrote (UTC), read from storage and never written back from here: the
+    # weekly review is skipped after a silent week (dialogs/reminders.py).
+    last_seen_at: datetime | None = None
 
 
 @dataclass
@@ -128,9 +131,10 @@ class Photo:
 
 @dataclass(frozen=True)
 class Due:
-    """The scheduler says a morning check-in, a nudge or a crisis follow-up is due."""
+    """The scheduler says a morning check-in, a nudge, a crisis follow-up or one of the
+    small-steps reminders (dialogs/reminders.py) is due."""
 
-    kind: Literal["checkin", "nudge", "followup"]
+    kind: Literal["checkin", "nudge", "followup", "reminder"]
     soft: bool = False  # several went unanswered: a gentler, lower-key opening
 
 
@@ -171,6 +175,9 @@ class Reply:
     edit: bool = False  # replace the message whose button was tapped, instead of a new one
     photo: str | None = None  # a photo's file id: sent as that photo, the text as its caption
     document: tuple[str, bytes] | None = None  # a file to send (name, bytes); text is its caption
+    # A chart's data (plain JSON, e.g. {"days": [["2026-11-01", 3.5], ...]}): the adapter
+    # draws it (bot/chart.py) and sends it as a photo, the text as its caption.
+    chart: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
 from storage.tables import Conversation, RecordRow, User
@@ -57,6 +58,7 @@ def to_state(
         risk_at=_aware_utc(user.risk_at),
         unsafe_at=_aware_utc(user.unsafe_at),
         followup_at=_aware_utc(user.followup_at),
+        last_seen_at=_aware_utc(user.last_seen_at),
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
     records: dict[str, list[Record]] = {}
@@ -264,6 +266,13 @@ class StateStore:
             now,
             _utc(user.last_seen_at),
             user.unanswered,
+        )
+        # Recomputed from the records every turn (dialogs/reminders.py): what a turn planned,
+        # answered or marked sent moves it. Console people only see what they ask for.
+        user.next_reminder_at = (
+            _aware_utc(reminders.next_at(turn.state, now))
+            if user.active and key.channel == "telegram"
+            else None
         )
         user.consented_at = (user.consented_at or now) if profile.consented else None
         user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None

@@ -30,7 +30,7 @@ from sqlalchemy import Column, Engine, and_, false, or_, select, true, update
 
 from storage.tables import User
 
-Kind = Literal["checkin", "nudge", "followup"]
+Kind = Literal["checkin", "nudge", "followup", "reminder"]
 
 USERS = User.__table__
 # The column of each kind; its name is also the attribute on the ORM `User`.
@@ -38,6 +38,7 @@ _DUE: dict[str, Column[Any]] = {
     "checkin": USERS.c.next_checkin_at,
     "nudge": USERS.c.next_nudge_at,
     "followup": USERS.c.followup_at,
+    "reminder": USERS.c.next_reminder_at,
 }
 
 
@@ -157,7 +158,13 @@ def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> N
         conn.execute(update(USERS).where(USERS.c.id == user_id).values({column.name: _to_db(at)}))
 
 
-_CLEARED = {"active": False, "next_checkin_at": None, "next_nudge_at": None, "followup_at": None}
+_CLEARED = {
+    "active": False,
+    "next_checkin_at": None,
+    "next_nudge_at": None,
+    "followup_at": None,
+    "next_reminder_at": None,
+}
 
 
 def mark_inactive(engine: Engine, user_id: int) -> None:

@@ -43,6 +43,12 @@ class User(SQLModel, table=True):
             sqlite_where=text("next_nudge_at IS NOT NULL"),
         ),
         Index(
+            "ix_users_next_reminder_at",
+            "next_reminder_at",
+            postgresql_where=text("next_reminder_at IS NOT NULL"),
+            sqlite_where=text("next_reminder_at IS NOT NULL"),
+        ),
+        Index(
             "ix_users_followup_at",
             "followup_at",
             postgresql_where=text("followup_at IS NOT NULL"),
@@ -74,6 +80,11 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     next_nudge_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # The small-steps reminders (dialogs/reminders.py): planned steps, reflections, the
+    # weekly review, the loneliness measure, connection windows; the earliest of them.
+    next_reminder_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     # Safety memory (issue 9): a level and times only, never what they wrote. risk_level

@@ -75,4 +75,5 @@ async def onboard(chat: ChatDriver, zone_text: str = "Lisbon", time_label: str =
     await chat.click("Yes, keep my answers")
     await chat.send(zone_text)
     await chat.click(time_label)
+    await chat.click("Skip for now")  # the loneliness measure
     await chat.click("Maybe later")

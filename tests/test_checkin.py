@@ -50,7 +50,10 @@ async def test_low_middle_high_branches_and_mood_history(url: str) -> None:
     assert moods(tg) == [
         {"at": FIXED_NOW.isoformat(), "mood": 1, "connected": None},
         {"at": FIXED_NOW.isoformat(), "mood": 3, "connected": 4},
-        {"at": FIXED_NOW.isoformat(), "mood": 5, "connected": None, "win": "Called my sister"},
+        {"at": FIXED_NOW.isoformat(), "mood": 5, "connected": None},
+    ]
+    assert [(r.data["text"], r.data["source"]) for r in tg.state().records["win"]] == [
+        ("Called my sister", "checkin")
     ]
 
 

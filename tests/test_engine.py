@@ -79,7 +79,11 @@ def test_onboarding_happy_path_sets_profile_and_opens_menu() -> None:
     turn = run(turn.state, Text("8:15 am"))
     assert turn.state.profile.checkin_time == "08:15"
     assert turn.state.profile.onboarded
-    assert templates(turn) == ["onboarding/done", "onboarding/invite"]
+    assert templates(turn) == ["onboarding/done", "onboarding/measure_offer"]
+    assert where(turn.state) == ("onboarding", "measure_offer")
+    # Skipping the measure notes it was offered: the next offer comes in 14 days.
+    turn = run(turn.state, press("onboarding", "measure_offer", "skip"))
+    assert turn.state.records["rhythm"][0].data["measure_asked"] == NOW.isoformat()
     assert where(turn.state) == ("onboarding", "invite")
     turn = run(turn.state, press("onboarding", "invite", "later"))
     assert where(turn.state) == ("menu", "main")

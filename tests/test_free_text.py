@@ -531,6 +531,7 @@ async def test_transcript_words_at_time_steps(tg: Harness) -> None:
     assert tg.state().profile.checkin_time == "20:00"
 
     # After onboarding, a time step in Settings.
+    await ada.click("Skip for now")
     await ada.click("Maybe later")
     await ada.send("/settings")
     await ada.click(label("menu.settings.checkin"))
@@ -556,6 +557,7 @@ async def test_transcript_words_at_button_steps(tg: Harness) -> None:
     await ada.click("Yes, keep my answers")
     await ada.send("Lisbon")
     await ada.click("8:00")
+    await ada.click("Skip for now")
     await ada.click("Maybe later")
 
     await ada.send("/pause")

@@ -34,6 +34,7 @@ async def onboard_at(chat: ChatDriver, city: str, checkin: str = "No check-ins")
         await chat.send(checkin)
     else:
         await chat.click(checkin)
+    await chat.click("Skip for now")
     await chat.click("Maybe later")
 
 

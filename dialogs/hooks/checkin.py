@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs import records
+from dialogs import coaching, records
 from dialogs.hooks import HookCall, action, enter
 from dialogs.hooks.plan import sections
+from dialogs.hooks.wins import past_win
 from dialogs.model import Record, UserState
 
 MOOD = "mood"
@@ -115,9 +116,14 @@ def checkin_plan(call: HookCall) -> dict[str, Any]:
     return {"plan": parts, "has_plan": any(parts.values())}
 
 
+@enter("checkin_past_win")
+def checkin_past_win(call: HookCall) -> dict[str, Any]:
+    """On a low check-in: one past win from the victory log, to remember (or None)."""
+    return {"past_win": past_win(call.state, call.now)}
+
+
 @action("checkin_save_win")
 def save_win(call: HookCall) -> None:
+    """A high check-in's small win goes to the victory log (/wins)."""
     if call.value:
-        mood = records.latest(call.state, MOOD)
-        if mood is not None:
-            mood.data = {**mood.data, "win": str(call.value)}
+        coaching.add_win(call.state, str(call.value), "checkin", call.now)

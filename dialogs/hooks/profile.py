@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import places
+from dialogs import coaching, places
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.model import ForgetMe
 from dialogs.spec import ChoiceSpec
@@ -40,6 +40,12 @@ def save_checkin_time(call: HookCall) -> None:
 @action("finish_onboarding")
 def finish_onboarding(call: HookCall) -> None:
     call.state.profile.onboarded = True
+
+
+@action("note_measure_offered")
+def note_measure_offered(call: HookCall) -> None:
+    """The loneliness measure was offered: the next offer comes 14 days from now."""
+    coaching.set_rhythm(call.state, call.now, measure_asked=call.now.isoformat())
 
 
 @enter("zone_info")

@@ -1,0 +1,307 @@
+"""Hooks for the reflection after a planned step (`reflect`), and its "didn't happen" path,
+which the step's reminder (`step_reminder`, "Not today") shares.
+
+Which try is reflected on: the plan in the frame's slot `plan` (the scheduler opens the
+dialog with {"plan": id}); without that slot, the open plan whose time came most recently,
+else the latest open plan, else the ladder's current step with no plan. It is fixed in
+the slots (`ladder`, `step`, `plan`) at the first answer. A plan id that is closed or
+gone means it was already reflected on or cancelled: nothing is asked.
+
+Saving writes a REFLECTION {"ladder", "step", "happened", "expected", "actual", "easy",
+"hard", "adjust", "choice"}, closes the PLAN, notes a WIN for a step that happened (fully
+or partly) and updates the ladder: `tries` + 1 for every reflected try, `done` + 1 when it
+fully happened, `current` moved by "climb" or to the smaller step. Other slots: `happened`
+("yes" | "partly" | "no"), `actual` (0-10), `suggestion` (ladder.suggest), `choice`,
+`smaller` (the id of the smaller step offered, or None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dialogs import coaching, ladder, records
+from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.hooks.steps import (
+    _label,
+    due_plan,
+    hand_to_planning,
+    open_plans,
+    plan_target,
+    step_text,
+    taken_ids,
+    the_ladder,
+)
+from dialogs.model import Record, UserState
+from dialogs.spec import ChoiceSpec
+
+HARD = 7  # "how hard was it really" at or above this brings the self-compassion offer
+
+
+@dataclass
+class Target:
+    plan: Record | None
+    owner: Record
+    step: dict[str, Any]
+
+
+def _latest_open(state: UserState) -> Record | None:
+    plans = open_plans(state)
+    return plans[-1] if plans else None
+
+
+def target(call: HookCall) -> Target | None:
+    """The try being reflected on (see the module's docstring), or None: a closed or
+    missing plan, or no ladder at all."""
+    state, slots = call.state, call.frame.slots
+    if "ladder" in slots:  # fixed at the first answer
+        owner = records.find(state, coaching.LADDER, slots.get("ladder"))
+        step = ladder.find_step(owner.data, slots.get("step")) if owner else None
+        plan = records.find(state, coaching.PLAN, slots.get("plan")) if slots.get("plan") else None
+        return Target(plan, owner, step) if owner is not None and step is not None else None
+    if slots.get("plan") is not None:
+        found = plan_target(state, slots["plan"])
+        return Target(*found) if found else None
+    plan = due_plan(state, call.now) or _latest_open(state)
+    found = plan_target(state, plan.id) if plan is not None else None
+    if found is not None:
+        return Target(*found)
+    owner = the_ladder(state)
+    step = ladder.find_step(owner.data, owner.data.get("current")) if owner else None
+    return Target(None, owner, step) if owner is not None and step is not None else None
+
+
+def _status(call: HookCall) -> str:
+    if target(call) is not None:
+        return "ok"
+    slots = call.frame.slots
+    return "gone" if slots.get("plan") is not None or "ladder" in slots else "none"
+
+
+@enter("reflect_info")
+def info(call: HookCall) -> dict[str, Any]:
+    """{"status": "ok" | "gone" | "none", "text", "expected", "actual", "happened",
+    "suggestion", "next_text" (the step above, or None at the top), "smaller_text"}."""
+    found = target(call)
+    slots = call.frame.slots
+    if found is None:
+        return {"status": _status(call)}
+    above = ladder.next_step(found.owner.data, found.step["id"])
+    smaller = ladder.find_step(found.owner.data, slots.get("smaller"))
+    return {
+        "status": "ok",
+        "text": step_text(call.state, found.step),
+        "expected": found.step.get("expected"),
+        "actual": slots.get("actual"),
+        "happened": slots.get("happened"),
+        "suggestion": slots.get("suggestion"),
+        "next_text": step_text(call.state, above) if above else None,
+        "smaller_text": step_text(call.state, smaller) if smaller else None,
+        "choice": slots.get("choice"),
+    }
+
+
+@choices("reflect_happened_choices")
+def happened_choices(call: HookCall) -> list[ChoiceSpec]:
+    status = _status(call)
+    if status == "gone":
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+    if status == "none":
+        return [
+            ChoiceSpec(id="build", label="reflect.happened.build", next="dialog:steps"),
+            ChoiceSpec(id="close", label="reflect.happened.close", next="end"),
+        ]
+    return [
+        ChoiceSpec(id="yes", label="reflect.happened.yes", value="yes", means="yes",
+                   hook="reflect_begin", next="actual"),
+        ChoiceSpec(id="partly", label="reflect.happened.partly", value="partly",
+                   hook="reflect_begin", next="actual"),
+        ChoiceSpec(id="no", label="reflect.happened.no", value="no", means="no",
+                   hook="reflect_not_happened", next="smaller"),
+        ChoiceSpec(id="later", label="reflect.happened.later", next="later"),
+    ]  # fmt: skip
+
+
+def _fix(call: HookCall) -> Target | None:
+    """Fix the try in the slots, so later turns reflect on the same one."""
+    found = target(call)
+    if found is not None:
+        call.frame.slots.update(
+            {
+                "ladder": found.owner.id,
+                "step": found.step["id"],
+                "plan": found.plan.id if found.plan else None,
+            }
+        )
+    return found
+
+
+@action("reflect_begin")
+def begin(call: HookCall) -> str | None:
+    call.frame.slots["happened"] = call.value
+    return None if _fix(call) is not None else "end"
+
+
+@action("reflect_suggest")
+def suggest(call: HookCall) -> None:
+    slots = call.frame.slots
+    found = target(call)
+    expected = found.step.get("expected") if found else None
+    actual = slots.get("actual")
+    slots["suggestion"] = ladder.suggest(
+        expected,
+        actual if isinstance(actual, int) else None,
+        True,
+        slots.get("happened") == "partly",
+    )
+
+
+@choices("reflect_suggest_choices")
+def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
+    """Climb (when there is a step above), repeat, stay; the suggested one is marked."""
+    found = target(call)
+    if found is None:
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+    tip = call.frame.slots.get("suggestion")
+    above = ladder.next_step(found.owner.data, found.step["id"])
+    options = []
+    if above is not None:
+        options.append(("climb", (("text", step_text(call.state, above)),)))
+    options += [("repeat", ()), ("stay", ())]
+    return [
+        ChoiceSpec(
+            id=name,
+            label=f"reflect.suggest.{name}",
+            value=name,
+            ctx=(*ctx, ("tip", tip == name)),
+            hook="reflect_save",
+            next="saved",
+        )
+        for name, ctx in options
+    ]
+
+
+def _close(plan: Record | None) -> None:
+    if plan is not None:
+        plan.data = {**plan.data, "closed": True}
+
+
+@action("reflect_save")
+def save(call: HookCall) -> str | None:
+    """Save the reflection, close the plan, note the win, move on the ladder."""
+    state, slots = call.state, call.frame.slots
+    found = target(call)
+    if found is None:
+        return "end"
+    happened = slots.get("happened")
+    actual = slots.get("actual") if isinstance(slots.get("actual"), int) else None
+    step_id = found.step["id"]
+    records.add(
+        state,
+        coaching.REFLECTION,
+        {
+            "ladder": found.owner.id,
+            "step": step_id,
+            "happened": True,
+            "expected": found.step.get("expected"),
+            "actual": actual,
+            "easy": slots.get("easy"),
+            "hard": slots.get("hard"),
+            "adjust": slots.get("adjust"),
+            "choice": call.value,
+        },
+        call.now,
+    )
+    _close(found.plan)
+    win = "reflect.win.partly" if happened == "partly" else "reflect.win.done"
+    coaching.add_win(state, _label(state, win, step=step_text(state, found.step)), "reflection",
+                     call.now)  # fmt: skip
+    data = ladder.record_try(found.owner.data, step_id, happened == "yes")
+    if call.value == "climb":
+        data = _climbed(data, step_id)
+    found.owner.data = data
+    hard = (actual is not None and actual >= HARD) or bool(slots.get("hard"))
+    return "hard_offer" if hard else None
+
+
+def _climbed(data: dict[str, Any], step_id: Any) -> dict[str, Any]:
+    """The ladder after "climb" from `step_id`: current moves to the step above it, never
+    down (a lower step practised again leaves a higher current where it is)."""
+    steps = [s.get("id") for s in data.get("steps") or []]
+    moved = ladder.climb(data, step_id)
+    now_at, was_at = moved.get("current"), data.get("current")
+    if was_at in steps and now_at in steps and steps.index(now_at) < steps.index(was_at):
+        return data
+    return moved
+
+
+@enter("reflect_saved_info")
+def saved_info(call: HookCall) -> dict[str, Any]:
+    found = target(call)
+    if found is None:
+        return {"current_text": None}
+    current = ladder.find_step(found.owner.data, found.owner.data.get("current"))
+    return {"current_text": step_text(call.state, current) if current else None}
+
+
+# --- it didn't happen (reflect and step_reminder) -------------------------------------------
+
+
+@action("reflect_not_happened")
+def not_happened(call: HookCall) -> str | None:
+    """No blame: the try is noted as not happened, the plan closed, and a smaller step put
+    just below it on the ladder and made current (`smaller` slot; None if none exists)."""
+    state, slots = call.state, call.frame.slots
+    found = _fix(call)
+    if found is None:
+        return "end"
+    slots["happened"] = "no"
+    step_id = found.step["id"]
+    records.add(
+        state,
+        coaching.REFLECTION,
+        {
+            "ladder": found.owner.id,
+            "step": step_id,
+            "happened": False,
+            "expected": found.step.get("expected"),
+            "actual": None,
+            "easy": None,
+            "hard": None,
+            "adjust": None,
+            "choice": "smaller",
+        },
+        call.now,
+    )
+    _close(found.plan)
+    data = ladder.record_try(found.owner.data, step_id, False)
+    easier = ladder.smaller(data, step_id, taken=taken_ids(state, found.owner))
+    if easier is not None:
+        data = ladder.insert_below(data, step_id, easier)
+    found.owner.data = data
+    slots["smaller"] = easier["id"] if easier else None
+    return None
+
+
+@action("reflect_plan_smaller")
+def plan_smaller(call: HookCall) -> None:
+    """[Plan the smaller step] (or this one again, when there is none): /steps opens at
+    planning it. Only for the person's present ladder; an older one goes to the overview."""
+    found = target(call)
+    if found is None or found.owner is not the_ladder(call.state):
+        return
+    step_id = call.frame.slots.get("smaller") or found.step["id"]
+    hand_to_planning(call.state, step_id, "smaller", call.now)
+
+
+@choices("reflect_smaller_choices")
+def smaller_choices(call: HookCall) -> list[ChoiceSpec]:
+    """[Plan the smaller step] (or [Plan it again] when none was found) and [Not now]."""
+    if target(call) is None:
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+    plan = "plan" if call.frame.slots.get("smaller") is not None else "again"
+    return [
+        ChoiceSpec(id=plan, label=f"reflect.smaller.{plan}", hook="reflect_plan_smaller",
+                   next="dialog:steps"),
+        ChoiceSpec(id="later", label="reflect.smaller.later", next="rest"),
+    ]  # fmt: skip

@@ -1,0 +1,124 @@
+"""Hooks for the victory log (/wins), and the past win a low check-in offers back.
+
+Wins are `coaching.WIN` records {"text": str, "source": "reflection" | "checkin" |
+"typed"}; the time of a win is its record's `created_at` (UTC). The log lists them newest
+first, `PAGE` at a time; the slot `page` (0 = newest) says which page is on screen.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from dialogs import coaching
+from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.hooks.profile import local_time
+from dialogs.model import Record, UserState
+from dialogs.spec import ChoiceSpec
+
+PAGE = 10  # wins on one screen of the log
+PAGE_SLOT = "page"
+ADDED_SLOT = "added"  # the text of a win just typed, for the "noted" line
+PAST_AGE = timedelta(days=1)  # a "remember when" win is at least this old
+
+
+def _wins(state: UserState) -> list[Record]:
+    """Wins newest first; records not yet saved (no time) count as the newest."""
+    found = list(state.records.get(coaching.WIN, []))
+    # The list keeps the order they were added; sorting by time makes imports safe too.
+    # Python's sort is stable, so wins of the same moment keep that order (reversed below).
+    found.sort(key=lambda r: r.created_at.timestamp() if r.created_at else float("inf"))
+    return list(reversed(found))
+
+
+def _page(call: HookCall) -> int:
+    raw = call.frame.slots.get(PAGE_SLOT, 0)
+    return raw if isinstance(raw, int) and raw >= 0 else 0
+
+
+@enter("wins_page")
+def wins_page(call: HookCall) -> dict[str, Any]:
+    """One page of the log for the template.
+
+    Returns {"wins": [{"text", "source", "date": local ISO date | None}], "total": int,
+    "page": int (0 = newest), "older": int (how many wins lie beyond this page),
+    "added": str | None (a win typed just now)}.
+    """
+    everything = _wins(call.state)
+    pages = max((len(everything) - 1) // PAGE, 0)
+    page = min(_page(call), pages)
+    shown = everything[page * PAGE : (page + 1) * PAGE]
+    zone = call.state.profile.timezone
+    return {
+        "wins": [
+            {
+                "text": str(r.data.get("text") or ""),
+                "source": r.data.get("source"),
+                "date": local_time(zone, r.created_at).date().isoformat() if r.created_at else None,
+            }
+            for r in shown
+        ],
+        "total": len(everything),
+        "page": page,
+        "older": max(len(everything) - (page + 1) * PAGE, 0),
+        "added": call.frame.slots.get(ADDED_SLOT),
+    }
+
+
+@choices("wins_paging")
+def wins_paging(call: HookCall) -> list[ChoiceSpec]:
+    """[Show older] while older wins remain; [Back to the newest] on any later page."""
+    total = len(call.state.records.get(coaching.WIN, []))
+    page = _page(call)
+    found = []
+    if total > (page + 1) * PAGE:
+        found.append(ChoiceSpec("older", "wins.list.older", next="list", hook="wins_older"))
+    if page > 0:
+        found.append(ChoiceSpec("newest", "wins.list.newest", next="list", hook="wins_newest"))
+    return found
+
+
+@action("wins_older")
+def wins_older(call: HookCall) -> None:
+    call.frame.slots[PAGE_SLOT] = _page(call) + 1
+    call.frame.slots.pop(ADDED_SLOT, None)
+
+
+@action("wins_newest")
+def wins_newest(call: HookCall) -> None:
+    call.frame.slots[PAGE_SLOT] = 0
+    call.frame.slots.pop(ADDED_SLOT, None)
+
+
+@action("wins_add")
+def wins_add(call: HookCall) -> None:
+    """A typed win goes into the log (source "typed"); the list then opens at the newest."""
+    call.frame.slots.pop(ADDED_SLOT, None)
+    call.frame.slots[PAGE_SLOT] = 0
+    text = str(call.value or "").strip()
+    if text:
+        coaching.add_win(call.state, text, "typed", call.now)
+        call.frame.slots[ADDED_SLOT] = text
+    call.frame.slots.pop("win", None)  # kept once, in the log: not twice in the frame
+
+
+def past_win(state: UserState, now: datetime) -> str | None:
+    """The text of one past win for a low check-in's "remember when…", or None.
+
+    Only wins at least a day old (`PAST_AGE`, by record.created_at) are offered: a win
+    from this morning is no memory yet. The pick looks random but is seeded by the
+    person's local date (profile.timezone; UTC when unset), so every call on the same day
+    gives the same win (a re-rendered message stays the same) and tests can rely on it.
+    `now` must be timezone-aware.
+    """
+    old = [
+        r
+        for r in state.records.get(coaching.WIN, [])
+        if r.created_at is not None and now - r.created_at >= PAST_AGE and r.data.get("text")
+    ]
+    if not old:
+        return None
+    old.sort(key=lambda r: r.created_at.timestamp() if r.created_at else 0.0)
+    day = local_time(state.profile.timezone, now).date()
+    return str(random.Random(day.toordinal()).choice(old).data["text"])

@@ -1,0 +1,267 @@
+"""When the small-steps method speaks up by itself: planned steps, reflections, the weekly
+review, the loneliness measure and connection windows (issue 12).
+
+Pure: every function takes the state and the current instant (aware) and reads the
+records of dialogs/coaching.py. The sweep has one due time per person for all of them,
+`users.next_reminder_at`, which storage sets to `next_at(state, now)` after every turn;
+when it comes, the engine's `Due("reminder")` turn asks `due_items` what is due, opens
+the first one's dialog and marks it sent (`mark_sent`), so the next `next_at` moves on.
+
+Rules, each documented in docs/coaching.md:
+
+* A planned step's reminder comes at the minute they chose; "how did it go?" 3 hours
+  later (the plan's `ask_at`). A reminder more than STALE late (downtime, a pause) is
+  dropped; the question about how it went is still asked.
+* The weekly review comes at their day and hour (default Sunday 18:00 local), at most
+  STALE late, and is skipped (marked, not sent) if they wrote nothing all week.
+* The loneliness measure is asked every 14 days after the last one was answered or
+  asked; nothing is planned for someone never asked (onboarding asks first).
+* A connection window's reminder comes at its start; one missed by more than the
+  window's length is skipped (late, it would be pointless).
+* Quiet hours and /pause hold every one of them: a held item comes at the first
+  allowed moment (a window is skipped instead). Two things never come within SPACING
+  of each other, except the planned step they asked for at a set minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from dialogs import coaching, records
+from dialogs.model import Profile, Record, UserState
+from dialogs.schedule import after_quiet_hours, in_quiet_hours, next_checkin
+
+STALE = timedelta(hours=12)
+SPACING = timedelta(minutes=30)
+SILENT_WEEK = timedelta(days=7)
+MEASURE_EVERY = timedelta(days=coaching.MEASURE_EVERY_DAYS)
+WINDOW = timedelta(minutes=coaching.WINDOW_MINUTES)
+
+What = Literal["step", "reflect", "review", "measure", "window"]
+# Which comes first when several are due in one sweep (the rest follow, spaced).
+_ORDER: tuple[What, ...] = ("step", "reflect", "review", "measure", "window")
+DIALOGS: dict[What, str] = {
+    "step": "step_reminder",
+    "reflect": "reflect",
+    "review": "review",
+    "measure": "measure",
+    "window": "window",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing that is (or will be) due.
+
+    `at` is when it may be sent (UTC, after quiet hours and pause); `planned` the time
+    it was planned for; `slots` what its dialog is opened with; `record` the PLAN it is
+    about; `skip` says it is due but is only marked, never sent (a silent week's review,
+    a stale reminder).
+    """
+
+    what: What
+    at: datetime
+    planned: datetime
+    slots: dict[str, Any] = field(default_factory=dict)
+    record: Record | None = None
+    skip: bool = False
+
+    @property
+    def dialog(self) -> str:
+        return DIALOGS[self.what]
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _zone(profile: Profile) -> ZoneInfo:
+    try:
+        return ZoneInfo(profile.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _allowed(at: datetime, profile: Profile, rhythm: dict[str, Any]) -> datetime:
+    """The first moment at or after `at` outside a pause and quiet hours."""
+    if profile.paused_until is not None:
+        at = max(at, profile.paused_until)
+    try:
+        return after_quiet_hours(at, _zone(profile), profile.quiet_start, profile.quiet_end)
+    except ValueError:
+        return at
+
+
+def _held_until(rhythm: dict[str, Any]) -> datetime | None:
+    return _time(rhythm.get("held_until"))
+
+
+def _plan_items(state: UserState, rhythm: dict[str, Any], now: datetime) -> list[Item]:
+    found: list[Item] = []
+    for record in state.records.get(coaching.PLAN, []):
+        data = record.data
+        if data.get("closed"):
+            continue
+        slots = {"plan": record.id}
+        at, ask_at = _time(data.get("at")), _time(data.get("ask_at"))
+        if at is not None and data.get("reminded") is None:
+            allowed = _allowed(at, state.profile, rhythm)
+            found.append(Item("step", allowed, at, slots, record, skip=now - at > STALE))
+        elif ask_at is not None and data.get("asked") is None:
+            allowed = _allowed(ask_at, state.profile, rhythm)
+            found.append(Item("reflect", allowed, ask_at, slots, record))
+    return found
+
+
+def _last_review_slot(rhythm: dict[str, Any], zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The latest review time at or before `now` (UTC), or None when reviews are off."""
+    day, hhmm = rhythm.get("review_day"), rhythm.get("review_time")
+    if not isinstance(day, int) or not isinstance(hhmm, str):
+        return None
+    try:
+        # The next one after a week ago, walked forward to the last one not after now.
+        slot = next_checkin(hhmm, zone, now - timedelta(days=8))
+        last = None
+        while slot <= now:
+            if slot.astimezone(zone).weekday() == day:
+                last = slot
+            slot = next_checkin(hhmm, zone, slot)
+        return last
+    except ValueError:
+        return None
+
+
+def _next_review_slot(rhythm: dict[str, Any], zone: ZoneInfo, now: datetime) -> datetime | None:
+    day, hhmm = rhythm.get("review_day"), rhythm.get("review_time")
+    if not isinstance(day, int) or not isinstance(hhmm, str):
+        return None
+    try:
+        slot = next_checkin(hhmm, zone, now)
+        for _ in range(8):
+            if slot.astimezone(zone).weekday() == day:
+                return slot
+            slot = next_checkin(hhmm, zone, slot)
+    except ValueError:
+        return None
+    return None
+
+
+def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Item | None:
+    zone = _zone(state.profile)
+    sent = _time(rhythm.get("review_sent"))
+    last = _last_review_slot(rhythm, zone, now)
+    if last is not None and (sent is None or sent < last) and now - last <= STALE:
+        seen = state.profile.last_seen_at
+        silent = seen is None or seen < last - SILENT_WEEK
+        return Item("review", _allowed(last, state.profile, rhythm), last, {"scheduled": True},
+                    skip=silent)  # fmt: skip
+    upcoming = _next_review_slot(rhythm, zone, now)
+    if upcoming is None:
+        return None
+    return Item("review", _allowed(upcoming, state.profile, rhythm), upcoming, {"scheduled": True})
+
+
+def _measure_item(state: UserState, rhythm: dict[str, Any]) -> Item | None:
+    answered = records.latest(state, coaching.UCLA)
+    times = [t for t in (_time(rhythm.get("measure_asked")), answered and answered.created_at) if t]
+    if not times:
+        return None  # never asked: onboarding asks first, then every 14 days
+    due = max(times) + MEASURE_EVERY
+    return Item("measure", _allowed(due, state.profile, rhythm), due, {"scheduled": True})
+
+
+def _window_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Item | None:
+    windows = [w for w in rhythm.get("windows") or [] if isinstance(w, str)]
+    if not windows:
+        return None
+    zone, profile = _zone(state.profile), state.profile
+    sent = _time(rhythm.get("window_sent"))
+    starts: list[tuple[datetime, str]] = []
+    for hhmm in windows:
+        try:
+            start = next_checkin(hhmm, zone, now - WINDOW)
+            if sent is not None and sent >= start:  # this one was sent: the next day's
+                start = next_checkin(hhmm, zone, start)
+        except ValueError:
+            continue
+        starts.append((start, hhmm))
+    for start, hhmm in sorted(starts):
+        paused = profile.paused_until is not None and profile.paused_until > start
+        try:
+            quiet = in_quiet_hours(start, zone, profile.quiet_start, profile.quiet_end)
+        except ValueError:
+            quiet = False
+        # Held by a pause or quiet hours, or found too late: skipped, never moved.
+        skip = paused or quiet or now - start > WINDOW
+        return Item("window", start, start, {"at": hhmm}, skip=skip)
+    return None
+
+
+def _items(state: UserState, now: datetime) -> list[Item]:
+    rhythm = coaching.rhythm(state)
+    found = _plan_items(state, rhythm, now)
+    for item in (
+        _review_item(state, rhythm, now),
+        _measure_item(state, rhythm),
+        _window_item(state, rhythm, now),
+    ):
+        if item is not None:
+            found.append(item)
+    held = _held_until(rhythm)
+    if held is not None:
+        # Spaced after the last one sent; a planned step keeps its minute (they chose it).
+        found = [
+            i if i.what == "step" or i.skip or i.at >= held else _moved(i, held) for i in found
+        ]
+    return found
+
+
+def _moved(item: Item, at: datetime) -> Item:
+    return Item(item.what, at, item.planned, item.slots, item.record, item.skip)
+
+
+def due_items(state: UserState, now: datetime) -> list[Item]:
+    """What is due at `now`, first to send first (skipped ones first: they only mark)."""
+    if not state.profile.onboarded:
+        return []
+    due = [i for i in _items(state, now) if i.at <= now]
+    return sorted(due, key=lambda i: (not i.skip, _ORDER.index(i.what), i.at))
+
+
+def next_at(state: UserState, now: datetime) -> datetime | None:
+    """The earliest moment something may be due (UTC; may be <= now), or None."""
+    if not state.profile.onboarded:
+        return None
+    times = [i.at for i in _items(state, now)]
+    return min(times) if times else None
+
+
+def mark_sent(state: UserState, item: Item, now: datetime) -> None:
+    """Note that `item` was sent (or skipped) at `now`, so it is not due again."""
+    stamp = now.astimezone(UTC).isoformat()
+    if item.record is not None:
+        key = "reminded" if item.what == "step" else "asked"
+        item.record.data = {**item.record.data, key: stamp}
+    elif item.what == "review":
+        coaching.set_rhythm(state, now, review_sent=stamp)
+    elif item.what == "measure":
+        coaching.set_rhythm(state, now, measure_asked=stamp)
+    elif item.what == "window":
+        coaching.set_rhythm(state, now, window_sent=stamp)
+    if not item.skip:
+        hold(state, now)
+
+
+def hold(state: UserState, now: datetime) -> None:
+    """Nothing more (but a planned step) for SPACING: one was just sent, or now is the
+    wrong moment (a crisis screen is open)."""
+    coaching.set_rhythm(state, now, held_until=(now + SPACING).astimezone(UTC).isoformat())

@@ -1,0 +1,456 @@
+"""The ladder (/steps), its reminder and the reflection, as a person lives them: the real PTB
+Application on the fake Bot API, a controlled clock, a person in Asia/Kolkata (UTC+5:30)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.telegram_send import send_all
+from dialogs import coaching, ladder
+from dialogs.hooks import HookCall
+from dialogs.hooks.reflect import happened_choices
+from dialogs.hooks.reflect import info as reflect_info
+from dialogs.hooks.steps import reminder_choices, reminder_info
+from dialogs.model import Due, Frame, Profile, Turn, UserState
+from prompts import default_catalog
+from storage.repository import UserKey
+from tests.fakebot import ChatDriver, FakeBotApi
+from tests.telegram_harness import FIXED_NOW, Harness, bridges_on_fake, onboard
+
+KEY = UserKey("telegram", "1001")
+LABEL = default_catalog().label
+# FIXED_NOW is Monday 23 Nov 2026, 09:00 UTC = 14:30 in Kolkata.
+TOMORROW_18_KOLKATA = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/bridges.db"
+
+
+def idea(idea_id: str) -> str:
+    return LABEL("en", f"steps.idea.{idea_id}")
+
+
+def data(tg: Harness, kind: str) -> list[dict[str, Any]]:
+    return [r.data for r in tg.state().records.get(kind, [])]
+
+
+def the_ladder(tg: Harness) -> dict[str, Any]:
+    found = coaching.ladder(tg.state())
+    assert found is not None
+    return found.data
+
+
+async def seed(tg: Harness, change: Callable[[UserState], None]) -> None:
+    """Change the stored state directly (records the test needs), in one saved turn."""
+
+    def decide(state: UserState) -> Turn:
+        change(state)
+        return Turn(state)
+
+    await asyncio.to_thread(tg.bridges.store.run_turn, KEY, decide, FIXED_NOW)
+
+
+async def scratch_ladder(chat: ChatDriver, need_label: str, ratings: list[str]) -> None:
+    """/steps, from scratch: the need, the proposal as it is, one rating per step."""
+    await chat.send("/steps")
+    await chat.click("Start from scratch")
+    await chat.click(need_label)
+    await chat.click("Looks good")
+    for rating in ratings:
+        await chat.click(rating)
+
+
+async def plan(chat: ChatDriver, step: str, day: str, time: str, backup: str | None) -> None:
+    await chat.click("Plan a step")
+    await chat.click(step)
+    await chat.click(day)
+    await chat.send(time)
+    if backup is None:
+        await chat.click("Skip the backup")
+    else:
+        await chat.click("Low")
+        await chat.click(backup)
+
+
+ACTIVITIES = ladder.propose("activities", None)  # six steps, easy to hard
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+async def test_a_ladder_built_from_the_needs_map_edited_and_rated(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await ada.send("/steps")
+        assert "Build it from my needs map" not in " ".join(ada.buttons())  # no map yet
+        await ada.send("/needs")  # focus "casual" (emptiest: 4), goal widen
+        for label in ("Let's map it", "Mornings", "Done", "1", "3", "1", "4", "2", "0", "3"):
+            await ada.click(label)
+        await ada.click("🌱 Widen my circle")
+        await ada.click("Greet the barista by name")
+
+        await ada.send("/steps")
+        await ada.click("Build it from my needs map")
+        proposed = ladder.propose("casual", "widen")
+        shown = ada.last.plain_text
+        assert "toward casual daytime conversations" in shown
+        for n, step in enumerate(proposed, start=1):
+            assert f"{n}. {idea(step['idea'])}" in shown
+        assert shown.index(idea("two_smiles")) < shown.index(idea("barista"))
+
+        await ada.click("Reword a step")
+        await ada.click("2")
+        await ada.send("Say thanks to the bus driver")
+        await ada.click("Take one out")
+        await ada.click("7")  # the last, hardest one
+        await ada.click("Add my own")
+        await ada.send("Call my <b>sister</b>")
+        shown = ada.last.plain_text
+        assert "2. Say thanks to the bus driver" in shown
+        assert idea(proposed[6]["idea"]) not in shown
+        assert "7. Call my <b>sister</b>" in shown  # their words, escaped, never markup
+        await ada.click("Looks good")
+        assert "Step 1 of 7" in ada.last_text
+        for rating in ("2", "3", "1", "5", "6", "7", "9"):
+            await ada.click(rating)
+        assert "Your ladder is ready" in ada.last_text
+
+    saved = the_ladder(tg)
+    assert saved["need"] == "casual" and saved["goal"] == "widen"
+    assert [s["expected"] for s in saved["steps"]] == [1, 2, 3, 5, 6, 7, 9]  # easy to hard
+    ideas = [s["idea"] for s in saved["steps"]]
+    assert ideas[:3] == ["barista", "two_smiles", "thank_detail"]  # ordered by their ratings
+    assert saved["steps"][2]["text"] == "Say thanks to the bus driver"
+    assert saved["steps"][-1] == {"id": 7, "idea": None, "text": "Call my <b>sister</b>",
+                                  "expected": 9, "tries": 0, "done": 0}  # fmt: skip
+    assert saved["current"] == saved["steps"][0]["id"]
+
+
+async def test_at_most_eight_steps_and_at_least_one(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await ada.send("/steps")
+        await ada.click("Start from scratch")
+        await ada.click("Shared activities")
+        await ada.click("Add my own")
+        await ada.send("Ask Priya to the quiz night")
+        await ada.click("Add my own")
+        await ada.send("Join the Sunday run")
+        assert "Add my own" not in " ".join(ada.buttons())  # eight: full
+        for _ in range(7):
+            await ada.click("Take one out")
+            await ada.click("1")
+        assert "Take one out" not in " ".join(ada.buttons())  # the last one stays
+        assert "1. Join the Sunday run" in ada.last.plain_text
+        await ada.click("Leave it for now")
+        assert coaching.ladder(tg.state()) is None  # nothing saved until it is rated
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+async def test_plan_tomorrow_at_six_pm_in_kolkata_with_a_backup(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "6pm", LABEL("en", "steps.portfolio.quick_text"))
+        text = ada.last.plain_text
+        first = idea(ACTIVITIES[0]["idea"])
+        assert f"Planned: “{first}”, tomorrow at 18:00. I'll remind you then." in text
+        assert "your backup is ready: “Send someone a short hello text”" in text
+        assert "UTC" not in text  # they have a zone
+
+    owner = coaching.ladder(tg.state())
+    assert owner is not None
+    assert data(tg, coaching.PLAN) == [
+        {
+            "ladder": owner.id,
+            "step": owner.data["current"],
+            "at": TOMORROW_18_KOLKATA.isoformat(),
+            "ask_at": (TOMORROW_18_KOLKATA + timedelta(hours=3)).isoformat(),
+            "reminded": None,
+            "asked": None,
+            "closed": False,
+            "backup": {"idea": "quick_text"},
+        }
+    ]
+    assert data(tg, coaching.PORTFOLIO) == [ladder.seed_portfolio()]  # seeded on first use
+
+
+async def test_a_time_already_past_is_asked_again_and_replanning_replaces(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Today")
+        await ada.click("9:00")  # 14:30 in Kolkata already
+        assert "09:00 has already gone by today. No harm done" in ada.last_text
+        assert data(tg, coaching.PLAN) == []
+        await ada.send("half past seven in the evening")
+        await ada.click("Skip the backup")
+        assert "today at 19:30" in ada.last_text
+        first = data(tg, coaching.PLAN)[0]
+        assert first["at"] == datetime(2026, 11, 23, 14, 0, tzinfo=UTC).isoformat()
+        assert "backup" not in first
+
+        await ada.send("/steps")
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Another day")
+        await ada.click("Sun 29")  # the weekday buttons start the day after tomorrow
+        await ada.click("12:30")
+        await ada.click("Skip the backup")
+        assert "on Sunday 29 Nov at 12:30" in ada.last_text
+    plans = data(tg, coaching.PLAN)
+    assert [p["closed"] for p in plans] == [True, False]  # one open plan per step
+    assert plans[1]["at"] == datetime(2026, 11, 29, 7, 0, tzinfo=UTC).isoformat()
+
+
+async def test_my_backup_options_add_and_remove(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Belonging to a group", ["1", "2", "3", "4", "5", "6"])
+        await ada.send("/steps")
+        await ada.click("My backup options")
+        shown = ada.last.plain_text
+        assert "Low energy" in shown and "1. Send someone a short hello text" in shown
+        await ada.click("Add my own")
+        await ada.click("Plenty")
+        await ada.send("Visit the community garden")
+        assert "10. Visit the community garden" in ada.last.plain_text
+        await ada.click("Take one out")
+        await ada.click("1")
+        assert "Send someone a short hello text" not in ada.last.plain_text
+    folio = data(tg, coaching.PORTFOLIO)[0]
+    assert folio["low"] == ladder.seed_portfolio()["low"][1:]
+    assert folio["plenty"][-1] == {"text": "Visit the community garden"}
+
+
+# --- reflecting ---------------------------------------------------------------------------
+
+
+async def test_reflect_from_steps_expected_7_was_4_then_climb(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["7", "8", "8", "9", "9", "10"])
+        await ada.send("/steps")
+        assert "How did it go?" not in " ".join(ada.buttons())  # nothing has happened yet
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    later = TOMORROW_18_KOLKATA + timedelta(minutes=40)
+    async with bridges_on_fake(url, fake, now=later) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        first, second = idea(ACTIVITIES[0]["idea"]), idea(ACTIVITIES[1]["idea"])
+        assert f"How did it go with “{first}”? Did it happen?" in ada.last_text
+        await ada.click("Yes")
+        await ada.click("4")
+        assert "You expected 7; it was 4. Easier than it looked" in ada.last_text
+        await ada.send("The woman at the desk was friendly")
+        await ada.click("Skip")
+        await ada.click("Skip")
+        buttons = ada.buttons()
+        assert buttons[:3] == [f"✨ Climb to: {second}", "Repeat this one", "Stay here a while"]
+        await ada.click("Climb to")
+        assert f"You're now on “{second}”" in ada.last_text
+        assert "A self-compassion break" not in " ".join(ada.buttons())  # not a hard one
+        print(ada.transcript())
+
+    owner = coaching.ladder(tg.state())
+    assert owner is not None
+    step = owner.data["steps"][0]
+    assert data(tg, coaching.REFLECTION) == [
+        {
+            "ladder": owner.id,
+            "step": step["id"],
+            "happened": True,
+            "expected": 7,
+            "actual": 4,
+            "easy": "The woman at the desk was friendly",
+            "hard": None,
+            "adjust": None,
+            "choice": "climb",
+        }
+    ]
+    assert (step["tries"], step["done"]) == (1, 1)
+    assert owner.data["current"] == owner.data["steps"][1]["id"]
+    assert data(tg, coaching.PLAN)[0]["closed"] is True
+    assert data(tg, coaching.WIN) == [{"text": f"Ladder step: {first}", "source": "reflection"}]
+
+
+async def test_a_hard_one_is_offered_compassion_and_a_tiny_truth(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["3", "4", "5", "6", "7", "8"])
+        await plan(ada, "👉", "Today", "18:00", None)
+    async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(hours=5)) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        await ada.click("Partly")
+        await ada.click("8")
+        assert "You expected 3; it was 8. Harder than you expected" in ada.last_text
+        await ada.click("Skip")
+        await ada.send("My hands were shaking")
+        await ada.click("Skip")
+        assert ada.buttons()[2] == "✨ Stay here a while"
+        await ada.click("Stay here a while")
+        assert ada.buttons()[:2] == ["🤲 A self-compassion break", "🌱 One tiny truth"]
+        await ada.click("A self-compassion break")
+        assert tg.state().top.dialog == "compassion"  # type: ignore[union-attr]
+    reflection = data(tg, coaching.REFLECTION)[0]
+    assert (reflection["hard"], reflection["choice"]) == ("My hands were shaking", "stay")
+    step = the_ladder(tg)["steps"][0]
+    assert (step["tries"], step["done"]) == (1, 0)  # partly: tried, not done
+    assert the_ladder(tg)["current"] == step["id"]
+    assert data(tg, coaching.WIN)[0]["text"].startswith("Ladder step, in part: ")
+
+
+async def test_it_didnt_happen_brings_kindness_and_a_smaller_step_to_plan(url: str) -> None:
+    fake = FakeBotApi()
+    walking = idea("walking_group")
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, f"5. {walking}", "Tomorrow", "18:00", None)
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA + timedelta(hours=1)) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        assert walking in ada.last_text
+        await ada.click("It didn't happen")
+        text = ada.last_text
+        assert "it says nothing bad about you" in text
+        smaller = idea("online_group")  # micro, not on the ladder yet, below the walking group
+        assert f"Here's a smaller step, just below it on your ladder: “{smaller}”" in text
+        assert ada.buttons() == ["📅 Plan the smaller step", "Not now"]
+        steps = the_ladder(tg)["steps"]
+        assert [s["idea"] for s in steps][3:6] == ["online_game", "online_group", "walking_group"]
+        assert the_ladder(tg)["current"] == steps[4]["id"] == 7
+        reflection = data(tg, coaching.REFLECTION)[0]
+        assert (reflection["happened"], reflection["choice"]) == (False, "smaller")
+        assert data(tg, coaching.PLAN)[0]["closed"] is True
+        assert data(tg, coaching.WIN) == []
+
+        await ada.click("Plan the smaller step")
+        assert "Let's find a good moment for it." in ada.transcript()
+        assert f"“{smaller}” has no rating yet" in ada.last_text  # rated before trying
+        await ada.click("3")
+        await ada.click("Today")
+        await ada.click("19:30")
+        await ada.click("Skip the backup")
+        assert f"Planned: “{smaller}”, today at 19:30" in ada.last_text
+        print(ada.transcript())
+    assert the_ladder(tg)["steps"][4]["expected"] == 3
+    new_plan = data(tg, coaching.PLAN)[-1]
+    assert (new_plan["step"], new_plan["closed"]) == (7, False)
+
+
+# --- the reminder at the planned minute -------------------------------------------------------
+
+
+async def remind(tg: Harness, at: datetime) -> None:
+    messages = await asyncio.to_thread(tg.bridges.handle, KEY, Due("reminder"), at)
+    await send_all(tg.app.bot, tg.bridges.catalog, 1001, messages, None)
+
+
+async def test_the_reminder_offers_going_the_backup_or_not_today(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", LABEL("en", "steps.portfolio.quick_text"))
+    first = idea(ACTIVITIES[0]["idea"])
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
+        ada = tg.chat()
+        await remind(tg, TOMORROW_18_KOLKATA)
+        assert f"It's time for your step: “{first}”" in ada.last_text
+        assert "your backup is ready: “Send someone a short hello text”" in ada.last_text
+        assert ada.buttons() == ["🚶 I'm going", "🎒 Use my backup", "Not today"]
+        await ada.click("Not today")
+        assert "not a failure" in ada.last_text
+        await ada.click("Find another time")
+        assert "Let's find another time for it." in ada.transcript()
+        await ada.click("Tomorrow")
+        await ada.click("9:00")
+        await ada.click("Skip the backup")
+        assert f"Planned: “{first}”, tomorrow at 09:00" in ada.last_text
+    plans = data(tg, coaching.PLAN)
+    assert plans[0]["reminded"] == TOMORROW_18_KOLKATA.isoformat()  # marked by the sweep
+    assert [p["closed"] for p in plans] == [True, False]  # the new time replaced it
+
+
+async def test_not_today_let_go_is_the_didnt_happen_path(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
+        ada = tg.chat()
+        await remind(tg, TOMORROW_18_KOLKATA)
+        assert ada.buttons() == ["🚶 I'm going", "Not today"]  # no backup chosen
+        await ada.click("Not today")
+        await ada.click("Let it go for now")
+        # The first step has nothing smaller: it is offered again, gently.
+        assert "This is already the first step of your ladder" in ada.last_text
+        await ada.click("Not now")
+        assert "Be gentle with yourself today." in ada.last_text
+        print(ada.transcript())
+    assert data(tg, coaching.REFLECTION)[0]["happened"] is False
+    assert data(tg, coaching.PLAN)[0]["closed"] is True
+
+
+# --- a plan that is gone ------------------------------------------------------------------
+
+
+def call_with(slots: dict[str, Any], state: UserState | None = None) -> HookCall:
+    state = state or UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
+    return HookCall(state, Frame("step_reminder", "nudge", slots), None, FIXED_NOW, [])
+
+
+def test_a_missing_or_closed_plan_says_nothing_harmful() -> None:
+    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
+    owner = coaching.records.add(
+        state, coaching.LADDER, ladder.new_ladder(None, None, ladder.propose(None, None)), FIXED_NOW
+    )
+    owner.id = 1
+    closed = coaching.records.add(
+        state, coaching.PLAN, {"ladder": 1, "step": 1, "closed": True}, FIXED_NOW
+    )
+    closed.id = 2
+    catalog = default_catalog()
+    for plan_id in (999, 2, "junk"):
+        call = call_with({"plan": plan_id}, state)
+        ctx = reminder_info(call)
+        assert ctx == {"found": False}
+        assert [c.id for c in reminder_choices(call)] == ["ok"]
+        text = catalog.render("en", "step_reminder/nudge", ctx)
+        assert "isn't open any more" in text
+        assert reflect_info(call)["status"] == "gone"
+        assert [c.id for c in happened_choices(call)] == ["ok"]
+        assert "already told me" in catalog.render("en", "reflect/happened", reflect_info(call))
+    nothing = call_with({})  # no ladder at all, no slots: an offer to build one
+    assert reflect_info(nothing) == {"status": "none"}
+    assert [c.next for c in happened_choices(nothing)] == ["dialog:steps", "end"]
