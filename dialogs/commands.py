@@ -33,8 +33,9 @@ COMMANDS: dict[str, str] = {
 
 # Telegram's command menu, in this order; descriptions are labels "command.<name>".
 MENU_COMMANDS: tuple[str, ...] = (
-    "sos", "menu", "needs", "steps", "wins", "review", "measure", "reframe", "thoughts", "contacts", "plan", "kit", "checkin", "pause",
-    "resume", "settings", "privacy", "export", "delete", "help", "cancel", "start",
+    "sos", "menu", "needs", "steps", "wins", "review", "measure", "reframe", "thoughts",
+    "contacts", "plan", "kit", "checkin", "pause", "resume", "settings", "privacy", "export",
+    "delete", "help", "cancel", "start",
 )  # fmt: skip
 
 # Buttons of the persistent keyboard arrive as plain text: label key -> command.

@@ -270,7 +270,6 @@ async def test_reflect_from_steps_expected_7_was_4_then_climb(url: str) -> None:
         await ada.click("Climb to")
         assert f"You're now on “{second}”" in ada.last_text
         assert "A self-compassion break" not in " ".join(ada.buttons())  # not a hard one
-        print(ada.transcript())
 
     owner = coaching.ladder(tg.state())
     assert owner is not None
@@ -359,7 +358,6 @@ async def test_it_didnt_happen_brings_kindness_and_a_smaller_step_to_plan(url: s
         await ada.click("19:30")
         await ada.click("Skip the backup")
         assert f"Planned: “{smaller}”, today at 19:30" in ada.last_text
-        print(ada.transcript())
     assert the_ladder(tg)["steps"][4]["expected"] == 3
     new_plan = data(tg, coaching.PLAN)[-1]
     assert (new_plan["step"], new_plan["closed"]) == (7, False)
@@ -417,7 +415,6 @@ async def test_not_today_let_go_is_the_didnt_happen_path(url: str) -> None:
         assert "This is already the first step of your ladder" in ada.last_text
         await ada.click("Not now")
         assert "Be gentle with yourself today." in ada.last_text
-        print(ada.transcript())
     assert data(tg, coaching.REFLECTION)[0]["happened"] is False
     assert data(tg, coaching.PLAN)[0]["closed"] is True
 
