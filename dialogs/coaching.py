@@ -16,7 +16,8 @@ Shapes (`data` of each record; times are ISO 8601 strings in UTC, "HH:MM" is loc
   The latest ladder record is the person's ladder; steps run easy to hard.
 - PLAN    {"ladder": int (record id), "step": int (step id), "at": UTC time of the step,
            "ask_at": UTC time to ask how it went, "reminded": time | None,
-           "asked": time | None, "closed": bool (reflected on or cancelled)}
+           "asked": time | None, "closed": bool (reflected on or cancelled),
+           "backup": item (optional, see PORTFOLIO)}
 - REFLECTION {"ladder": int, "step": int, "happened": bool, "expected": int | None,
            "actual": int | None (0-10), "easy": str | None, "hard": str | None,
            "adjust": str | None, "choice": "stay" | "repeat" | "climb" | "smaller" | None}

@@ -134,16 +134,15 @@ def propose(
     """
     library = library or load_library()
     quota = QUOTAS.get(goal if goal in GOALS else None, QUOTAS[None])
-    serving = [i for i in library.ideas if need in NEEDS and need in i.needs] or list(library.ideas)
+    usable = [i for i in library.ideas if i.difficulty > 0]  # 0: tiny, for `smaller` only
+    serving = [i for i in usable if need in NEEDS and need in i.needs] or usable
     chosen: list[Idea] = []
     for level, count in zip(LEVELS, quota, strict=True):
         own = _easy_first([i for i in serving if i.level == level], library)
-        others = _easy_first(
-            [i for i in library.ideas if i.level == level and i not in own], library
-        )
+        others = _easy_first([i for i in usable if i.level == level and i not in own], library)
         chosen += (own + others)[:count]
     if len(chosen) < MIN_STEPS:  # only a very small library gets here
-        rest = _easy_first([i for i in library.ideas if i not in chosen], library)
+        rest = _easy_first([i for i in usable if i not in chosen], library)
         chosen += rest[: MIN_STEPS - len(chosen)]
     ordered = _easy_first(chosen[:MAX_STEPS], library)
     return [_step(n, idea.id) for n, idea in enumerate(ordered, start=1)]
@@ -287,8 +286,9 @@ def smaller(
     preferring a lower level, and within it the biggest such idea: the nearest rung below.
     It comes back as a new step (a fresh id, see `new_step_id`; not yet on the ladder: see
     `insert_below`).
-    Else the existing step just below it on the ladder; None for the lowest step with
-    nothing smaller in the library, or an unknown step.
+    With none left for that need, the same among all ideas. Else the existing step just
+    below it on the ladder; None for the lowest step with nothing smaller in the library,
+    or an unknown step.
     """
     library = library or load_library()
     at = _index(ladder, step_id)
@@ -301,6 +301,12 @@ def smaller(
     need = ladder.get("need")
     pool = [i for i in library.ideas if need not in NEEDS or need in i.needs]
     fits = [i for i in pool if i.id not in used and i.difficulty < size and i.rank <= rank]
+    if not fits:
+        # The need's own ideas run out at the bottom of the ladder; a smaller step of any
+        # kind still beats "try the same again" after it didn't happen.
+        fits = [
+            i for i in library.ideas if i.id not in used and i.difficulty < size and i.rank <= rank
+        ]
     if fits:
         lower = [i for i in fits if i.rank < rank]
         pick = max(lower or fits, key=lambda i: (i.rank, i.difficulty, -library.ideas.index(i)))

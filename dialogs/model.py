@@ -53,7 +53,7 @@ class Profile:
     followup_at: datetime | None = None
     # When they last wrote (UTC), read from storage and never written back from here: the
     # weekly review is skipped after a silent week (dialogs/reminders.py).
-    last_seen_at: datetime | None = None
+    last_seen_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -13,7 +13,8 @@ Rules, each documented in docs/coaching.md:
   later (the plan's `ask_at`). A reminder more than STALE late (downtime, a pause) is
   dropped; the question about how it went is still asked.
 * The weekly review comes at their day and hour (default Sunday 18:00 local), at most
-  STALE late, and is skipped (marked, not sent) if they wrote nothing all week.
+  STALE late, and is skipped (marked, not sent) if they wrote nothing all week, or noted
+  nothing in it (no check-in, step, win...): a review of nothing only points at silence.
 * The loneliness measure is asked every 14 days after the last one was answered or
   asked; nothing is planned for someone never asked (onboarding asks first).
 * A connection window's reminder comes at its start; one missed by more than the
@@ -155,13 +156,29 @@ def _next_review_slot(rhythm: dict[str, Any], zone: ZoneInfo, now: datetime) -> 
     return None
 
 
+# Kinds that are settings or markers, not something the person did or noted.
+_NOT_NOTED = frozenset({coaching.RHYTHM, coaching.REVIEW, "checkin_log", "draft"})
+
+
+def _noted_since(state: UserState, slot: datetime) -> bool:
+    """Whether anything was noted in the week before `slot` (a check-in, a win, a step...):
+    a review of a week with nothing in it would only be a reminder of silence."""
+    start = slot - SILENT_WEEK
+    return any(
+        r.created_at is not None and r.created_at >= start
+        for kind, found in state.records.items()
+        if kind not in _NOT_NOTED
+        for r in found
+    )
+
+
 def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Item | None:
     zone = _zone(state.profile)
     sent = _time(rhythm.get("review_sent"))
     last = _last_review_slot(rhythm, zone, now)
     if last is not None and (sent is None or sent < last) and now - last <= STALE:
         seen = state.profile.last_seen_at
-        silent = seen is None or seen < last - SILENT_WEEK
+        silent = seen is None or seen < last - SILENT_WEEK or not _noted_since(state, last)
         return Item("review", _allowed(last, state.profile, rhythm), last, {"scheduled": True},
                     skip=silent)  # fmt: skip
     upcoming = _next_review_slot(rhythm, zone, now)

@@ -125,12 +125,14 @@ async def test_help_lists_the_commands_in_plain_words(tg: Harness) -> None:
     replies = await ada.send("/help")
     text = replies[0].plain_text
     for command in ("/menu", "/needs", "/reframe", "/thoughts", "/contacts", "/plan", "/kit",
+                    "/steps", "/wins", "/review", "/measure",
                     "/cancel", "/sos", "/checkin", "/pause", "/resume", "/settings",
                     "/privacy", "/export", "/delete"):  # fmt: skip
         assert command in text
     registered = {c["command"] for c in tg.fake.commands}
     assert registered == {"sos", "menu", "needs", "reframe", "thoughts", "contacts", "plan",
-                          "kit", "checkin", "pause", "resume", "settings", "privacy",
+                          "kit", "steps", "wins", "review", "measure",
+                          "checkin", "pause", "resume", "settings", "privacy",
                           "export", "delete", "help", "cancel", "start"}  # fmt: skip
 
 
@@ -148,7 +150,7 @@ async def test_cancel_says_what_was_kept(tg: Harness) -> None:
 
 def test_the_conversations_work_in_the_terminal(tmp_path: Path) -> None:
     typed = "\n".join([
-        "/start", "1", "1", "1", "UTC+1", "8:00", "maybe later",
+        "/start", "1", "1", "1", "UTC+1", "8:00", "skip for now", "maybe later",
         "/needs", "/cancel", "/reframe", "/cancel", "/contacts", "/cancel", "/thoughts",
     ]) + "\n"  # fmt: skip
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/bridges.db"}
@@ -158,6 +160,8 @@ def test_the_conversations_work_in_the_terminal(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    # Onboarding finished before the commands: the invite was asked once, not brought back.
+    assert out.count("One last thing") == 1
     assert "you> /needs\nbridges> " in out
     assert "you> /reframe\nbridges> Let's look at one harsh thought together." in out
     assert "you> /contacts\nbridges> " in out

@@ -28,7 +28,10 @@ def test_the_sos_dialog_restarts_when_opened_again() -> None:
     assert DIALOGS["sos"].restart_on_open
     # A scheduled check-in or nudge asks afresh too, never yesterday's half-answered one.
     fresh = {"sos", "checkin", "nudge", "pause", "change_checkin", "change_country",
-             "change_language", "change_nudges", "change_quiet", "change_timezone"}
+             "change_language", "change_nudges", "change_quiet", "change_timezone",
+             # issue 12: short practices, scheduled reminders and screens of the week
+             "change_review", "change_windows", "compassion", "measure", "review",
+             "step_reminder", "truth", "window", "wins"}
     assert not any(spec.restart_on_open for sid, spec in DIALOGS.dialogs.items() if sid not in fresh)
 
 

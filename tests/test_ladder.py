@@ -99,15 +99,34 @@ def test_smaller_prefers_a_lower_level_then_the_nearest_rung() -> None:
     assert easier is not None and easier["idea"] == "voice_note"  # micro, the biggest left
 
 
-def test_smaller_falls_back_to_the_step_below_then_none() -> None:
+def test_smaller_falls_back_to_a_tiny_step_then_the_step_below_then_none() -> None:
+    tiny = [i.id for i in ladder.load_library().ideas if i.difficulty == 0]
+    assert len(tiny) >= 3
     steps = [
         {"id": 1, "idea": "two_smiles", "text": None, "expected": 1, "tries": 0, "done": 0},
         {"id": 2, "idea": None, "text": "Say hi to Sam", "expected": 1, "tries": 0, "done": 0},
     ]
     data = ladder.new_ladder("casual", None, steps)
-    assert ladder.smaller(data, 2) == steps[0]  # own words rated 1: nothing smaller but it
-    assert ladder.smaller(data, 1) is None  # the easiest idea of all, at the bottom
+    # The easiest idea at the bottom: a tiny step (never proposed, only offered here).
+    easier = ladder.smaller(data, 1)
+    assert easier is not None and easier["idea"] in tiny
+    # With every tiny step on the ladder already: the step below, then nothing.
+    full = ladder.new_ladder(
+        "casual",
+        None,
+        [{"id": 10 + n, "idea": t, "text": None, "expected": 0, "tries": 0, "done": 0}
+         for n, t in enumerate(tiny)] + steps,
+    )  # fmt: skip
+    assert ladder.smaller(full, 2) == steps[0]  # own words rated 1: nothing smaller but it
+    assert ladder.smaller(full, 10) is None  # a tiny step at the very bottom
     assert ladder.smaller(data, 99) is None
+
+
+def test_tiny_steps_are_never_proposed() -> None:
+    for need in (*ladder.NEEDS, None):
+        for goal in (*ladder.GOALS, None):
+            proposed = {s["idea"] for s in ladder.propose(need, goal)}
+            assert not proposed & {i.id for i in ladder.load_library().ideas if i.difficulty == 0}
 
 
 def test_insert_below_puts_the_new_step_under_and_makes_it_current() -> None:

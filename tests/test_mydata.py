@@ -122,7 +122,11 @@ async def test_export_of_a_fresh_profile(tg: Harness) -> None:
     await ann.send("/export")
     assert "So far it's just your settings" in ann.transcript()
     _, data = exported(tg)
-    assert data["records"] == {}
+    # Only settings: when the loneliness measure was last offered (onboarding's end).
+    assert list(data["records"]) == ["review_and_windows"]
+    assert [set(r) for r in data["records"]["review_and_windows"]] == [
+        {"saved_at", "measure_asked"}
+    ]
     assert data["profile"]["onboarded"] is True
     assert data["safety"] == {
         "last_worrying_message": {"level": None, "at": None},

@@ -35,6 +35,11 @@ def plan(state: UserState, at: datetime, record_id: int = 7) -> Record:
     return record
 
 
+def checked_in(state: UserState, at: datetime = NOW) -> UserState:
+    state.records.setdefault("mood", []).append(Record("mood", {"mood": 3}, 99, at))
+    return state
+
+
 def whats(state: UserState, now: datetime) -> list[str]:
     return [i.what for i in reminders.due_items(state, now)]
 
@@ -93,15 +98,18 @@ def test_a_reminder_missed_by_hours_is_only_marked_not_sent() -> None:
 
 
 def test_the_weekly_review_comes_sunday_at_18_local_and_skips_a_silent_week() -> None:
-    state = person()
+    state = checked_in(person())
     sunday = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)  # Sunday 18:00 in Kolkata
     assert reminders.next_at(state, NOW) == sunday
     due = reminders.due_items(state, sunday)
     assert [(i.what, i.skip, i.slots) for i in due] == [("review", False, {"scheduled": True})]
     reminders.mark_sent(state, due[0], sunday)
     assert reminders.next_at(state, sunday + timedelta(minutes=1)) == sunday + timedelta(days=7)
-    silent = person(last_seen_at=NOW - timedelta(days=10))
+    silent = checked_in(person(last_seen_at=NOW - timedelta(days=10)), NOW - timedelta(days=10))
     assert [(i.what, i.skip) for i in reminders.due_items(silent, sunday)] == [("review", True)]
+    # They wrote, but noted nothing all week (no check-in, step or win): skipped too.
+    nothing = person()
+    assert [(i.what, i.skip) for i in reminders.due_items(nothing, sunday)] == [("review", True)]
     # Its own day and hour; off is off.
     friday = person()
     coaching.set_rhythm(friday, NOW, review_day=4, review_time="19:30")
@@ -135,7 +143,7 @@ def test_connection_windows_remind_at_their_start_and_are_skipped_in_quiet_hours
 
 
 def test_two_due_at_once_come_spaced_but_a_planned_step_keeps_its_minute() -> None:
-    state = person()
+    state = checked_in(person())
     sunday = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
     coaching.set_rhythm(state, NOW, measure_asked=(sunday - timedelta(days=14)).isoformat())
     plan(state, sunday)

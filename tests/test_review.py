@@ -355,3 +355,22 @@ async def test_settings_connection_windows_on_own_and_off(url: str) -> None:
         assert rhythm_of(tg.state())["windows"] == []
         assert "no connection windows for now" in ada.last.plain_text
         assert ada.buttons() == ["⚙️ Back to settings", "👍 Done"]
+
+
+async def test_review_on_telegram_is_a_chart_photo_with_its_caption(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        await ada.send("/checkin")
+        await ada.click("4")
+        await ada.click("Skip")
+        await ada.click("Skip")  # no small win to note
+        await ada.send("/review")
+        photo = ada.last
+        assert photo.method == "sendPhoto" and photo.document is not None
+        assert "Check-ins: 1, mood around 4.0 out of 5" in photo.plain_text
+        assert photo.button_labels == ["✍️ Answer the question", "🪜 Plan a step", "Close"]
+        await ada.send("Say hi to my neighbour")
+        assert "Noted: Say hi to my neighbour" in ada.last.plain_text
+        kept = [r.data for r in tg.state().records[coaching.REVIEW]]
+        assert kept == [{"week_start": "2026-11-17", "answer": "Say hi to my neighbour"}]

@@ -411,8 +411,9 @@ async def test_not_today_let_go_is_the_didnt_happen_path(url: str) -> None:
         assert ada.buttons() == ["🚶 I'm going", "Not today"]  # no backup chosen
         await ada.click("Not today")
         await ada.click("Let it go for now")
-        # The first step has nothing smaller: it is offered again, gently.
-        assert "This is already the first step of your ladder" in ada.last_text
+        # Below the first step: a tiny one from the library, never blame.
+        assert "just below it on your ladder" in ada.last_text
+        assert "📅 Plan the smaller step" in ada.buttons()
         await ada.click("Not now")
         assert "Be gentle with yourself today." in ada.last_text
     assert data(tg, coaching.REFLECTION)[0]["happened"] is False
@@ -449,5 +450,87 @@ def test_a_missing_or_closed_plan_says_nothing_harmful() -> None:
         assert [c.id for c in happened_choices(call)] == ["ok"]
         assert "already told me" in catalog.render("en", "reflect/happened", reflect_info(call))
     nothing = call_with({})  # no ladder at all, no slots: an offer to build one
-    assert reflect_info(nothing) == {"status": "none"}
+    assert reflect_info(nothing)["status"] == "none"
     assert [c.next for c in happened_choices(nothing)] == ["dialog:steps", "end"]
+
+
+# --- editing, a new ladder, no time zone ---------------------------------------------------
+
+
+async def test_editing_keeps_the_ladder_and_a_new_ladder_is_another(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        top = idea(ACTIVITIES[5]["idea"])
+        await plan(ada, f"6. {top}", "Tomorrow", "18:00", None)
+        await ada.send("/steps")
+        await ada.click("Edit")
+        assert "Here's your ladder to change" in ada.last_text
+        await ada.click("Take one out")
+        await ada.click("6")
+        await ada.click("Add my own")
+        await ada.send("Quiz night with Sam")
+        await ada.click("Looks good")
+        assert "Step 6 of 6: “Quiz night with Sam”" in ada.last_text  # only the new one
+        await ada.click("4")
+        assert "Saved. Your ladder" in ada.last_text
+        edited = the_ladder(tg)
+        assert len(data(tg, coaching.LADDER)) == 1  # the same ladder, changed
+        assert [s["expected"] for s in edited["steps"]] == [1, 2, 3, 4, 5, 6]
+        assert edited["steps"][3] == {"id": 7, "idea": None, "text": "Quiz night with Sam",
+                                      "expected": 4, "tries": 0, "done": 0}  # fmt: skip
+        assert data(tg, coaching.PLAN)[0]["closed"] is True  # its step is gone
+
+        await ada.send("/steps")
+        await ada.click("New ladder")
+        assert "This one stays in your history" in ada.last_text
+        await ada.click("Yes, start a new one")
+        await ada.click("Pick what I miss most")
+        await ada.click("One deeper bond")
+        await ada.click("Looks good")
+        for rating in ("1", "2", "3", "4", "5", "6"):
+            await ada.click(rating)
+    assert [d["need"] for d in data(tg, coaching.LADDER)] == ["activities", "bond"]
+    assert the_ladder(tg)["steps"][0]["idea"] == ladder.propose("bond", None)[0]["idea"]
+
+
+async def test_without_a_time_zone_times_are_utc_and_say_so(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+
+        def no_zone(state: UserState) -> None:
+            state.profile.timezone = None
+
+        await seed(tg, no_zone)
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        assert "these times are UTC" in ada.last_text
+        await ada.click("Tomorrow")
+        await ada.click("18:00")
+        await ada.click("Skip the backup")
+        assert "tomorrow at 18:00" in ada.last_text and "these times are UTC" in ada.last_text
+    assert data(tg, coaching.PLAN)[0]["at"] == datetime(2026, 11, 24, 18, 0, tzinfo=UTC).isoformat()
+
+
+async def test_a_run_left_half_way_is_offered_back(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Tomorrow")
+        await ada.send("/cancel")
+        assert "kept what you wrote so far" in ada.last_text
+        await ada.send("/steps")
+        assert "partway through" in ada.transcript().splitlines()[-4]
+        await ada.click("Carry on")
+        assert "tomorrow. At what time?" in ada.last_text
+        await ada.send("/cancel")
+        await ada.send("/steps")
+        await ada.click("Start afresh")
+        assert "Your ladder" in ada.last_text and "Plan a step" in " ".join(ada.buttons())
+    assert data(tg, coaching.PLAN) == []

@@ -6,7 +6,7 @@ import contextlib
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dialogs import export
+from dialogs import coaching, export
 from dialogs.hooks import HookCall, action, enter
 
 CONFIRM_WORD = "delete"
@@ -19,7 +19,12 @@ def export_file(call: HookCall) -> dict[str, Any]:
     if call.state.profile.timezone:  # name the file by their own calendar day
         with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
             day = call.now.astimezone(ZoneInfo(call.state.profile.timezone)).date()
-    counts = {name: len(items) for name, items in data["records"].items()}
+    # The review day, windows and the scheduler's markers are settings, not things saved.
+    counts = {
+        name: len(items)
+        for name, items in data["records"].items()
+        if name != export.READABLE[coaching.RHYTHM]
+    }
     return {
         "document": (export.filename(day), export.to_bytes(data)),
         "saved_count": sum(counts.values()),

@@ -23,9 +23,9 @@ from typing import Any
 from dialogs import coaching, ladder, records
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.hooks.steps import (
-    _label,
     due_plan,
     hand_to_planning,
+    label_text,
     open_plans,
     plan_target,
     step_text,
@@ -36,6 +36,9 @@ from dialogs.model import Record, UserState
 from dialogs.spec import ChoiceSpec
 
 HARD = 7  # "how hard was it really" at or above this brings the self-compassion offer
+INFO_KEYS = (
+    "text", "expected", "actual", "happened", "suggestion", "next_text", "smaller_text", "choice",
+)  # fmt: skip
 
 
 @dataclass
@@ -84,8 +87,8 @@ def info(call: HookCall) -> dict[str, Any]:
     "suggestion", "next_text" (the step above, or None at the top), "smaller_text"}."""
     found = target(call)
     slots = call.frame.slots
-    if found is None:
-        return {"status": _status(call)}
+    if found is None:  # every key still there: a step shown after its try went away renders
+        return dict.fromkeys(INFO_KEYS) | {"status": _status(call)}
     above = ladder.next_step(found.owner.data, found.step["id"])
     smaller = ladder.find_step(found.owner.data, slots.get("smaller"))
     return {
@@ -214,7 +217,7 @@ def save(call: HookCall) -> str | None:
     )
     _close(found.plan)
     win = "reflect.win.partly" if happened == "partly" else "reflect.win.done"
-    coaching.add_win(state, _label(state, win, step=step_text(state, found.step)), "reflection",
+    coaching.add_win(state, label_text(state, win, step=step_text(state, found.step)), "reflection",
                      call.now)  # fmt: skip
     data = ladder.record_try(found.owner.data, step_id, happened == "yes")
     if call.value == "climb":

@@ -45,7 +45,8 @@ RESUMABLE = frozenset({
 # --- words and views -------------------------------------------------------------------
 
 
-def _label(state: UserState, key: str, **ctx: Any) -> str:
+def label_text(state: UserState, key: str, **ctx: Any) -> str:
+    """A label of the prompt catalog in the person's locale (KeyError if there is none)."""
     # The words live with the other prompts; reading them is deterministic, so still pure.
     from prompts import default_catalog
 
@@ -55,13 +56,13 @@ def _label(state: UserState, key: str, **ctx: Any) -> str:
 def step_text(state: UserState, step: dict[str, Any] | None) -> str:
     """What a step says: their own words, else its idea's label, else a neutral name."""
     if not step:
-        return _label(state, "steps.unknown_step")
+        return label_text(state, "steps.unknown_step")
     if step.get("text"):
         return str(step["text"])
     try:
-        return _label(state, f"steps.idea.{step.get('idea')}")
+        return label_text(state, f"steps.idea.{step.get('idea')}")
     except KeyError:  # an idea the library no longer has
-        return _label(state, "steps.unknown_step")
+        return label_text(state, "steps.unknown_step")
 
 
 def item_text(state: UserState, item: dict[str, Any] | None) -> str | None:
@@ -71,7 +72,7 @@ def item_text(state: UserState, item: dict[str, Any] | None) -> str | None:
     if item.get("text"):
         return str(item["text"])
     try:
-        return _label(state, f"steps.portfolio.{item.get('idea')}")
+        return label_text(state, f"steps.portfolio.{item.get('idea')}")
     except KeyError:
         return None
 
@@ -304,7 +305,19 @@ def leave_overview(call: HookCall) -> None:
 
 @action("steps_resume")
 def resume(call: HookCall) -> str:
-    """Carry on where a set-aside run (or another dialog's hand-over) left off."""
+    """A hand-over from another dialog goes straight on to planning; a run they left
+    half-way is offered back (`resume_offer`: carry on, or start afresh)."""
+    draft = drafts.find(call.state, DIALOG)
+    if draft is None:
+        return "open"
+    if not (draft.data.get("slots") or {}).get("handoff"):
+        return "resume_offer"
+    return restore(call)
+
+
+@action("steps_restore")
+def restore(call: HookCall) -> str:
+    """Carry on at the step of the kept run, with its answers."""
     draft = drafts.take(call.state, DIALOG)
     if draft is None:
         return "open"
