@@ -250,11 +250,14 @@ class Intake:
     async def _take(self, key: UserKey) -> UpdateTurn:
         """take_next in a thread; if it hangs past TURN_PATIENCE (a database that neither
         answers nor fails), the person is told first, and we keep waiting."""
-        call = asyncio.ensure_future(
-            self.bridges.db.run(
-                take_next, self.bridges, key, self._read, self.clock(), self.hold_for, self._gaps
-            )
-        )
+
+        def take() -> UpdateTurn:
+            # The clock is read on the database thread, right before the inbox is: a
+            # worker that queued this while a turn was running must not date the next
+            # update with the moment it started waiting.
+            return take_next(self.bridges, key, self._read, self.clock(), self.hold_for, self._gaps)
+
+        call = asyncio.ensure_future(self.bridges.db.run(take))
         done, _ = await asyncio.wait({call}, timeout=TURN_PATIENCE)
         if not done:
             log.warning("a turn is taking over %.0f s (database?)", TURN_PATIENCE)

@@ -32,7 +32,9 @@ from bot.core import Bridges
 from bot.render import OutButton, Outgoing
 from dialogs.model import Command, Press, Text
 
-ONBOARDING = "/start\n1\nokay, got it\n1\nnowhere-land-xyz\nLisbon\n25:99\n8:15\nmaybe later\n"
+ONBOARDING = (
+    "/start\n1\nokay, got it\n1\nnowhere-land-xyz\nLisbon\n25:99\n8:15\nSkip for now\nmaybe later\n"
+)
 ADD_ANNA = "/contacts\nAnna\nTelegram username\nanna_k\nSkip\n"
 ADD_BO = "Add someone else\nBo\nPhone number\n+351 912 345 678\nSkip\n"
 HINT = "Need someone right now? Type /sos"  # prompts/en/console/sos_hint.j2
@@ -75,9 +77,12 @@ def test_onboarding_in_the_terminal(tmp_path: Path) -> None:
     assert "Got it: Europe/Lisbon" in out
     assert "I didn't catch a time there" in out
     assert "I'll check in around 08:15 your time" in out
-    # Ten choices: the numbers are right-aligned so the labels line up.
-    assert "\n   [9] ℹ️ About Bridges\n  [10] Close menu" in out
-    assert out.rstrip().endswith("[10] Close menu")
+    # The loneliness measure was offered after "You're all set"; skipping leads to the invite.
+    assert "you> Skip for now\nbridges> One last thing, if you like" in out
+    # Fifteen choices: the numbers are right-aligned so the labels line up.
+    assert "\n   [9] 🌱 My safety plan\n  [10] 🧺 My self-soothe kit" in out
+    assert "\n  [14] ℹ️ About Bridges\n  [15] Close menu" in out
+    assert out.rstrip().endswith("[15] Close menu")
     # No Telegram-only hints or HTML in the terminal; no /sos hint when nobody is looking.
     assert "Share my location" not in out
     assert "<b>" not in out
@@ -87,7 +92,7 @@ def test_onboarding_in_the_terminal(tmp_path: Path) -> None:
 def test_people_are_separate_and_come_back_to_their_own_data(bridges: Bridges) -> None:
     talk(bridges, "ann", ONBOARDING)
     assert "Hi, I'm Bridges" in talk(bridges, "bob", "/start\n")
-    again = talk(bridges, "ann", "/start\n8\n[2]\n")  # "[2]" as shown works like "2"
+    again = talk(bridges, "ann", "/start\n13\n[2]\n")  # "[2]" as shown works like "2"
     assert "Welcome back! Nothing has been erased" in again
     assert "Your morning check-in is at 08:15." in again
 
@@ -248,7 +253,12 @@ def test_two_people_on_one_machine_keep_their_own_exports(
         if sys.platform != "win32":
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
         kept[user] = json.loads(path.read_text("utf-8"))
-    assert kept["ann"]["records"] and not kept["bob"]["records"]  # Anna is on Ann's list only
+    assert kept["ann"]["records"]["contacts"]  # Anna is on Ann's list only
+    assert "contacts" not in kept["bob"]["records"]
+    # Each also holds the one measure offer from their own onboarding, nobody else's.
+    for user in ("ann", "bob"):
+        assert len(kept[user]["records"]["review_and_windows"]) == 1
+    assert set(kept["bob"]["records"]) == {"review_and_windows"}
 
 
 def test_an_export_that_cannot_be_written_is_said_kindly(

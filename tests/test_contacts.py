@@ -162,6 +162,7 @@ async def test_happy_path_from_onboarding_to_a_list_with_links(tg: Harness) -> N
     await ada.click("Yes, keep my answers")
     await ada.send("Lisbon")
     await ada.click("8:00")
+    await ada.click("Skip for now")  # the loneliness measure offered after "You're all set"
     start = mark(ada)
     await ada.click("Add someone now")
     await ada.send("Anna")

@@ -67,6 +67,10 @@ you: [8:00]
 bot: You're all set: I'll check in around <b>08:00</b> your time. Thank you for trusting me with this. 💛
      {Need a quick chat?}
      {☰ Menu}
+bot: Before we start: would you answer three quick questions about how connected you've felt lately? It takes under a minute. I'll ask again every two weeks, so we can both see what changes.
+     [Sure, ask me]
+     [Skip for now]
+you: [Skip for now]
 bot: One last thing, if you like: who's someone you could message on a heavy day? Keeping a name or two here puts them one tap away when you need them.
      [➕ Add someone now]
      [Maybe later]
@@ -74,11 +78,16 @@ you: [Maybe later]
 bot: What would you like to do?
      [💬 Need a quick chat?]
      [🧭 My needs map]
+     [🪜 My small steps]
+     [🏅 My wins]
+     [📈 My week]
      [🪞 Weigh a harsh thought]
      [📖 Past thoughts]
      [👥 My reach-out list]
      [🌱 My safety plan]
      [🧺 My self-soothe kit]
+     [🤲 A self-compassion break]
+     [🌤 One tiny truth]
      [⚙️ Settings]
      [ℹ️ About Bridges]
      [Close menu]
