@@ -13,14 +13,19 @@ Rules, each documented in docs/coaching.md:
   later (the plan's `ask_at`). A reminder more than STALE late (downtime, a pause) is
   dropped; the question about how it went is still asked.
 * The weekly review comes at their day and hour (default Sunday 18:00 local), at most
-  STALE late, and is skipped (marked, not sent) if they wrote nothing all week, or noted
-  nothing in it (no check-in, step, win...): a review of nothing only points at silence.
+  STALE late. A week in which they wrote nothing, or noted nothing (no check-in, step,
+  win...), gets none: a review of nothing only points at silence. It is not even
+  planned, so no turn runs for it; anything they write or note plans it again.
 * The loneliness measure is asked every 14 days after the last one was answered or
-  asked; nothing is planned for someone never asked (onboarding asks first).
+  asked, never within 3 hours after they wrote, and not at all while they have been
+  silent for the week before it is due; nothing is planned for someone never asked
+  (onboarding asks first).
 * A connection window's reminder comes at its start; one missed by more than the
-  window's length is skipped (late, it would be pointless).
+  window's length, or starting in quiet hours or a pause, is skipped (late, it would be
+  pointless). After 3 days without a word from them the windows rest until they write.
 * Quiet hours and /pause hold every one of them: a held item comes at the first
-  allowed moment (a window is skipped instead). Two things never come within SPACING
+  allowed moment (a window is skipped instead). Back-off: every one sent counts as
+  unanswered, like a nudge, and the silence rules above keep a quiet person's chat quiet. Two things never come within SPACING
   of each other, except the planned step they asked for at a set minute.
 """
 
@@ -33,11 +38,17 @@ from zoneinfo import ZoneInfo
 
 from dialogs import coaching, records
 from dialogs.model import Profile, Record, UserState
-from dialogs.schedule import after_quiet_hours, in_quiet_hours, next_checkin
+from dialogs.schedule import (
+    NUDGE_QUIET_AFTER_MESSAGE,
+    after_quiet_hours,
+    in_quiet_hours,
+    next_checkin,
+)
 
 STALE = timedelta(hours=12)
 SPACING = timedelta(minutes=30)
 SILENT_WEEK = timedelta(days=7)
+WINDOWS_SILENT = timedelta(days=3)
 MEASURE_EVERY = timedelta(days=coaching.MEASURE_EVERY_DAYS)
 WINDOW = timedelta(minutes=coaching.WINDOW_MINUTES)
 
@@ -176,15 +187,23 @@ def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Ite
     zone = _zone(state.profile)
     sent = _time(rhythm.get("review_sent"))
     last = _last_review_slot(rhythm, zone, now)
+    seen = state.profile.last_seen_at
+
+    def quiet(slot: datetime) -> bool:
+        return seen is None or seen < slot - SILENT_WEEK or not _noted_since(state, slot)
+
+    slots = []
     if last is not None and (sent is None or sent < last) and now - last <= STALE:
-        seen = state.profile.last_seen_at
-        silent = seen is None or seen < last - SILENT_WEEK or not _noted_since(state, last)
-        return Item("review", _allowed(last, state.profile, rhythm), last, {"scheduled": True},
-                    skip=silent)  # fmt: skip
+        slots.append(last)
     upcoming = _next_review_slot(rhythm, zone, now)
-    if upcoming is None:
-        return None
-    return Item("review", _allowed(upcoming, state.profile, rhythm), upcoming, {"scheduled": True})
+    if upcoming is not None:
+        slots.append(upcoming)  # a week from it, all it holds is already known: none after
+    for slot in slots:
+        # A review of a silent week (or of one with nothing noted) is never sent, so it is
+        # never planned: no turn runs for it. Anything they write or note plans it again.
+        if not quiet(slot):
+            return Item("review", _allowed(slot, state.profile, rhythm), slot, {"scheduled": True})
+    return None
 
 
 def _measure_item(state: UserState, rhythm: dict[str, Any]) -> Item | None:
@@ -193,6 +212,11 @@ def _measure_item(state: UserState, rhythm: dict[str, Any]) -> Item | None:
     if not times:
         return None  # never asked: onboarding asks first, then every 14 days
     due = max(times) + MEASURE_EVERY
+    seen = state.profile.last_seen_at
+    if seen is None or seen < due - SILENT_WEEK:
+        return None  # silent for a week: no questions until they write again
+    # Never right after they wrote (like a nudge): it would cut into what they came for.
+    due = max(due, seen + NUDGE_QUIET_AFTER_MESSAGE)
     return Item("measure", _allowed(due, state.profile, rhythm), due, {"scheduled": True})
 
 
@@ -206,20 +230,26 @@ def _window_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Ite
     for hhmm in windows:
         try:
             start = next_checkin(hhmm, zone, now - WINDOW)
-            if sent is not None and sent >= start:  # this one was sent: the next day's
+            # One already sent, in a pause or in quiet hours is skipped, never moved: a
+            # window's reminder only makes sense at its start. The next day's, then.
+            for _ in range(8):
+                if not (
+                    (sent is not None and sent >= start)
+                    or (profile.paused_until is not None and profile.paused_until > start)
+                    or in_quiet_hours(start, zone, profile.quiet_start, profile.quiet_end)
+                ):
+                    break
                 start = next_checkin(hhmm, zone, start)
+            else:
+                continue
         except ValueError:
             continue
         starts.append((start, hhmm))
+    seen = profile.last_seen_at
     for start, hhmm in sorted(starts):
-        paused = profile.paused_until is not None and profile.paused_until > start
-        try:
-            quiet = in_quiet_hours(start, zone, profile.quiet_start, profile.quiet_end)
-        except ValueError:
-            quiet = False
-        # Held by a pause or quiet hours, or found too late: skipped, never moved.
-        skip = paused or quiet or now - start > WINDOW
-        return Item("window", start, start, {"at": hhmm}, skip=skip)
+        if seen is None or seen < start - WINDOWS_SILENT:
+            return None  # no word from them for days: the windows rest until they write
+        return Item("window", start, start, {"at": hhmm})
     return None
 
 

@@ -94,7 +94,7 @@ async def test_a_silent_week_gets_no_review(tmp_path: Path) -> None:
         await sweep_at(bot, datetime(2026, 11, 29, 12, 30, tzinfo=UTC))
         assert reviews(ada.messages()[seen:]) == []
         rhythm = bot.tg.state().records["rhythm"][0].data
-        assert rhythm["review_sent"] == "2026-11-29T12:30:00+00:00"  # marked, not sent
+        assert rhythm["review_sent"] == "2026-11-22T12:30:00+00:00"  # the first week's only
 
 
 async def ladder_of_activities(chat: ChatDriver, ratings: list[str]) -> None:
@@ -273,7 +273,13 @@ async def test_the_measure_comes_back_after_two_weeks_and_windows_at_their_start
         assert await sweep_at(bot, window) == 1
         assert "Your connection window (19:00)" in ada.last.plain_text
         await ada.click("Not now")
-        # Two weeks after the offer at onboarding: the three questions again, gently.
+        # Two weeks after the offer at onboarding: the three questions again, gently (to
+        # someone who still writes: a check-in on day 10).
+        clock.set(MONDAY + timedelta(days=10))
+        await ada.send("/checkin")
+        await ada.click("4")
+        await ada.click("Skip")
+        await ada.click("Skip")
         two_weeks = MONDAY + timedelta(days=14)
         await sweep_at(bot, two_weeks - timedelta(hours=2))  # windows, nudges before it
         seen = len(ada.messages())

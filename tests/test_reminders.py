@@ -104,14 +104,20 @@ def test_the_weekly_review_comes_sunday_at_18_local_and_skips_a_silent_week() ->
     due = reminders.due_items(state, sunday)
     assert [(i.what, i.skip, i.slots) for i in due] == [("review", False, {"scheduled": True})]
     reminders.mark_sent(state, due[0], sunday)
-    assert reminders.next_at(state, sunday + timedelta(minutes=1)) == sunday + timedelta(days=7)
+    # Next week's is planned only once that week holds something (a check-in on Tuesday).
+    assert reminders.next_at(state, sunday + timedelta(minutes=1)) is None
+    tuesday = sunday + timedelta(days=2)
+    checked_in(state, tuesday).profile.last_seen_at = tuesday
+    assert reminders.next_at(state, tuesday) == sunday + timedelta(days=7)
+    # A silent week's review is never sent, so never planned: no turn runs for it.
     silent = checked_in(person(last_seen_at=NOW - timedelta(days=10)), NOW - timedelta(days=10))
-    assert [(i.what, i.skip) for i in reminders.due_items(silent, sunday)] == [("review", True)]
-    # They wrote, but noted nothing all week (no check-in, step or win): skipped too.
+    assert reminders.due_items(silent, sunday) == []
+    assert reminders.next_at(silent, NOW) is None
+    # They wrote, but noted nothing all week (no check-in, step or win): none either.
     nothing = person()
-    assert [(i.what, i.skip) for i in reminders.due_items(nothing, sunday)] == [("review", True)]
+    assert reminders.due_items(nothing, sunday) == []
     # Its own day and hour; off is off.
-    friday = person()
+    friday = checked_in(person())
     coaching.set_rhythm(friday, NOW, review_day=4, review_time="19:30")
     assert reminders.next_at(friday, NOW) == datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
     no_review(friday)
@@ -123,13 +129,19 @@ def test_the_measure_comes_fourteen_days_after_the_last_answer_or_offer() -> Non
     no_review(state)
     assert reminders.next_at(state, NOW) is None  # never offered: onboarding asks first
     coaching.set_rhythm(state, NOW, measure_asked=NOW.isoformat())
+    # Silent for the week before it is due: no questions until they write again.
+    assert reminders.next_at(state, NOW) is None
+    state.profile.last_seen_at = NOW + timedelta(days=10)
     assert reminders.next_at(state, NOW) == NOW + timedelta(days=14)
     answered = NOW + timedelta(days=2)
     state.records[coaching.UCLA] = [Record(coaching.UCLA, {"items": [2, 2, 2]}, 3, answered)]
     assert reminders.next_at(state, NOW) == answered + timedelta(days=14)
+    # Never within 3 hours after they wrote: it would cut into what they came for.
+    state.profile.last_seen_at = answered + timedelta(days=14, hours=-1)
+    assert reminders.next_at(state, NOW) == answered + timedelta(days=14, hours=2)
 
 
-def test_connection_windows_remind_at_their_start_and_are_skipped_in_quiet_hours() -> None:
+def test_connection_windows_remind_at_their_start_skip_quiet_hours_and_rest_in_silence() -> None:
     state = person()
     no_review(state)
     coaching.set_rhythm(state, NOW, windows=["15:00", "22:30"])  # 22:30 is in quiet hours
@@ -138,8 +150,12 @@ def test_connection_windows_remind_at_their_start_and_are_skipped_in_quiet_hours
     due = reminders.due_items(state, first)
     assert [(i.what, i.slots, i.skip) for i in due] == [("window", {"at": "15:00"}, False)]
     reminders.mark_sent(state, due[0], first)
-    late = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # 22:30 Kolkata
-    assert [(i.what, i.skip) for i in reminders.due_items(state, late)] == [("window", True)]
+    late = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)  # 22:30 Kolkata: quiet, skipped
+    assert reminders.due_items(state, late) == []
+    assert reminders.next_at(state, first) == first + timedelta(days=1)
+    # Three days without a word from them: the windows rest until they write.
+    state.profile.last_seen_at = NOW - timedelta(days=3)
+    assert reminders.next_at(state, first) is None
 
 
 def test_two_due_at_once_come_spaced_but_a_planned_step_keeps_its_minute() -> None:
