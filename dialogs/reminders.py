@@ -25,8 +25,9 @@ Rules, each documented in docs/coaching.md:
   pointless). After 3 days without a word from them the windows rest until they write.
 * Quiet hours and /pause hold every one of them: a held item comes at the first
   allowed moment (a window is skipped instead). Back-off: every one sent counts as
-  unanswered, like a nudge, and the silence rules above keep a quiet person's chat quiet. Two things never come within SPACING
-  of each other, except the planned step they asked for at a set minute.
+  unanswered, like a nudge, and the silence rules above keep a quiet person's chat
+  quiet. Two things never come within SPACING of each other, except the planned step
+  they asked for at a set minute.
 """
 
 from __future__ import annotations
