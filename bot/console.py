@@ -22,7 +22,7 @@ from typing import TextIO
 
 from bot import console_input
 from bot.core import Bridges
-from bot.render import Outgoing, html_to_plain
+from bot.render import Outgoing, html_to_plain, render
 from bot.telegram_events import parse_command
 from dialogs.inputs import fold
 from dialogs.model import Event, Press, Text
@@ -165,6 +165,16 @@ class _Session:
         commands = [f"/{name}" for name in sorted(self.bridges.engine.commands)]
         return commands + [label for label, _ in self.buttons]
 
+    def where_we_were(self) -> None:
+        """A chat started again: show the question that waits for an answer, with its
+        buttons, so a typed "3" means its third button (not 03:00 at a time step)."""
+        state = self.bridges.store.load(self.key)
+        replies = self.bridges.engine.where_we_were(state, self.clock())
+        for message in render(self.bridges.catalog, state.profile.locale, replies):
+            text, flat = format_message(message)
+            self.buttons = flat or self.buttons
+            self.out.write(f"{BOT}{text}\n\n")
+
     def turn(self, line: str) -> None:
         event = event_from_line(line, self.buttons)
         self.buttons = []  # numbers always refer to the buttons of the latest reply
@@ -227,6 +237,7 @@ def chat(
 
     if interactive:
         out.write(f"{session.say('welcome')}\n\n")
+    session.where_we_were()
     try:
         for line in typed:
             session.turn(line)

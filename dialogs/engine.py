@@ -64,6 +64,7 @@ from dialogs.spec import (
     DialogSet,
     DialogSpec,
     StepSpec,
+    split_target,
 )
 
 ONBOARDING_DIALOG = "onboarding"
@@ -297,6 +298,22 @@ class Engine(SafetyRouting, ListenRouting):
         # Opened by the scheduler, not by them: whatever it covers is not brought back.
         self._push(turn, event.kind, now, {"soft": True} if event.soft else None, via=drafts.DUE)
 
+    def where_we_were(self, state: UserState, now: datetime) -> list[Reply]:
+        """The open question again ("Welcome back. Where we left off: ..." with its
+        buttons), for a chat that starts again without a message from them (the terminal
+        after a restart), so what they type next answers what they see. Pure: `state` is
+        not changed and nothing is saved. Empty when nothing waits for an answer.
+        """
+        frame = state.top
+        if frame is None or frame.dialog not in self.dialogs:
+            return []
+        step = self.dialogs[frame.dialog].steps.get(frame.step)
+        if step is None or step.display or (step.end and not step.choices):
+            return []
+        turn = Turn(state.copy())
+        self._resume(turn, now, "common/picking_up")
+        return turn.replies
+
     def _remind(self, turn: Turn, now: datetime) -> None:
         """A small-steps reminder (dialogs/reminders.py): open the first due one's dialog.
 
@@ -378,15 +395,26 @@ class Engine(SafetyRouting, ListenRouting):
     # --- dialog movement --------------------------------------------------------
 
     def _open(
-        self, turn: Turn, dialog: str, now: datetime, via: drafts.Via = drafts.SHORTCUT
+        self,
+        turn: Turn,
+        dialog: str,
+        now: datetime,
+        via: drafts.Via = drafts.SHORTCUT,
+        step: str | None = None,
     ) -> None:
         """Bring a dialog to the top: resume it if it is open somewhere, else start it.
 
         `via`: how it was asked for (a command by default; `drafts.FLOW` from another
         dialog's `dialog:` target), which decides whether what it covers comes back.
+        `step`: start there instead of at its start (a `dialog:<id>/<step>` target); a
+        run of it already open is then replaced.
         """
         stack = turn.state.stack
         spec = self.dialogs[dialog]
+        if step is not None:
+            turn.state.stack = [f for f in stack if f.dialog != dialog]
+            self._push(turn, dialog, now, step=step, via=via)
+            return
         existing = next((f for f in reversed(stack) if f.dialog == dialog), None)
         if existing is None:
             self._push(turn, dialog, now, via=via)
@@ -486,7 +514,8 @@ class Engine(SafetyRouting, ListenRouting):
             turn.state.stack.pop()
             # Chosen inside a dialog (the menu, a list): not a shortcut, so what lies below
             # is not brought back after it.
-            self._open(turn, target.removeprefix(DIALOG_PREFIX), now, via=drafts.FLOW)
+            dialog, entry = split_target(target.removeprefix(DIALOG_PREFIX))
+            self._open(turn, dialog, now, via=drafts.FLOW, step=entry)
         else:
             spec = self.dialogs[frame.dialog]
             # Hooks may return a step saved in a draft; a newer script may not have it.

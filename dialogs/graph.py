@@ -36,6 +36,7 @@ def mermaid(dialog: DialogSpec) -> str:
             node = target
             if target == END or target.startswith(DIALOG_PREFIX):
                 node = "end_" + target.removeprefix(DIALOG_PREFIX).replace(END, "done")
+                node = node.replace("/", "_")  # a dialog:<id>/<step> target
                 name = "end" if target == END else target.removeprefix(DIALOG_PREFIX)
                 exits.add(f"    {node}((({name})))" if target == END else f"    {node}[[{name}]]")
             arrow = f"-- {label} -->" if label else "-->"

@@ -21,6 +21,14 @@ INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "photo",
 KEYBOARDS = (None, "location", "remove", "main")
 END = "end"
 DIALOG_PREFIX = "dialog:"
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """A `dialog:<id>` or `dialog:<id>/<step>` target (the prefix already removed) as
+    (dialog id, step or None). The step form opens that dialog at that step, e.g. the
+    measure's first question when onboarding already asked whether they want it."""
+    dialog, _, step = target.partition("/")
+    return dialog, step or None
 CALLBACK_PREFIX = "c"
 MAX_CALLBACK_BYTES = 64
 DEFAULT_MAX_LENGTH = 400
@@ -233,14 +241,17 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
 # --- checks -----------------------------------------------------------------------
 
 
-def _check_targets(spec: DialogSpec, known: set[str], problems: _Problems) -> None:
+def _check_targets(spec: DialogSpec, known: dict[str, set[str]], problems: _Problems) -> None:
     for step in spec.steps.values():
         for target in step.targets():
             if target == END:
                 continue
             if target.startswith(DIALOG_PREFIX):
-                if target.removeprefix(DIALOG_PREFIX) not in known:
+                dialog, entry = split_target(target.removeprefix(DIALOG_PREFIX))
+                if dialog not in known:
                     problems.add(step.id, f"goes to '{target}', but no such dialog exists")
+                elif entry is not None and entry not in known[dialog]:
+                    problems.add(step.id, f"goes to '{target}', but '{dialog}' has no such step")
             elif target not in spec.steps:
                 problems.add(step.id, f"goes to '{target}', which is not a step of '{spec.id}'")
 
@@ -342,7 +353,7 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
 
 
 def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
-    known = {s.id for s in specs}
+    known = {s.id: set(s.steps) for s in specs}
     by_source = {p.source: p for p in problems}
     for spec in specs:
         p = by_source[spec.source]

@@ -31,6 +31,7 @@ from bot.console import (
 from bot.core import Bridges
 from bot.render import OutButton, Outgoing
 from dialogs.model import Command, Press, Text
+from storage.repository import UserKey
 
 ONBOARDING = (
     "/start\n1\nokay, got it\n1\nnowhere-land-xyz\nLisbon\n25:99\n8:15\nSkip for now\nmaybe later\n"
@@ -410,3 +411,19 @@ def test_without_readline_the_chat_still_reads_lines(monkeypatch: pytest.MonkeyP
         "1",
     ]
     assert shown == ["hint", "hint", "hint"]
+
+
+def test_a_restart_shows_the_waiting_question_so_a_number_means_its_button(
+    bridges: Bridges,
+) -> None:
+    talk(bridges, "rita", "/start\n1\n1\n1\nLisbon\n")
+    again = talk(bridges, "rita", "3\n")
+    # The check-in question again, with its buttons, before anything is typed...
+    assert again.index("Welcome back. Where we left off:") < again.index("you> 3")
+    assert "[3] 9:00" in again
+    # ...so "3" is its third button (9:00), not three o'clock in the night.
+    assert "I'll check in around 09:00" in again
+    assert bridges.store.load(UserKey("console", "rita")).profile.checkin_time == "09:00"
+    # Nothing waits on a screen that is only read: no "welcome back" then.
+    talk(bridges, "sam", "/start\n2\n")
+    assert "Welcome back" not in talk(bridges, "sam", "")

@@ -55,6 +55,8 @@ BROKEN = [
      "step 'ask': goes to 'byee', which is not a step of 'demo'"),
     ("unknown dialog", GOOD.replace("next: bye", "next: 'dialog:nowhere'"),
      "goes to 'dialog:nowhere', but no such dialog exists"),
+    ("unknown step of a dialog", GOOD.replace("next: bye", "next: 'dialog:demo/nope'"),
+     "goes to 'dialog:demo/nope', but 'demo' has no such step"),
     ("unreachable step", GOOD + "  other:\n    end: true\n",
      "step 'other': cannot be reached from the start step 'ask'"),
     ("dead end", GOOD.replace("  bye:\n    end: true", "  bye:\n    input: none"),

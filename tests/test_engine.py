@@ -81,6 +81,10 @@ def test_onboarding_happy_path_sets_profile_and_opens_menu() -> None:
     assert turn.state.profile.onboarded
     assert templates(turn) == ["onboarding/done", "onboarding/measure_offer"]
     assert where(turn.state) == ("onboarding", "measure_offer")
+    # Yes goes straight to the first question: the offer was the measure's introduction.
+    sure = run(turn.state, press("onboarding", "measure_offer", "sure"))
+    assert where(sure.state) == ("measure", "companionship")
+    assert templates(sure) == ["measure/companionship"]
     # Skipping the measure notes it was offered: the next offer comes in 14 days.
     turn = run(turn.state, press("onboarding", "measure_offer", "skip"))
     assert turn.state.records["rhythm"][0].data["measure_asked"] == NOW.isoformat()

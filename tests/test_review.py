@@ -374,3 +374,69 @@ async def test_review_on_telegram_is_a_chart_photo_with_its_caption(url: str) ->
         assert "Noted: Say hi to my neighbour" in ada.last.plain_text
         kept = [r.data for r in tg.state().records[coaching.REVIEW]]
         assert kept == [{"week_start": "2026-11-17", "answer": "Say hi to my neighbour"}]
+
+
+# --- every step has a way on, back or out --------------------------------------------
+
+
+GROUP = ("compassion", "truth", "wins", "measure", "change_windows", "change_review", "review")
+
+
+def test_every_step_that_waits_for_an_answer_shows_a_button() -> None:
+    """Without one, /cancel is the only way out of a step: a dead end on a phone."""
+    for name in (*GROUP, "window"):
+        for step in DIALOGS[name].steps.values():
+            if step.end or step.input == "none":
+                continue
+            assert step.choices, f"{name}.{step.id} shows no button"
+
+
+async def test_own_window_times_have_a_way_back_and_a_way_out(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        await ada.send("/settings")
+        await ada.click("Connection windows")
+        await ada.click("Choose my own times")
+        assert ada.buttons() == ["« Back", "Turn them off"]
+        await ada.click("Back")
+        assert "When would suit you" in ada.last.plain_text or "Right now" in ada.last.plain_text
+        await ada.click("Choose my own times")
+        await ada.send("10:00")
+        await ada.send("10:00")  # the same again: asked again, with the buttons
+        assert ada.buttons() == ["« Back", "Turn them off"]
+        await ada.send("back")  # typed: to the first time, and the "same time" note goes
+        assert "first window" in ada.last.plain_text
+        await ada.send("9:15")
+        assert "First window at 09:15" in ada.last.plain_text
+        assert rhythm_of(tg.state())["windows"] == []  # nothing saved on the way
+        await ada.click("Turn them off")
+        assert "no connection windows for now" in ada.last.plain_text
+        assert rhythm_of(tg.state())["windows"] == []
+        await ada.send("/settings")
+        await ada.click("Connection windows")
+        await ada.click("12:30 and 19:00")
+        await ada.send("/settings")
+        await ada.click("Connection windows")
+        await ada.click("Choose my own times")
+        await ada.send("turn them off")
+        assert rhythm_of(tg.state())["windows"] == []
+
+
+async def test_the_review_time_step_has_a_way_back_to_the_days(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada)
+        await ada.send("/settings")
+        await ada.click("Weekly review")
+        await ada.click("Fri")
+        assert "« Back" in ada.buttons()
+        await ada.click("Back")
+        assert "Which day suits you" in ada.last.plain_text
+        assert rhythm_of(tg.state())["review_day"] == 6  # unchanged: still Sunday
+        await ada.click("Tue")
+        await ada.click("20:00")
+        assert (rhythm_of(tg.state())["review_day"], rhythm_of(tg.state())["review_time"]) == (
+            1,
+            "20:00",
+        )
