@@ -585,6 +585,11 @@ class Engine(SafetyRouting, ListenRouting):
             label = self.catalog.label(locale, option.label, dict(option.ctx))
             if wanted and wanted == fold(label):
                 return option
+        # "on saturday please": words a choices hook gave a button, naming only that one.
+        typed = set(wanted.split())
+        named = [o for o in options if typed & set(o.words)]
+        if len(named) == 1:
+            return named[0]
         # "sure", "nah": a button the dialog file marks as meaning yes or no.
         meant = yes_or_no(text)
         return next((o for o in options if meant and o.means == meant), None)

@@ -170,17 +170,33 @@ def own_step(steps: list[dict[str, Any]], text: str, taken: Iterable[int] = ()) 
     return _step(new_step_id(steps, taken), None, text)
 
 
-def order_by_rating(steps: list[dict[str, Any]], library: Library | None = None) -> list[dict]:
-    """The steps easy to hard by their expected rating (0-10). Equal ratings keep their
-    order; an unrated step counts as its idea's default difficulty (own words: 5)."""
-    library = library or load_library()
-    return sorted(copy.deepcopy(steps), key=lambda s: _rated_size(s, library))
+def order_by_rating(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps easy to hard by their expected rating (0-10), as new dicts.
+
+    The sort is stable: equal ratings keep their order. An unrated step (a smaller step
+    just put below another, not rated yet) stays just below the first rated step above
+    it, whatever that step's new place; unrated steps with no rated step above stay at
+    the top. The person's own ratings are the only scale here, so the ladder reads "easy
+    to hard by your ratings"; `current` is a step id, so it survives the reordering.
+    """
+    keys: list[float] = []
+    above: float = float("inf")  # unrated steps at the very top stay there
+    for step in reversed(steps):
+        rating = step.get("expected")
+        if isinstance(rating, int) and not isinstance(rating, bool):
+            above = rating
+        keys.append(above)
+    keys.reverse()
+    order = sorted(range(len(steps)), key=lambda n: keys[n])
+    return [copy.deepcopy(steps[n]) for n in order]
 
 
-def _rated_size(step: dict[str, Any], library: Library) -> int:
-    if isinstance(step.get("expected"), int):
-        return int(step["expected"])
-    return _size(step, library)
+def reorder(ladder: dict[str, Any]) -> dict[str, Any]:
+    """The ladder (LADDER data) with its steps easy to hard by rating (see
+    `order_by_rating`); call it whenever a step gets or changes its rating."""
+    out = copy.deepcopy(ladder)
+    out["steps"] = order_by_rating(out.get("steps") or [])
+    return out
 
 
 # --- moving on the ladder --------------------------------------------------------------

@@ -50,6 +50,9 @@ class ChoiceSpec:
     finish: bool = False  # on a multi-select step: the "done" button
     when: str | None = None  # shown only while the frame's slot of this name holds a value
     means: str | None = None  # "yes" or "no": typing yes/no (sure, ok, nope...) taps it
+    # Other words that tap it when typed, as whole words ("saturday", "sat" for "Sat 5"),
+    # folded (dialogs.inputs.fold); only from choices hooks. Words naming two buttons tap none.
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,27 @@ def test_order_by_rating_is_stable_easy_to_hard() -> None:
     assert [s["id"] for s in ordered] == [5, 2, 6, 1, 3, 4]
 
 
+def test_an_unrated_step_stays_just_below_its_step_and_a_new_rating_moves_it() -> None:
+    data = a_ladder()
+    for s, rating in zip(data["steps"], [1, 2, 3, 5, 6, 8], strict=False):  # type: ignore[union-attr]
+        s["expected"] = rating
+    fifth = data["steps"][4]["id"]  # type: ignore[index]
+    easier = ladder.smaller(data, fifth)
+    assert easier is not None
+    placed = ladder.insert_below(data, fifth, easier)
+    same = ladder.reorder(placed)  # unrated: it keeps its place below the fifth step
+    assert [s["id"] for s in same["steps"]] == [s["id"] for s in placed["steps"]]
+    top = {**placed, "steps": [*placed["steps"], ladder.own_step(placed["steps"], "Mine")]}
+    assert ladder.reorder(top)["steps"][-1]["text"] == "Mine"  # unrated at the top: stays
+    for s in placed["steps"]:
+        if s["id"] == easier["id"]:
+            s["expected"] = 3  # rated after it was put there
+    moved = ladder.reorder(placed)
+    assert [s["expected"] for s in moved["steps"]] == [1, 2, 3, 3, 5, 6, 8]
+    assert moved["steps"][3]["id"] == easier["id"] == moved["current"]
+    assert placed["steps"][4]["id"] == easier["id"]  # the argument is left as it was
+
+
 def test_seed_portfolio_has_every_energy() -> None:
     seed = ladder.seed_portfolio()
     assert set(seed) == {"low", "some", "plenty"}

@@ -440,3 +440,10 @@ async def test_the_review_time_step_has_a_way_back_to_the_days(url: str) -> None
             1,
             "20:00",
         )
+
+
+def test_a_plain_no_closes_the_review_without_an_answer() -> None:
+    turn = open_dialog(person(), "review", NOW, {})
+    turn = ENGINE.step(turn.state, Text("no thanks"), NOW)
+    assert turn.state.top is None and [r.template for r in turn.replies] == ["review/bye"]
+    assert [r.data["answer"] for r in turn.state.records[coaching.REVIEW]] == [None]

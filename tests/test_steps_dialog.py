@@ -196,7 +196,7 @@ async def test_a_time_already_past_is_asked_again_and_replanning_replaces(url: s
         await ada.click("Plan a step")
         await ada.click("👉")
         await ada.click("Today")
-        await ada.click("9:00")  # 14:30 in Kolkata already
+        await ada.send("9:00")  # 14:30 in Kolkata already (no button for it any more)
         assert "09:00 has already gone by today. No harm done" in ada.last_text
         assert data(tg, coaching.PLAN) == []
         await ada.send("half past seven in the evening")
@@ -340,7 +340,9 @@ async def test_it_didnt_happen_brings_kindness_and_a_smaller_step_to_plan(url: s
         text = ada.last_text
         assert "it says nothing bad about you" in text
         smaller = idea("online_group")  # micro, not on the ladder yet, below the walking group
-        assert f"Here's a smaller step, just below it on your ladder: “{smaller}”" in text
+        # A new idea: said to be added now, never as if it had been on the ladder all along.
+        assert f"I've added a smaller step just below it on your ladder: “{smaller}”" in text
+        assert "Here's a smaller step, just below it" not in text
         assert ada.buttons() == ["📅 Plan the smaller step", "Not now"]
         steps = the_ladder(tg)["steps"]
         assert [s["idea"] for s in steps][3:6] == ["online_game", "online_group", "walking_group"]
@@ -358,7 +360,11 @@ async def test_it_didnt_happen_brings_kindness_and_a_smaller_step_to_plan(url: s
         await ada.click("19:30")
         await ada.click("Skip the backup")
         assert f"Planned: “{smaller}”, today at 19:30" in ada.last_text
-    assert the_ladder(tg)["steps"][4]["expected"] == 3
+    # Rated 3, it moves below the step rated 5: easy to hard by their ratings, and still
+    # the current step (current is an id).
+    ordered = the_ladder(tg)
+    assert [s["expected"] for s in ordered["steps"]] == [1, 2, 3, 3, 5, 6, 8]
+    assert ordered["steps"][3]["id"] == ordered["current"] == 7
     new_plan = data(tg, coaching.PLAN)[-1]
     assert (new_plan["step"], new_plan["closed"]) == (7, False)
 
@@ -451,7 +457,7 @@ def test_a_missing_or_closed_plan_says_nothing_harmful() -> None:
         assert "already told me" in catalog.render("en", "reflect/happened", reflect_info(call))
     nothing = call_with({})  # no ladder at all, no slots: an offer to build one
     assert reflect_info(nothing)["status"] == "none"
-    assert [c.next for c in happened_choices(nothing)] == ["dialog:steps", "end"]
+    assert [c.next for c in happened_choices(nothing)] == ["dialog:steps", "gone"]
 
 
 # --- editing, a new ladder, no time zone ---------------------------------------------------
@@ -534,3 +540,249 @@ async def test_a_run_left_half_way_is_offered_back(url: str) -> None:
         await ada.click("Start afresh")
         assert "Your ladder" in ada.last_text and "Plan a step" in " ".join(ada.buttons())
     assert data(tg, coaching.PLAN) == []
+
+
+# --- a new person's trial: backups, endings, words after a rating, times, weekdays ---------
+
+BACKUP = "Send someone a short hello text"  # the first low-energy portfolio option
+
+
+async def test_it_didnt_happen_shows_the_plans_backup(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", BACKUP)
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA + timedelta(hours=4)) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        await ada.click("It didn't happen")
+        assert f"Your backup was “{BACKUP}”. It still counts" in ada.last.plain_text
+
+
+async def test_not_today_shows_the_backup_once(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", BACKUP)
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
+        ada = tg.chat()
+        await remind(tg, TOMORROW_18_KOLKATA)
+        await ada.click("Not today")
+        assert f"Your backup was “{BACKUP}”. It still counts" in ada.last.plain_text
+        await ada.click("Let it go for now")
+        assert "Your backup was" not in ada.last.plain_text  # said a moment ago already
+
+
+async def test_no_backup_no_backup_line(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
+        ada = tg.chat()
+        await remind(tg, TOMORROW_18_KOLKATA)
+        await ada.click("Not today")
+        assert "backup" not in ada.last.plain_text.lower()
+
+
+async def test_done_after_planning_answers(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+        said = await ada.click("Done")
+        assert said and said[-1].plain_text.strip()
+        assert tg.state().top is None  # and the dialog is closed
+
+
+MY_FLOWS = ("steps", "reflect", "step_reminder")
+
+
+def test_no_tap_in_my_flows_ends_in_silence() -> None:
+    """A tap (or a typed answer) never leads straight to `end`: it goes to a step that says
+    something (an `end: true` step with its own words), or on to another step or dialog."""
+    from dialogs import hooks
+    from dialogs.spec import END, load_dialogs
+
+    dialogs = load_dialogs()
+    gone = call_with({"plan": 999})
+    for dialog in MY_FLOWS:
+        for step in dialogs[dialog].steps.values():
+            assert step.next != END, (dialog, step.id)
+            assert END not in step.exits, (dialog, step.id)
+            for choice in step.choices:
+                assert choice.next != END, (dialog, step.id, choice.id)
+            if step.end:
+                ctx: dict[str, Any] = {"slots": {}}
+                for name in step.enter:
+                    ctx |= hooks.registry("enter")[name](gone)
+                assert default_catalog().render("en", step.prompt, ctx).strip(), step.id
+
+
+def test_the_gone_and_nothing_buttons_and_hooks_lead_to_words() -> None:
+    from dialogs.hooks import reflect
+
+    gone = call_with({"plan": 999})
+    nothing = call_with({})
+    for call in (gone, nothing):
+        for hook in (reminder_choices, happened_choices, reflect.suggest_choices,
+                     reflect.smaller_choices):  # fmt: skip
+            assert all(c.next != "end" for c in hook(call)), hook
+    for hook in (reflect.begin, reflect.save, reflect.not_happened):
+        assert hook(gone) == "gone"
+
+
+def reflect_call(expected: int, actual: int, happened: str, hard: str | None) -> HookCall:
+    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
+    owner = coaching.records.add(
+        state, coaching.LADDER, ladder.new_ladder(None, None, ladder.propose(None, None)), FIXED_NOW
+    )
+    owner.id = 1
+    first = owner.data["steps"][0]
+    first["expected"] = expected
+    tip = ladder.suggest(expected, actual, True, happened == "partly")
+    slots = {"ladder": 1, "step": first["id"], "plan": None, "happened": happened,
+             "actual": actual, "hard": hard, "suggestion": tip, "choice": tip}  # fmt: skip
+    return HookCall(state, Frame("reflect", "suggest", slots), None, FIXED_NOW, [])
+
+
+EASIER = ("easier than", "more easily", "that went well", "lighter than")  # claims, not questions
+HARDER = ("harder than", "more than you expected")
+SAME = ("just as you", "as you expected", "as hard as you")
+HEAVY = ("asked a lot", "took a lot")
+
+
+@pytest.mark.parametrize("happened", ["yes", "partly"])
+@pytest.mark.parametrize("hard", [None, "My hands shook"])
+def test_the_words_after_a_rating_follow_the_comparison(happened: str, hard: str | None) -> None:
+    from dialogs.hooks.reflect import saved_info
+
+    catalog = default_catalog()
+    for expected in range(11):
+        for actual in range(11):
+            call = reflect_call(expected, actual, happened, hard)
+            ctx = reflect_info(call) | saved_info(call) | {"slots": call.frame.slots}
+            last = "hard_offer" if actual >= 7 or hard else "saved"
+            said = " ".join(
+                catalog.render("en", f"reflect/{name}", ctx).lower()
+                for name in ("easy", "suggest", last)
+            )
+            case = (expected, actual, happened, hard, said)
+            if actual < expected:
+                assert not any(w in said for w in HARDER + SAME), case
+            elif actual == expected:
+                assert not any(w in said for w in EASIER + HARDER), case
+            else:
+                assert not any(w in said for w in EASIER + SAME), case
+            if actual < 7:
+                assert not any(w in said for w in HEAVY), case
+
+
+def test_today_offers_only_times_still_ahead() -> None:
+    from dialogs.hooks.steps import time_choices
+
+    at_0901 = FIXED_NOW + timedelta(minutes=1)  # 09:01 UTC, the person's zone is UTC
+    call = HookCall(
+        UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC")),
+        Frame("steps", "plan_time", {"day": at_0901.date().isoformat()}),
+        None,
+        at_0901,
+        [],
+    )
+    assert [c.value for c in time_choices(call)] == ["12:30", "18:00", "19:30"]
+    call.frame.slots["day"] = (at_0901 + timedelta(days=1)).date().isoformat()
+    assert [c.value for c in time_choices(call)] == ["09:00", "12:30", "18:00", "19:30"]
+
+
+async def test_today_buttons_in_kolkata_and_none_left_late_in_the_evening(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:  # 14:30 in Kolkata
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Today")
+        assert ada.buttons() == ["18:00", "19:30", "« Another day"]
+    late = FIXED_NOW + timedelta(hours=6)  # 20:30 in Kolkata: every quick time has gone by
+    async with bridges_on_fake(url, fake, now=late) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("Start afresh")  # the plan left half-way above
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Today")
+        assert "gone by for today" in ada.last.plain_text
+        assert ada.buttons() == ["Tomorrow instead", "« Another day"]
+        await ada.click("Tomorrow instead")
+        assert "tomorrow. At what time?" in ada.last.plain_text
+        assert ada.buttons() == ["9:00", "12:30", "18:00", "19:30", "« Another day"]
+        await ada.send("21:45")  # typed times work as before
+        await ada.click("Skip the backup")
+        assert "tomorrow at 21:45" in ada.last.plain_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [("Saturday", 28), ("sat", 28), ("friday", 27), ("FRI", 27), ("Mon", 30), ("tue", 1),
+     ("on Wednesday, please", 25), ("Sat 28", 28)],
+)  # fmt: skip
+def test_a_typed_weekday_picks_its_button(typed: str, day: int) -> None:
+    from dialogs.hooks.steps import pick_weekday, weekdays
+
+    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
+    call = HookCall(state, Frame("steps", "plan_weekday", {"day_typed": typed}), typed,
+                    FIXED_NOW, [])  # fmt: skip
+    offered = {c.value for c in weekdays(call)}
+    assert pick_weekday(call) == "plan_time"
+    assert call.frame.slots["day"] in offered
+    assert int(call.frame.slots["day"][-2:]) == day
+    assert "day_typed" not in call.frame.slots  # their words are not kept
+
+
+@pytest.mark.parametrize("typed", ["someday", "saturday or sunday", "satisfied", "next week"])
+def test_words_without_one_clear_weekday_are_asked_again_kindly(typed: str) -> None:
+    from dialogs.hooks.steps import pick_weekday
+
+    state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
+    call = HookCall(state, Frame("steps", "plan_weekday", {}), typed, FIXED_NOW, [])
+    assert pick_weekday(call) == "plan_weekday"
+    assert "day" not in call.frame.slots and call.frame.slots.get("unsure") is True
+
+
+async def test_typing_a_weekday_at_another_day(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await ada.click("Plan a step")
+        await ada.click("👉")
+        await ada.click("Another day")
+        assert "Sat 28" in ada.buttons()
+        await ada.send("someday")
+        assert "not sure which of these you mean" in ada.last.plain_text
+        assert "Sat 28" in ada.buttons()
+        await ada.send("on saturday please")
+        assert "on Saturday 28 Nov. At what time?" in ada.last.plain_text
+        await ada.click("« Another day")
+        await ada.click("Another day")
+        await ada.send("I feel so alone today")  # a feeling is listened to, not re-asked
+        assert "not sure which of these" not in ada.transcript().split("I feel so alone")[-1]
+        await ada.send("/steps")
+        await ada.click("Carry on")  # the plan left half-way is offered back
+        await ada.send("FRI")  # a short name, any case
+        assert "on Friday 27 Nov. At what time?" in ada.last.plain_text
+        await ada.click("« Another day")
+        await ada.click("Another day")
+        await ada.click("Fri 27")  # the buttons still work
+        await ada.send("18:00")
+        await ada.click("Skip the backup")
+        assert "on Friday 27 Nov at 18:00" in ada.last.plain_text

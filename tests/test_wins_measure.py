@@ -182,14 +182,13 @@ async def test_three_measures_on_three_dates_show_the_trend(url: str) -> None:
         open_commands(tg)
         ada = tg.chat()
         second = await measure(ada, ("3", "some of the time", "2"), typed=True)
-        assert "Today's score: 7" in second and "9 → 7" in second
+        assert "Today's score: 7" in second and "9 (23 Nov) → 7 (today)" in second
         assert "lower than last time" in second
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=28)) as tg:
         open_commands(tg)
         ada = tg.chat()
         third = await measure(ada, ("Hardly ever", "Some of the time", "Some of the time"))
-        assert "9 → 7 → 5" in third
-        assert "23 Nov · 7 Dec · 21 Dec" in third
+        assert "Your scores so far: 9 (23 Nov) → 7 (7 Dec) → 5 (today)" in third
         assert "lower than last time" in third
         await ada.click("Done")
         assert tg.state().stack == []
@@ -217,7 +216,7 @@ async def test_a_higher_score_gets_kind_words_and_no_reach_out_button_with_a_lis
         open_commands(tg)
         ada = tg.chat()
         result = await measure(ada, ("Often", "Hardly ever", "Hardly ever"))
-        assert "3 → 5" in result and "higher than last time" in result
+        assert "3 (23 Nov) → 5 (today)" in result and "higher than last time" in result
         assert "not your fault" in result
         assert ada.buttons() == ["Done"]
 
@@ -260,3 +259,41 @@ def test_the_scheduled_intro_says_it_has_been_two_weeks() -> None:
     assert "two weeks" not in intro({})
     state.records[coaching.UCLA] = []
     assert "couple of weeks" in intro({"scheduled": True})
+
+
+async def test_two_measures_on_one_day_read_right(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        open_commands(tg)
+        ada = tg.chat()
+        await onboard(ada)
+        await measure(ada, ("Often", "Often", "Some of the time"))
+        await ada.click("Done")
+        second = await measure(ada, ("Some of the time", "Hardly ever", "Some of the time"))
+        assert "Your scores so far: 8 (earlier today) → 5 (today)" in second
+        assert "23 Nov" not in second  # no "23 Nov · 23 Nov" line
+    async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=14)) as tg:
+        open_commands(tg)
+        ada = tg.chat()
+        third = await measure(ada, ("Often", "Hardly ever", "Hardly ever"))
+        assert "Your scores so far: 8 (23 Nov) → 5 (same day) → 5 (today)" in third
+        assert "About the same as last time" in third
+
+
+async def test_words_typed_on_the_log_are_answered_never_noted_as_a_win(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        open_commands(tg)
+        ada = tg.chat()
+        await onboard(ada)
+        await ada.send("/wins")
+        assert "Add a win" in ada.last_text  # the empty log says how to note one
+        await ada.send("I feel so alone today")  # a feeling, not a win
+        assert "Noted" not in ada.last_text
+        assert coaching.WIN not in tg.state().records
+        await ada.send("/wins")
+        await ada.click("Add a win")
+        await ada.send("Chatted with the baker")
+        assert "Noted 💛" in ada.last_text
+        assert wins_in(ada.last_text) == ["Chatted with the baker"]
+    saved = [r.data for r in tg.state().records[coaching.WIN]]
+    assert saved == [{"text": "Chatted with the baker", "source": "typed"}]

@@ -72,20 +72,39 @@ def measure_intro(call: HookCall) -> dict[str, Any]:
     return {"scheduled": bool(call.frame.slots.get(SCHEDULED)), "last_date": last}
 
 
+def _when(dates: list[str], today: str) -> list[str]:
+    """How each date of a trend reads beside its score, so two measures on one day never
+    show as the same date twice: "today", "earlier_today" (today, with a later one today),
+    "same_day" (the same date as the one before it) or "date" (show the date)."""
+    found = []
+    for i, on in enumerate(dates):
+        later_today = i + 1 < len(dates) and dates[i + 1] == today
+        if on == today:
+            found.append("earlier_today" if later_today else "today")
+        elif i > 0 and dates[i - 1] == on:
+            found.append("same_day")
+        else:
+            found.append("date")
+    return found
+
+
 @enter("measure_result")
 def measure_result(call: HookCall) -> dict[str, Any]:
     """The latest measure and the trend for the result screen.
 
     {"total": int | None (None if nothing was saved), "trend": [{"date": local ISO date,
-    "total": int}] (oldest first, at most TREND_SHOWN), "direction": see `direction`}.
+    "total": int, "when": see `_when`}] (oldest first, at most TREND_SHOWN), "direction":
+    see `direction`}.
     """
-    trend = ucla_trend(call.state)
+    trend = ucla_trend(call.state)[-TREND_SHOWN:]
     zone = call.state.profile.timezone
+    dates = [local_time(zone, at).date().isoformat() for at, _ in trend]
+    today = local_time(zone, call.now).date().isoformat()
     return {
         "total": trend[-1][1] if trend else None,
         "trend": [
-            {"date": local_time(zone, at).date().isoformat(), "total": total}
-            for at, total in trend[-TREND_SHOWN:]
+            {"date": on, "total": total, "when": when}
+            for on, (_, total), when in zip(dates, trend, _when(dates, today), strict=True)
         ],
         "direction": direction(trend),
     }

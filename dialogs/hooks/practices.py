@@ -1,9 +1,9 @@
 """Hooks for the short practices: the self-compassion break and one tiny truth.
 
-Neither keeps a record: the kind words and the tiny truth stay in the frame's slots for
-the closing message only, and go when the dialog closes. A tiny truth is either one of
-the examples (slot `example`: its id, words in prompts/en/truth/_examples.j2) or the
-person's own words (slot `own`).
+Neither keeps a record: what they name (slot `named`), their kind words and the tiny truth
+stay in the frame's slots to be shown back once, and go when the dialog closes. A tiny
+truth is either one of the examples (slot `example`: its id, words in
+prompts/en/truth/_examples.j2) or the person's own words (slot `own`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Saving writes a REFLECTION {"ladder", "step", "happened", "expected", "actual", 
 or partly) and updates the ladder: `tries` + 1 for every reflected try, `done` + 1 when it
 fully happened, `current` moved by "climb" or to the smaller step. Other slots: `happened`
 ("yes" | "partly" | "no"), `actual` (0-10), `suggestion` (ladder.suggest), `choice`,
-`smaller` (the id of the smaller step offered, or None).
+`smaller` (the id of the smaller step offered, or None), `smaller_new` (it was just added).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.hooks.steps import (
     due_plan,
     hand_to_planning,
+    item_text,
     label_text,
     open_plans,
     plan_target,
@@ -35,9 +36,13 @@ from dialogs.hooks.steps import (
 from dialogs.model import Record, UserState
 from dialogs.spec import ChoiceSpec
 
+# The closing step of both dialogs that use these hooks (reflect, step_reminder) when the
+# try is gone or they close: a short line, never silence.
+GONE = "gone"
 HARD = 7  # "how hard was it really" at or above this brings the self-compassion offer
 INFO_KEYS = (
-    "text", "expected", "actual", "happened", "suggestion", "next_text", "smaller_text", "choice",
+    "text", "expected", "actual", "happened", "suggestion", "next_text", "smaller_text",
+    "smaller_new", "choice", "compare", "backup",
 )  # fmt: skip
 
 
@@ -81,26 +86,42 @@ def _status(call: HookCall) -> str:
     return "gone" if slots.get("plan") is not None or "ladder" in slots else "none"
 
 
+def compare(expected: Any, actual: Any) -> str | None:
+    """How the real rating compares with the prediction, both 0-10: "easier" | "same" |
+    "harder", or None when either is missing. Every line said after the real rating
+    follows this one word, so no two of them can disagree."""
+    if not isinstance(expected, int) or not isinstance(actual, int):
+        return None
+    return "easier" if actual < expected else "same" if actual == expected else "harder"
+
+
 @enter("reflect_info")
 def info(call: HookCall) -> dict[str, Any]:
     """{"status": "ok" | "gone" | "none", "text", "expected", "actual", "happened",
-    "suggestion", "next_text" (the step above, or None at the top), "smaller_text"}."""
+    "suggestion", "next_text" (the step above, or None at the top), "smaller_text",
+    "smaller_new" (True: the smaller step is a new one, just added), "choice", "compare"
+    (see `compare`), "backup" (the plan's backup option in words, or None)}."""
     found = target(call)
     slots = call.frame.slots
     if found is None:  # every key still there: a step shown after its try went away renders
         return dict.fromkeys(INFO_KEYS) | {"status": _status(call)}
     above = ladder.next_step(found.owner.data, found.step["id"])
     smaller = ladder.find_step(found.owner.data, slots.get("smaller"))
+    expected = found.step.get("expected")
+    backup = found.plan.data.get("backup") if found.plan is not None else None
     return {
         "status": "ok",
         "text": step_text(call.state, found.step),
-        "expected": found.step.get("expected"),
+        "expected": expected,
         "actual": slots.get("actual"),
         "happened": slots.get("happened"),
         "suggestion": slots.get("suggestion"),
         "next_text": step_text(call.state, above) if above else None,
         "smaller_text": step_text(call.state, smaller) if smaller else None,
+        "smaller_new": bool(slots.get("smaller_new")),
         "choice": slots.get("choice"),
+        "compare": compare(expected, slots.get("actual")),
+        "backup": item_text(call.state, backup),
     }
 
 
@@ -108,11 +129,11 @@ def info(call: HookCall) -> dict[str, Any]:
 def happened_choices(call: HookCall) -> list[ChoiceSpec]:
     status = _status(call)
     if status == "gone":
-        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
     if status == "none":
         return [
             ChoiceSpec(id="build", label="reflect.happened.build", next="dialog:steps"),
-            ChoiceSpec(id="close", label="reflect.happened.close", next="end"),
+            ChoiceSpec(id="close", label="reflect.happened.close", next=GONE),
         ]
     return [
         ChoiceSpec(id="yes", label="reflect.happened.yes", value="yes", means="yes",
@@ -142,7 +163,7 @@ def _fix(call: HookCall) -> Target | None:
 @action("reflect_begin")
 def begin(call: HookCall) -> str | None:
     call.frame.slots["happened"] = call.value
-    return None if _fix(call) is not None else "end"
+    return None if _fix(call) is not None else GONE
 
 
 @action("reflect_suggest")
@@ -164,7 +185,7 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
     """Climb (when there is a step above), repeat, stay; the suggested one is marked."""
     found = target(call)
     if found is None:
-        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
     tip = call.frame.slots.get("suggestion")
     above = ladder.next_step(found.owner.data, found.step["id"])
     options = []
@@ -195,7 +216,7 @@ def save(call: HookCall) -> str | None:
     state, slots = call.state, call.frame.slots
     found = target(call)
     if found is None:
-        return "end"
+        return GONE
     happened = slots.get("happened")
     actual = slots.get("actual") if isinstance(slots.get("actual"), int) else None
     step_id = found.step["id"]
@@ -242,9 +263,13 @@ def _climbed(data: dict[str, Any], step_id: Any) -> dict[str, Any]:
 def saved_info(call: HookCall) -> dict[str, Any]:
     found = target(call)
     if found is None:
-        return {"current_text": None}
+        return {"current_text": None, "heavy": False}
     current = ladder.find_step(found.owner.data, found.owner.data.get("current"))
-    return {"current_text": step_text(call.state, current) if current else None}
+    actual = call.frame.slots.get("actual")
+    return {
+        "current_text": step_text(call.state, current) if current else None,
+        "heavy": isinstance(actual, int) and actual >= HARD,  # "it asked a lot of you"
+    }
 
 
 # --- it didn't happen (reflect and step_reminder) -------------------------------------------
@@ -252,12 +277,13 @@ def saved_info(call: HookCall) -> dict[str, Any]:
 
 @action("reflect_not_happened")
 def not_happened(call: HookCall) -> str | None:
-    """No blame: the try is noted as not happened, the plan closed, and a smaller step put
-    just below it on the ladder and made current (`smaller` slot; None if none exists)."""
+    """No blame: the try is noted as not happened, the plan closed, and a smaller step made
+    current: a new idea added just below it, else the step already below it (`smaller`
+    slot: its id, None if none exists; `smaller_new`: it was just added)."""
     state, slots = call.state, call.frame.slots
     found = _fix(call)
     if found is None:
-        return "end"
+        return GONE
     slots["happened"] = "no"
     step_id = found.step["id"]
     records.add(
@@ -279,10 +305,13 @@ def not_happened(call: HookCall) -> str | None:
     _close(found.plan)
     data = ladder.record_try(found.owner.data, step_id, False)
     easier = ladder.smaller(data, step_id, taken=taken_ids(state, found.owner))
+    # A new idea from the library is added now; an existing lower step is only pointed at.
+    new = easier is not None and ladder.find_step(data, easier["id"]) is None
     if easier is not None:
         data = ladder.insert_below(data, step_id, easier)
     found.owner.data = data
     slots["smaller"] = easier["id"] if easier else None
+    slots["smaller_new"] = new
     return None
 
 
@@ -301,7 +330,7 @@ def plan_smaller(call: HookCall) -> None:
 def smaller_choices(call: HookCall) -> list[ChoiceSpec]:
     """[Plan the smaller step] (or [Plan it again] when none was found) and [Not now]."""
     if target(call) is None:
-        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next="end")]
+        return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
     plan = "plan" if call.frame.slots.get("smaller") is not None else "again"
     return [
         ChoiceSpec(id=plan, label=f"reflect.smaller.{plan}", hook="reflect_plan_smaller",

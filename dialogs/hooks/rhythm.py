@@ -22,6 +22,17 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def _is_time(value: object) -> bool:
+    """Whether a step's value is a local "HH:MM" (a time step's answer), not a button's
+    None or "" (« Back, Turn them off)."""
+    if not isinstance(value, str) or ":" not in value:
+        return False
+    try:
+        return 0 <= _minutes(value) < 24 * 60
+    except ValueError:
+        return False
+
+
 def in_quiet_hours(hhmm: str, quiet_start: str, quiet_end: str) -> bool:
     """Whether local "HH:MM" falls in quiet hours [start, end), which may run past midnight
     (21:00-08:00). Malformed times count as outside."""
@@ -51,12 +62,16 @@ def rhythm_info(call: HookCall) -> dict[str, Any]:
 
 @action("review_off")
 def review_off(call: HookCall) -> None:
+    """The weekly review off (review_day None); its time is kept for turning it on again."""
     coaching.set_rhythm(call.state, call.now, review_day=None)
 
 
 @action("save_review")
 def save_review(call: HookCall) -> None:
-    """The review's new time (the step's value, "HH:MM") on the day chosen before it."""
+    """The review's new time (the step's value, "HH:MM") on the day chosen before it;
+    « Back (no time) changes nothing."""
+    if not _is_time(call.value):
+        return
     day = call.frame.slots.get("review_day")
     changes: dict[str, Any] = {"review_time": str(call.value)}
     if isinstance(day, int) and 0 <= day <= 6:
@@ -74,7 +89,9 @@ def save_window_preset(call: HookCall) -> None:
 @action("save_own_windows")
 def save_own_windows(call: HookCall) -> str | None:
     """Their own two times (slots FIRST and SECOND), earliest first; the same time twice
-    asks for the second again."""
+    asks for the second again. A button's value (no time) saves nothing here."""
+    if not _is_time(call.value) or not _is_time(call.frame.slots.get(FIRST)):
+        return None
     first, second = call.frame.slots.get(FIRST), str(call.value)
     if first == second:
         call.frame.slots[SAME] = True
@@ -82,6 +99,12 @@ def save_own_windows(call: HookCall) -> str | None:
     call.frame.slots.pop(SAME, None)
     coaching.set_rhythm(call.state, call.now, windows=sorted([str(first), second], key=_minutes))
     return None
+
+
+@action("windows_again")
+def windows_again(call: HookCall) -> None:
+    """« Back from their own times: the "same time twice" note is from the last try."""
+    call.frame.slots.pop(SAME, None)
 
 
 @enter("window_info")

@@ -10,8 +10,9 @@ Slots of the `steps` dialog: `draft` (the steps being built or edited, LADDER st
 dicts), `editing` (True when the draft is the existing ladder), `need`, `goal`, `pick`
 (a step id picked from a numbered list), `new_text`, `rating`, `plan_step` (the step being
 planned), `day` (its local date, ISO), `time` ("HH:MM"), `past` (a time found already
-past), `energy` and `add_energy` (low | some | plenty), `handoff` ("smaller" | "replan",
-when another dialog sent them here to plan; see `hand_to_planning`).
+past), `unsure` (typed words at "another day" named no single weekday), `day_typed` (those
+words, dropped in the same turn), `energy` and `add_energy` (low | some | plenty), `handoff`
+("smaller" | "replan", when another dialog sent them here to plan; see `hand_to_planning`).
 
 Step words: a step's own `text`, else its idea's label "steps.idea.<id>" in the person's
 locale (read from the prompt catalog: deterministic, so hooks stay pure).
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from dialogs import coaching, drafts, ladder, places, records
 from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.inputs import fold
 from dialogs.model import Frame, Record, UserState
 from dialogs.spec import ChoiceSpec
 
@@ -548,7 +550,8 @@ def rate_planned(call: HookCall) -> str | None:
     target = ladder.find_step(data, step["id"])
     if target is not None:
         target["expected"] = int(call.value)
-    owner.data = data
+    # A new rating can change the step's place: the ladder stays easy to hard by rating.
+    owner.data = ladder.reorder(data)
     return None
 
 
@@ -570,6 +573,8 @@ def plan_info(call: HookCall) -> dict[str, Any]:
         "no_zone": zone_name(state) is None,
         "past": slots.get("past"),
         "handoff": slots.get("handoff"),
+        "none_left": day is not None and not times_ahead(state, day, call.now),
+        "unsure": bool(slots.get("unsure")),
     }
 
 
@@ -585,6 +590,7 @@ def set_day(call: HookCall) -> None:
     """Today (0) or tomorrow (1) as an offset, or another day as an ISO date."""
     slots = call.frame.slots
     slots.pop("past", None)
+    slots.pop("unsure", None)
     if isinstance(call.value, int):
         day = local_today(call.state, call.now) + timedelta(days=call.value)
         slots["day"] = day.isoformat()
@@ -592,22 +598,96 @@ def set_day(call: HookCall) -> None:
         slots["day"] = call.value
 
 
+def other_days(state: UserState, now: datetime) -> list[date]:
+    """The days "another day" offers: the day after tomorrow and the six after it, on the
+    person's clock. Seven days in a row, so each weekday is there exactly once."""
+    today = local_today(state, now)
+    return [today + timedelta(days=n) for n in range(2, 2 + OTHER_DAYS)]
+
+
 @choices("steps_weekdays")
 def weekdays(call: HookCall) -> list[ChoiceSpec]:
-    """The days after tomorrow, a week of them, as weekday buttons (value: ISO date)."""
-    today = local_today(call.state, call.now)
-    days = [today + timedelta(days=n) for n in range(2, 2 + OTHER_DAYS)]
+    """The days after tomorrow, a week of them, as weekday buttons (value: ISO date).
+    Each is also tapped by its weekday's names typed ("Saturday", "sat"): the locale's
+    label "steps.day_words.<n>", words separated by spaces."""
     return [
         ChoiceSpec(
             id=f"d{d.isoformat()}",
             label=f"steps.weekday.{d.weekday()}",
             value=d.isoformat(),
             ctx=(("day", d.day),),
-            hook="steps_set_day",
             next="plan_time",
+            words=tuple(fold(label_text(call.state, f"steps.day_words.{d.weekday()}")).split()),
         )
-        for d in days
+        for d in other_days(call.state, call.now)
     ]
+
+
+def typed_weekday(state: UserState, text: str) -> int | None:
+    """The one weekday (0 = Monday) that typed words name, or None for none or several.
+
+    The names are the locale's labels "steps.day_words.<n>" (a full name and short forms,
+    separated by spaces: "saturday sat"), matched as whole words, any case or accent.
+    """
+    words = set(fold(text).split())
+    named = {
+        day
+        for day in range(7)
+        if words & set(fold(label_text(state, f"steps.day_words.{day}")).split())
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+@action("steps_pick_weekday")
+def pick_weekday(call: HookCall) -> str | None:
+    """`plan_weekday`: a tapped day (its ISO date), or typed words naming a weekday
+    ("Saturday", "sat", "on friday please"): the offered day of that weekday. Words that
+    name no day, or several, bring the question back, kindly (`unsure`)."""
+    slots = call.frame.slots
+    slots.pop("day_typed", None)  # their own words are not kept past this turn
+    slots.pop("unsure", None)
+    if call.value is None:
+        return None  # "back"
+    offered = {d.isoformat(): d for d in other_days(call.state, call.now)}
+    picked = offered.get(str(call.value))
+    if picked is None:
+        weekday = typed_weekday(call.state, str(call.value))
+        picked = next((d for d in offered.values() if d.weekday() == weekday), None)
+    if picked is None:
+        slots["unsure"] = True
+        return "plan_weekday"
+    slots.pop("past", None)
+    slots["day"] = picked.isoformat()
+    return "plan_time"
+
+
+# The quick times offered on `plan_time` ("HH:MM", local), with their button ids.
+QUICK_TIMES: tuple[tuple[str, str], ...] = (
+    ("t0900", "09:00"), ("t1230", "12:30"), ("t1800", "18:00"), ("t1930", "19:30"),
+)  # fmt: skip
+
+
+def times_ahead(state: UserState, day: date, now: datetime) -> list[tuple[str, str]]:
+    """The quick times (id, "HH:MM") still ahead on `day` in the person's zone (UTC without
+    one): all of them on a later day, only the ones after `now` today."""
+    zone = zone_name(state)
+    return [(tid, hhmm) for tid, hhmm in QUICK_TIMES if ladder.local_instant(day, hhmm, zone) > now]
+
+
+@choices("steps_time_choices")
+def time_choices(call: HookCall) -> list[ChoiceSpec]:
+    """The quick time buttons still ahead on the chosen day. Late in the day, with none
+    left: "Tomorrow instead" (the day moves on, the same question comes back)."""
+    state, day = call.state, _day(call.frame.slots)
+    if day is None:
+        day = local_today(state, call.now)
+    ahead = times_ahead(state, day, call.now)
+    if not ahead:
+        return [
+            ChoiceSpec(id="tomorrow", label="steps.plan_time.tomorrow", value=1,
+                       hook="steps_set_day", next="plan_time")
+        ]  # fmt: skip
+    return [ChoiceSpec(id=tid, label=f"steps.plan_time.{tid}", value=hhmm) for tid, hhmm in ahead]
 
 
 @action("steps_save_plan")
@@ -801,7 +881,7 @@ def reminder_info(call: HookCall) -> dict[str, Any]:
 def reminder_choices(call: HookCall) -> list[ChoiceSpec]:
     found = plan_target(call.state, call.frame.slots.get("plan"))
     if found is None:
-        return [ChoiceSpec(id="ok", label="step_reminder.nudge.ok", next="end")]
+        return [ChoiceSpec(id="ok", label="step_reminder.nudge.ok", next="gone")]
     options = [ChoiceSpec(id="going", label="step_reminder.nudge.going", next="going")]
     if item_text(call.state, found[0].data.get("backup")):
         options.append(ChoiceSpec(id="backup", label="step_reminder.nudge.backup", next="backup"))

@@ -73,9 +73,13 @@ def wins_paging(call: HookCall) -> list[ChoiceSpec]:
     page = _page(call)
     found = []
     if total > (page + 1) * PAGE:
-        found.append(ChoiceSpec("older", "wins.list.older", next="list", hook="wins_older"))
+        found.append(
+            ChoiceSpec("older", "wins.list.older", next="list", value=None, hook="wins_older")
+        )
     if page > 0:
-        found.append(ChoiceSpec("newest", "wins.list.newest", next="list", hook="wins_newest"))
+        found.append(
+            ChoiceSpec("newest", "wins.list.newest", next="list", value=None, hook="wins_newest")
+        )
     return found
 
 
