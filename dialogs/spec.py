@@ -29,6 +29,8 @@ def split_target(target: str) -> tuple[str, str | None]:
     measure's first question when onboarding already asked whether they want it."""
     dialog, _, step = target.partition("/")
     return dialog, step or None
+
+
 CALLBACK_PREFIX = "c"
 MAX_CALLBACK_BYTES = 64
 DEFAULT_MAX_LENGTH = 400

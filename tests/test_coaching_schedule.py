@@ -156,7 +156,11 @@ async def test_a_step_planned_for_tomorrow_18_00_in_kolkata_is_reminded_at_that_
         the_ladder = (coaching.ladder(state) or pytest.fail("no ladder")).data
         assert the_ladder["current"] != first
         [reflection] = [r.data for r in state.records[coaching.REFLECTION]]
-        assert (reflection["expected"], reflection["actual"], reflection["choice"]) == (7, 4, "climb")
+        assert (reflection["expected"], reflection["actual"], reflection["choice"]) == (
+            7,
+            4,
+            "climb",
+        )
         [plan] = [r.data for r in state.records[coaching.PLAN]]
         assert plan["closed"] and plan["reminded"] == tomorrow_18.isoformat()
         # Its win is in the victory log.
