@@ -205,6 +205,34 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
     ]
 
 
+def _note(
+    call: HookCall,
+    found: Target,
+    happened: bool,
+    actual: int | None,
+    choice: Any,
+    words: dict[str, Any],
+) -> None:
+    """A REFLECTION record (dialogs/coaching.py) for the step `found` names; `words` holds
+    their "easy", "hard" and "adjust" answers (None or missing: skipped)."""
+    records.add(
+        call.state,
+        coaching.REFLECTION,
+        {
+            "ladder": found.owner.id,
+            "step": found.step["id"],
+            "happened": happened,
+            "expected": found.step.get("expected"),
+            "actual": actual,
+            "easy": words.get("easy"),
+            "hard": words.get("hard"),
+            "adjust": words.get("adjust"),
+            "choice": choice,
+        },
+        call.now,
+    )
+
+
 def _close(plan: Record | None) -> None:
     if plan is not None:
         plan.data = {**plan.data, "closed": True}
@@ -220,22 +248,7 @@ def save(call: HookCall) -> str | None:
     happened = slots.get("happened")
     actual = slots.get("actual") if isinstance(slots.get("actual"), int) else None
     step_id = found.step["id"]
-    records.add(
-        state,
-        coaching.REFLECTION,
-        {
-            "ladder": found.owner.id,
-            "step": step_id,
-            "happened": True,
-            "expected": found.step.get("expected"),
-            "actual": actual,
-            "easy": slots.get("easy"),
-            "hard": slots.get("hard"),
-            "adjust": slots.get("adjust"),
-            "choice": call.value,
-        },
-        call.now,
-    )
+    _note(call, found, happened=True, actual=actual, choice=call.value, words=slots)
     _close(found.plan)
     win = "reflect.win.partly" if happened == "partly" else "reflect.win.done"
     coaching.add_win(state, label_text(state, win, step=step_text(state, found.step)), "reflection",
@@ -286,22 +299,7 @@ def not_happened(call: HookCall) -> str | None:
         return GONE
     slots["happened"] = "no"
     step_id = found.step["id"]
-    records.add(
-        state,
-        coaching.REFLECTION,
-        {
-            "ladder": found.owner.id,
-            "step": step_id,
-            "happened": False,
-            "expected": found.step.get("expected"),
-            "actual": None,
-            "easy": None,
-            "hard": None,
-            "adjust": None,
-            "choice": "smaller",
-        },
-        call.now,
-    )
+    _note(call, found, happened=False, actual=None, choice="smaller", words={})
     _close(found.plan)
     data = ladder.record_try(found.owner.data, step_id, False)
     easier = ladder.smaller(data, step_id, taken=taken_ids(state, found.owner))
