@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     dsub.add_parser("check", help="validate every dialog and its prompts")
     graph = dsub.add_parser("graph", help="print a Mermaid diagram of one dialog")
     graph.add_argument("name")
+    script = dsub.add_parser("script", help="print one dialog on one page, as Markdown")
+    script.add_argument("name")
     db = sub.add_parser("db", help="database tasks")
     dbsub = db.add_subparsers(dest="action", required=True)
     dbsub.add_parser("upgrade", help="apply database migrations")
@@ -66,7 +68,13 @@ def _dialogs(args: argparse.Namespace) -> int:
             f"No dialog named '{args.name}'. Known: {', '.join(sorted(loaded.dialogs))}",
             file=sys.stderr,
         )
-        return 1
+        # A wrong name is a usage error (2); `graph` keeps the 1 it has always returned.
+        return 2 if args.action == "script" else 1
+    if args.action == "script":
+        from dialogs.script import script
+
+        print(script(loaded[args.name]), end="")
+        return 0
     print(mermaid(loaded[args.name]), end="")
     return 0
 

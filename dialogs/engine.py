@@ -11,6 +11,7 @@ mixin of `Engine`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -73,6 +74,7 @@ MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loop
 MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 PHOTO_ID = "photo_id"  # an enter hook returning this sends the step's message as that photo
 CHART = "chart"  # an enter hook returning this sends the step's message as that chart
+_OUT_OF = re.compile(r"^\s*(\d{1,3})\s*/\s*(\d{1,3})\s*$")  # "6/10": a rating out of the top
 DOCUMENT = "document"  # an enter hook returning (filename, bytes) sends that file with it
 
 
@@ -603,6 +605,9 @@ class Engine(SafetyRouting, ListenRouting):
         if kind == "number":
             assert step.min is not None and step.max is not None
             value = parse_number(text, step.min, step.max)
+            out_of = _OUT_OF.match(text)
+            if value is None and out_of and int(out_of[2]) == step.max:  # "6/10", as we print it
+                value = parse_number(out_of[1], step.min, step.max)
             if value is None and any(c.isalpha() for c in text):  # "three", "four out of five"
                 value = parse_number_words(text, step.min, step.max)
             if value is None:

@@ -302,9 +302,10 @@ def smaller(
     preferring a lower level, and within it the biggest such idea: the nearest rung below.
     It comes back as a new step (a fresh id, see `new_step_id`; not yet on the ladder: see
     `insert_below`).
-    With none left for that need, the same among all ideas. Else the existing step just
-    below it on the ladder; None for the lowest step with nothing smaller in the library,
-    or an unknown step.
+    With none left for that need, the same among all ideas. A full ladder (MAX_STEPS)
+    takes no new step. Else the nearest existing step below it on the ladder that they
+    rated easier (or that is smaller, when unrated); None when there is none, or for an
+    unknown step.
     """
     library = library or load_library()
     at = _index(ladder, step_id)
@@ -323,11 +324,17 @@ def smaller(
         fits = [
             i for i in library.ideas if i.id not in used and i.difficulty < size and i.rank <= rank
         ]
-    if fits:
+    if fits and len(steps) < MAX_STEPS:
         lower = [i for i in fits if i.rank < rank]
         pick = max(lower or fits, key=lambda i: (i.rank, i.difficulty, -library.ideas.index(i)))
         return _step(new_step_id(steps, taken), pick.id)
-    return copy.deepcopy(steps[at - 1]) if at > 0 else None
+    mine = step.get("expected")
+    for below in reversed(steps[:at]):
+        theirs = below.get("expected")
+        rated = isinstance(mine, int) and isinstance(theirs, int)
+        if (theirs < mine) if rated else _size(below, library) < size:
+            return copy.deepcopy(below)
+    return None
 
 
 def insert_below(ladder: dict[str, Any], step_id: Any, new: dict[str, Any]) -> dict[str, Any]:

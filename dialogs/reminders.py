@@ -114,6 +114,12 @@ def _allowed(at: datetime, profile: Profile, rhythm: dict[str, Any]) -> datetime
         return at
 
 
+def reminder_time(state: UserState, at: datetime) -> datetime:
+    """When a step planned for `at` is reminded: `at`, or the first moment after it outside
+    the person's quiet hours and pause (UTC). For the planning screen's promise."""
+    return _allowed(at, state.profile, coaching.rhythm(state))
+
+
 def _held_until(rhythm: dict[str, Any]) -> datetime | None:
     return _time(rhythm.get("held_until"))
 

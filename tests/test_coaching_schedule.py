@@ -300,6 +300,7 @@ async def test_a_low_check_in_brings_back_a_past_win(tmp_path: Path) -> None:
         await ada.send("/wins")
         await ada.click("Add a win")
         await ada.send("Went to the pottery class alone")
+        await ada.click("Yes, it's a win")  # "alone" reads like a feeling: asked first
         clock.set(MONDAY + timedelta(days=2))
         await ada.send("/checkin")
         await ada.click("1")

@@ -139,7 +139,7 @@ def test_cli_dialogs_check_and_graph() -> None:
     assert check.stdout.startswith("OK: ")
     graph = run_cli("dialogs", "graph", "onboarding")
     assert graph.returncode == 0, graph.stderr
-    assert "consent -- keep --> timezone" in graph.stdout
+    assert 'consent -->|"Yes, keep my answers"| timezone' in graph.stdout
     missing = run_cli("dialogs", "graph", "nope")
     assert missing.returncode == 1
     assert "No dialog named 'nope'" in missing.stderr

@@ -117,7 +117,18 @@ def test_smaller_falls_back_to_a_tiny_step_then_the_step_below_then_none() -> No
         [{"id": 10 + n, "idea": t, "text": None, "expected": 0, "tries": 0, "done": 0}
          for n, t in enumerate(tiny)] + steps,
     )  # fmt: skip
-    assert ladder.smaller(full, 2) == steps[0]  # own words rated 1: nothing smaller but it
+    # Own words rated 1: not two_smiles (rated 1 too, not easier) but the nearest step
+    # below that they rated easier, the last tiny one (0).
+    assert ladder.smaller(full, 2) == full["steps"][len(tiny) - 1]
+    # A full ladder takes no new step: only one already on it.
+    eight = ladder.new_ladder(
+        "casual",
+        None,
+        [{"id": n, "idea": None, "text": f"s{n}", "expected": n, "tries": 0, "done": 0}
+         for n in range(1, ladder.MAX_STEPS + 1)],
+    )  # fmt: skip
+    assert ladder.smaller(eight, 5) == eight["steps"][3]
+    assert ladder.smaller(eight, 1) is None
     assert ladder.smaller(full, 10) is None  # a tiny step at the very bottom
     assert ladder.smaller(data, 99) is None
 

@@ -517,10 +517,10 @@ def test_bridges_dialogs_check_and_graph_needs() -> None:
     lines = graph.stdout.splitlines()
     assert lines[:2] == ["flowchart TD", "    start((start)) --> open"]
     for edge in (
-        "when -- done --> social",
-        "rate -- hook --> tie",
-        "first_step -- own --> own_step",
-        "resume -- continue --> when",
+        'when -->|"Done"| social',
+        'rate -.->|"needs_save_rating"| tie',
+        'first_step -->|"✍️ My own idea"| own_step',
+        'resume -->|"Pick up where I…"| when',
         "saved --> end_done",
     ):
         assert f"    {edge}" in lines, edge

@@ -61,7 +61,7 @@ async def test_the_compassion_break_runs_to_a_warm_end_with_their_own_words(url:
         await ada.send("You're doing your best & that's enough <3")
         end = plain(ada.last_text)
         assert "“You're doing your best & that's enough <3”" in end
-        assert "being kind to yourself" in end
+        assert "Thank you for taking this pause" in end
         assert tg.state().stack == []
         assert saved_kinds(tg) == before  # the kind words are shown back, never kept
 
@@ -75,7 +75,7 @@ async def test_the_compassion_break_can_skip_the_words_or_wait(url: str) -> None
         await ada.click("I've named it")
         await ada.click("Okay")
         await ada.click("Skip")
-        assert plain(ada.last_text).startswith("Thank you for pausing")
+        assert plain(ada.last_text).startswith("Thank you for taking this pause")
         assert "Your words" not in ada.last_text
         assert tg.state().stack == []
         await ada.send("/compassion")

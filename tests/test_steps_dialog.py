@@ -341,7 +341,7 @@ async def test_it_didnt_happen_brings_kindness_and_a_smaller_step_to_plan(url: s
         assert "it says nothing bad about you" in text
         smaller = idea("online_group")  # micro, not on the ladder yet, below the walking group
         # A new idea: said to be added now, never as if it had been on the ladder all along.
-        assert f"I've added a smaller step just below it on your ladder: “{smaller}”" in text
+        assert f"I've added an easier step to your ladder, one rung before it: “{smaller}”" in text
         assert "Here's a smaller step, just below it" not in text
         assert ada.buttons() == ["📅 Plan the smaller step", "Not now"]
         steps = the_ladder(tg)["steps"]
@@ -418,7 +418,7 @@ async def test_not_today_let_go_is_the_didnt_happen_path(url: str) -> None:
         await ada.click("Not today")
         await ada.click("Let it go for now")
         # Below the first step: a tiny one from the library, never blame.
-        assert "just below it on your ladder" in ada.last_text
+        assert "an easier step to your ladder" in ada.last_text
         assert "📅 Plan the smaller step" in ada.buttons()
         await ada.click("Not now")
         assert "Be gentle with yourself today." in ada.last_text
@@ -786,3 +786,17 @@ async def test_typing_a_weekday_at_another_day(url: str) -> None:
         await ada.send("18:00")
         await ada.click("Skip the backup")
         assert "on Friday 27 Nov at 18:00" in ada.last.plain_text
+
+
+async def test_a_plan_in_quiet_hours_says_when_the_reminder_really_comes(url: str) -> None:
+    async with bridges_on_fake(url) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
+        await plan(ada, "👉", "Tomorrow", "22:30", None)  # quiet hours: 21:00-08:00
+        said = ada.last.plain_text
+        assert "tomorrow at 22:30" in said
+        assert "inside your quiet hours" in said and "I'll remind you then" not in said
+        await ada.send("/steps")
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+        assert "I'll remind you then" in ada.last.plain_text

@@ -292,8 +292,22 @@ async def test_words_typed_on_the_log_are_answered_never_noted_as_a_win(url: str
         assert coaching.WIN not in tg.state().records
         await ada.send("/wins")
         await ada.click("Add a win")
+        await ada.send("I feel so alone today")  # typed where a win is asked: asked first
+        assert "might be heavy" in ada.last_text and "Noted" not in ada.last_text
+        assert "💬 Need a quick chat?" in ada.buttons()
+        await ada.click("Back to my wins")  # not a win: forgotten
+        assert coaching.WIN not in tg.state().records
+        assert "alone" not in str(tg.state().top)
+        await ada.click("Add a win")
+        await ada.send("Went to the pottery class alone")  # reads alike, but a win
+        await ada.click("Yes, it's a win")
+        assert wins_in(ada.last_text) == ["Went to the pottery class alone"]
+        await ada.click("Add a win")
         await ada.send("Chatted with the baker")
         assert "Noted 💛" in ada.last_text
-        assert wins_in(ada.last_text) == ["Chatted with the baker"]
+        assert wins_in(ada.last_text)[0] == "Chatted with the baker"
     saved = [r.data for r in tg.state().records[coaching.WIN]]
-    assert saved == [{"text": "Chatted with the baker", "source": "typed"}]
+    assert saved == [
+        {"text": "Went to the pottery class alone", "source": "typed"},
+        {"text": "Chatted with the baker", "source": "typed"},
+    ]

@@ -33,6 +33,7 @@ from dialogs.hooks.steps import (
     taken_ids,
     the_ladder,
 )
+from dialogs.inputs import fold
 from dialogs.model import Record, UserState
 from dialogs.spec import ChoiceSpec
 
@@ -135,13 +136,18 @@ def happened_choices(call: HookCall) -> list[ChoiceSpec]:
             ChoiceSpec(id="build", label="reflect.happened.build", next="dialog:steps"),
             ChoiceSpec(id="close", label="reflect.happened.close", next=GONE),
         ]
+    # Typed answers in their own words ("yes I did it!", "no, I stayed in bed"): each
+    # button's words (labels "reflect.happened.words_*"), naming one button only.
+    def words(key: str) -> tuple[str, ...]:
+        return tuple(fold(label_text(call.state, f"reflect.happened.words_{key}")).split())
+
     return [
         ChoiceSpec(id="yes", label="reflect.happened.yes", value="yes", means="yes",
-                   hook="reflect_begin", next="actual"),
+                   hook="reflect_begin", next="actual", words=words("yes")),
         ChoiceSpec(id="partly", label="reflect.happened.partly", value="partly",
-                   hook="reflect_begin", next="actual"),
+                   hook="reflect_begin", next="actual", words=words("partly")),
         ChoiceSpec(id="no", label="reflect.happened.no", value="no", means="no",
-                   hook="reflect_not_happened", next="smaller"),
+                   hook="reflect_not_happened", next="smaller", words=words("no")),
         ChoiceSpec(id="later", label="reflect.happened.later", next="later"),
     ]  # fmt: skip
 

@@ -188,8 +188,8 @@ def review_week(call: HookCall) -> dict[str, Any]:
     call.frame.slots[WEEK_START] = summary["week_start"]
     _review_record(call.state, summary["week_start"], call.now)
     if all(mood is None for _, mood in summary["chart"]["days"]):
-        summary = {k: v for k, v in summary.items() if k != "chart"}
-    return summary
+        return {k: v for k, v in summary.items() if k != "chart"} | {"no_chart": True}
+    return summary | {"no_chart": False}
 
 
 @enter("review_question")

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs import coaching, drafts, ladder, places, records
+from dialogs import coaching, drafts, ladder, places, records, reminders
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.inputs import fold
 from dialogs.model import Frame, Record, UserState
@@ -780,9 +780,12 @@ def planned_info(call: HookCall) -> dict[str, Any]:
     state = call.state
     plan = _this_plan(state, call.frame)
     at = _stamp(plan.data.get("at")) if plan else None
+    # Quiet hours or a pause move the reminder: the promise says when it really comes.
+    later = reminders.reminder_time(state, at) if at else None
     return {
         "text": step_text(state, _planned_step(state, call.frame)),
         "when": when_view(state, at, call.now) if at else None,
+        "remind_when": when_view(state, later, call.now) if later and at and later > at else None,
         "backup": item_text(state, plan.data.get("backup")) if plan else None,
         "no_zone": zone_name(state) is None,
     }

@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs import coaching
+from dialogs import coaching, intents
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.hooks.profile import local_time
 from dialogs.model import Record, UserState
@@ -95,16 +95,44 @@ def wins_newest(call: HookCall) -> None:
     call.frame.slots.pop(ADDED_SLOT, None)
 
 
+HELD_SLOT = "held"  # words that read like a hard feeling, until they say what they are
+# Intents (dialogs/data/intents.yaml) that are a hard feeling, never a win to note.
+HEAVY = frozenset({"lonely", "sad", "anxious", "angry", "tired"})
+
 @action("wins_add")
-def wins_add(call: HookCall) -> None:
-    """A typed win goes into the log (source "typed"); the list then opens at the newest."""
+def wins_add(call: HookCall) -> str | None:
+    """A typed win goes into the log (source "typed"); the list then opens at the newest.
+    Words that read as a hard feeling (dialogs/intents.py, one of HEAVY: "I feel so
+    alone today") are not a win: `heavy` meets them instead, and nothing is noted."""
     call.frame.slots.pop(ADDED_SLOT, None)
     call.frame.slots[PAGE_SLOT] = 0
     text = str(call.value or "").strip()
+    meant = intents.match(text) if text else None
+    if meant is not None and meant.id in HEAVY:
+        call.frame.slots.pop("win", None)
+        call.frame.slots[HELD_SLOT] = text  # until they say whether it is a win
+        return "heavy"
     if text:
         coaching.add_win(call.state, text, "typed", call.now)
         call.frame.slots[ADDED_SLOT] = text
     call.frame.slots.pop("win", None)  # kept once, in the log: not twice in the frame
+    return None
+
+
+@action("wins_keep")
+def wins_keep(call: HookCall) -> None:
+    """It was a win after all: note the words `heavy` held."""
+    held = call.frame.slots.pop(HELD_SLOT, None)
+    if isinstance(held, str) and held:
+        coaching.add_win(call.state, held, "typed", call.now)
+        call.frame.slots[ADDED_SLOT] = held
+    call.frame.slots[PAGE_SLOT] = 0
+
+
+@action("wins_drop")
+def wins_drop(call: HookCall) -> None:
+    """Not a win: the held words are forgotten."""
+    call.frame.slots.pop(HELD_SLOT, None)
 
 
 def past_win(state: UserState, now: datetime) -> str | None:
