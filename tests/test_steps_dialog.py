@@ -800,3 +800,21 @@ async def test_a_plan_in_quiet_hours_says_when_the_reminder_really_comes(url: st
         await ada.send("/steps")
         await plan(ada, "👉", "Tomorrow", "18:00", None)
         assert "I'll remind you then" in ada.last.plain_text
+
+
+async def test_did_it_happen_takes_their_own_words(url: str) -> None:
+    fake = FakeBotApi()
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ["7", "8", "8", "9", "9", "10"])
+        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    later = TOMORROW_18_KOLKATA + timedelta(minutes=40)
+    async with bridges_on_fake(url, fake, now=later) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        await ada.send("yes I did it!")
+        assert "0 to 10" in ada.last_text or "0-10" in ada.last_text or "How hard" in ada.last_text
+        await ada.send("4/10")  # as the ladder prints ratings
+        assert "You expected 7; it was 4." in ada.last_text
