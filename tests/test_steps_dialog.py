@@ -80,6 +80,24 @@ async def plan(chat: ChatDriver, step: str, day: str, time: str, backup: str | N
         await chat.click(backup)
 
 
+async def with_a_plan(
+    url: str,
+    fake: FakeBotApi,
+    ratings: list[str],
+    step: str,
+    day: str,
+    time: str,
+    backup: str | None,
+) -> None:
+    """Someone in Kolkata with the shared-activities ladder (rated `ratings`) who plans one
+    step; the caller opens the bot again later, on the same database and fake Telegram."""
+    async with bridges_on_fake(url, fake) as tg:
+        ada = tg.chat()
+        await onboard(ada, "Kolkata")
+        await scratch_ladder(ada, "Shared activities", ratings)
+        await plan(ada, step, day, time, backup)
+
+
 ACTIVITIES = ladder.propose("activities", None)  # six steps, easy to hard
 
 
@@ -295,11 +313,7 @@ async def test_reflect_from_steps_expected_7_was_4_then_climb(url: str) -> None:
 
 async def test_a_hard_one_is_offered_compassion_and_a_tiny_truth(url: str) -> None:
     fake = FakeBotApi()
-    async with bridges_on_fake(url, fake) as tg:
-        ada = tg.chat()
-        await onboard(ada, "Kolkata")
-        await scratch_ladder(ada, "Shared activities", ["3", "4", "5", "6", "7", "8"])
-        await plan(ada, "👉", "Today", "18:00", None)
+    await with_a_plan(url, fake, ["3", "4", "5", "6", "7", "8"], "👉", "Today", "18:00", None)
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(hours=5)) as tg:
         ada = tg.chat()
         await ada.send("/steps")
@@ -406,11 +420,7 @@ async def test_the_reminder_offers_going_the_backup_or_not_today(url: str) -> No
 
 async def test_not_today_let_go_is_the_didnt_happen_path(url: str) -> None:
     fake = FakeBotApi()
-    async with bridges_on_fake(url, fake) as tg:
-        ada = tg.chat()
-        await onboard(ada, "Kolkata")
-        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
-        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    await with_a_plan(url, fake, ["1", "2", "3", "5", "6", "8"], "👉", "Tomorrow", "18:00", None)
     async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
         ada = tg.chat()
         await remind(tg, TOMORROW_18_KOLKATA)
@@ -549,11 +559,7 @@ BACKUP = "Send someone a short hello text"  # the first low-energy portfolio opt
 
 async def test_it_didnt_happen_shows_the_plans_backup(url: str) -> None:
     fake = FakeBotApi()
-    async with bridges_on_fake(url, fake) as tg:
-        ada = tg.chat()
-        await onboard(ada, "Kolkata")
-        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
-        await plan(ada, "👉", "Tomorrow", "18:00", BACKUP)
+    await with_a_plan(url, fake, ["1", "2", "3", "5", "6", "8"], "👉", "Tomorrow", "18:00", BACKUP)
     async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA + timedelta(hours=4)) as tg:
         ada = tg.chat()
         await ada.send("/steps")
@@ -564,11 +570,7 @@ async def test_it_didnt_happen_shows_the_plans_backup(url: str) -> None:
 
 async def test_not_today_shows_the_backup_once(url: str) -> None:
     fake = FakeBotApi()
-    async with bridges_on_fake(url, fake) as tg:
-        ada = tg.chat()
-        await onboard(ada, "Kolkata")
-        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
-        await plan(ada, "👉", "Tomorrow", "18:00", BACKUP)
+    await with_a_plan(url, fake, ["1", "2", "3", "5", "6", "8"], "👉", "Tomorrow", "18:00", BACKUP)
     async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
         ada = tg.chat()
         await remind(tg, TOMORROW_18_KOLKATA)
@@ -580,11 +582,7 @@ async def test_not_today_shows_the_backup_once(url: str) -> None:
 
 async def test_no_backup_no_backup_line(url: str) -> None:
     fake = FakeBotApi()
-    async with bridges_on_fake(url, fake) as tg:
-        ada = tg.chat()
-        await onboard(ada, "Kolkata")
-        await scratch_ladder(ada, "Shared activities", ["1", "2", "3", "5", "6", "8"])
-        await plan(ada, "👉", "Tomorrow", "18:00", None)
+    await with_a_plan(url, fake, ["1", "2", "3", "5", "6", "8"], "👉", "Tomorrow", "18:00", None)
     async with bridges_on_fake(url, fake, now=TOMORROW_18_KOLKATA) as tg:
         ada = tg.chat()
         await remind(tg, TOMORROW_18_KOLKATA)
