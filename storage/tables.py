@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,12 +20,17 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),
@@ -158,6 +163,8 @@ class RecordRow(SQLModel, table=True):
 
 
 class InboxRow(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     """Every update Telegram gave us, by its `update_id` (docs/delivery.md).
 
     Written and committed before the update is acknowledged (getUpdates offset or the
@@ -190,6 +197,8 @@ class InboxRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     """A rendered reply waiting to be sent, written in the transaction of the turn (or the
     check-in) that made it. The sender sends a chat's rows in `id` order and deletes each
     once Telegram has accepted it. No foreign key to users: the goodbye after /delete is

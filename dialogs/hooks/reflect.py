@@ -194,7 +194,7 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
         return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
     tip = call.frame.slots.get("suggestion")
     above = ladder.next_step(found.owner.data, found.step["id"])
-    options = []
+    options: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     if above is not None:
         options.append(("climb", (("text", step_text(call.state, above)),)))
     options += [("repeat", ()), ("stay", ())]
