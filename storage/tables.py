@@ -114,9 +114,7 @@ class User(SQLModel, table=True):
     # The newest Telegram message id known in their chat (theirs or ours), written in
     # batches by maintenance: before a check-in goes, the sender notes it, so a restart can
     # look for the check-in instead of sending it twice (bot/probe.py).
-    last_message_id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, nullable=True)
-    )
+    last_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # Check-ins and nudges sent since they last wrote: nudges back off as it grows.
     unanswered: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))

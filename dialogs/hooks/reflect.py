@@ -136,6 +136,7 @@ def happened_choices(call: HookCall) -> list[ChoiceSpec]:
             ChoiceSpec(id="build", label="reflect.happened.build", next="dialog:steps"),
             ChoiceSpec(id="close", label="reflect.happened.close", next=GONE),
         ]
+
     # Typed answers in their own words ("yes I did it!", "no, I stayed in bed"): each
     # button's words (labels "reflect.happened.words_*"), naming one button only.
     def words(key: str) -> tuple[str, ...]:
