@@ -68,7 +68,7 @@ FOLLOWUP_STALE = timedelta(hours=12)
 Advance = Callable[[DuePerson], datetime | None]
 
 
-def no_next(_person: DuePerson) -> None:
+def no_next(_person: DuePerson) -> datetime | None:  # an Advance, that never has a next time
     """A follow-up is sent once: taking it clears it."""
     return None
 

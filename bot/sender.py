@@ -195,7 +195,7 @@ class Sender:
         if future is not None and not future.done():
             future.set_result(None)
 
-    async def _deliver(self, item: Pending) -> object:
+    async def _deliver(self, item: Pending) -> object:  # DEFERRED or None
         """Send one row (or give it up); DEFERRED if an older row of the chat must go first."""
         if any(i not in self._known and i not in self._finished for i in item.after_older):
             # Not all ours: another process may still be sending this chat's older replies.
@@ -214,7 +214,7 @@ class Sender:
         if single and after and await self._arrived(item, out, after):
             self._journal(item)
             await self._done(item)
-            return
+            return None
         started = self.clock()
         attempts, parts_sent, ambiguous = item.attempts, 0, False
         delay, limit = self.first_backoff, MESSAGE_LIMIT
@@ -226,7 +226,7 @@ class Sender:
                 await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
                 self._journal(item)
                 await self._done(item)
-                return
+                return None
             except TelegramError as err:
                 parts_sent = max(parts_sent, getattr(err, "parts_sent", 0))
                 error = err
@@ -241,14 +241,14 @@ class Sender:
             log.warning("send failed (%s, attempt %d): %s", type(error).__name__, attempts, verdict)
             if verdict == "blocked":
                 await self._blocked(item)
-                return
+                return None
             if verdict == "accepted":  # an ambiguous timeout we must not repeat
                 self._journal(item)
                 await self._done(item)
-                return
+                return None
             if verdict == "refused":
                 await self._refused(item, out)
-                return
+                return None
             ambiguous = ambiguous or isinstance(error, TimedOut)
             wait = delay
             if isinstance(error, RetryAfter):
@@ -258,7 +258,7 @@ class Sender:
                 delay = min(delay * 2, MAX_BACKOFF)
             if self.clock() + timedelta(seconds=wait) - started > self.retry_for:
                 await self._give_up(item)
-                return
+                return None
             until = self.clock() + timedelta(seconds=wait)
             await self.db.run(outbox.hold, self.engine, item.id, until, attempts)
             await asyncio.sleep(wait)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.tables import InboxRow, OutboxRow, RecordRow, User
 
@@ -45,7 +45,7 @@ def collect(engine: Engine, now: datetime) -> Stats:
             session.scalar(
                 select(func.count())
                 .select_from(User)
-                .where(User.last_seen_at >= now - timedelta(days=ACTIVE_DAYS))
+                .where(col(User.last_seen_at) >= now - timedelta(days=ACTIVE_DAYS))
             )
             or 0
         )
@@ -53,13 +53,13 @@ def collect(engine: Engine, now: datetime) -> Stats:
             session.scalar(
                 select(func.count())
                 .select_from(RecordRow)
-                .where(RecordRow.kind == MOOD_KIND, RecordRow.created_at >= midnight)
+                .where(col(RecordRow.kind) == MOOD_KIND, col(RecordRow.created_at) >= midnight)
             )
             or 0
         )
         waiting = (
             session.scalar(
-                select(func.count()).select_from(InboxRow).where(InboxRow.done_at.is_(None))  # type: ignore[union-attr]
+                select(func.count()).select_from(InboxRow).where(col(InboxRow.done_at).is_(None))
             )
             or 0
         )

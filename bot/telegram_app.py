@@ -12,7 +12,7 @@ from typing import Any
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.core import Bridges
@@ -34,6 +34,16 @@ GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory 
 # At most one crisis reply per group in this long (memory only): a group talking about a
 # hard moment gets the emergency number once, not after every message.
 GROUP_CRISIS_EVERY = timedelta(minutes=5)
+# The Application build_application makes: PTB's default context and data types, with a
+# bot whose rate limiter's arguments are AIORateLimiter's or NotingLimiter's (bot/probe.py).
+BridgesApp = Application[
+    ExtBot[Any],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
 
 
 def utc_now() -> datetime:
@@ -58,7 +68,8 @@ class TelegramAdapter:
     async def take(self, updates: list[Update]) -> bool:
         """A batch from getUpdates or a webhook: groups answered from memory, the rest
         stored in the inbox. True once stored (bot/intake.py `accept`)."""
-        private, answered = [], []
+        private: list[Update] = []
+        answered: list[Update] = []
         for update in updates:
             (answered if await self.groups(update, self.intake.bot) else private).append(update)
         return await self.intake.accept(private, seen=answered)
@@ -150,11 +161,11 @@ class TelegramAdapter:
             except Exception as send_err:  # the network may be what failed
                 log.warning("could not send the error notice: %s", type(send_err).__name__)
 
-    async def post_stop(self, app: Application) -> None:
+    async def post_stop(self, app: BridgesApp) -> None:
         """Let running turns and sends finish (bounded); what is left goes after a restart."""
         await self.intake.stop()
 
-    async def post_init(self, app: Application) -> None:
+    async def post_init(self, app: BridgesApp) -> None:
         if self.recover:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
@@ -209,7 +220,7 @@ def build_application(
     clock: Clock = utc_now,
     rate_limit: bool = True,
     sweep_seconds: float | None = None,
-) -> Application:
+) -> BridgesApp:
     """The bot; with `sweep_seconds`, also the repeating sweep that sends due check-ins."""
     adapter = TelegramAdapter(bridges, clock)
     builder = (
@@ -229,7 +240,8 @@ def build_application(
     # inside the rate limiter: on a 429 it would hold back every chat while it sleeps;
     # the sender waits out `retry_after` for that one chat (bot/sender.py).
     limiter = NotingRateLimiter(max_retries=0) if rate_limit else NotingLimiter()
-    builder = builder.rate_limiter(limiter)
+    noting: BaseRateLimiter[Any] = limiter  # either kind: see BridgesApp
+    builder = builder.rate_limiter(noting)
     if request is not None:
         builder = builder.request(request)
     if updates_request is not None:
@@ -255,7 +267,7 @@ def build_application(
     return app
 
 
-def _schedule_sweep(app: Application, sweeper: Sweeper, seconds: float) -> None:
+def _schedule_sweep(app: BridgesApp, sweeper: Sweeper, seconds: float) -> None:
     if app.job_queue is None:
         raise RuntimeError("the sweep needs python-telegram-bot[job-queue] installed")
     # One sweep at a time; a slow one makes the next wait rather than overlap or pile up.

@@ -127,7 +127,12 @@ async def _send_media(
         return
     # A drawn chart (uploaded), or a kit photo sent back by Telegram's file id; the text
     # is its caption.
-    photo = InputFile(out.image[1], filename=out.image[0]) if out.image else out.photo
+    photo: InputFile | str
+    if out.image:
+        photo = InputFile(out.image[1], filename=out.image[0])
+    else:
+        assert out.photo is not None  # the caller sends media only with one of the three
+        photo = out.photo
     await bot.send_photo(
         chat_id, photo, caption or None, parse_mode=ParseMode.HTML, reply_markup=reply_markup
     )

@@ -197,7 +197,7 @@ class Engine(SafetyRouting, ListenRouting):
         """The question they are answering never reached them: crisis words and commands go
         as usual; anything else waits while the question is shown again."""
         inner = event.event
-        words = getattr(inner, "text", None) or getattr(inner, "caption", "")
+        words: str = getattr(inner, "text", "") or getattr(inner, "caption", "")
         if words.strip() and self._on_risk(turn, words, now, self._screen(turn, words, now)):
             return
         self._say(turn, "common/missed")
@@ -460,8 +460,9 @@ class Engine(SafetyRouting, ListenRouting):
         self._trim(turn, now, MAX_STACK - 1)  # room for the new one
         if stack:
             drafts.mark_paused(stack[-1], via, now)
-        has_draft = spec.draft_step and drafts.find(turn.state, dialog) is not None
-        first = step or (spec.draft_step if has_draft else spec.start)
+        draft = spec.draft_step
+        has_draft = draft and drafts.find(turn.state, dialog) is not None
+        first = step or (draft if draft and has_draft else spec.start)
         stack.append(Frame(dialog, first, dict(slots or {})))
         self._enter(turn, now)
 
@@ -614,10 +615,10 @@ class Engine(SafetyRouting, ListenRouting):
                 raise _Invalid("common/invalid_number", low=step.min, high=step.max)
             return value
         if kind == "time":
-            value = parse_time(text)
-            if value is None:
+            hhmm = parse_time(text)
+            if hhmm is None:
                 raise _Invalid("common/invalid_time")
-            return value
+            return hhmm
         if kind == "timezone":
             match = places.resolve_zone(text)
             if match is None:
@@ -795,7 +796,8 @@ class Engine(SafetyRouting, ListenRouting):
         self, turn: Turn, name: str, frame: Frame, value: Any, now: datetime
     ) -> str | None:
         call = hooks.HookCall(turn.state, frame, value, now, turn.effects)
-        return hooks.registry("action")[name](call)
+        target: str | None = hooks.registry("action")[name](call)  # an action's next step
+        return target
 
     def _repair(self, turn: Turn) -> None:
         """Drop frames a newer script no longer has, so an update never strands anyone."""

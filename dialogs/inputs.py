@@ -423,14 +423,15 @@ def _with_period(hour: int, period: str | None) -> int | None:
         return hour if fits[period] else None
     if hour == 0:
         return 0 if period in ("night", "am") else None
-    table = {
+    tables: dict[str, dict[int, int | None]] = {
         "am": {12: 0},
         "pm": {12: 12},
         "morning": {12: None},
         "afternoon": {12: 12, **{h: None for h in range(8, 12)}},
         "evening": {12: None, 1: None, 2: None, 3: None},
         "night": {12: 0, 1: 1, 2: 2, 3: 3, 4: 4},
-    }[period]
+    }
+    table = tables[period]
     if hour in table:
         return table[hour]
     return hour if period in ("am", "morning") else hour + 12

@@ -311,7 +311,7 @@ def smaller(
     at = _index(ladder, step_id)
     if at is None:
         return None
-    steps = ladder.get("steps") or []
+    steps: list[dict[str, Any]] = ladder.get("steps") or []
     step = steps[at]
     size, rank = _size(step, library), _rank(step, library)
     used = {s.get("idea") for s in steps}
@@ -329,10 +329,13 @@ def smaller(
         pick = max(lower or fits, key=lambda i: (i.rank, i.difficulty, -library.ideas.index(i)))
         return _step(new_step_id(steps, taken), pick.id)
     mine = step.get("expected")
-    for below in reversed(steps[:at]):
+    for below in steps[:at][::-1]:  # reversed() here is typed Any by mypy
         theirs = below.get("expected")
-        rated = isinstance(mine, int) and isinstance(theirs, int)
-        if (theirs < mine) if rated else _size(below, library) < size:
+        if isinstance(mine, int) and isinstance(theirs, int):  # rated
+            easier = theirs < mine
+        else:
+            easier = _size(below, library) < size
+        if easier:
             return copy.deepcopy(below)
     return None
 
@@ -370,9 +373,9 @@ def local_instant(day: date, hhmm: str, zone: str | ZoneInfo | None) -> datetime
     03:00 local, 01:00 UTC). Raises ValueError for a malformed time, KeyError (from
     zoneinfo) for an unknown zone.
     """
-    tz = UTC if zone is None else zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-    if tz is UTC:
+    if zone is None:
         return datetime.combine(day, parse_local_time(hhmm), UTC)
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     instants = _wall_instants(day, parse_local_time(hhmm), tz)
     if instants:
         return instants[0]

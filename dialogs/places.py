@@ -375,10 +375,10 @@ def _build_index() -> _Index:
     index = _Index(cities, others, {}, named_regions, regions, codes, {})
     for nickname, target in aliases["cities"].items():
         name, _, country = target.rpartition(",")
-        city = _city_named(index, _fold(name), frozenset({country.strip()}))
-        if city is None:
+        aliased = _city_named(index, _fold(name), frozenset({country.strip()}))
+        if aliased is None:
             raise ValueError(f"city_aliases.yaml: {nickname!r} -> {target!r} is not in geonames")
-        index.nicknames[_fold(nickname)] = city
+        index.nicknames[_fold(nickname)] = aliased
     for abbreviation, zone in aliases["abbreviations"].items():
         if not is_valid_zone(zone):
             raise ValueError(f"city_aliases.yaml: bad zone for {abbreviation!r}: {zone!r}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -361,9 +361,14 @@ def _first_chars(pattern: str) -> set[str] | None:
     return None if nullable else chars
 
 
-def _firsts(items: list) -> tuple[set[str] | None, bool]:
+# One item of a parsed pattern: (opcode, argument). re._parser is private and has no stubs,
+# and the argument's shape depends on the opcode (an int, a list of items, a tuple...).
+_Parsed = tuple[Any, Any]
+
+
+def _firsts(items: list[_Parsed]) -> tuple[set[str] | None, bool]:
     """(chars or None, nullable) for a sequence of parsed items."""
-    out = set()
+    out: set[str] = set()
     for op, av in items:
         if op in (_C.ASSERT, _C.ASSERT_NOT, _C.AT):
             continue
@@ -376,11 +381,11 @@ def _firsts(items: list) -> tuple[set[str] | None, bool]:
     return out, True
 
 
-def _first_item(op: object, av: object) -> tuple[set[str] | None, bool]:
+def _first_item(op: Any, av: Any) -> tuple[set[str] | None, bool]:
     if op is _C.LITERAL:
         return {chr(av)}, False
     if op is _C.IN:
-        chars = set()
+        chars: set[str] = set()
         for iop, iav in av:
             if iop is _C.LITERAL:
                 chars.add(chr(iav))
@@ -395,20 +400,21 @@ def _first_item(op: object, av: object) -> tuple[set[str] | None, bool]:
     if op is _C.SUBPATTERN:
         return _firsts(list(av[-1]))
     if op is _C.BRANCH:
-        out, nullable = set(), False
+        out: set[str] = set()
+        nullable = False
         for branch in av[1]:
-            chars, n = _firsts(list(branch))
-            if chars is None:
+            found, n = _firsts(list(branch))
+            if found is None:
                 return None, False
-            out |= chars
+            out |= found
             nullable = nullable or n
         return out, nullable
     if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
-        lo, hi, item = av  # type: ignore[misc]
-        chars, n = _firsts(list(item))
-        if chars is None:
+        lo, _hi, item = av
+        found, n = _firsts(list(item))
+        if found is None:
             return None, False
-        return chars, n or lo == 0
+        return found, n or lo == 0
     return None, False
 
 
@@ -451,7 +457,7 @@ def _prefixes(pattern: str, size: int = 2) -> set[str] | None:
     return None if "" in keys else keys
 
 
-def _pre_seq(items: list, size: int) -> set[tuple[str, bool]]:
+def _pre_seq(items: list[_Parsed], size: int) -> set[tuple[str, bool]]:
     """(prefix, complete) pairs for a parsed sequence; complete: the sequence ended there."""
     if not items:
         return {("", True)}
@@ -472,12 +478,12 @@ def _pre_seq(items: list, size: int) -> set[tuple[str, bool]]:
     return out
 
 
-def _pre_item(op: object, av: object, size: int) -> set[tuple[str, bool]] | None:
+def _pre_item(op: Any, av: Any, size: int) -> set[tuple[str, bool]] | None:
     if op is _C.LITERAL:
-        return {(chr(av), True)}  # type: ignore[arg-type]
+        return {(chr(av), True)}
     if op is _C.IN:
         chars: set[str] = set()
-        for item_op, item_av in av:  # type: ignore[attr-defined]
+        for item_op, item_av in av:
             if item_op is _C.LITERAL:
                 chars.add(chr(item_av))
             elif item_op is _C.RANGE and item_av[1] - item_av[0] <= 400:
@@ -486,14 +492,14 @@ def _pre_item(op: object, av: object, size: int) -> set[tuple[str, bool]] | None
                 return None
         return {(c, True) for c in chars}
     if op is _C.SUBPATTERN:
-        return _pre_seq(list(av[-1]), size)  # type: ignore[index]
+        return _pre_seq(list(av[-1]), size)
     if op is _C.BRANCH:
         out: set[tuple[str, bool]] = set()
-        for branch in av[1]:  # type: ignore[index]
+        for branch in av[1]:
             out |= _pre_seq(list(branch), size)
         return out
     if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
-        low, high, item = av  # type: ignore[misc]
+        low, high, item = av
         once = _pre_seq(list(item), size)
         out = {(s, c and high == 1) for s, c in once}  # after one of several: unknown
         if low == 0:
@@ -526,9 +532,12 @@ class _Dispatch:
             for key in keys:
                 by_size[len(key)].setdefault(key, []).append(pattern)
         self._any = _compile_all(anywhere) if anywhere else None
-        group = lambda ps: re.compile(  # noqa: E731
-            r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
-        )
+
+        def group(ps: list[str]) -> re.Pattern[str]:
+            return re.compile(
+                r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
+            )
+
         # A word start tries only the patterns that can begin with its first three letters
         # (or two, or one, for patterns whose start is known only that far).
         self._one = {c: group(ps + anywhere) for c, ps in one.items()}

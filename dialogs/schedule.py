@@ -247,7 +247,8 @@ def nudge_interval(frequency: str, unanswered: int) -> timedelta | None:
         return None
     base = _BASE_INTERVAL[frequency]
     doublings = min(unanswered // 2, 8)  # 2**8 days is far past the cap already
-    return min(base * 2**doublings, _MAX_INTERVAL)
+    factor: int = 2**doublings  # int ** int is typed Any (a negative power gives a float)
+    return min(base * factor, _MAX_INTERVAL)
 
 
 def next_nudge(
@@ -296,4 +297,5 @@ def checkin_gap_days(unanswered: int) -> int:
     """
     if unanswered < SOFT_AFTER_UNANSWERED:
         return 1
-    return min(2 ** (unanswered - SOFT_AFTER_UNANSWERED + 1), 7)
+    gap: int = 2 ** (unanswered - SOFT_AFTER_UNANSWERED + 1)  # the power is >= 1: an int
+    return min(gap, 7)

@@ -91,7 +91,9 @@ class Placeholder(ChainableUndefined):
             raise AttributeError(name)
         return self._more(name)
 
-    def __getitem__(self, key: Any) -> Placeholder:
+    # jinja2 types Undefined.__getitem__ as never returning (it raises); a Placeholder
+    # returns a deeper placeholder instead, on purpose.
+    def __getitem__(self, key: Any) -> Placeholder:  # type: ignore[override]
         return self._more(key)
 
 
@@ -384,8 +386,8 @@ def _hooks(dialog: DialogSpec, step: StepSpec) -> str:
         parts.append(f"buttons from `{step.choices_from}`")
     if step.exits:
         where = ", ".join(_link(dialog, step.id, t) for t in step.exits)
-        names = [step.hook, *(c.hook for c in step.choices), step.choices_from]
-        who = " or ".join(f"`{n}`" for n in dict.fromkeys(n for n in names if n)) or "a hook"
+        hooks = [step.hook, *(c.hook for c in step.choices), step.choices_from]
+        who = " or ".join(f"`{n}`" for n in dict.fromkeys(n for n in hooks if n)) or "a hook"
         parts.append(f"{who} may go to {where}")
     return " · ".join(parts)
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
@@ -337,12 +337,12 @@ class StateStore:
                     )
         gone = [row_id for row_id in by_id if row_id not in kept]
         if gone:
-            session.execute(delete(RecordRow).where(RecordRow.id.in_(gone)))  # type: ignore[union-attr]
+            session.execute(delete(RecordRow).where(col(RecordRow.id).in_(gone)))
 
     def _erase(self, session: Session, user_id: int | None) -> None:
-        session.execute(delete(RecordRow).where(RecordRow.user_id == user_id))
-        session.execute(delete(Conversation).where(Conversation.user_id == user_id))
-        session.execute(delete(User).where(User.id == user_id))
+        session.execute(delete(RecordRow).where(col(RecordRow.user_id) == user_id))
+        session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
+        session.execute(delete(User).where(col(User.id) == user_id))
 
     def counts(self) -> dict[str, int]:
         from sqlalchemy import func

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,12 +20,17 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),
@@ -109,9 +114,7 @@ class User(SQLModel, table=True):
     # The newest Telegram message id known in their chat (theirs or ours), written in
     # batches by maintenance: before a check-in goes, the sender notes it, so a restart can
     # look for the check-in instead of sending it twice (bot/probe.py).
-    last_message_id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, nullable=True)
-    )
+    last_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # Check-ins and nudges sent since they last wrote: nudges back off as it grows.
     unanswered: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
@@ -158,6 +161,8 @@ class RecordRow(SQLModel, table=True):
 
 
 class InboxRow(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     """Every update Telegram gave us, by its `update_id` (docs/delivery.md).
 
     Written and committed before the update is acknowledged (getUpdates offset or the
@@ -190,6 +195,8 @@ class InboxRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
     """A rendered reply waiting to be sent, written in the transaction of the turn (or the
     check-in) that made it. The sender sends a chat's rows in `id` order and deletes each
     once Telegram has accepted it. No foreign key to users: the goodbye after /delete is

@@ -118,9 +118,7 @@ def test_the_shipped_dialogs_all_load_and_draw() -> None:
     for step in loaded["onboarding"].steps:
         assert f"    {step}" in graph
     # Every dialog draws, each of its steps a node (issue 12's among them).
-    assert {"steps", "reflect", "step_reminder", "wins", "review", "measure"} <= set(
-        loaded.dialogs
-    )
+    assert {"steps", "reflect", "step_reminder", "wins", "review", "measure"} <= set(loaded.dialogs)
     for dialog in loaded.dialogs.values():
         drawn = mermaid(dialog)
         assert drawn.startswith("flowchart TD"), dialog.id

@@ -230,7 +230,12 @@ def test_menu_waits_for_onboarding() -> None:
 
 
 def test_cancel_pops_the_current_dialog_and_resumes_the_one_below() -> None:
-    state = run(onboarded(), Command("menu"), press("menu", "main", "settings"), press("settings", "main", "checkin")).state
+    state = run(
+        onboarded(),
+        Command("menu"),
+        press("menu", "main", "settings"),
+        press("settings", "main", "checkin"),
+    ).state
     assert where(state) == ("change_checkin", "ask")
     turn = run(state, Command("cancel"))
     assert templates(turn) == ["common/cancelled"]
@@ -239,7 +244,12 @@ def test_cancel_pops_the_current_dialog_and_resumes_the_one_below() -> None:
 
 
 def test_crisis_then_cancel_returns_to_the_interrupted_dialog() -> None:
-    state = run(onboarded(), Command("menu"), press("menu", "main", "settings"), press("settings", "main", "checkin")).state
+    state = run(
+        onboarded(),
+        Command("menu"),
+        press("menu", "main", "settings"),
+        press("settings", "main", "checkin"),
+    ).state
     turn = run(state, Text("kms"), Command("cancel"))
     assert where(turn.state) == ("change_checkin", "ask")
 
@@ -289,7 +299,12 @@ def test_text_when_idle_before_onboarding_answers_then_welcomes() -> None:
 
 
 def test_change_timezone_from_the_menu() -> None:
-    state = run(onboarded(), Command("menu"), press("menu", "main", "settings"), press("settings", "main", "timezone")).state
+    state = run(
+        onboarded(),
+        Command("menu"),
+        press("menu", "main", "settings"),
+        press("settings", "main", "timezone"),
+    ).state
     turn = run(state, Text("Tokyo"))
     assert turn.state.profile.timezone == "Asia/Tokyo"
     assert templates(turn)[0] == "change_timezone/saved"

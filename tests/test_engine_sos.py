@@ -27,12 +27,31 @@ def press(dialog: str, step: str, choice: str) -> Press:
 def test_the_sos_dialog_restarts_when_opened_again() -> None:
     assert DIALOGS["sos"].restart_on_open
     # A scheduled check-in or nudge asks afresh too, never yesterday's half-answered one.
-    fresh = {"sos", "checkin", "nudge", "pause", "change_checkin", "change_country",
-             "change_language", "change_nudges", "change_quiet", "change_timezone",
-             # issue 12: short practices, scheduled reminders and screens of the week
-             "change_review", "change_windows", "compassion", "measure", "review",
-             "step_reminder", "truth", "window", "wins"}
-    assert not any(spec.restart_on_open for sid, spec in DIALOGS.dialogs.items() if sid not in fresh)
+    fresh = {
+        "sos",
+        "checkin",
+        "nudge",
+        "pause",
+        "change_checkin",
+        "change_country",
+        "change_language",
+        "change_nudges",
+        "change_quiet",
+        "change_timezone",
+        # issue 12: short practices, scheduled reminders and screens of the week
+        "change_review",
+        "change_windows",
+        "compassion",
+        "measure",
+        "review",
+        "step_reminder",
+        "truth",
+        "window",
+        "wins",
+    }
+    assert not any(
+        spec.restart_on_open for sid, spec in DIALOGS.dialogs.items() if sid not in fresh
+    )
 
 
 def test_opening_it_mid_exercise_shows_its_first_message_without_a_second_frame() -> None:
@@ -44,7 +63,11 @@ def test_opening_it_mid_exercise_shows_its_first_message_without_a_second_frame(
     assert turn.state.stack[1:] == [Frame("sos", "main")]
     # What they were doing is unchanged (the engine only notes when it was covered).
     kept = turn.state.stack[0]
-    assert (kept.dialog, kept.step, own_slots(kept.slots)) == (below.dialog, below.step, below.slots)
+    assert (kept.dialog, kept.step, own_slots(kept.slots)) == (
+        below.dialog,
+        below.step,
+        below.slots,
+    )
 
 
 def test_from_below_a_crisis_it_comes_to_the_top_fresh() -> None:

@@ -47,7 +47,10 @@ async def test_typing_the_name_works_and_keep_changes_nothing(tg: Harness) -> No
     await ada.click("🗣 Language")
     replies = await ada.send("Klingon")  # not a button: asked again, kindly
     assert tg.state().profile.locale == "en"
-    assert replies[-1].plain_text == "I'm not sure which of these you mean. Tap one below, or type its words."
+    assert (
+        replies[-1].plain_text
+        == "I'm not sure which of these you mean. Tap one below, or type its words."
+    )
     assert ada.buttons()[-1] == "Keep it as it is"
     kept = await ada.click("Keep it as it is")
     assert kept[0].plain_text == "Okay, nothing changed: still English."

@@ -230,7 +230,9 @@ async def test_an_invalid_rating_is_asked_again_and_changes_nothing(sqlite_url: 
 
         for typed in ("7", "lots", "-1", "2.5"):
             replies = await ada.send(typed)
-            assert [m.plain_text for m in replies] == ["I'm looking for a whole number from 0 to 4 here."]
+            assert [m.plain_text for m in replies] == [
+                "I'm looking for a whole number from 0 to 4 here."
+            ]
             assert replies[0].button_labels == SCALE
             assert tg.state() == before, f"{typed!r} changed the state"
 

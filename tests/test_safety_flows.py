@@ -275,7 +275,9 @@ async def test_after_not_safe_words_at_a_screen_of_buttons_get_the_warm_reply(
     replies = await ada.send("help me")
     text = texts(replies)
     # They said they are not safe: the call comes first, and nothing says they needn't call.
-    assert text.startswith("Thank you for writing. You told me you're not safe, so please call 112 now.")
+    assert text.startswith(
+        "Thank you for writing. You told me you're not safe, so please call 112 now."
+    )
     assert "don't have to call" not in text and "grounding" not in text
     assert "which of these you mean" not in text.lower() and text.count("112") == 1
     assert CALLED in labels(replies[-1]) and MORE in labels(replies[-1])

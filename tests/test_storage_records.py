@@ -65,8 +65,16 @@ def test_add_change_reorder_and_remove(store: StateStore, db_engine: Engine) -> 
 
 
 def test_records_belong_to_their_owner(store: StateStore) -> None:
-    apply(store, ADA, lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Sam"})))
-    apply(store, BOB, lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Zoe"})))
+    apply(
+        store,
+        ADA,
+        lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Sam"})),
+    )
+    apply(
+        store,
+        BOB,
+        lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Zoe"})),
+    )
     assert names(store.load(ADA)) == ["Sam"]
     assert names(store.load(BOB)) == ["Zoe"]
 
@@ -81,8 +89,16 @@ def test_an_unchanged_turn_writes_no_record(store: StateStore, db_engine: Engine
 
 
 def test_forget_me_erases_every_record(store: StateStore, db_engine: Engine) -> None:
-    apply(store, ADA, lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Sam"})))
-    apply(store, BOB, lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Zoe"})))
+    apply(
+        store,
+        ADA,
+        lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Sam"})),
+    )
+    apply(
+        store,
+        BOB,
+        lambda s: s.records.setdefault("contact", []).append(Record("contact", {"name": "Zoe"})),
+    )
     store.run_turn(ADA, lambda s: Turn(s, effects=[ForgetMe()]), NOW)
     assert store.load(ADA) == UserState()
     assert count(db_engine) == 1

@@ -66,7 +66,11 @@ def pick_idea(state: UserState, now: datetime) -> str:
     def last_shown(idea: str) -> datetime | None:
         return _stamp(shown.get(idea))
 
-    fresh = [i for i in pool if (last_shown(i) is None or now - last_shown(i) >= NO_REPEAT)]
+    def rested(idea: str) -> bool:  # never shown, or not within NO_REPEAT
+        at = last_shown(idea)
+        return at is None or now - at >= NO_REPEAT
+
+    fresh = [i for i in pool if rested(i)]
     idea = fresh[0] if fresh else min(pool, key=lambda i: last_shown(i) or now)
     log.data = {**log.data, "shown": {**shown, idea: now.isoformat()}}
     return idea

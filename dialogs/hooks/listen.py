@@ -198,8 +198,12 @@ def listen_more(call: HookCall) -> list[ChoiceSpec]:
     """Under a breathing minute or a small step: once more / another idea, and the way back."""
     step = call.frame.step
     again = {"breathe": "listen.breathe.again", "step": "listen.step.another"}.get(step)
-    first = [ChoiceSpec(id="again", label=again, hook="listen_more_again", next=step)]
-    return (first if again else []) + [_back(call)]
+    if again:
+        return [
+            ChoiceSpec(id="again", label=again, hook="listen_more_again", next=step),
+            _back(call),
+        ]
+    return [_back(call)]
 
 
 @action("listen_keep")

@@ -51,8 +51,9 @@ def note_measure_offered(call: HookCall) -> None:
 @enter("zone_info")
 def zone_info(call: HookCall) -> dict[str, Any]:
     zone = call.state.profile.timezone
-    known = zone is not None and places.is_valid_zone(zone)
-    return {"zone": places.describe_zone(zone, call.now) if known else zone}
+    if zone is not None and places.is_valid_zone(zone):
+        return {"zone": places.describe_zone(zone, call.now)}
+    return {"zone": zone}
 
 
 @choices("common_zones")

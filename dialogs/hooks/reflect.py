@@ -136,6 +136,7 @@ def happened_choices(call: HookCall) -> list[ChoiceSpec]:
             ChoiceSpec(id="build", label="reflect.happened.build", next="dialog:steps"),
             ChoiceSpec(id="close", label="reflect.happened.close", next=GONE),
         ]
+
     # Typed answers in their own words ("yes I did it!", "no, I stayed in bed"): each
     # button's words (labels "reflect.happened.words_*"), naming one button only.
     def words(key: str) -> tuple[str, ...]:
@@ -194,7 +195,7 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
         return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
     tip = call.frame.slots.get("suggestion")
     above = ladder.next_step(found.owner.data, found.step["id"])
-    options = []
+    options: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     if above is not None:
         options.append(("climb", (("text", step_text(call.state, above)),)))
     options += [("repeat", ()), ("stay", ())]

@@ -126,7 +126,7 @@ def add_thanks(call: HookCall) -> str | None:
     thanks = _current_thanks(call.state)
     if thanks is None:
         entry = records.latest(call.state, THOUGHT)
-        data = {"lines": [], "date": local_date(call.state, call.now),
+        data: dict[str, Any] = {"lines": [], "date": local_date(call.state, call.now),
                 "entry": entry.id if entry else None}  # fmt: skip
         thanks = records.add(call.state, GRATITUDE, data, call.now)
     thanks.data["lines"] = [*thanks.data.get("lines", []), str(call.value)]

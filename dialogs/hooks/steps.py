@@ -797,7 +797,8 @@ def planned_info(call: HookCall) -> dict[str, Any]:
 @enter("steps_portfolio")
 def portfolio(call: HookCall) -> dict[str, Any]:
     data = portfolio_data(call.state)
-    listed, n = {}, 0
+    listed: dict[str, list[dict[str, Any]]] = {}
+    n = 0
     for energy in ladder.ENERGIES:
         listed[energy] = []
         for item in data[energy]:

@@ -99,6 +99,7 @@ HELD_SLOT = "held"  # words that read like a hard feeling, until they say what t
 # Intents (dialogs/data/intents.yaml) that are a hard feeling, never a win to note.
 HEAVY = frozenset({"lonely", "sad", "anxious", "angry", "tired"})
 
+
 @action("wins_add")
 def wins_add(call: HookCall) -> str | None:
     """A typed win goes into the log (source "typed"); the list then opens at the newest.
