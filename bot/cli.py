@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("name")
     script = dsub.add_parser("script", help="print one dialog on one page, as Markdown")
     script.add_argument("name")
+    dsub.add_parser("hooks", help="list the input kinds and every hook, with where each is used")
     db = sub.add_parser("db", help="database tasks")
     dbsub = db.add_subparsers(dest="action", required=True)
     dbsub.add_parser("upgrade", help="apply database migrations")
@@ -62,6 +63,11 @@ def _dialogs(args: argparse.Namespace) -> int:
             return 1
         names = ", ".join(sorted(loaded.dialogs))
         print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
+        return 0
+    if args.action == "hooks":
+        from dialogs.catalogue import catalogue
+
+        print(catalogue(loaded), end="")
         return 0
     if args.name not in loaded:
         print(
