@@ -167,8 +167,8 @@ def plan(kind: Kind, person: DuePerson, now: datetime) -> Plan:
         # What is due, and so the next time, is read from the records in the turn itself
         # (dialogs/reminders.py), which also holds it for quiet hours and a pause; storage
         # plans the next one from the state the turn leaves.
-        return Plan(None, person.channel == "telegram", "due" if person.channel == "telegram"
-                    else "console")  # fmt: skip
+        telegram = person.channel == "telegram"
+        return Plan(None, telegram, "due" if telegram else "console")
     if kind == "followup":
         next_at = no_next(person)
     elif kind == "checkin":

@@ -310,7 +310,7 @@ class Engine(SafetyRouting, ListenRouting):
         if frame is None or frame.dialog not in self.dialogs:
             return []
         step = self.dialogs[frame.dialog].steps.get(frame.step)
-        if step is None or step.display or (step.end and not step.choices):
+        if step is None or step.display or step.passive:
             return []
         turn = Turn(state.copy())
         self._resume(turn, now, "common/picking_up")
@@ -529,7 +529,7 @@ class Engine(SafetyRouting, ListenRouting):
         frame = turn.state.top
         assert frame is not None
         step = self._spec(frame)
-        passive = step.input == "none" or (step.end and not step.choices)
+        passive = step.passive
         target: str | None = None
         if passive and step.hook:
             target = self._run_action(turn, step.hook, frame, None, now)

@@ -59,11 +59,6 @@ class Route:
     hook: str = ""
 
 
-def is_passive(step: StepSpec) -> bool:
-    """A step that shows its message and moves on without an answer (as `Engine._enter`)."""
-    return step.input == "none" or (step.end and not step.choices)
-
-
 def exit_hook(step: StepSpec) -> str:
     """Who may send the step to one of its `exits`: the hook's name when only one hook on
     the step could, else "hook", or "button or hook" when a choices hook's buttons may."""
@@ -78,7 +73,7 @@ def routes(step: StepSpec) -> list[Route]:
     """Every way out of `step`, in the order of the file (see the module docstring)."""
     default = step.next or END
     hooked = [Route(HOOK, t, hook=exit_hook(step)) for t in step.exits]
-    if is_passive(step):
+    if step.passive:
         return [Route(AUTO, END if step.end else default), *hooked]
     found: list[Route] = []
     for choice in step.choices:
@@ -200,7 +195,7 @@ def _exit_node(target: str) -> tuple[str, str]:
 
 
 def _node(step: StepSpec, words: str) -> str:
-    kind = "" if step.input in ("choice", "none") or is_passive(step) else f" · {step.input}"
+    kind = "" if step.input in ("choice", "none") or step.passive else f" · {step.input}"
     text = f"<b>{_text(step.id)}</b>{kind}"
     if words:
         text += f"<br/>{_text(shorten(words, NODE_CHARS))}"

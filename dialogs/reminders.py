@@ -44,6 +44,7 @@ from dialogs.schedule import (
     after_quiet_hours,
     in_quiet_hours,
     next_checkin,
+    next_weekly,
 )
 
 STALE = timedelta(hours=12)
@@ -141,59 +142,48 @@ def _plan_items(state: UserState, rhythm: dict[str, Any], now: datetime) -> list
     return found
 
 
-def _last_review_slot(rhythm: dict[str, Any], zone: ZoneInfo, now: datetime) -> datetime | None:
-    """The latest review time at or before `now` (UTC), or None when reviews are off."""
+def _review_slots(
+    rhythm: dict[str, Any], zone: ZoneInfo, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """(the latest review time at or before `now`, the next one after it), UTC; (None, None)
+    when reviews are off or the setting is broken."""
     day, hhmm = rhythm.get("review_day"), rhythm.get("review_time")
     if not isinstance(day, int) or not isinstance(hhmm, str):
-        return None
+        return None, None
     try:
-        # The next one after a week ago, walked forward to the last one not after now.
-        slot = next_checkin(hhmm, zone, now - timedelta(days=8))
-        last = None
-        while slot <= now:
-            if slot.astimezone(zone).weekday() == day:
-                last = slot
-            slot = next_checkin(hhmm, zone, slot)
-        return last
+        # Slots are a week apart: the first after a week ago is the last one, if not future.
+        first = next_weekly(hhmm, day, zone, now - timedelta(days=7))
+        return (first if first <= now else None), next_weekly(hhmm, day, zone, now)
     except ValueError:
-        return None
-
-
-def _next_review_slot(rhythm: dict[str, Any], zone: ZoneInfo, now: datetime) -> datetime | None:
-    day, hhmm = rhythm.get("review_day"), rhythm.get("review_time")
-    if not isinstance(day, int) or not isinstance(hhmm, str):
-        return None
-    try:
-        slot = next_checkin(hhmm, zone, now)
-        for _ in range(8):
-            if slot.astimezone(zone).weekday() == day:
-                return slot
-            slot = next_checkin(hhmm, zone, slot)
-    except ValueError:
-        return None
-    return None
+        return None, None
 
 
 # Kinds that are settings or markers, not something the person did or noted.
 _NOT_NOTED = frozenset({coaching.RHYTHM, coaching.REVIEW, "checkin_log", "draft"})
+_NEWEST = 8  # records read per kind by _noted_since
 
 
 def _noted_since(state: UserState, slot: datetime) -> bool:
     """Whether anything was noted in the week before `slot` (a check-in, a win, a step...):
-    a review of a week with nothing in it would only be a reminder of silence."""
+    a review of a week with nothing in it would only be a reminder of silence.
+
+    This runs on every turn, so it reads only the newest few records of each kind, never a
+    whole history: new records are appended at the end, and the kinds a person reorders
+    (contacts, at most 5) are shorter than that.
+    """
     start = slot - SILENT_WEEK
     return any(
         r.created_at is not None and r.created_at >= start
         for kind, found in state.records.items()
         if kind not in _NOT_NOTED
-        for r in found
+        for r in found[-_NEWEST:]
     )
 
 
 def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Item | None:
     zone = _zone(state.profile)
     sent = _time(rhythm.get("review_sent"))
-    last = _last_review_slot(rhythm, zone, now)
+    last, upcoming = _review_slots(rhythm, zone, now)
     seen = state.profile.last_seen_at
 
     def quiet(slot: datetime) -> bool:
@@ -202,7 +192,6 @@ def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Ite
     slots = []
     if last is not None and (sent is None or sent < last) and now - last <= STALE:
         slots.append(last)
-    upcoming = _next_review_slot(rhythm, zone, now)
     if upcoming is not None:
         slots.append(upcoming)  # a week from it, all it holds is already known: none after
     for slot in slots:

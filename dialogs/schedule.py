@@ -31,6 +31,7 @@ __all__ = [
     "is_stale",
     "next_checkin",
     "next_nudge",
+    "next_weekly",
     "nudge_interval",
     "parse_local_time",
     "plan_missed_checkin",
@@ -153,6 +154,25 @@ def next_checkin(local_time: str, zone: str | ZoneInfo, after: datetime) -> date
         if instants and instants[0] > after:
             return instants[0]
     raise ValueError(f"{local_time} never occurs in {tz.key} within 3 days of {after}")
+
+
+def next_weekly(local_time: str, weekday: int, zone: str | ZoneInfo, after: datetime) -> datetime:
+    """The next UTC instant strictly after `after` when the clock in `zone` shows `local_time`
+    on `weekday` (0 = Monday), with the wall-clock rules of this module (the weekly review).
+    Raises ValueError for a malformed time or weekday.
+    """
+    if not 0 <= weekday <= 6:
+        raise ValueError(f"weekday must be 0-6, got {weekday!r}")
+    at = parse_local_time(local_time)
+    tz = _zone(zone)
+    after = _aware(after, "after").astimezone(UTC)
+    start = after.astimezone(tz).date()
+    first = start + timedelta(days=(weekday - start.weekday()) % 7)
+    for weeks in range(3):
+        instants = _wall_instants(first + timedelta(weeks=weeks), at, tz)
+        if instants and instants[0] > after:
+            return instants[0]
+    raise ValueError(f"{local_time} on weekday {weekday} never occurs in {tz.key} after {after}")
 
 
 def is_stale(due: datetime, now: datetime, grace: timedelta = CHECKIN_GRACE) -> bool:

@@ -35,7 +35,6 @@ from dialogs.graph import (
     TICK,
     TYPED,
     choice_target,
-    is_passive,
     routes,
 )
 from dialogs.model import Frame, Profile, UserState
@@ -243,7 +242,7 @@ class Sample:
             frame.step = sid
             if step.slot:  # shown before it is answered (siblings may share a slot name)
                 frame.slots.pop(step.slot, None)
-            if is_passive(step) and step.hook:
+            if step.passive and step.hook:
                 self._call("action", step.hook, state, frame, None)
             ctx: dict[str, Any] = {"slots": dict(frame.slots), "profile": state.profile}
             for name in step.enter:
@@ -252,7 +251,7 @@ class Sample:
             if step.choices_from:
                 listed = list(self._call("choices", step.choices_from, state, frame, None) or [])
             found[sid] = Seen(ctx, listed)
-            if is_passive(step):
+            if step.passive:
                 continue
             answer = sample_answer(step)
             if step.slot:
@@ -327,7 +326,7 @@ def _link(dialog: DialogSpec, here: str, target: str) -> str:
 
 def _accepts(step: StepSpec) -> str:
     """What the step takes, in words."""
-    if is_passive(step):
+    if step.passive:
         return "nothing: a message that moves on by itself"
     if step.input == "text" and step.collect:
         return (
@@ -428,7 +427,7 @@ def _words(name: str, ctx: Mapping[str, Any], sample: Sample, needs: tuple[str, 
 
 def _step(dialog: DialogSpec, step: StepSpec, seen: Seen, sample: Sample, notes: list[str]) -> str:
     """One step's section of the page."""
-    tags = ["message" if is_passive(step) else step.input]
+    tags = ["message" if step.passive else step.input]
     if step.id == dialog.start:
         tags.append("start")
     if step.id == dialog.draft_step:

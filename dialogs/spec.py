@@ -82,6 +82,12 @@ class StepSpec:
     ask: str | None = None  # template of a one-line form of the question, used on resuming
     words: str | None = None  # "mood": a mood in words ("pretty bad") is offered as a number
 
+    @property
+    def passive(self) -> bool:
+        """It shows its message and moves on without an answer: `input: none`, or an `end`
+        step without buttons (the engine's `_enter`, the graph and the script agree here)."""
+        return self.input == "none" or (self.end and not self.choices)
+
     def targets(self) -> list[str]:
         found = [self.next] if self.next else []
         found += [c.next for c in self.choices if c.next]

@@ -20,6 +20,7 @@ from dialogs.schedule import (
     is_stale,
     next_checkin,
     next_nudge,
+    next_weekly,
     nudge_interval,
     parse_local_time,
     plan_missed_checkin,
@@ -734,3 +735,24 @@ def test_nudge_respects_custom_quiet_hours(quiet_start, quiet_end, expected):
     assert (
         next_nudge(now, "Europe/London", "daily", quiet_start, quiet_end, None, None, 0) == expected
     )
+
+
+def test_next_weekly_is_that_weekday_and_wall_time_strictly_after() -> None:
+    # Sunday 18:00 in Berlin; Monday 23 Nov 2026 09:00 UTC is the moment asked from.
+    sunday = utc(2026, 11, 29, 17, 0)
+    assert next_weekly("18:00", 6, "Europe/Berlin", utc(2026, 11, 23, 9, 0)) == sunday
+    assert next_weekly("18:00", 6, "Europe/Berlin", sunday) == sunday + timedelta(days=7)
+    assert next_weekly("18:00", 6, "Europe/Berlin", sunday - timedelta(seconds=1)) == sunday
+    # Across the autumn change (25 Oct 2026): still 18:00 local, one hour later in UTC.
+    assert next_weekly("18:00", 6, "Europe/Berlin", utc(2026, 10, 19, 0, 0)) == utc(
+        2026, 10, 25, 17, 0
+    )
+    assert next_weekly("18:00", 5, "Europe/Berlin", utc(2026, 10, 19, 0, 0)) == utc(
+        2026, 10, 24, 16, 0
+    )
+    # Spring gap: 02:30 on 29 Mar 2026 is the end of the gap, 03:00 local (01:00 UTC).
+    assert next_weekly("02:30", 6, "Europe/Berlin", utc(2026, 3, 23, 0, 0)) == utc(
+        2026, 3, 29, 1, 0
+    )
+    with pytest.raises(ValueError):
+        next_weekly("18:00", 7, "Europe/Berlin", sunday)

@@ -18,6 +18,7 @@ from dialogs.hooks.reflect import happened_choices
 from dialogs.hooks.reflect import info as reflect_info
 from dialogs.hooks.steps import reminder_choices, reminder_info
 from dialogs.model import Due, Frame, Profile, Turn, UserState
+from dialogs.spec import ChoiceSpec
 from prompts import default_catalog
 from storage.repository import UserKey
 from tests.fakebot import ChatDriver, FakeBotApi
@@ -734,16 +735,13 @@ async def test_today_buttons_in_kolkata_and_none_left_late_in_the_evening(url: s
      ("on Wednesday, please", 25), ("Sat 28", 28)],
 )  # fmt: skip
 def test_a_typed_weekday_picks_its_button(typed: str, day: int) -> None:
-    from dialogs.hooks.steps import pick_weekday, weekdays
+    from dialogs.hooks.steps import pick_weekday
 
     state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
-    call = HookCall(state, Frame("steps", "plan_weekday", {"day_typed": typed}), typed,
-                    FIXED_NOW, [])  # fmt: skip
-    offered = {c.value for c in weekdays(call)}
+    [button] = named_by(state, typed)  # the engine taps the one button the words name
+    call = HookCall(state, Frame("steps", "plan_weekday", {}), button.value, FIXED_NOW, [])
     assert pick_weekday(call) == "plan_time"
-    assert call.frame.slots["day"] in offered
     assert int(call.frame.slots["day"][-2:]) == day
-    assert "day_typed" not in call.frame.slots  # their words are not kept
 
 
 @pytest.mark.parametrize("typed", ["someday", "saturday or sunday", "satisfied", "next week"])
@@ -751,9 +749,21 @@ def test_words_without_one_clear_weekday_are_asked_again_kindly(typed: str) -> N
     from dialogs.hooks.steps import pick_weekday
 
     state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
-    call = HookCall(state, Frame("steps", "plan_weekday", {}), typed, FIXED_NOW, [])
-    assert pick_weekday(call) == "plan_weekday"
-    assert "day" not in call.frame.slots and call.frame.slots.get("unsure") is True
+    assert len(named_by(state, typed)) != 1  # no button tapped: the engine asks again
+    stale = HookCall(state, Frame("steps", "plan_weekday", {}), "2026-01-01", FIXED_NOW, [])
+    assert pick_weekday(stale) == "plan_weekday"  # a day no longer offered: asked again
+    assert "day" not in stale.frame.slots
+
+
+def named_by(state: UserState, typed: str) -> list[ChoiceSpec]:
+    """The weekday buttons whose `words` the typed words name (the engine's rule for
+    ChoiceSpec.words, dialogs/engine.py `_match_choice`)."""
+    from dialogs.hooks.steps import weekdays
+    from dialogs.inputs import fold
+
+    call = HookCall(state, Frame("steps", "plan_weekday", {}), None, FIXED_NOW, [])
+    words = set(fold(typed).split())
+    return [c for c in weekdays(call) if words & set(c.words)]
 
 
 async def test_typing_a_weekday_at_another_day(url: str) -> None:

@@ -10,8 +10,7 @@ Slots of the `steps` dialog: `draft` (the steps being built or edited, LADDER st
 dicts), `editing` (True when the draft is the existing ladder), `need`, `goal`, `pick`
 (a step id picked from a numbered list), `new_text`, `rating`, `plan_step` (the step being
 planned), `day` (its local date, ISO), `time` ("HH:MM"), `past` (a time found already
-past), `unsure` (typed words at "another day" named no single weekday), `day_typed` (those
-words, dropped in the same turn), `energy` and `add_energy` (low | some | plenty), `handoff`
+past), `energy` and `add_energy` (low | some | plenty), `handoff`
 ("smaller" | "replan", when another dialog sent them here to plan; see `hand_to_planning`).
 
 Step words: a step's own `text`, else its idea's label "steps.idea.<id>" in the person's
@@ -574,7 +573,6 @@ def plan_info(call: HookCall) -> dict[str, Any]:
         "past": slots.get("past"),
         "handoff": slots.get("handoff"),
         "none_left": day is not None and not times_ahead(state, day, call.now),
-        "unsure": bool(slots.get("unsure")),
     }
 
 
@@ -590,7 +588,6 @@ def set_day(call: HookCall) -> None:
     """Today (0) or tomorrow (1) as an offset, or another day as an ISO date."""
     slots = call.frame.slots
     slots.pop("past", None)
-    slots.pop("unsure", None)
     if isinstance(call.value, int):
         day = local_today(call.state, call.now) + timedelta(days=call.value)
         slots["day"] = day.isoformat()
@@ -623,38 +620,16 @@ def weekdays(call: HookCall) -> list[ChoiceSpec]:
     ]
 
 
-def typed_weekday(state: UserState, text: str) -> int | None:
-    """The one weekday (0 = Monday) that typed words name, or None for none or several.
-
-    The names are the locale's labels "steps.day_words.<n>" (a full name and short forms,
-    separated by spaces: "saturday sat"), matched as whole words, any case or accent.
-    """
-    words = set(fold(text).split())
-    named = {
-        day
-        for day in range(7)
-        if words & set(fold(label_text(state, f"steps.day_words.{day}")).split())
-    }
-    return named.pop() if len(named) == 1 else None
-
-
 @action("steps_pick_weekday")
 def pick_weekday(call: HookCall) -> str | None:
-    """`plan_weekday`: a tapped day (its ISO date), or typed words naming a weekday
-    ("Saturday", "sat", "on friday please"): the offered day of that weekday. Words that
-    name no day, or several, bring the question back, kindly (`unsure`)."""
+    """`plan_weekday`: the day tapped (its ISO date; a typed weekday name taps it through the
+    button's `words`). A day no longer offered (a stale button) asks again."""
     slots = call.frame.slots
-    slots.pop("day_typed", None)  # their own words are not kept past this turn
-    slots.pop("unsure", None)
     if call.value is None:
         return None  # "back"
     offered = {d.isoformat(): d for d in other_days(call.state, call.now)}
     picked = offered.get(str(call.value))
     if picked is None:
-        weekday = typed_weekday(call.state, str(call.value))
-        picked = next((d for d in offered.values() if d.weekday() == weekday), None)
-    if picked is None:
-        slots["unsure"] = True
         return "plan_weekday"
     slots.pop("past", None)
     slots["day"] = picked.isoformat()
