@@ -37,7 +37,8 @@ from tests.fakebot import FakeBotApi, LoopbackBotApiServer
 
 TEMPLATE_ID = 559_000_001  # the person onboarded through the bot, copied N times
 FIRST_USER_ID = 550_000_001
-TEMPLATE_SCRIPT = [*ONBOARDING, ("text", "Lisbon"), ("tap", "8:00"), ("tap", "Maybe later")]
+TEMPLATE_SCRIPT = [*ONBOARDING, ("text", "Lisbon"), ("tap", "8:00"), ("tap", "Skip for now"),
+                   ("tap", "Maybe later")]  # fmt: skip
 DUE_AGO = timedelta(seconds=30)  # missed by seconds: sent, not skipped as stale
 ZONES = ["Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Tokyo"]
 STALL = 10.0  # seconds without a new check-in (bot up): sending has stopped, no more kills

@@ -47,6 +47,7 @@ SETUP: list[Action] = [
     *ONBOARDING,
     ("text", "Lisbon"),
     ("tap", "8:00"),
+    ("tap", "Skip for now"),  # the loneliness measure offered at the end of onboarding
     ("tap", "Maybe later"),
     ("text", "/reframe"),
     ("text", "nobody wants to hear from me"),

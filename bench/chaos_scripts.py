@@ -58,6 +58,7 @@ ZONES: list[Action] = [("text", "Lisbon"), ("tap", "Berlin / Paris / Rome")]
 TIMES: list[Action] = [("tap", "8:00"), ("text", "7:30")]
 DIALOGS: dict[str, list[Action]] = {
     "needs": [
+        ("tap", "Skip for now"),  # the loneliness measure offered at the end of onboarding
         ("tap", "Maybe later"),
         ("text", "/needs"),
         ("tap", "Let's map it"),
@@ -76,6 +77,7 @@ DIALOGS: dict[str, list[Action]] = {
         ("text", "/menu"),
     ],
     "reframe": [  # typed answers where the order matters: evidence for, then against
+        ("tap", "Skip for now"),  # the loneliness measure offered at the end of onboarding
         ("tap", "Maybe later"),
         ("text", "/reframe"),
         ("text", "nobody wants to hear from me"),

@@ -91,8 +91,9 @@ class Step:
 
 def bridges_script(index: int) -> list[Step]:
     """The onboarding, with the messages each step sends: consent adds the share-location
-    keyboard, the zone step the check-in question, the check-in step the invitation to add
-    a person, and "Maybe later" the main menu."""
+    keyboard, the zone step the check-in question, the check-in step the offer of the
+    loneliness measure, "Skip for now" the invitation to add a person, and "Maybe later"
+    the main menu."""
     zone_kind, zone = ZONE_STEPS[index % len(ZONE_STEPS)]
     time_kind, checkin = CHECKIN_STEPS[index % len(CHECKIN_STEPS)]
     return [
@@ -101,7 +102,8 @@ def bridges_script(index: int) -> list[Step]:
         Step("tap", "Okay, got it", 1, "Yes, keep my answers"),
         Step("tap", "Yes, keep my answers", 2, "London / Dublin"),
         Step(zone_kind, zone, 2, "7:30"),
-        Step(time_kind, checkin, 2, "Maybe later"),
+        Step(time_kind, checkin, 2, "Skip for now"),
+        Step("tap", "Skip for now", 1, "Maybe later"),
         Step("tap", "Maybe later", 1, "Close menu"),
     ]
 
