@@ -95,6 +95,7 @@ DIALOGS: dict[str, list[Action]] = {
         ("text", "/menu"),
     ],
     "contacts": [  # adding two people to the reach-out list straight from onboarding
+        ("tap", "Skip for now"),  # the loneliness measure offered at the end of onboarding
         ("tap", "Add someone now"),
         ("text", "Anna"),
         ("tap", "Telegram username"),
