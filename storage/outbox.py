@@ -61,7 +61,11 @@ def add(
     now: datetime,
     update_id: int | None = None,
 ) -> list[Pending]:
-    """Queue replies in the caller's transaction; return them with their ids, in order."""
+    """Queue replies in the caller's transaction; return them with their ids, in order.
+
+    Each row is claimed by this process until `now` (aware) + LEASE; each Pending carries
+    the ids of up to OLDER_SEEN rows of the chat still queued before it (`after_older`).
+    """
     if not payloads:
         return []
     older = tuple(
