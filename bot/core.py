@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.db_work import DbWork
 from bot.render import Outgoing, render
 from dialogs.engine import Engine
 from dialogs.model import Due, Event, Turn, UserState
-from dialogs.spec import DialogSet, load_dialogs
+from dialogs.spec import FLOWS_DIR, DialogSet, load_dialogs
 from prompts import Catalog, default_catalog
 from storage import migrate
 from storage.db import make_engine
@@ -28,12 +29,20 @@ class Bridges:
         self.db = DbWork(self.store.engine)
 
     @classmethod
-    def open(cls, database_url: str, apply_migrations: bool = True) -> Bridges:
+    def open(
+        cls,
+        database_url: str,
+        apply_migrations: bool = True,
+        flows: Path = FLOWS_DIR,
+        catalog: Catalog | None = None,
+    ) -> Bridges:
+        """The bot's parts on one database. `flows` (a folder of dialog files) and `catalog`
+        (prompts) default to the shipped ones; tests pass others to add a dialog."""
         db = make_engine(database_url)
         if apply_migrations:
             migrate.upgrade(db)
-        catalog = default_catalog()
-        dialogs = load_dialogs(catalog=catalog)
+        catalog = catalog or default_catalog()
+        dialogs = load_dialogs(flows, catalog=catalog)
         return cls(StateStore(db), dialogs, catalog, Engine(dialogs, catalog))
 
     def handle(self, key: UserKey, event: Event, now: datetime) -> list[Outgoing]:

@@ -22,7 +22,7 @@ from bot.probe import NotingLimiter, NotingRateLimiter, Probe
 from bot.scheduler import Sweeper
 from bot.sender import Sender
 from bot.telegram_events import words_in
-from dialogs.commands import MENU_COMMANDS
+from dialogs.commands import listed
 from dialogs.safety import assess
 from storage.message_log import MessageLog
 from storage.sent_journal import SentJournal
@@ -170,12 +170,9 @@ class TelegramAdapter:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
         label = self.bridges.catalog.label
+        dialogs = self.bridges.dialogs.dialogs.values()
         await app.bot.set_my_commands(
-            [
-                BotCommand(name, label("en", f"command.{name}"))
-                for name in MENU_COMMANDS
-                if name in self.bridges.engine.commands
-            ]
+            [BotCommand(e.command, label("en", e.describe)) for e in listed(dialogs)]
         )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from dialogs import drafts, hooks, places, reminders
-from dialogs.commands import COMMANDS, SHORTCUTS
+from dialogs.commands import SHORTCUTS, command_table, help_lines
 from dialogs.engine_listen import ListenRouting
 from dialogs.engine_safety import (
     CANNOT_TAKE,
@@ -107,12 +107,9 @@ class Engine(SafetyRouting, ListenRouting):
                 return Risk("crisis", "self", ("crisis_check",)) if check(text) else NO_RISK
 
         self._assess = assess
-        # A command whose dialog is not loaded would crash; unknown is kinder.
-        self.commands = {
-            name: target
-            for name, target in COMMANDS.items()
-            if not target.startswith(DIALOG_PREFIX) or target.removeprefix(DIALOG_PREFIX) in dialogs
-        }
+        # The built-ins and what the loaded dialog files declare (dialogs/commands.py).
+        self.commands = command_table(dialogs.dialogs.values())
+        self.help_lines = help_lines(dialogs.dialogs.values())
 
     # --- entry point ------------------------------------------------------------
 
@@ -377,7 +374,9 @@ class Engine(SafetyRouting, ListenRouting):
         self._open(turn, dialog, now)
 
     def _cmd_help(self, turn: Turn, now: datetime) -> None:
-        self._say(turn, "common/help", onboarded=turn.state.profile.onboarded)
+        self._say(
+            turn, "common/help", onboarded=turn.state.profile.onboarded, lines=self.help_lines
+        )
         if turn.state.top:  # the question they were on, in one short line
             self._resume(turn, now)
 

@@ -17,6 +17,8 @@ from bot.scheduler import Sweeper
 from bot.sender import Sender
 from bot.telegram_app import build_application
 from dialogs.model import UserState
+from dialogs.spec import FLOWS_DIR
+from prompts import Catalog
 from storage.repository import UserKey
 from storage.tables import Conversation, OutboxRow, User
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, running
@@ -56,11 +58,16 @@ class Harness:
 
 @asynccontextmanager
 async def bridges_on_fake(
-    database_url: str, fake: FakeBotApi | None = None, now: datetime = FIXED_NOW
+    database_url: str,
+    fake: FakeBotApi | None = None,
+    now: datetime = FIXED_NOW,
+    flows: Path = FLOWS_DIR,
+    catalog: Catalog | None = None,
 ) -> AsyncIterator[Harness]:
-    """The whole bot, in-process: real PTB Application, real database, fake Telegram."""
+    """The whole bot, in-process: real PTB Application, real database, fake Telegram.
+    `flows` and `catalog`: other dialog files and prompts than the shipped ones."""
     fake = fake or FakeBotApi()
-    bridges = Bridges.open(database_url)
+    bridges = Bridges.open(database_url, flows=flows, catalog=catalog)
     app = build_application(
         bridges,
         FAKE_TOKEN,
