@@ -118,7 +118,7 @@ class DialogSpec:
     way_in: WayIn = WayIn()
     menu_step: str | None = None  # the menu dialog: the step whose first buttons open dialogs
     needs_profile: bool = False  # only for people who finished onboarding
-    keeps: str | None = None  # label of what /cancel keeps, for the goodbye line
+    keeps: str | None = None  # what /cancel reassures about: prompts common/kept/<keeps>.j2
     draft_step: str | None = None  # where an unfinished run is offered back (continue/discard)
     restart_on_open: bool = False  # opening it again starts at `start`, wherever it was
 
@@ -421,6 +421,10 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
                     problems.add(
                         step.id, f"button label '{choice.label}' is missing in locale '{locale}'"
                     )
+        if spec.keeps and not catalog.has_template(locale, f"common/kept/{spec.keeps}"):
+            problems.add(
+                None, f"keeps '{spec.keeps}' has no line common/kept/{spec.keeps}.j2 in '{locale}'"
+            )
 
 
 def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
