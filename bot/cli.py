@@ -136,7 +136,7 @@ def _run(settings: Settings, webhook: bool = False) -> int:
         )
         return 0
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
-    from bot.runner import run_polling
+    from bot.telegram_app import run_polling
 
     asyncio.run(run_polling(app))
     return 0

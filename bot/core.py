@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db_work import DbWork
-from bot.render import Outgoing, render
+from bot.sender import Outgoing, render
 from dialogs.engine import Engine
 from dialogs.model import Due, Event, Turn, UserState
 from dialogs.spec import DialogSet, load_dialogs

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.core import Bridges
-from bot.render import Outgoing, outgoing_to_json, render
+from bot.sender import Outgoing, outgoing_to_json, render
 from dialogs.model import Due, Turn, UserState
 from dialogs.schedule import (
     NUDGE_QUIET_AFTER_MESSAGE,
@@ -244,7 +244,7 @@ class DueTurn:
             if self.kind != "followup":  # a follow-up is not coaching to back off from
                 self._user.unanswered = (self._user.unanswered or 0) + 1
             # What this turn sends is what they see next, as after a turn of their own
-            # (bot/inbox_turn.py): an earlier undelivered question no longer needs showing.
+            # (bot/intake.py): an earlier undelivered question no longer needs showing.
             self._user.undelivered_at = None
         return turn
 

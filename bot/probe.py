@@ -29,17 +29,18 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
-from bot.render import Outgoing
 from bot.split import MESSAGE_LIMIT, split_html
-from bot.telegram_send import NO_PREVIEW
 from storage.message_log import MessageLog
+
+if TYPE_CHECKING:
+    from bot.sender import Outgoing  # bot/sender.py imports this module
 
 log = logging.getLogger("bridges.probe")
 
@@ -157,6 +158,8 @@ async def arrived(
     never touched.
 
     Raises nothing: a network error means "don't know", and the reply is sent again."""
+    from bot.sender import NO_PREVIEW  # bot/sender.py imports this module
+
     inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
     not_found = 0
     for message_id in range(after + 1, after + 1 + PROBE_SPAN):
