@@ -18,6 +18,8 @@ from storage.repository import StateStore, UserKey
 
 @dataclass
 class Bridges:
+    """The composition every adapter shares: the store, the dialogs, the prompts, the engine."""
+
     store: StateStore
     dialogs: DialogSet
     catalog: Catalog
@@ -29,6 +31,10 @@ class Bridges:
 
     @classmethod
     def open(cls, database_url: str, apply_migrations: bool = True) -> Bridges:
+        """Connect to `database_url` (SQLAlchemy URL), migrate it unless told not to, load the
+        dialogs and prompts. Raises sqlalchemy errors if the database is unusable and
+        dialogs.spec.DialogError if a dialog file is invalid.
+        """
         db = make_engine(database_url)
         if apply_migrations:
             migrate.upgrade(db)
@@ -54,4 +60,5 @@ class Bridges:
         return rendered
 
     def close(self) -> None:
+        """Close the database's connections."""
         self.store.engine.dispose()

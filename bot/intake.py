@@ -511,6 +511,11 @@ class UpdateTurn:
     # --- storage.repository.TurnHooks ----------------------------------------
 
     def claim(self, conn: Connection, user: User | None) -> bool:
+        """Take the person's oldest pending update, under their lock; True if a turn runs on it.
+
+        False: nothing pending, an earlier update may still be arriving (`waiting`), or the
+        update means nothing to the engine (marked done at once: `skipped`).
+        """
         self._reset()  # run_turn may retry the whole transaction
         found = inbox.next_pending(conn, self.key.external_id)
         if found is None:
@@ -531,6 +536,9 @@ class UpdateTurn:
         return True
 
     def decide(self, state: UserState) -> Turn:
+        """The engine's step on the update's event (wrapped in `Missed` when their last reply
+        never arrived), and its replies rendered, inside the transaction.
+        """
         assert self.request is not None and self.request.event is not None
         event = self.request.event
         if self.missed and not isinstance(event, Missed | Due):
@@ -542,6 +550,10 @@ class UpdateTurn:
         return turn
 
     def after(self, conn: Connection, user: User | None, turn: Turn, now: datetime) -> None:
+        """Mark the update done and queue the replies in the outbox, in the same transaction.
+
+        Raises AlreadyDone (rolling the turn back) if another worker marked it done first.
+        """
         assert self.update_id is not None and self.request is not None
         if not inbox.mark_done(conn, self.update_id, now):
             raise AlreadyDone()

@@ -96,6 +96,8 @@ class Probe:
         return taken
 
     def give_back(self, unkept: dict[int, int]) -> None:
+        """Put back what `take_unkept` returned (chat id -> newest message id) when it could
+        not be written, keeping any newer id noted meanwhile."""
         for chat_id, message_id in unkept.items():
             if message_id > self._unkept.get(chat_id, 0):
                 self._unkept[chat_id] = message_id
@@ -231,9 +233,11 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
     """No rate limit, only noting (tests that run without AIORateLimiter)."""
 
     async def initialize(self) -> None:
+        """Nothing to set up."""
         return None
 
     async def shutdown(self) -> None:
+        """Nothing to close."""
         return None
 
     async def process_request(
@@ -245,6 +249,7 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> Any:
+        """Make the Bot API call at once, noting it (PTB's BaseRateLimiter interface)."""
         return await self.wrap(endpoint, callback)(*args, **kwargs)
 
 
@@ -260,6 +265,8 @@ class NotingRateLimiter(_Noting, AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: Any,
     ) -> Any:
+        """Make the Bot API call when AIORateLimiter lets it go, noting it; raises what the
+        call raises."""
         return await super().process_request(
             self.wrap(endpoint, callback), args, kwargs, endpoint, data, rate_limit_args
         )

@@ -87,6 +87,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class OutButton:
+    """A button ready to show: its label, and either callback data or a URL to open."""
+
     label: str
     data: str = ""  # callback data, or
     url: str | None = None  # a link to open
@@ -94,6 +96,11 @@ class OutButton:
 
 @dataclass(frozen=True)
 class Outgoing:
+    """One rendered reply: Telegram HTML text with its buttons or keyboard, and at most one
+    of a photo (file id), a file (name, bytes) or a drawn picture (name, PNG bytes), the
+    text then being its caption. `edit`: it replaces the message whose button was tapped.
+    """
+
     text: str  # Telegram HTML
     buttons: tuple[tuple[OutButton, ...], ...] = ()
     keyboard: Keyboard = None
@@ -104,6 +111,7 @@ class Outgoing:
 
     @property
     def plain(self) -> str:
+        """The text without tags or entities, as the terminal shows it."""
         return html_to_plain(self.text)
 
 
@@ -145,6 +153,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def html_to_plain(text: str) -> str:
+    """Telegram HTML as plain text: tags removed, entities such as &amp; decoded."""
     return html.unescape(_TAG.sub("", text))
 
 
@@ -213,6 +222,7 @@ DEFERRED = object()  # _deliver's answer when an older reply of the chat must go
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC (the sender's default clock)."""
     return datetime.now(UTC)
 
 
@@ -295,6 +305,7 @@ class Sender:
 
     @property
     def busy_chats(self) -> int:
+        """How many chats have a sending task right now (their queues are not empty)."""
         return len(self._tasks)
 
     async def _run_chat(self, chat_id: int) -> None:
@@ -509,6 +520,9 @@ def _inline(button: OutButton) -> InlineKeyboardButton:
 
 
 def markup(catalog: Catalog, out: Outgoing, locale: str = "en") -> ReplyMarkup:
+    """The reply's Telegram keyboard: its inline buttons, else the location, main or removing
+    reply keyboard it asks for, else None. Labels come from `catalog` in `locale`.
+    """
     if out.buttons:
         return InlineKeyboardMarkup([[_inline(b) for b in row] for row in out.buttons])
     if out.keyboard == "location":

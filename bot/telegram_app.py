@@ -79,6 +79,7 @@ BridgesApp = Application[
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC (the adapter's default clock)."""
     return datetime.now(UTC)
 
 
@@ -185,6 +186,10 @@ async def run_polling(app: AnyApp) -> None:
 
 
 class TelegramAdapter:
+    """What the Application calls: updates in (`take`, `accept_json`, `on_update`), groups
+    answered from memory, errors, start and stop. `intake` is set by `build_application`.
+    """
+
     def __init__(self, bridges: Bridges, clock: Clock = utc_now) -> None:
         self.bridges = bridges
         self.clock = clock
@@ -268,6 +273,9 @@ class TelegramAdapter:
         )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: log the error's type and stack (never its message), and tell a
+        private chat, with the crisis reply if their words call for it. Raises nothing.
+        """
         err = context.error
         # Type and stack only: an exception's message could quote what someone wrote.
         frames = "".join(traceback.format_tb(err.__traceback__)) if err else ""
@@ -300,6 +308,9 @@ class TelegramAdapter:
         await self.intake.stop()
 
     async def post_init(self, app: BridgesApp) -> None:
+        """Once the Application is up: start crash recovery in a real run, and set the command
+        menu Telegram shows. Raises telegram.error.* if setMyCommands fails.
+        """
         if self.recover:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
@@ -375,6 +386,9 @@ class Read:
 
 
 def parse_command(text: str) -> Command | None:
+    """`/name args` (or `/name@bot args`) as a Command with a lower-case name; None if the
+    text is not a command.
+    """
     if not text.startswith("/") or len(text) < 2:
         return None
     head, _, args = text[1:].partition(" ")
@@ -407,6 +421,9 @@ def _from_message(message: Message) -> Event:
 
 
 def event_from_update(update: Update) -> Event | None:
+    """The engine's event for an update: a tap, a message (text, command, location, photo,
+    other media) or an edit (its words screened, nothing changed); None for anything else.
+    """
     if update.callback_query is not None:
         return Press(update.callback_query.data or "")
     if update.edited_message is not None:
