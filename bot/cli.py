@@ -171,7 +171,7 @@ def _chat(settings: Settings, user: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The `bridges` command (`python -m bot`): parse `argv` (default sys.argv[1:]) and run it.
+    """The `bridges` command (or `python -m bot.cli`): parse `argv` (default sys.argv[1:]), run it.
 
     Returns the process's exit code: 0 on success; 1 with a message on stderr when the bot
     can't start or the database can't be used; 130 after Ctrl-C; 2 for no command.
