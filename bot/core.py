@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.db_work import DbWork
-from bot.render import Outgoing, render
+from bot.sender import Outgoing, render
 from dialogs.engine import Engine
 from dialogs.model import Due, Event, Turn, UserState
 from dialogs.spec import FLOWS_DIR, DialogSet, load_dialogs
@@ -19,6 +19,8 @@ from storage.repository import StateStore, UserKey
 
 @dataclass
 class Bridges:
+    """The composition every adapter shares: the store, the dialogs, the prompts, the engine."""
+
     store: StateStore
     dialogs: DialogSet
     catalog: Catalog
@@ -36,8 +38,12 @@ class Bridges:
         flows: Path = FLOWS_DIR,
         catalog: Catalog | None = None,
     ) -> Bridges:
-        """The bot's parts on one database. `flows` (a folder of dialog files) and `catalog`
-        (prompts) default to the shipped ones; tests pass others to add a dialog."""
+        """Connect to `database_url` (SQLAlchemy URL), migrate it unless told not to, load the
+        dialogs from `flows` (a folder of dialog files) and the prompts from `catalog` (both
+        default to the shipped ones; tests pass others to add a dialog). Raises sqlalchemy
+        errors if the database is unusable and dialogs.spec.DialogError if a dialog file is
+        invalid.
+        """
         db = make_engine(database_url)
         if apply_migrations:
             migrate.upgrade(db)
@@ -63,4 +69,5 @@ class Bridges:
         return rendered
 
     def close(self) -> None:
+        """Close the database's connections."""
         self.store.engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from bot.logs import quiet_libraries
-from bot.telegram_events import event_from_update
+from bot.telegram_app import event_from_update
 from dialogs.model import Command, Text, Unsupported
 from tests.fakebot import BOT_USERNAME, ChatDriver, FakeBotApi, SentMessage
 from tests.telegram_harness import (

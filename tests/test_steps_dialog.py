@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram_send import send_all
+from bot.sender import send_all
 from dialogs import coaching, ladder
 from dialogs.hooks import HookCall
 from dialogs.hooks.reflect import happened_choices
