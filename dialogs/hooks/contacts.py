@@ -91,34 +91,15 @@ def contact_actions(call: HookCall) -> list[ChoiceSpec]:
     return buttons
 
 
-@action("contacts_route")
-def contacts_route(call: HookCall) -> str | None:
-    """Back at the list, nothing half-done is kept; an empty list goes straight to adding."""
+@action("contacts_fresh")
+def contacts_fresh(call: HookCall) -> None:
+    """Empty the frame's slots: back at the list, or starting or stopping an addition,
+    nothing half-done is kept (and no `person` is being changed). Where to go next is the
+    dialog file's (conditions on `count('contact')`)."""
     call.frame.slots = {}
-    return None if people(call.state) else "name"
 
 
 # --- adding someone -----------------------------------------------------------------
-
-
-@action("contacts_begin_add")
-def contacts_begin_add(call: HookCall) -> str | None:
-    if len(people(call.state)) >= MAX_PEOPLE:
-        return "full"
-    call.frame.slots = {}
-    return None
-
-
-@action("contacts_stop_adding")
-def contacts_stop_adding(call: HookCall) -> str | None:
-    call.frame.slots = {}
-    return "open" if people(call.state) else None
-
-
-@action("contacts_back")
-def contacts_back(call: HookCall) -> str | None:
-    """From "how to reach": back to the person being changed, or to the name being added."""
-    return "person" if call.frame.slots.get("person") is not None else None
 
 
 @enter("contact_card")

@@ -1,4 +1,7 @@
-"""Hooks for a person's own data: the export file and the erase confirmation."""
+"""Hooks for a person's own data: the export file.
+
+The erase confirmation needs none: dialogs/flows/delete.yaml checks the typed word itself.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogs import coaching, export
-from dialogs.hooks import HookCall, action, enter
-
-CONFIRM_WORD = "delete"
+from dialogs.hooks import HookCall, enter
 
 
 @enter("export_file")
@@ -29,10 +30,3 @@ def export_file(call: HookCall) -> dict[str, Any]:
         "document": (export.filename(day), export.to_bytes(data)),
         "saved_count": sum(counts.values()),
     }
-
-
-@action("check_delete_word")
-def check_delete_word(call: HookCall) -> str:
-    # Only the exact word erases; anything else (or the button) keeps everything.
-    typed = call.value if isinstance(call.value, str) else ""
-    return "erased" if typed.strip().casefold() == CONFIRM_WORD else "kept"

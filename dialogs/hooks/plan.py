@@ -47,11 +47,11 @@ def _editing(call: HookCall) -> bool:
 # --- the overview ---------------------------------------------------------------------
 
 
-@action("plan_route")
-def plan_route(call: HookCall) -> str | None:
-    """A first visit starts with a few words about the plan; later ones with the overview."""
+@action("plan_fresh")
+def plan_fresh(call: HookCall) -> None:
+    """Opening the plan starts from empty slots (no mode, no lines half-written). Whether a
+    first visit gets the intro is the dialog file's (`count('safety_plan') == 0`)."""
     call.frame.slots = {}
-    return None if plan_record(call.state) else "intro"
 
 
 @enter("plan_overview")
@@ -159,22 +159,18 @@ def plan_people_buttons(call: HookCall) -> list[ChoiceSpec]:
     onward = "plan.people.back" if _editing(call) else "plan.people.next"
     change = "plan.people.change" if has_people else "plan.people.add"
     return [
-        ChoiceSpec(id="save", label=onward, value=SAVE, hook="plan_leave_people"),
+        ChoiceSpec(id="save", label=onward, value=SAVE, hook="plan_keep_record"),
         ChoiceSpec(
             id="contacts", label=change, value=None, next="dialog:contacts", hook="plan_keep_record"
         ),
     ]
 
 
-@action("plan_leave_people")
-def plan_leave_people(call: HookCall) -> str | None:
-    _ensure_record(call)
-    return "overview" if _editing(call) else None
-
-
 @action("plan_keep_record")
 def plan_keep_record(call: HookCall) -> None:
-    """Leaving for the reach-out list mid-way: the plan so far stays, and /plan finds it."""
+    """Make sure a plan record exists, so /plan finds the plan so far: on leaving the people
+    part, onwards or for the reach-out list mid-way. Writes an empty SAFETY_PLAN record
+    ({}) when there is none; returns nothing (the file's conditions say where to go)."""
     _ensure_record(call)
 
 

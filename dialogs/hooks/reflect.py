@@ -205,8 +205,7 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
             label=f"reflect.suggest.{name}",
             value=name,
             ctx=(*ctx, ("tip", tip == name)),
-            hook="reflect_save",
-            next="saved",
+            hook="reflect_save",  # then the step's `next`: hard_offer or saved
         )
         for name, ctx in options
     ]
@@ -247,7 +246,12 @@ def _close(plan: Record | None) -> None:
 
 @action("reflect_save")
 def save(call: HookCall) -> str | None:
-    """Save the reflection, close the plan, note the win, move on the ladder."""
+    """Save the reflection, close the plan, note the win, move on the ladder.
+
+    Reads the slots `happened`, `actual` (0-10), `easy`, `hard`, `adjust` and the tapped
+    `climb` | `repeat` | `stay` (the value); writes a REFLECTION, closes the PLAN, adds a
+    WIN and updates the LADDER. Returns "gone" when the try went away (nothing saved),
+    else None: the dialog file then offers a hard one the self-compassion break."""
     state, slots = call.state, call.frame.slots
     found = target(call)
     if found is None:
@@ -264,8 +268,7 @@ def save(call: HookCall) -> str | None:
     if call.value == "climb":
         data = _climbed(data, step_id)
     found.owner.data = data
-    hard = (actual is not None and actual >= HARD) or bool(slots.get("hard"))
-    return "hard_offer" if hard else None
+    return None
 
 
 def _climbed(data: dict[str, Any], step_id: Any) -> dict[str, Any]:

@@ -119,10 +119,14 @@ def thanks_so_far(call: HookCall) -> dict[str, Any]:
 
 
 @action("add_thanks")
-def add_thanks(call: HookCall) -> str | None:
+def add_thanks(call: HookCall) -> None:
+    """One line of thanks (the value, up to the step's 150 characters) added at once to the
+    GRATITUDE record {"lines", "date", "entry": the THOUGHT id} of the latest entry, made on
+    the first line. The "I'm done" button (value None) adds nothing. The slot is emptied:
+    the line lives in the record. After the third line the file moves on by itself."""
     call.frame.slots.pop("thanks_line", None)
     if call.value is None:  # the "I'm done" button, not a line
-        return None
+        return
     thanks = _current_thanks(call.state)
     if thanks is None:
         entry = records.latest(call.state, THOUGHT)
@@ -130,4 +134,3 @@ def add_thanks(call: HookCall) -> str | None:
                 "entry": entry.id if entry else None}  # fmt: skip
         thanks = records.add(call.state, GRATITUDE, data, call.now)
     thanks.data["lines"] = [*thanks.data.get("lines", []), str(call.value)]
-    return "thanks_done" if len(thanks.data["lines"]) >= MAX_THANKS else None

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dialogs import contact_links
-from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.hooks import HookCall, choices, enter
 from dialogs.hooks.contacts import contact_list
 from dialogs.hooks.kit import items as kit_items
 from dialogs.hooks.kit import photos, see_photos, site
@@ -147,9 +147,3 @@ def sos_actions(call: HookCall) -> list[ChoiceSpec]:
 @choices("net_photos")
 def net_photos(call: HookCall) -> list[ChoiceSpec]:
     return [see_photos(call, next_step="photos")] if photos(call.state) else []
-
-
-@action("net_back")
-def net_back(call: HookCall) -> str | None:
-    """Back to what they were doing; with nothing underneath, a kind goodbye instead."""
-    return "bye" if len(call.state.stack) <= 1 else None
