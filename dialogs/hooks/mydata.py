@@ -15,6 +15,9 @@ from dialogs.hooks import HookCall, enter
 
 @enter("export_file")
 def export_file(call: HookCall) -> dict[str, Any]:
+    """Everything kept about them as a file: `document` ((filename named by their local date,
+    JSON bytes): dialogs/export.py) and `saved_count`, the number of things they saved
+    (settings such as the review day are left out of the count)."""
     data = export.build(call.state, call.now)
     day = call.now.date()
     if call.state.profile.timezone:  # name the file by their own calendar day

@@ -45,6 +45,7 @@ def first_words(text: str) -> str:
 
 @enter("thoughts_page")
 def thoughts_page(call: HookCall) -> dict[str, Any]:
+    """`count` (entries kept), `page` (1-based, kept in range) and `pages` (PAGE_SIZE, 5, each)."""
     return {
         "count": len(call.state.records.get(THOUGHT, [])),
         "page": _page(call) + 1,
@@ -67,6 +68,8 @@ def _entry_button(record: Record) -> ChoiceSpec:
 
 @choices("thought_buttons")
 def thought_buttons(call: HookCall) -> list[ChoiceSpec]:
+    """The page's entries, newest first (each valued by its THOUGHT record id, labelled with its
+    date and first words, going to `entry`), then « newer and older » as there are pages."""
     page = _page(call)
     shown = _newest_first(call.state)[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     buttons = [_entry_button(record) for record in shown if record.id is not None]
@@ -101,5 +104,7 @@ def open_thought(call: HookCall) -> None:
 
 @enter("opened_thought")
 def opened_thought(call: HookCall) -> dict[str, Any]:
+    """`entry`: the opened entry (the slot `open`, looked up among their own records) as
+    `entry_view`, or None for an id that is not theirs."""
     record = records.find(call.state, THOUGHT, call.frame.slots.get("open"))
     return {"entry": entry_view(call.state, record)}
