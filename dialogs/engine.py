@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs import drafts, hooks, places, safety
+from dialogs import conditions, drafts, hooks, places, safety
 from dialogs.commands import SHORTCUTS, command_table, help_lines
 from dialogs.engine_events import MENU_DIALOG, EventRouting
 from dialogs.engine_listen import ListenRouting
@@ -311,7 +311,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             return
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             return
-        target = target or (END if step.end else step.next)
+        target = target or (END if step.end else self._onward(turn, frame, step, None))
         if target and target != END and not target.startswith(DIALOG_PREFIX):
             frame.step = target if target in self.dialogs[frame.dialog].steps else frame.step
             self._enter(turn, now, hops + 1)
@@ -433,7 +433,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 target = self._run_action(turn, name, frame, value, now) or target
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             return
-        target = target or (choice.next if choice else None) or step.next
+        target = target or self._onward(turn, frame, step, value, choice)
         first_new = len(turn.replies)
         self._go(turn, target if target else (END if step.end else None), now)
         if step.keyboard == "location":
@@ -564,6 +564,26 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         step = self.dialogs.step(frame.dialog, frame.step)
         assert step is not None, "frames are repaired before use"
         return step
+
+    def _onward(
+        self,
+        turn: Turn,
+        frame: Frame,
+        step: StepSpec,
+        value: Any,
+        choice: ChoiceSpec | None = None,
+    ) -> str | None:
+        """Where the file sends an answer once the action hooks have run without a target of
+        their own: the choice's `next`, else the step's. A conditional `next:` takes its
+        first condition that holds, else its `else` (dialogs/conditions.py); conditions
+        are read after the hooks, so they see what the hooks kept. None: nowhere."""
+        for holder in (choice, step):
+            if holder is not None and holder.next:
+                where = f"{frame.dialog}/{step.id}"
+                return conditions.choose(
+                    holder.branches, holder.next, turn.state, frame, value, where
+                )
+        return None
 
     def _run_action(
         self, turn: Turn, name: str, frame: Frame, value: Any, now: datetime

@@ -28,8 +28,10 @@ from typing import Any
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, TemplateError
 
 from dialogs import hooks
+from dialogs.conditions import Branch
 from dialogs.graph import (
     AUTO,
+    IF,
     LINES,
     LISTED,
     TICK,
@@ -354,11 +356,22 @@ def _accepts(step: StepSpec) -> str:
     return said
 
 
+def _conditions(dialog: DialogSpec, here: str, branches: tuple[Branch, ...]) -> str:
+    """A conditional `next:` in words: "if `<condition>` → <step>; ..." (its `else` is said
+    by the caller, beside what follows it)."""
+    return "; ".join(f"if `{b.source}` → {_link(dialog, here, b.go)}" for b in branches)
+
+
 def _next(dialog: DialogSpec, step: StepSpec) -> str:
-    """Where the step goes without a button of the file (typed answers, by itself)."""
+    """Where the step goes without a button of the file (typed answers, by itself); its
+    conditions first, then "otherwise" before each way that reaches its `else`."""
     said: list[str] = []
     for route in routes(step):
         where = _link(dialog, step.id, route.target)
+        if route.kind == IF and route.choice is None:
+            said.append(f"if `{route.condition}` → {where}")
+            continue
+        before = len(said)
         if route.kind == LINES:
             said.append(f"after {step.max_items} lines → {where}")
         elif route.kind == TYPED and step.collect:
@@ -371,6 +384,8 @@ def _next(dialog: DialogSpec, step: StepSpec) -> str:
             said.append(f"by itself → {where}")
         elif route.kind == TICK and route.choice is None:
             said.append("ticks and typed words stay here; the finishing button moves on")
+        if route.otherwise and route.choice is None and len(said) > before:
+            said[-1] = f"otherwise {said[-1]}"
     return "; ".join(said) or "by button"
 
 
@@ -393,8 +408,12 @@ def _hooks(dialog: DialogSpec, step: StepSpec) -> str:
 
 def _button(dialog: DialogSpec, step: StepSpec, choice: ChoiceSpec, sample: Sample) -> str:
     """One button: its label, where it goes, and what else it does."""
+    branches = choice.branches if choice.next else step.branches
     if step.input == "multi" and not choice.finish:
         where = "ticks (stays here)"
+    elif branches:
+        where = _conditions(dialog, step.id, branches) + "; otherwise"
+        where += " → " + _link(dialog, step.id, choice_target(step, choice))
     else:
         where = "→ " + _link(dialog, step.id, choice_target(step, choice))
     notes: list[str] = []

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from dialogs.conditions import Branch, ConditionError, compile_branch
+
 FLOWS_DIR = Path(__file__).parent / "flows"
 INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "photo", "none")
 KEYBOARDS = (None, "location", "remove", "main")
@@ -56,6 +58,9 @@ class ChoiceSpec:
     # Other words that tap it when typed, as whole words ("saturday", "sat" for "Sat 5"),
     # folded (dialogs.inputs.fold); only from choices hooks. Words naming two buttons tap none.
     words: tuple[str, ...] = ()
+    # A conditional `next:` (dialogs/conditions.py): tried in order before `next`, which is
+    # then the list's `else`.
+    branches: tuple[Branch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class StepSpec:
     display: bool = False  # a screen to read (a card, a list, a menu): never resumed
     ask: str | None = None  # template of a one-line form of the question, used on resuming
     words: str | None = None  # "mood": a mood in words ("pretty bad") is offered as a number
+    branches: tuple[Branch, ...] = ()  # a conditional `next:`; `next` is then its `else`
 
     @property
     def passive(self) -> bool:
@@ -90,8 +96,11 @@ class StepSpec:
         return self.input == "none" or (self.end and not self.choices)
 
     def targets(self) -> list[str]:
-        found = [self.next] if self.next else []
-        found += [c.next for c in self.choices if c.next]
+        """Every place the file says this step may lead: `next` and its conditions, each
+        button's, and the `exits` a hook may return."""
+        found = [b.go for b in self.branches] + ([self.next] if self.next else [])
+        for choice in self.choices:
+            found += [b.go for b in choice.branches] + ([choice.next] if choice.next else [])
         return found + list(self.exits)
 
 
@@ -169,16 +178,48 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
     if means not in (None, "yes", "no"):
         problems.add(step, f"choice '{raw['id']}': means must be yes or no")
     cid = str(raw["id"])
+    onward, branches = _parse_next(raw.get("next"), step, problems, f"choice '{cid}': ")
     return ChoiceSpec(
         id=cid,
         label=str(raw.get("label") or f"{dialog}.{step}.{cid}"),
-        next=raw.get("next"),
+        next=onward,
+        branches=branches,
         value=raw.get("value", cid),
         hook=raw.get("hook"),
         finish=bool(raw.get("finish", False)),
         when=raw.get("when"),
         means=means,
     )
+
+
+def _parse_next(
+    raw: Any, step: str, problems: _Problems, where: str = ""
+) -> tuple[str | None, tuple[Branch, ...]]:
+    """A `next:` as (target, conditions): a plain target has none; a list of
+    `{if: <expression>, go: <target>}` ends with the `{else: <target>}` it must have, which
+    becomes the target. Each expression is checked and compiled here, once."""
+    if raw is None or isinstance(raw, str):
+        return raw, ()
+    if not isinstance(raw, list):
+        problems.add(step, f"{where}next must be a step id or a list of conditions")
+        return None, ()
+    branches: list[Branch] = []
+    fallback: str | None = None
+    for at, item in enumerate(raw):
+        if isinstance(item, dict) and set(item) == {"else"}:
+            if at != len(raw) - 1:
+                problems.add(step, f"{where}the 'else' of a conditional next must come last")
+            fallback = str(item["else"]) if item["else"] else None
+        elif isinstance(item, dict) and set(item) == {"if", "go"}:
+            try:
+                branches.append(compile_branch(item["if"], item["go"]))
+            except ConditionError as err:
+                problems.add(step, f"{where}condition '{item['if']}': {err}")
+        else:
+            problems.add(step, f"{where}each condition is {{if: <expression>, go: <step>}}")
+    if fallback is None:
+        problems.add(step, f"{where}a conditional next needs a last {{else: <step>}}")
+    return fallback, tuple(branches)
 
 
 _STEP_KEYS = {
@@ -204,12 +245,14 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         if c is not None
     )
     kind = raw.get("input") or ("choice" if choices or raw.get("choices_from") else "none")
+    onward, branches = _parse_next(raw.get("next"), sid, problems)
     return StepSpec(
         id=sid,
         prompt=str(raw.get("prompt") or f"{dialog}/{sid}"),
         input=kind,
         slot=raw.get("slot"),
-        next=raw.get("next"),
+        next=onward,
+        branches=branches,
         choices=choices,
         choices_from=raw.get("choices_from"),
         hook=raw.get("hook"),

@@ -189,6 +189,8 @@ def crisis_called(call: HookCall) -> None:
 
 @enter("followup_sent")
 def followup_sent(call: HookCall) -> dict[str, Any]:
+    """`unsafe`: whether they still have not said they called or someone is with them
+    (`profile.unsafe_at` is set), for the follow-up's words."""
     return {"unsafe": call.state.profile.unsafe_at is not None}
 
 
@@ -334,4 +336,5 @@ def followup_answer(call: HookCall) -> str | None:
 
 @action("crisis_drop")
 def crisis_drop(call: HookCall) -> None:
+    """ "Leave it out": the words they were writing when help came (slot `pending`) are dropped."""
     call.frame.slots.pop(PENDING, None)

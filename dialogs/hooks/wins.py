@@ -85,12 +85,14 @@ def wins_paging(call: HookCall) -> list[ChoiceSpec]:
 
 @action("wins_older")
 def wins_older(call: HookCall) -> None:
+    """ "Show older": the slot `page` one on (0 = newest); the "noted" line goes."""
     call.frame.slots[PAGE_SLOT] = _page(call) + 1
     call.frame.slots.pop(ADDED_SLOT, None)
 
 
 @action("wins_newest")
 def wins_newest(call: HookCall) -> None:
+    """ "Back to the newest": the slot `page` back to 0; the "noted" line goes."""
     call.frame.slots[PAGE_SLOT] = 0
     call.frame.slots.pop(ADDED_SLOT, None)
 
