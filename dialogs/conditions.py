@@ -16,7 +16,7 @@ never call a method that changes a list or a dict, and sees only the names below
 The names (`NAMES`), all read-only:
 
 - `slots`: this dialog's answers so far (the frame's slots), as `slots.<name>` or
-  `slots['<name>']`; a slot never set reads as none. Slots starting with `_` (the engine's
+  `slots['<name>']`; a slot never set reads as none. Slots starting with `_` (the dialog manager's
   own) are not readable.
 - `value`: the answer just given, as the step keeps it (a button's `value`, the number, the
   text, "HH:MM"); none for a message-only step or a button with `value: null`.

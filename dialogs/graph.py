@@ -1,7 +1,7 @@
 """Where each step of a dialog can lead, and a Mermaid drawing of it (`bridges dialogs graph`).
 
-`routes` follows the engine's own rules (`Engine._enter`, `_accept` and `_toggle` in
-dialogs/engine.py), so the drawing shows only moves that can happen:
+`routes` follows the dialog manager's own rules (`DialogManager._enter`, `_accept` and `_toggle` in
+dialogs/manager.py), so the drawing shows only moves that can happen:
 
 - a message-only step (`input: none`, or `end: true` without buttons) moves on by itself:
   to the end if it is an `end` step, else to `next`;

@@ -33,7 +33,7 @@ _MAX_ANSWER_CHARS = 80
 
 
 # Short answers that mean yes or no, folded. A choice marked `means: yes` (or no) in a
-# dialog file is tapped by them (dialogs/engine.py `_match_choice`).
+# dialog file is tapped by them (dialogs/manager.py `_match_choice`).
 YES_WORDS = frozenset(
     [
         "yes",

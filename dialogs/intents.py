@@ -4,7 +4,7 @@ The intents live in dialogs/data/intents.yaml (its header explains the pattern s
 intent an id, a kind, the two or three offers that help right now, word patterns, emoji,
 `examples` that must be recognised and `not_examples` that must not. `match` reads one
 message and returns the most relevant Intent, or None when nothing is recognised. The crisis
-screen (dialogs/safety.py) runs before this in the engine; nothing here looks for risk.
+screen (dialogs/safety.py) runs before this in the dialog manager; nothing here looks for risk.
 
 How a message is read (`IntentSet.read`):
  1. Clause breaks (. , ! ? ; : … and line breaks) are noted; other punctuation and emoji

@@ -99,7 +99,7 @@ class Placeholder(ChainableUndefined):
 
 
 def sample_answer(step: StepSpec) -> Any:
-    """A plausible answer to `step`, as the engine would keep it in the step's slot."""
+    """A plausible answer to `step`, as the dialog manager would keep it in the step's slot."""
     if step.slot in SAMPLE_ANSWERS:
         return SAMPLE_ANSWERS[step.slot]
     mark = f"‹{step.slot}›"
@@ -195,7 +195,7 @@ class Sample:
         )
 
     def html(self, name: str, ctx: Mapping[str, Any]) -> str | None:
-        """Template `name` rendered as the engine would (Telegram HTML) with the values
+        """Template `name` rendered as the dialog manager would (Telegram HTML) with the values
         `ctx` (see `walk`), or None when it cannot be even with placeholders (it calls
         or computes with a value only a hook gives)."""
         try:
@@ -227,7 +227,7 @@ class Sample:
     def walk(self, dialog: DialogSpec) -> dict[str, Seen]:
         """For each step, what it shows on a first pass through the dialog.
 
-        Steps are taken in reading order (`order`) as the engine would take them, on a
+        Steps are taken in reading order (`order`) as the dialog manager would take them, on a
         sample person (`SAMPLE_PROFILE`, no records) at `SAMPLE_NOW`: a message-only step
         runs its action hook, the enter hooks give their values and the choices hook its
         buttons, then the step gets its sample answer (`sample_answer`) and its action hook

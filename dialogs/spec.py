@@ -92,7 +92,8 @@ class StepSpec:
     @property
     def passive(self) -> bool:
         """It shows its message and moves on without an answer: `input: none`, or an `end`
-        step without buttons (the engine's `_enter`, the graph and the script agree here)."""
+        step without buttons (the dialog manager's `_enter`, the graph and the script agree
+        here)."""
         return self.input == "none" or (self.end and not self.choices)
 
     def targets(self) -> list[str]:

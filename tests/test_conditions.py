@@ -1,5 +1,5 @@
 """Conditional `next:` (dialogs/conditions.py): the names an expression reads, the checks
-at load, the engine choosing each branch, and a failing expression taking its `else`."""
+at load, the dialog manager choosing each branch, and a failing expression taking its `else`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from dialogs.conditions import NAMES, Branch, ConditionError, choose, compile_branch
-from dialogs.engine import Engine
 from dialogs.hooks.reflect import HARD
+from dialogs.manager import DialogManager
 from dialogs.model import Command, Frame, Press, Profile, Record, Text, UserState
 from dialogs.spec import DialogError, load_dialogs
 from prompts import Catalog, default_catalog
-from tests.engine_driver import member, run_events
+from tests.manager_driver import member, run_events
 
 # --- the evaluator, name by name ------------------------------------------------------------
 
@@ -213,7 +213,7 @@ LABELS = "demo.many.on: 'On'\ndemo.some.on: 'On'\ndemo.some.words: 'Words'\n"
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Catalog]:
     """A flows folder for the demo alone, and the shipped prompts plus the demo's (the
-    engine's own lines, such as the keyboard's, come from the shipped ones)."""
+    manager's own lines, such as the keyboard's, come from the shipped ones)."""
     root = tmp_path_factory.mktemp("conditions")
     flows = root / "pkg" / "flows"
     flows.mkdir(parents=True)
@@ -231,15 +231,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Catalog]:
     return flows, Catalog(root / "prompts")
 
 
-def load(sandbox: tuple[Path, Catalog], text: str) -> Engine:
+def load(sandbox: tuple[Path, Catalog], text: str) -> DialogManager:
     flows, catalog = sandbox
     (flows / "demo.yaml").write_text(text)
-    return Engine(load_dialogs(flows, catalog=catalog), catalog)
+    return DialogManager(load_dialogs(flows, catalog=catalog), catalog)
 
 
-def start(engine: Engine, state: UserState | None = None) -> UserState:
-    engine.commands["demo"] = "dialog:demo"
-    return run_events(engine, state or member(), Command("demo")).state
+def start(manager: DialogManager, state: UserState | None = None) -> UserState:
+    manager.commands["demo"] = "dialog:demo"
+    return run_events(manager, state or member(), Command("demo")).state
 
 
 def top(state: UserState) -> str | None:
@@ -247,42 +247,42 @@ def top(state: UserState) -> str | None:
 
 
 def test_each_branch_of_a_step_is_taken(sandbox: tuple[Path, Catalog]) -> None:
-    engine = load(sandbox, DEMO)
-    assert top(run_events(engine, start(engine), Text("9")).state) == "many"
-    assert top(run_events(engine, start(engine), Text("4")).state) == "some"
-    empty = run_events(engine, start(engine), Text("0"))
+    manager = load(sandbox, DEMO)
+    assert top(run_events(manager, start(manager), Text("9")).state) == "many"
+    assert top(run_events(manager, start(manager), Text("4")).state) == "some"
+    empty = run_events(manager, start(manager), Text("0"))
     assert empty.replies[-1].template == "demo/none"  # said, then closed
     assert top(empty.state) is None
     # The second condition reads the records: with someone on the list, 0 is just "some".
     keeper = member()
     keeper.records["contact"] = [Record("contact", {"name": "Ana"})]
-    assert top(run_events(engine, start(engine, keeper), Text("0")).state) == "some"
+    assert top(run_events(manager, start(manager, keeper), Text("0")).state) == "some"
 
 
 def test_a_buttons_own_conditions_decide_where_it_goes(sandbox: tuple[Path, Catalog]) -> None:
-    engine = load(sandbox, DEMO)
-    tap = Press(engine.dialogs["demo"].callback("many", "on"))
-    here = run_events(engine, start(engine), Text("9"), tap)
+    manager = load(sandbox, DEMO)
+    tap = Press(manager.dialogs["demo"].callback("many", "on"))
+    here = run_events(manager, start(manager), Text("9"), tap)
     assert here.replies[-1].template == "demo/utc"  # the member's zone is UTC
     away = member()
     away.profile.timezone = "Asia/Tokyo"
-    there = run_events(engine, start(engine, away), Text("9"), tap)
+    there = run_events(manager, start(manager, away), Text("9"), tap)
     assert there.replies[-1].template == "demo/elsewhere"
 
 
 def test_conditions_see_what_the_hook_kept_and_its_own_target_wins(
     sandbox: tuple[Path, Catalog],
 ) -> None:
-    engine = load(sandbox, DEMO)
-    tap = Press(engine.dialogs["demo"].callback("some", "on"))
-    at_ask = run_events(engine, start(engine), Text("4"), tap).state
+    manager = load(sandbox, DEMO)
+    tap = Press(manager.dialogs["demo"].callback("some", "on"))
+    at_ask = run_events(manager, start(manager), Text("4"), tap).state
     assert top(at_ask) == "ask"
     # save_country keeps DE in the profile; the condition, read after it, sees it.
-    kept = run_events(engine, at_ask, Text("Germany"))
+    kept = run_events(manager, at_ask, Text("Germany"))
     assert kept.state.profile.country == "DE"
     assert kept.replies[-1].template == "demo/germany"
     # A country it cannot find: the hook sends the step back to "ask", over the conditions.
-    again = run_events(engine, at_ask, Text("Narnia"))
+    again = run_events(manager, at_ask, Text("Narnia"))
     assert top(again.state) == "ask"
     assert again.state.profile.country is None
 
@@ -290,11 +290,11 @@ def test_conditions_see_what_the_hook_kept_and_its_own_target_wins(
 def test_a_condition_failing_at_run_time_takes_the_else(
     sandbox: tuple[Path, Catalog], caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = load(sandbox, DEMO)
-    tap = Press(engine.dialogs["demo"].callback("some", "words"))
-    at_words = run_events(engine, start(engine), Text("4"), tap).state
+    manager = load(sandbox, DEMO)
+    tap = Press(manager.dialogs["demo"].callback("some", "words"))
+    at_words = run_events(manager, start(manager), Text("4"), tap).state
     with caplog.at_level(logging.WARNING, logger="dialogs.conditions"):
-        turn = run_events(engine, at_words, Text("some words of mine"))
+        turn = run_events(manager, at_words, Text("some words of mine"))
     assert top(turn.state) == "some"  # words > 3 cannot be compared: the else
     assert any("demo/words" in r.getMessage() for r in caplog.records)
     assert not any("words of mine" in r.getMessage() for r in caplog.records)
@@ -337,7 +337,7 @@ def test_an_unreachable_step_counts_conditional_targets(sandbox: tuple[Path, Cat
 
 # --- the shipped flows ---------------------------------------------------------------------
 
-SHIPPED = Engine(load_dialogs(), default_catalog())
+SHIPPED = DialogManager(load_dialogs(), default_catalog())
 
 
 def test_reflect_offers_the_break_from_hard_on() -> None:

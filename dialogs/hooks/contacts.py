@@ -8,7 +8,7 @@ _list.j2 are meant for reuse by any dialog that shows the list.
 
 Buttons that act on one person carry its record id in the choice id, and are
 rebuilt from the person's own records on every tap, so an id that is not theirs
-(stale, removed or forged) matches nothing and gets the engine's "expired" reply.
+(stale, removed or forged) matches nothing and gets the dialog manager's "expired" reply.
 While a person is being changed, `slots.person` holds their record id; without
 it, the add steps are adding someone new.
 """

@@ -225,9 +225,9 @@ def kit_next_photo(call: HookCall) -> str | None:
 
 @enter("kit_photo")
 def kit_photo(call: HookCall) -> dict[str, Any]:
-    """The photo message's values: `photo_id` (a Telegram file id: the engine sends the message
-    as that photo, or None when the index is out of range), `caption`, `number` (1-based) and
-    `total`, for the photo at the slot `photo_at`."""
+    """The photo message's values: `photo_id` (a Telegram file id: the dialog manager sends
+    the message as that photo, or None when the index is out of range), `caption`, `number`
+    (1-based) and `total`, for the photo at the slot `photo_at`."""
     found = photos(call.state)
     at = int(call.frame.slots.get(PHOTO_AT, 0))
     if not 0 <= at < len(found):

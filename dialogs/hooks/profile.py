@@ -21,9 +21,9 @@ def give_consent(call: HookCall) -> None:
 
 @action("forget_me")
 def forget_me(call: HookCall) -> None:
-    """Declined consent or /delete confirmed: a ForgetMe effect; the engine empties the state
-    after the turn and storage erases every row about them."""
-    # The engine resets the state after the turn; storage erases the rows.
+    """Declined consent or /delete confirmed: a ForgetMe effect; the dialog manager empties
+    the state after the turn and storage erases every row about them."""
+    # The dialog manager resets the state after the turn; storage erases the rows.
     call.effects.append(ForgetMe())
 
 
@@ -103,7 +103,7 @@ def part_of_day(hour: int) -> str:
 def local_time(zone: str | None, at: datetime) -> datetime:
     """`at` (an aware datetime) on the person's clock, in IANA `zone`; in UTC when their
     zone is unset or unknown. A naive `at` is read as the machine's local time (Python's
-    rule): callers pass aware times, as the engine's `now` is."""
+    rule): callers pass aware times, as the dialog manager's `now` is."""
     tz = ZoneInfo(zone) if zone and places.is_valid_zone(zone) else UTC
     return at.astimezone(tz)
 

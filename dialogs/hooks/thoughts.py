@@ -1,6 +1,6 @@
 """Hooks for /thoughts: past evidence tables, newest first, a page at a time.
 
-Entry buttons carry the record id. The engine only accepts a tap on a button the
+Entry buttons carry the record id. The dialog manager only accepts a tap on a button the
 current page offers, and the entry is looked up among the person's own records, so a
 stale or forged id never shows anyone else's words.
 """

@@ -1,14 +1,15 @@
-"""The engine's listening: free words where a step expects a button, a number, a time or a zone.
+"""The dialog manager's listening: free words where a step expects a button, a number, a
+time or a zone.
 
 Words a step cannot take are first understood where they can be, and otherwise answered
 as what they are (a person talking) rather than as a wrong answer. Crisis screening has
-already run (`Engine._on_text`): only words it let through reach this module.
+already run (`DialogManager._on_text`): only words it let through reach this module.
 
 Where a step (a choice, number, time or time zone step) cannot take the words, in order:
 
 1. Understood. A button's label or number, a number in words ("three") and a time in
-   words ("8 in the evening") are read by the step itself (`Engine._match_choice`,
-   `Engine._parse`). Here: a mood in words on a mood scale ("pretty bad" -> 2) opens a
+   words ("8 in the evening") are read by the step itself (`DialogManager._match_choice`,
+   `DialogManager._parse`). Here: a mood in words on a mood scale ("pretty bad" -> 2) opens a
    one-tap confirm, "Shall I note that as 2?" [Yes, 2] [Pick a number]; a country on a
    time zone step opens its zones as buttons ("USA" -> Eastern, Central...), or takes the
    zone when the country has only one. A mood scale is a number step marked
@@ -36,8 +37,8 @@ listening reply whose words turn with each message (`heard`), or the new intent'
 Before /start (nothing open, not onboarded), words get a warm line that answers them (the
 intent's reply when one matches, common/not_started.j2) and then the welcome, as /start.
 
-`ListenRouting` is a mixin of `dialogs.engine.Engine`; it moves dialogs only through the
-engine's own `_push`, `_enter`, `_accept` and `_answer`.
+`ListenRouting` is a mixin of `dialogs.manager.DialogManager`; it moves dialogs only through the
+manager's own `_push`, `_enter`, `_accept` and `_answer`.
 """
 
 from __future__ import annotations
@@ -72,12 +73,12 @@ def _words(text: str) -> int:
 
 
 class ListenRouting:
-    """The listening half of the engine (a mixin: see the module docstring)."""
+    """The listening half of the dialog manager (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
     catalog: Any
 
-    if TYPE_CHECKING:  # the engine's own movement and reading, used here
+    if TYPE_CHECKING:  # the dialog manager's own movement and reading, used here
 
         def _push(
             self,
@@ -171,7 +172,7 @@ class ListenRouting:
     def _takes(self, turn: Turn, step: StepSpec, text: str, now: datetime) -> bool:
         """The top step would take these words as its answer (a button, a value, or words
         it understands), without doing anything yet."""
-        from dialogs.engine import _Invalid  # the engine imports this module
+        from dialogs.manager import _Invalid  # the dialog manager imports this module
 
         frame = turn.state.top
         if frame is None or step.input not in TAKES_WORDS:

@@ -7,16 +7,16 @@ live on a stack so a command or a crisis can interrupt one and return to it.
 Typed words, the common path, are all here: `step` -> `_on_text` -> screened
 (`_screen`, dialogs/safety.py `assess`) -> the step's answer (`_answer`, `_parse`,
 `_accept`, its hooks) -> the next step (`_go`, `_enter`, `_prompt`); or, with nothing open
-or words a step can't take, the listening reply (dialogs/engine_listen.py). The rest lives
-in mixins of `Engine`, each called from here only behind a condition this file shows:
+or words a step can't take, the listening reply (dialogs/manager_listen.py). The rest lives
+in mixins of `DialogManager`, each called from here only behind a condition this file shows:
 
-- dialogs/engine_safety.py (`SafetyRouting`): what follows a risky message (the crisis
+- dialogs/manager_safety.py (`SafetyRouting`): what follows a risky message (the crisis
   dialog), the "not safe" banner, the follow-up;
-- dialogs/engine_listen.py (`ListenRouting`): words a step can't take, words with nothing
+- dialogs/manager_listen.py (`ListenRouting`): words a step can't take, words with nothing
   open;
-- dialogs/engine_events.py (`EventRouting`): commands, button taps, locations, photos,
+- dialogs/manager_events.py (`EventRouting`): commands, button taps, locations, photos,
   other media and the scheduler's due turns;
-- dialogs/engine_stack.py (`StackRules`): opening a dialog, setting one aside, bringing
+- dialogs/manager_stack.py (`StackRules`): opening a dialog, setting one aside, bringing
   one back.
 """
 
@@ -30,9 +30,18 @@ from typing import Any
 
 from dialogs import conditions, drafts, hooks, places, safety
 from dialogs.commands import SHORTCUTS, command_table, help_lines
-from dialogs.engine_events import MENU_DIALOG, EventRouting
-from dialogs.engine_listen import ListenRouting
-from dialogs.engine_safety import (
+from dialogs.hooks import crisis as crisis_hooks
+from dialogs.inputs import (
+    fold,
+    is_blank,
+    parse_number,
+    parse_number_words,
+    parse_time,
+    yes_or_no,
+)
+from dialogs.manager_events import MENU_DIALOG, EventRouting
+from dialogs.manager_listen import ListenRouting
+from dialogs.manager_safety import (
     CANNOT_TAKE,
     CRISIS_DIALOG,
     LISTEN,
@@ -43,16 +52,7 @@ from dialogs.engine_safety import (
     SafetyRouting,
     since,
 )
-from dialogs.engine_stack import MAX_STACK, StackRules
-from dialogs.hooks import crisis as crisis_hooks
-from dialogs.inputs import (
-    fold,
-    is_blank,
-    parse_number,
-    parse_number_words,
-    parse_time,
-    yes_or_no,
-)
+from dialogs.manager_stack import MAX_STACK, StackRules
 from dialogs.model import (
     Button,
     Command,
@@ -97,7 +97,7 @@ class _Invalid(Exception):
         self.ctx = ctx
 
 
-class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
+class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
     def __init__(
         self,
         dialogs: DialogSet,
@@ -150,7 +150,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
-        if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (engine_safety.py)
+        if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (manager_safety.py)
             self._keep_emergency_in_view(turn, now)
         return turn
 
@@ -179,7 +179,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             self._on_press(turn, self.dialogs[CRISIS_DIALOG].callback("banner", banner), now)
             return
         # Safety first: before any dialog sees the words, in every state. Words that carry a
-        # risk open the crisis dialog (dialogs/engine_safety.py `_on_risk`).
+        # risk open the crisis dialog (dialogs/manager_safety.py `_on_risk`).
         risk = self._screen(turn, text, now)
         if (risk.level != "none" or risk.abuse) and self._on_risk(turn, text, now, risk):
             return
@@ -212,7 +212,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 return command
         return None
 
-    # --- safety first (what a risky message opens: dialogs/engine_safety.py) ---------
+    # --- safety first (what a risky message opens: dialogs/manager_safety.py) ---------
 
     def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
         """Grade the words with the person's recent risk (level and time, never words).
@@ -235,7 +235,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         at = turn.state.profile.unsafe_at
         return at is not None and since(now, at) <= UNSAFE_FOR and CRISIS_DIALOG in self.dialogs
 
-    # --- dialog movement (opening and returning: dialogs/engine_stack.py) -----------
+    # --- dialog movement (opening and returning: dialogs/manager_stack.py) -----------
 
     def _push(
         self,
@@ -321,7 +321,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
     # --- answers ----------------------------------------------------------------
 
     def _answer(self, turn: Turn, step: StepSpec, now: datetime, text: str) -> None:
-        if self._listening(turn):  # words after a listening reply (dialogs/engine_listen.py)
+        if self._listening(turn):  # words after a listening reply (dialogs/manager_listen.py)
             self._listen_answer(turn, step, now, text)
             return
         try:
@@ -337,7 +337,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 self._open_crisis(turn, LISTEN, now, None)
                 return
             if self._hear(turn, step, now, text, invalid.template):
-                return  # understood, or answered as a person talking (engine_listen.py)
+                return  # understood, or answered as a person talking (manager_listen.py)
             self._reask(turn, step, now, invalid.template, **invalid.ctx)
             return
         self._accept(turn, step, value, now)
@@ -579,6 +579,8 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         are read after the hooks, so they see what the hooks kept. None: nowhere."""
         for holder in (choice, step):
             if holder is not None and holder.next:
+                if not holder.branches:  # a plain `next:`
+                    return holder.next
                 where = f"{frame.dialog}/{step.id}"
                 return conditions.choose(
                     holder.branches, holder.next, turn.state, frame, value, where
