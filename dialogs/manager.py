@@ -329,7 +329,7 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
             if choice is not None:
                 self._accept(turn, step, choice.value, now, choice)
                 return
-            value = self._parse(step, text)
+            value = self._parse(step, text, turn.state.profile.locale)
         except _Invalid as invalid:
             if invalid.template in CANNOT_TAKE and self._unsafe(turn, now):
                 # After "not safe", words a step of buttons (or numbers, or times) cannot
@@ -367,10 +367,10 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
         if len(named) == 1:
             return named[0]
         # "sure", "nah": a button the dialog file marks as meaning yes or no.
-        meant = yes_or_no(text)
+        meant = yes_or_no(text, locale)
         return next((o for o in options if meant and o.means == meant), None)
 
-    def _parse(self, step: StepSpec, text: str) -> Any:
+    def _parse(self, step: StepSpec, text: str, locale: str = "en") -> Any:
         kind = step.input
         if kind in ("text", "multi"):
             if len(text) > step.max_length:
@@ -383,17 +383,17 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
             if value is None and out_of and int(out_of[2]) == step.max:  # "6/10", as we print it
                 value = parse_number(out_of[1], step.min, step.max)
             if value is None and any(c.isalpha() for c in text):  # "three", "four out of five"
-                value = parse_number_words(text, step.min, step.max)
+                value = parse_number_words(text, step.min, step.max, locale)
             if value is None:
                 raise _Invalid("common/invalid_number", low=step.min, high=step.max)
             return value
         if kind == "time":
-            hhmm = parse_time(text)
+            hhmm = parse_time(text, locale)
             if hhmm is None:
                 raise _Invalid("common/invalid_time")
             return hhmm
         if kind == "timezone":
-            match = places.resolve_zone(text)
+            match = places.resolve_zone(text, locale)
             if match is None:
                 raise _Invalid("common/invalid_timezone", typed=text[:100])
             return match.zone

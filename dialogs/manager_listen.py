@@ -103,7 +103,7 @@ class ListenRouting:
             self, turn: Turn, step: StepSpec, text: str, now: datetime
         ) -> ChoiceSpec | None: ...
         def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]: ...
-        def _parse(self, step: StepSpec, text: str) -> Any: ...
+        def _parse(self, step: StepSpec, text: str, locale: str = "en") -> Any: ...
         def _spec(self, frame: Frame) -> StepSpec: ...
         def _say(self, turn: Turn, template: str, keyboard: Any = None, **ctx: Any) -> None: ...
         def _cmd_start(self, turn: Turn, now: datetime) -> None: ...
@@ -129,7 +129,7 @@ class ListenRouting:
         if understood is not None:
             self._use(turn, step, now, understood)
             return True
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         if intent is None and not self._speaks(frame, text):
             return False
         if self._unsafe(turn, now):  # after "not safe", the crisis dialog's warm reply
@@ -147,13 +147,14 @@ class ListenRouting:
     def _understand(self, turn: Turn, frame: Frame, step: StepSpec, text: str) -> Understood | None:
         """What the words mean for this step beyond its own parsing, or None."""
         mood_step = step.input == "number" and step.words == "mood"
-        if mood_step and (_words(text) <= MOOD_ANSWER_WORDS or intents.match(text) is None):
-            mood = mood_from_words(text)
+        locale = turn.state.profile.locale
+        if mood_step and (_words(text) <= MOOD_ANSWER_WORDS or intents.match(text, locale) is None):
+            mood = mood_from_words(text, locale)
             low, high = step.min, step.max
             if mood is not None and low is not None and high is not None and low <= mood <= high:
                 return ("confirm", mood)
         if step.input == "timezone":
-            zones = places.zones_for_country(text)
+            zones = places.zones_for_country(text, turn.state.profile.locale)
             if zones and len(zones) == 1:
                 return ("value", zones[0].zone)
             if zones:
@@ -180,7 +181,7 @@ class ListenRouting:
         if self._match_choice(turn, step, text, now) is not None:
             return True
         try:
-            self._parse(step, text)
+            self._parse(step, text, turn.state.profile.locale)
             return True
         except _Invalid:
             return self._understand(turn, frame, step, text) is not None
@@ -249,7 +250,7 @@ class ListenRouting:
             self._open_crisis(turn, "listen", now, None)
             return
         stack.append(frame)
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         heard = int(frame.slots.get("heard", 0)) + 1
         if "offers" not in frame.slots or (
             intent is not None and intent.id != frame.slots.get("intent")
@@ -278,7 +279,7 @@ class ListenRouting:
         """Words with nothing open. Onboarded: the listening reply, with the menu as the
         way on. Not yet: a warm line that answers them, then the welcome (as /start),
         except after "stop messaging me"."""
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         if turn.state.profile.onboarded:
             self._open_listen(turn, now, intent)
             return

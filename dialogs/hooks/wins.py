@@ -110,7 +110,7 @@ def wins_add(call: HookCall) -> str | None:
     call.frame.slots.pop(ADDED_SLOT, None)
     call.frame.slots[PAGE_SLOT] = 0
     text = str(call.value or "").strip()
-    meant = intents.match(text) if text else None
+    meant = intents.match(text, call.state.profile.locale) if text else None
     if meant is not None and meant.id in HEAVY:
         call.frame.slots.pop("win", None)
         call.frame.slots[HELD_SLOT] = text  # until they say whether it is a win
