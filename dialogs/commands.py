@@ -17,6 +17,8 @@ from dialogs.spec import DIALOG_PREFIX, MAX_CALLBACK_BYTES, ChoiceSpec, DialogSp
 
 @dataclass(frozen=True)
 class Builtin:
+    """A command handled by the dialog manager itself (`_cmd_<name>`), not by a dialog file."""
+
     order: int  # its place among the dialogs' `order` numbers
     help: bool  # a line in /help, the template `common/_help_<name>`
 

@@ -98,6 +98,16 @@ class _Invalid(Exception):
 
 
 class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
+    """Runs the dialogs: one event in, one `Turn` out (the new state and the replies).
+
+    Pure: no Telegram, no SQL, no clock of its own and no randomness; the adapters hand it
+    the person's `UserState`, the event and the time, and storage saves what it returns in
+    one transaction. Every typed word is screened for crisis language (`_screen`) before
+    any dialog sees it. The parts off the common path are mixins: other events and commands
+    (dialogs/manager_events.py), the stack rules (dialogs/manager_stack.py), crisis routing
+    (dialogs/manager_safety.py) and listening to free words (dialogs/manager_listen.py).
+    """
+
     def __init__(
         self,
         dialogs: DialogSet,
@@ -124,6 +134,11 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
     # --- entry point ------------------------------------------------------------
 
     def step(self, state: UserState, event: Event, now: datetime) -> Turn:
+        """The turn for `event` (a Text, Press, Command, Location, Photo, Due, Missed...)
+        at `now` (an aware UTC datetime). `state` is not changed: the turn holds a copy,
+        with the replies to send and the effects storage must apply (e.g. ForgetMe). Never
+        raises for anything a person can send; a broken hook or dialog file does raise.
+        """
         turn = Turn(state.copy())
         self._repair(turn)
         top = turn.state.top

@@ -45,6 +45,9 @@ class DialogError(ValueError):
 
 @dataclass(frozen=True)
 class ChoiceSpec:
+    """One button of a step (or one option a choices hook made): its id, label key, where it
+    goes (`next`, maybe conditional) and the value it gives the step."""
+
     id: str
     label: str
     next: str | None = None
@@ -65,6 +68,9 @@ class ChoiceSpec:
 
 @dataclass(frozen=True)
 class StepSpec:
+    """One step of a dialog file: what it asks (`prompt`, `input`), where the answer is kept
+    (`slot`), its buttons and hooks, and where it goes next. dialogs/README.md has every key."""
+
     id: str
     prompt: str
     input: str = "choice"
@@ -121,6 +127,8 @@ class WayIn:
 
 @dataclass(frozen=True)
 class DialogSpec:
+    """One dialog file, parsed and checked: its steps, its way in and its stack rules."""
+
     id: str
     start: str
     steps: dict[str, StepSpec]
@@ -133,11 +141,16 @@ class DialogSpec:
     restart_on_open: bool = False  # opening it again starts at `start`, wherever it was
 
     def callback(self, step: str, choice: str) -> str:
+        """A button's callback data, "c|<dialog>|<step>|<choice>" (at most 64 bytes, checked at
+        load: the Bot API's limit for callback_data)."""
         return "|".join((CALLBACK_PREFIX, self.id, step, choice))
 
 
 @dataclass
 class DialogSet:
+    """Every loaded dialog by id, and `script_version`: the first 12 hex digits of a hash of
+    the dialog files, stored with each conversation at every turn."""
+
     dialogs: dict[str, DialogSpec]
     script_version: str = ""
 
@@ -148,6 +161,7 @@ class DialogSet:
         return dialog_id in self.dialogs
 
     def step(self, dialog_id: str, step_id: str) -> StepSpec | None:
+        """The step, or None when the dialog or the step no longer exists."""
         spec = self.dialogs.get(dialog_id)
         return spec.steps.get(step_id) if spec else None
 
@@ -321,6 +335,8 @@ def _parse_way_in(raw: dict[str, Any], problems: _Problems) -> WayIn:
 
 
 def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
+    """Parse one dialog file's YAML `text` (named `source` in problems): the spec, or None
+    when it cannot be read at all, and the problems found in it (never raises)."""
     problems = _Problems(source)
     try:
         raw = yaml.safe_load(text)
@@ -472,6 +488,8 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
 
 
 def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
+    """Check the dialogs together (targets, shapes, hooks, reach, prompts in every locale,
+    ways in), adding what is wrong to each file's `problems`."""
     from dialogs.commands import check_ways_in
 
     known = {s.id: set(s.steps) for s in specs}
