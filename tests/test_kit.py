@@ -12,7 +12,6 @@ import pytest
 
 from bot.console import format_message
 from bot.sender import Outgoing
-from tests.fakebot.transcript import render
 from tests.safety_net_setup import labels, last_photo_sent, photo_of
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
@@ -27,75 +26,10 @@ def kit(tg: Harness) -> list[dict[str, object]]:
     return [r.data for r in tg.state().records.get("kit_item", [])]
 
 
-HAPPY = """\
-you: /kit
-bot: A self-soothe kit is a small collection of things that help you feel a little steadier: a few kind words to yourself, a song, a video, a photo that makes you smile.
-     
-     On a hard day, tap <b>Need a quick chat?</b> and it's right there.
-bot: What would you like to add first?
-     [📝 Add a few words]
-     [🔗 Add a link]
-     [🖼 Add a photo]
-     [👍 Done]
-you: [📝 Add a few words]
-bot: Send me a few words that help you. A reminder, a line someone once said to you, a plan for a rough evening.
-     
-     For example: “This feeling is heavy, and it will pass. It always has.”
-     [« Back]
-you: This feeling is a wave. It <i>passes</i>.
-bot: Those words are in your kit 📝. It now holds 1 thing.
-     [➕ Add something else]
-     [👍 Done for now]
-you: [➕ Add something else]
-bot: What would you like to do?
-     [📝 Add a few words]
-     [🔗 Add a link]
-     [🖼 Add a photo]
-     [🗑 Remove something]
-     [👍 Done]
-you: [🔗 Add a link]
-bot: Paste a link to a song, a video or a page that calms you. Copying it from the share button of the app works well.
-     [« Back]
-you: javascript:alert(1)
-bot: I can keep links to web pages only, the kind that start with https://. Could you paste one like that?
-     [« Back]
-you: my favourite song
-bot: That doesn't look like a link to me, since it has spaces in it. Could you paste just the link?
-     [« Back]
-you: youtube.com/watch?v=abc&t=1
-bot: Got it. What shall I call it? For example “the song from our trip”. Or tap <b>Skip</b> and I'll show the link itself.
-     [Skip]
-you: [Skip]
-bot: Your link is in your kit 🔗. It now holds 2 things.
-     [➕ Add something else]
-     [👍 Done for now]
-you: [➕ Add something else]
-bot: What would you like to do?
-     [📝 Add a few words]
-     [🔗 Add a link]
-     [🖼 Add a photo]
-     [🗑 Remove something]
-     [👍 Done]
-you: [🖼 Add a photo]
-bot: Send me a photo that makes you feel a bit better: a place, a pet, people you love. A caption is welcome too.
-     
-     I keep only Telegram's reference to it, so I can send it back to you whenever you need it.
-     [« Back]
-you: here it comes
-bot: I was hoping for a photo here. Send one from your gallery or camera, or tap a button below.
-     [« Back]
-you: (photo) Biscuit asleep
-bot: Your photo is in your kit 🖼. It now holds 3 things.
-     [➕ Add something else]
-     [👍 Done for now]
-you: [👍 Done for now]
-bot: Your kit is saved. <b>Need a quick chat?</b> shows it whenever you need it, and /kit brings you back here."""
-
-
 async def test_a_kit_with_words_a_link_and_a_photo(tg: Harness) -> None:
+    # What the person reads: tests/transcripts/kit_link_and_photo.chat.
     ada = tg.chat()
     await onboard(ada)
-    start = len(ada.fake.history(ada.chat_id))
     await ada.send("/kit")
     await ada.click("Add a few words")
     await ada.send("This feeling is a wave. It <i>passes</i>.")
@@ -110,8 +44,6 @@ async def test_a_kit_with_words_a_link_and_a_photo(tg: Harness) -> None:
     await ada.send("here it comes")
     await ada.send_photo(caption="Biscuit asleep")
     await ada.click("Done for now")
-    seen = render(ada.fake.history(ada.chat_id, since=start))
-    assert seen.split("\nbot: What would you like to do?\n     [💬")[0] == HAPPY
 
     photo_id = last_photo_sent(ada)
     assert kit(tg) == [

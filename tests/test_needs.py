@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from dialogs import drafts
 from dialogs.hooks.needs import IDEAS, KIND, KINDS, rank, weighs
 from prompts import default_catalog
 from tests.fakebot import ChatDriver, FakeBotApi
-from tests.fakebot.transcript import render
 from tests.telegram_harness import bridges_on_fake, onboard
 
 SCALE = ["0", "1", "2", "3", "4"]
@@ -24,15 +22,6 @@ WEIRD = "<b>night bus</b> & {{ home }}"
 @pytest.fixture()
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/bridges.db"
-
-
-def since(chat: ChatDriver, mark: int) -> str:
-    """The transcript from history entry `mark` on (skips onboarding); message ids left out."""
-    return re.sub(r"\(edited #\d+\)", "(edited)", render(chat.fake.history(chat.chat_id)[mark:]))
-
-
-def mark(chat: ChatDriver) -> int:
-    return len(chat.fake.history(chat.chat_id))
 
 
 async def rate_all(chat: ChatDriver, ratings: tuple[str, ...] | list[str]) -> None:
@@ -53,128 +42,11 @@ async def make_map(chat: ChatDriver) -> None:
     await chat.click("Message one old friend")
 
 
-HAPPY = """\
-you: /needs
-bot: Feeling lonely is very common, and it isn't a flaw in you. It's a signal, a bit like hunger: it points at a kind of connection you're missing.
-     
-     Let's map yours together: when it's loudest, what you miss most, and one small first step. It takes about three minutes, mostly taps.
-     [Let's map it]
-     [Not now]
-you: [Let's map it]
-bot: When or where does loneliness feel loudest for you? Tick all that fit, or type it in your own words. Tap <b>Done</b> when you're ready.
-     [🌅 Mornings] [📱 Late-night scrolling]
-     [🥪 Lunch breaks] [🌙 Evenings at home]
-     [🗓 Weekends] [👥 In a crowd]
-     [🚪 Coming home to no one] [🤷 Hard to say]
-     [Done]
-you: [🌅 Mornings]
-bot (edited): When or where does loneliness feel loudest for you? Tick all that fit, or type it in your own words. Tap <b>Done</b> when you're ready.
-     [✅ 🌅 Mornings] [📱 Late-night scrolling]
-     [🥪 Lunch breaks] [🌙 Evenings at home]
-     [🗓 Weekends] [👥 In a crowd]
-     [🚪 Coming home to no one] [🤷 Hard to say]
-     [Done]
-you: [📱 Late-night scrolling]
-bot (edited): When or where does loneliness feel loudest for you? Tick all that fit, or type it in your own words. Tap <b>Done</b> when you're ready.
-     [✅ 🌅 Mornings] [✅ 📱 Late-night scrolling]
-     [🥪 Lunch breaks] [🌙 Evenings at home]
-     [🗓 Weekends] [👥 In a crowd]
-     [🚪 Coming home to no one] [🤷 Hard to say]
-     [Done]
-you: Sunday afternoons
-bot: When or where does loneliness feel loudest for you? Tick all that fit, or type it in your own words. Tap <b>Done</b> when you're ready.
-     
-     Your own words:
-     • Sunday afternoons
-     [✅ 🌅 Mornings] [✅ 📱 Late-night scrolling]
-     [🥪 Lunch breaks] [🌙 Evenings at home]
-     [🗓 Weekends] [👥 In a crowd]
-     [🚪 Coming home to no one] [🤷 Hard to say]
-     [Done]
-you: [Done]
-bot: Two quick questions. How true is this for you?
-     
-     <i>“In a usual week, I have few people around to see or talk to.”</i>
-     
-     0 = not true at all, 4 = very true
-     [0] [1] [2] [3] [4]
-you: [3]
-bot: And this one?
-     
-     <i>“Even when people are around, there's no one I feel really close to.”</i>
-     
-     0 = not true at all, 4 = very true
-     [0] [1] [2] [3] [4]
-you: [1]
-bot: From your answers, <b>social isolation</b> weighs more right now: fewer people around than you'd like. Small, regular contacts are a good place to start.
-bot: 1 of 5 · <b>A trusted confidant</b>
-     <i>Someone you could tell almost anything</i>
-     
-     How empty does this feel in your life lately? 0 = fine as it is, 4 = very empty.
-     [0] [1] [2] [3] [4]
-you: [1]
-bot: 2 of 5 · <b>Casual daytime conversations</b>
-     <i>Small, friendly chats in your day: a neighbour, a colleague, someone at a shop</i>
-     
-     How empty does this feel in your life lately? 0 = fine as it is, 4 = very empty.
-     [0] [1] [2] [3] [4]
-you: [4]
-bot: 3 of 5 · <b>Shared activities</b>
-     <i>Doing things alongside others: a walk, a game, a class</i>
-     
-     How empty does this feel in your life lately? 0 = fine as it is, 4 = very empty.
-     [0] [1] [2] [3] [4]
-you: [3]
-bot: 4 of 5 · <b>Belonging to a group</b>
-     <i>A circle where you are expected, and missed when you are away</i>
-     
-     How empty does this feel in your life lately? 0 = fine as it is, 4 = very empty.
-     [0] [1] [2] [3] [4]
-you: [2]
-bot: 5 of 5 · <b>One deeper bond</b>
-     <i>One person who knows you well, and whom you know well</i>
-     
-     How empty does this feel in your life lately? 0 = fine as it is, 4 = very empty.
-     [0] [1] [2] [3] [4]
-you: [1]
-bot: What you miss, emptiest first:
-     1. casual daytime conversations · 4
-     2. shared activities · 3
-     3. belonging to a group · 2
-     4. a trusted confidant · 1
-     5. one deeper bond · 1
-     
-     Your focus: <b>casual daytime conversations</b> 🎯
-bot: What would you like to aim for? For <b>casual daytime conversations</b>, <i>widen my circle</i> often fits, but you know best.
-     [🌱 Widen my circle]
-     [🤝 Deepen one bond]
-     [🫶 Calm anxious thoughts about people]
-you: [🌱 Widen my circle]
-bot: Now one small first step toward <b>casual daytime conversations</b>, something doable this week. Tap an idea, or type your own.
-     
-     Small is the point: a tiny step you take beats a big one you don't.
-     [Greet the barista by name]
-     [Two smiles on my next errand]
-     [Ask a neighbour or colleague about their day]
-     [✍️ My own idea]
-you: [Greet the barista by name]
-bot: Saved ✓
-     
-     🧭 <b>Your needs map</b> · 23 Nov 2026
-     <b>Loudest:</b> mornings, late-night scrolling, “Sunday afternoons”
-     <b>Weighs more:</b> social isolation (few people around)
-     <b>Emptiest first:</b> daytime chats 4 · activities 3 · group 2 · confidant 1 · deeper bond 1
-     <b>Focus:</b> casual daytime conversations → widen my circle
-     <b>First step:</b> Greet the barista by name
-     
-     Try your first step once this week. However it goes, it counts. Send /needs to see your map again."""
-
-
-async def test_happy_path_transcript_and_saved_record(sqlite_url: str) -> None:
+async def test_happy_path_saves_the_record(sqlite_url: str) -> None:
+    # What the person reads: tests/transcripts/needs_own_words.chat.
     async with bridges_on_fake(sqlite_url) as tg:
         ada = tg.chat()
         await onboard(ada)
-        start = mark(ada)
         await ada.send("/needs")
         await ada.click("Let's map it")
         await ada.click("Mornings")
@@ -186,8 +58,6 @@ async def test_happy_path_transcript_and_saved_record(sqlite_url: str) -> None:
         await rate_all(ada, ["1", "4", "3", "2", "1"])
         await ada.click("Widen my circle")
         await ada.click("Greet the barista by name")
-        # It ends with the map: the menu they came from is a screen, never brought back.
-        assert since(ada, start) == HAPPY
 
         state = tg.state()
         [saved] = state.records[KIND]

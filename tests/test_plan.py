@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakebot import ChatDriver
-from tests.fakebot.transcript import render
 from tests.safety_net_setup import add_person, fill_plan, labels
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
@@ -30,125 +28,12 @@ def plan(tg: Harness) -> dict[str, list[str]] | None:
     return found[0].data if found else None
 
 
-def mark(chat: ChatDriver) -> int:
-    return len(chat.fake.history(chat.chat_id))
-
-
-def since(chat: ChatDriver, start: int) -> str:
-    return render(chat.fake.history(chat.chat_id, since=start))
-
-
-FIRST_PARTS = """\
-you: /plan
-bot: A safety plan is a short note from you, to you, for a moment when things feel too much. You write it on a calmer day, so the hard day doesn't have to find the words.
-     
-     It has seven small parts. Skip any you like, and change any of it later. <b>Need a quick chat?</b> shows it whenever you need it.
-bot: Shall we start with the first part? It takes a few minutes, and you can stop whenever you want.
-     [🌱 Let's start]
-     [Not now]
-you: [🌱 Let's start]
-bot: <b>1 of 7 · My warning signs</b>
-     
-     What tells you a hard patch might be starting? It could be a thought, a feeling, or something you notice yourself doing. For example “I stop answering messages” or “I lie awake going over things”.
-     
-     Send one at a time, as many as you like. If nothing comes to mind, you can skip it and come back another day.
-     [Skip for now ›]
-you: I stop answering messages
-bot: <b>1 of 7 · My warning signs</b>
-     
-     <b>So far:</b>
-     • I stop answering messages
-     
-     Send another, or tap <b>Next part</b> when this feels like enough.
-     [Next part ›]
-     [🗑 Take a line out]
-you: [Next part ›]
-bot: <b>2 of 7 · Things I can do on my own to feel a bit better</b>
-     
-     What helps you a little, even for ten minutes, without needing anyone else? A shower, a walk round the block, a favourite song, something warm to drink.
-     
-     Send one at a time, as many as you like. If nothing comes to mind, you can skip it and come back another day.
-     [Skip for now ›]
-you: a hot shower
-bot: <b>2 of 7 · Things I can do on my own to feel a bit better</b>
-     
-     <b>So far:</b>
-     • a hot shower
-     
-     Send another, or tap <b>Next part</b> when this feels like enough.
-     [Next part ›]
-     [🗑 Take a line out]
-you: [Next part ›]
-bot: <b>3 of 7 · People and places that take my mind off things</b>
-     
-     Where could you go, or who could you be around, to feel a bit less alone, without having to talk about how you feel? A café, a library, a park bench, a friend's kitchen, a game night.
-     
-     Send one at a time, as many as you like. If nothing comes to mind, you can skip it and come back another day.
-     [Skip for now ›]
-you: [Skip for now ›]
-bot: <b>4 of 7 · People I can ask for help</b>
-     
-     These are the people on your reach-out list. They're part of your plan already, and <b>Need a quick chat?</b> gives you their one-tap links.
-     
-     1. <b>Anna</b>: @anna_k
-         ✉️ “Need a quick chat?”
-     
-     You can change the list any time with /contacts.
-     [Next part ›]
-     [👥 Change my list]"""
-
-DONE = """\
-you: my niece's wedding in May
-bot: <b>7 of 7 · My reasons to keep going</b>
-     
-     <b>So far:</b>
-     • my niece&#39;s wedding in May
-     
-     Send another, or tap <b>Save</b> when this feels like enough.
-     [✅ Save]
-     [🗑 Take a line out]
-you: [✅ Save]
-bot: That's your plan, in your own words. 🌱 Thank you for making it; these aren't easy things to think about.
-     
-     <b>My warning signs</b>
-     • I stop answering messages
-     
-     <b>Things I can do on my own to feel a bit better</b>
-     • a hot shower
-     
-     <b>People and places that take my mind off things</b>
-     <i>nothing here yet</i>
-     
-     <b>People I can ask for help</b>
-     Anna
-     
-     <b>Professionals and helplines</b>
-     • Dr Mendes, 555 0134
-     
-     <b>Making my space safer</b>
-     <i>nothing here yet</i>
-     
-     <b>My reasons to keep going</b>
-     • my niece&#39;s wedding in May
-     
-     /plan brings it back whenever you want it, and <b>Need a quick chat?</b> shows it on a hard day.
-     [✏️ Change a part]
-     [👍 Done]
-you: [👍 Done]
-bot: Your plan is saved. /plan brings it back, and <b>Need a quick chat?</b> shows it when you need it."""
-
-
 async def test_a_first_plan_goes_part_by_part_and_skipped_parts_stay_empty(tg: Harness) -> None:
+    # What the person reads: tests/transcripts/plan_with_a_person.chat.
     ada = tg.chat()
     await onboard(ada)
     await add_person(ada, "Anna", "anna_k")
-    start = mark(ada)
     await fill_plan(ada)
-    seen = since(ada, start)
-    assert seen.startswith(FIRST_PARTS + "\n")
-    # The last part says "Save"; after "Done" nothing follows: the menu it covered is a
-    # screen to read, never brought back.
-    assert seen.endswith("\n" + DONE)
     assert plan(tg) == {
         "warning_signs": ["I stop answering messages"],
         "coping": ["a hot shower"],
@@ -159,50 +44,8 @@ async def test_a_first_plan_goes_part_by_part_and_skipped_parts_stay_empty(tg: H
     }
 
 
-EDITED = """\
-you: [✅ On my own]
-bot: <b>Things I can do on my own to feel a bit better</b>
-     
-     <b>So far:</b>
-     • a hot shower
-     
-     Send another, or tap <b>Save</b> when this feels like enough.
-     [✅ Save]
-     [🗑 Take a line out]
-you: walk to the river
-bot: <b>Things I can do on my own to feel a bit better</b>
-     
-     <b>So far:</b>
-     • a hot shower
-     • walk to the river
-     
-     Send another, or tap <b>Save</b> when this feels like enough.
-     [✅ Save]
-     [🗑 Take a line out]
-you: [🗑 Take a line out]
-bot: Which line shall I take out of <b>Things I can do on my own to feel a bit better</b>? It goes when you save this part.
-     [🗑 a hot shower]
-     [🗑 walk to the river]
-     [« Keep them all]
-you: [🗑 a hot shower]
-bot: <b>Things I can do on my own to feel a bit better</b>
-     
-     <b>So far:</b>
-     • walk to the river
-     
-     Send another, or tap <b>Save</b> when this feels like enough.
-     [✅ Save]
-     [🗑 Take a line out]
-you: [✅ Save]
-bot: Saved: <b>Things I can do on my own to feel a bit better</b>. It holds 1 line now.
-bot: Which part would you like to look at or change?
-     [✅ Warning signs] [✅ On my own]
-     [✏️ People and places] [✅ People to ask]
-     [✅ Professionals] [✏️ A safer space]
-     [✅ Reasons to keep going] [👍 Done]"""
-
-
 async def test_parts_are_changed_later_from_the_overview(tg: Harness) -> None:
+    # What the person reads: tests/transcripts/plan_change_a_part.chat.
     ada = tg.chat()
     await onboard(ada)
     await add_person(ada, "Anna", "anna_k")
@@ -210,13 +53,11 @@ async def test_parts_are_changed_later_from_the_overview(tg: Harness) -> None:
     replies = await ada.send("/plan")
     assert replies[0].plain_text.startswith("Your safety plan 🌱\n\nMy warning signs\n")
     assert replies[1].plain_text == "Which part would you like to look at or change?"
-    start = mark(ada)
     await ada.click("On my own")
     await ada.send("walk to the river")
     await ada.click("Take a line out")
     await ada.click("a hot shower")
     await ada.click("Save")
-    assert since(ada, start) == EDITED
     assert plan(tg)["coping"] == ["walk to the river"]  # type: ignore[index]
 
     # A skipped part, filled in later; and "Keep them all" leaves a part as it was.

@@ -9,7 +9,6 @@ import pytest
 from dialogs.drafts import own_slots
 from dialogs.model import UserState
 from tests.fakebot import ChatDriver, FakeBotApi
-from tests.fakebot.transcript import render
 from tests.telegram_harness import Harness, bridges_on_fake, onboard
 
 
@@ -24,15 +23,6 @@ async def tg(sqlite_url: str):  # type: ignore[no-untyped-def]
         yield harness
 
 
-def mark(chat: ChatDriver) -> int:
-    """Where the chat is now, so a test can read just what follows."""
-    return len(chat.fake.history(chat.chat_id))
-
-
-def since(chat: ChatDriver, start: int) -> str:
-    return render(chat.fake.history(chat.chat_id, since=start))
-
-
 def frame_slots(state: UserState, dialog: str = "reframe") -> dict[str, object]:
     frame = next((f for f in state.stack if f.dialog == dialog), None)
     assert frame is not None, f"{dialog} is not open: {state.stack}"
@@ -43,101 +33,10 @@ def entries(state: UserState) -> list[dict[str, object]]:
     return [r.data for r in state.records.get("thought", [])]
 
 
-HAPPY = """\
-you: /reframe
-bot: <b>Let's look at one harsh thought together.</b>
-     
-     What does that inner critic keep telling you? Write it in your own words, just as it sounds in your head, for example <i>“nobody wants to hear from me”</i>.
-you: nobody wants to hear from me
-bot: Right now, how strongly do you believe it? 0 is not at all, 100 is completely. Tap a number, or type any number in between.
-     [0] [25] [50] [75] [100]
-you: [75]
-bot: When this thought shows up, what do you feel? Tap one, or put it in your own words.
-     [😔 Lonely] [😢 Sad] [😟 Anxious]
-     [😳 Ashamed] [😠 Angry] [😶 Numb]
-you: [😔 Lonely]
-bot: What makes the thought seem true? Send one piece of evidence per message: things that actually happened, not guesses.
-     
-     Tap <b>Done</b> when you've listed them, even if nothing comes to mind.
-     [Done]
-you: Sam didn't answer my message
-bot: Noted (1). Anything else that supports it? Send another line, or tap <b>Done</b>.
-     [Done]
-you: [Done]
-bot: Now the other side: what doesn't fit the thought? One line per message.
-     
-     <i>If a friend told you this about themselves, what would you say to them?</i>
-     
-     Tap <b>Done</b> whenever you're ready to move on.
-     [Another question]
-     [Done]
-you: Mia asked me to lunch last week
-bot: Noted (1). Anything else that doesn't fit?
-     
-     <i>Can you remember a moment, even a small one, that doesn't fit the thought?</i>
-     
-     Tap <b>Done</b> whenever you're ready to move on.
-     [Another question]
-     [Done]
-you: [Another question]
-bot: Here's another angle.
-     
-     <i>Is there another way to explain what happened?</i>
-     
-     Tap <b>Done</b> whenever you're ready to move on.
-     [Another question]
-     [Done]
-you: Sam may just be busy this week
-bot: Noted (2). Anything else that doesn't fit?
-     
-     <i>If a friend told you this about themselves, what would you say to them?</i>
-     
-     Tap <b>Done</b> whenever you're ready to move on.
-     [Another question]
-     [Done]
-you: [Done]
-bot: Looking at both sides, how could you put the thought more fairly and kindly? Write it the way a good friend might say it to you.
-you: Some people are busy, and some are glad to hear from me
-bot: Last step. Read the first thought once more: “nobody wants to hear from me”
-     
-     Before, you believed it 75 out of 100. How much do you believe it now?
-     [0] [25] [50] [75] [100]
-you: [25]
-bot: Saved. Here's your table:
-     
-     🗓 <b>2026-11-23</b>
-     <b>Thought:</b> “nobody wants to hear from me”
-     <b>Belief:</b> 75 → 25
-     <b>Feeling:</b> lonely
-     
-     <b>For</b>
-     • Sam didn&#39;t answer my message
-     <b>Against</b>
-     • Mia asked me to lunch last week
-     • Sam may just be busy this week
-     
-     <b>Balanced:</b> “Some people are busy, and some are glad to hear from me”
-     
-     Would you like to close with <b>three small thanks</b>: little things from today you're glad of? It's optional.
-     [🙏 Three small thanks]
-     [Not today]
-you: [🙏 Three small thanks]
-bot: Name up to three small things from today you're thankful for. A warm drink, a kind word or a quiet minute all count. One per message.
-     [I'm done]
-you: warm tea in the morning
-bot: Saved 💛 You can add two more if you like, or tap <b>I'm done</b>.
-     [I'm done]
-you: a neighbour waved
-bot: Saved 💛 You can add one more if you like, or tap <b>I'm done</b>.
-     [I'm done]
-you: the bus was on time
-bot: That's three. I've kept them with today's entry; /thoughts shows them any time. 💛"""
-
-
 async def test_happy_path_builds_the_table_and_saves_it(tg: Harness) -> None:
+    # What the person reads: tests/transcripts/reframe_three_thanks.chat.
     ada = tg.chat()
     await onboard(ada)
-    start = mark(ada)
     await ada.send("/reframe")
     await ada.send("nobody wants to hear from me")
     await ada.click("75")
@@ -154,7 +53,6 @@ async def test_happy_path_builds_the_table_and_saves_it(tg: Harness) -> None:
     await ada.send("warm tea in the morning")
     await ada.send("a neighbour waved")
     await ada.send("the bus was on time")
-    assert since(ada, start).startswith(HAPPY)
     # Finishing ends there: the menu they came from is a screen to read, never brought back.
     assert ada.last_text.startswith("That's three.")
 
