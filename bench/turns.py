@@ -329,12 +329,12 @@ async def serve(args: argparse.Namespace) -> None:
         errors.append(type(context.error).__name__)
 
     app.add_error_handler(record_error)
-    # Bridges polls as `bridges run` does (bot/runner.py: each batch stored in the inbox
-    # before it is acknowledged); the echo bot with PTB's own Updater.
+    # Bridges polls as `bridges run` does (bot/telegram_app.py `poll`: each batch stored in
+    # the inbox before it is acknowledged); the echo bot with PTB's own Updater.
     async with running(app, polling=bridges is None):
         poller = None
         if bridges is not None:
-            from bot.runner import poll
+            from bot.telegram_app import poll
 
             poller = asyncio.create_task(poll(app, app.bot_data["adapter"].take, asyncio.Event()))
         cpu_before = cpu_seconds()

@@ -1,0 +1,1 @@
+"""The adapters around the engine: Telegram, the terminal, the sweep, and the CLI."""

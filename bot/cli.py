@@ -136,7 +136,7 @@ def _run(settings: Settings, webhook: bool = False) -> int:
         )
         return 0
     logging.getLogger("bridges").info("Bridges is starting (long polling)")
-    from bot.runner import run_polling
+    from bot.telegram_app import run_polling
 
     asyncio.run(run_polling(app))
     return 0
@@ -171,6 +171,11 @@ def _chat(settings: Settings, user: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `bridges` command (or `python -m bot.cli`): parse `argv` (default sys.argv[1:]), run it.
+
+    Returns the process's exit code: 0 on success; 1 with a message on stderr when the bot
+    can't start or the database can't be used; 130 after Ctrl-C; 2 for no command.
+    """
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
     if args.database_url:

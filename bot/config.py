@@ -14,6 +14,10 @@ DEFAULT_API_BASE = "https://api.telegram.org/bot"
 
 @dataclass(frozen=True)
 class Settings:
+    """How to run the bot: the Bot API token and URL, the database URL, the log level, the
+    sweep's interval in seconds and, for webhook mode, the public URL, secret and port.
+    """
+
     token: str | None
     api_base_url: str
     database_url: str
@@ -27,6 +31,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, load_dotenv_file: bool = True) -> Settings:
+        """Read the settings from the environment, after a .env file (never overriding what is set).
+
+        Raises ValueError if SWEEP_SECONDS or PORT is set but not a number.
+        """
         if load_dotenv_file:
             load_dotenv(override=False)
         return cls(

@@ -22,8 +22,8 @@ from typing import TextIO
 
 from bot import console_input
 from bot.core import Bridges
-from bot.render import Outgoing, html_to_plain, render
-from bot.telegram_events import parse_command
+from bot.sender import Outgoing, html_to_plain, render
+from bot.telegram_app import parse_command
 from dialogs.inputs import fold
 from dialogs.model import Event, Press, Text
 from dialogs.safety import assess

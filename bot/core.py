@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.db_work import DbWork
-from bot.render import Outgoing, render
+from bot.sender import Outgoing, render
 from dialogs.engine import Engine
 from dialogs.model import Due, Event, Turn, UserState
-from dialogs.spec import DialogSet, load_dialogs
+from dialogs.spec import FLOWS_DIR, DialogSet, load_dialogs
 from prompts import Catalog, default_catalog
 from storage import migrate
 from storage.db import make_engine
@@ -18,6 +19,8 @@ from storage.repository import StateStore, UserKey
 
 @dataclass
 class Bridges:
+    """The composition every adapter shares: the store, the dialogs, the prompts, the engine."""
+
     store: StateStore
     dialogs: DialogSet
     catalog: Catalog
@@ -28,12 +31,24 @@ class Bridges:
         self.db = DbWork(self.store.engine)
 
     @classmethod
-    def open(cls, database_url: str, apply_migrations: bool = True) -> Bridges:
+    def open(
+        cls,
+        database_url: str,
+        apply_migrations: bool = True,
+        flows: Path = FLOWS_DIR,
+        catalog: Catalog | None = None,
+    ) -> Bridges:
+        """Connect to `database_url` (SQLAlchemy URL), migrate it unless told not to, load the
+        dialogs from `flows` (a folder of dialog files) and the prompts from `catalog` (both
+        default to the shipped ones; tests pass others to add a dialog). Raises sqlalchemy
+        errors if the database is unusable and dialogs.spec.DialogError if a dialog file is
+        invalid.
+        """
         db = make_engine(database_url)
         if apply_migrations:
             migrate.upgrade(db)
-        catalog = default_catalog()
-        dialogs = load_dialogs(catalog=catalog)
+        catalog = catalog or default_catalog()
+        dialogs = load_dialogs(flows, catalog=catalog)
         return cls(StateStore(db), dialogs, catalog, Engine(dialogs, catalog))
 
     def handle(self, key: UserKey, event: Event, now: datetime) -> list[Outgoing]:
@@ -54,4 +69,5 @@ class Bridges:
         return rendered
 
     def close(self) -> None:
+        """Close the database's connections."""
         self.store.engine.dispose()

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.core import Bridges
-from bot.render import Outgoing, outgoing_to_json, render
+from bot.sender import Outgoing, outgoing_to_json, render
 from dialogs.model import Due, Turn, UserState
 from dialogs.schedule import (
     NUDGE_QUIET_AFTER_MESSAGE,
@@ -219,6 +219,10 @@ class DueTurn:
     # --- storage.repository.TurnHooks ----------------------------------------
 
     def claim(self, conn: Connection, user: User | None) -> bool:
+        """Under the person's lock: if their time of this kind is still due, move it on (kept
+        whether a turn runs or not). True if a turn runs now; False if it was no longer due,
+        they are inactive, or the plan says nothing goes now.
+        """
         self._reset()  # run_turn may retry the whole transaction
         if user is None or not user.active:
             return False
@@ -235,6 +239,7 @@ class DueTurn:
         return self.plan.run
 
     def decide(self, state: UserState) -> Turn:
+        """The engine's turn for the `Due` event, rendered now, inside the transaction."""
         turn = self.bridges.engine.step(state, Due(self.kind, soft=self.soft), self.now)
         # Rendered inside the transaction: a broken template rolls it all back, and the
         # person stays due rather than having a check-in saved that was never sent.
@@ -244,11 +249,12 @@ class DueTurn:
             if self.kind != "followup":  # a follow-up is not coaching to back off from
                 self._user.unanswered = (self._user.unanswered or 0) + 1
             # What this turn sends is what they see next, as after a turn of their own
-            # (bot/inbox_turn.py): an earlier undelivered question no longer needs showing.
+            # (bot/intake.py): an earlier undelivered question no longer needs showing.
             self._user.undelivered_at = None
         return turn
 
     def after(self, conn: Connection, user: User | None, turn: Turn, now: datetime) -> None:
+        """Queue the rendered replies in the outbox (origin = the kind), in the same transaction."""
         payloads = [outgoing_to_json(m) for m in self.messages]
         self.pending = outbox.add(
             conn, int(self.key.external_id), self.key.external_id, self.kind, payloads, now

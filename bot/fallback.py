@@ -6,7 +6,7 @@ itself and from files shipped with the bot (the screening patterns, the helpline
 templates), so it works with no database at all: this module imports nothing from
 `storage`, and nothing it imports does either (tests/test_fallback.py checks that). For that
 reason it reads an update's words itself (words_in) rather than through
-bot/telegram_events.py, which reaches the inbox tables. Nothing here logs what anyone wrote.
+bot/telegram_app.py, which reaches the inbox tables. Nothing here logs what anyone wrote.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _crisis_tap(data: str) -> bool:
 
 def words_in(update: Update) -> str:
     """What the person wrote in a message or an edited message: its text, else its
-    caption; "" for anything else. The same as bot.telegram_events.words_in (a test keeps
+    caption; "" for anything else. The same as bot.telegram_app.words_in (a test keeps
     them alike), without its imports."""
     message: Message | None = update.message or update.edited_message
     if message is None:

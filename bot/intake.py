@@ -1,13 +1,21 @@
-"""Updates in: stored first, then each person's turns in order, replies to the sender.
+"""The inbox and the turn: updates stored first, then each person's turns in order.
 
-`accept` writes a batch of updates to the inbox (storage/inbox.py) in one
+`Intake.accept` writes a batch of updates to the inbox (storage/inbox.py) in one
 transaction and only then reports success, so the caller acknowledges them to
 Telegram (the getUpdates offset, the webhook's 200) only once they are durable.
-Each person with pending updates gets one worker task; it runs their turns one
-at a time, oldest first (bot/inbox_turn.py), in a worker thread, and hands the
-queued replies to the sender (bot/sender.py). A person's burst waits in their
-own worker, never in slots shared with other people, so someone else's crisis
-message is taken as soon as it arrives.
+Each person with pending updates gets one worker task (`_work`); it runs their turns
+one at a time, oldest first, in a worker thread, and hands the queued replies to the
+sender (bot/sender.py). A person's burst waits in their own worker, never in slots
+shared with other people, so someone else's crisis message is taken as soon as it
+arrives.
+
+The turn (`take_next`, `UpdateTurn`; docs/delivery.md): in one transaction, under the
+person's lock (storage/repository.py `StateStore.run_turn`), `claim` takes their oldest
+pending update from the inbox, `decide` runs the engine on it and renders the replies,
+the state is saved, and `after` queues the replies in the outbox and marks the update
+done (forgetting its words). Whichever process or replica does this, a person's updates
+are handled one at a time in `update_id` order, and each exactly once: if two try the
+same update, the second finds it done and rolls back.
 
 If the inbox cannot be written (the database is down or hung), nothing is
 acknowledged: Telegram keeps the updates and they are taken when it is back. A
@@ -30,25 +38,29 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.core import Bridges
-from bot.inbox_turn import AlreadyDone, UpdateTurn, take_next
-from bot.sender import Sender
-from bot.telegram_events import incoming, read_update, seen_only
+from bot.sender import Outgoing, Sender, outgoing_to_json, render
+from bot.telegram_app import Read, incoming, read_update, seen_only
+from dialogs.model import Command, Due, ForgetMe, Missed, Turn, UserState
+from dialogs.safety import assess
 from storage import chat_ids, inbox, outbox
 from storage.inbox import Incoming
 from storage.outbox import Pending
 from storage.repository import UserKey
+from storage.tables import User
 
 log = logging.getLogger("bridges.intake")
 Clock = Callable[[], datetime]
 
 # Webhook mode: how long a person's update may wait for an earlier one that may still be
-# on its way to another replica (bot/inbox_turn.py; never for crisis words).
+# on its way to another replica (`UpdateTurn._hold`; never for crisis words).
 ORDER_HOLD = timedelta(seconds=10)
 # A turn taking longer than this (seconds) is a database that hangs: the person is told.
 TURN_PATIENCE = 8.0
@@ -80,7 +92,7 @@ class Intake:
         self.sender = sender
         self.clock = clock
         # Webhook mode with several replicas: how long a person's update may wait for an
-        # earlier one still on its way to another replica (bot/inbox_turn.py).
+        # earlier one still on its way to another replica (`UpdateTurn._hold`).
         self.hold_for = hold_for
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
@@ -91,7 +103,7 @@ class Intake:
         self._parsed: dict[int, Update] = {}  # update_id -> the Update, until its turn ran
         self._to_store: list[tuple[list[Incoming], asyncio.Future[list[Incoming]]]] = []
         self._storing = False
-        self._gaps: dict[int, datetime] = {}  # see bot/inbox_turn.py UpdateTurn._hold
+        self._gaps: dict[int, datetime] = {}  # see UpdateTurn._hold
         self._maintainer: asyncio.Task[None] | None = None
         self._pruned_at: datetime | None = None
 
@@ -447,6 +459,169 @@ class Intake:
             await self.bridges.db.run(inbox.prune, engine, now)
 
 
+# --- the turn: one update, one transaction ------------------------------------------------
+
+USERS = User.__table__
+# Replies from these prompt folders carry help (helplines, the emergency number): if one
+# can't be delivered, the sender sends the crisis reply rendered without state instead.
+SAFETY_TEMPLATES = ("crisis/", "sos/")
+
+
+class AlreadyDone(Exception):
+    """Another worker ran this update first; this turn is rolled back."""
+
+
+class UpdateTurn:
+    """The storage hooks (storage.repository.TurnHooks) plus the decision for one turn.
+
+    After `StateStore.run_turn`: `update_id` is the update handled (None: nothing
+    pending), `waiting` says an earlier update may still be on its way (try again
+    shortly), and `pending` holds the replies queued in the outbox.
+    """
+
+    def __init__(
+        self,
+        bridges: Bridges,
+        key: UserKey,
+        read: Callable[[dict[str, Any]], Read],
+        now: datetime,
+        hold_for: timedelta | None = None,
+        gaps: dict[int, datetime] | None = None,
+    ) -> None:
+        self.bridges = bridges
+        self.key = key
+        self.read = read
+        self.now = now
+        self.hold_for = hold_for
+        # update_id -> when a gap below it was first seen (shared by this process's workers)
+        self.gaps = gaps if gaps is not None else {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.update_id: int | None = None
+        self.payload: dict[str, Any] = {}
+        self.waiting = False
+        self.skipped = False
+        self.missed = False
+        self.request: Read | None = None
+        self.messages: list[Outgoing] = []
+        self.safety: list[bool] = []
+        self.pending: list[outbox.Pending] = []
+
+    # --- storage.repository.TurnHooks ----------------------------------------
+
+    def claim(self, conn: Connection, user: User | None) -> bool:
+        """Take the person's oldest pending update, under their lock; True if a turn runs on it.
+
+        False: nothing pending, an earlier update may still be arriving (`waiting`), or the
+        update means nothing to the engine (marked done at once: `skipped`).
+        """
+        self._reset()  # run_turn may retry the whole transaction
+        found = inbox.next_pending(conn, self.key.external_id)
+        if found is None:
+            return False
+        update_id, payload, received = found
+        self.update_id, self.payload = update_id, payload
+        request = self.read(payload)
+        if self._hold(conn, update_id, received, request):
+            self.waiting, self.update_id = True, None
+            return False
+        if request.event is None or request.chat_id is None:
+            inbox.mark_done(conn, update_id, self.now)
+            self.skipped = True
+            return False
+        self.request = request
+        undelivered = user is not None and user.undelivered_at is not None
+        self.missed = undelivered and not isinstance(request.event, Due | Command)
+        return True
+
+    def decide(self, state: UserState) -> Turn:
+        """The engine's step on the update's event (wrapped in `Missed` when their last reply
+        never arrived), and its replies rendered, inside the transaction.
+        """
+        assert self.request is not None and self.request.event is not None
+        event = self.request.event
+        if self.missed and not isinstance(event, Missed | Due):
+            event = Missed(event)
+        turn = self.bridges.engine.step(state, event, self.now)
+        locale = turn.state.profile.locale
+        self.messages = render(self.bridges.catalog, locale, turn.replies)
+        self.safety = [r.template.startswith(SAFETY_TEMPLATES) for r in turn.replies]
+        return turn
+
+    def after(self, conn: Connection, user: User | None, turn: Turn, now: datetime) -> None:
+        """Mark the update done and queue the replies in the outbox, in the same transaction.
+
+        Raises AlreadyDone (rolling the turn back) if another worker marked it done first.
+        """
+        assert self.update_id is not None and self.request is not None
+        if not inbox.mark_done(conn, self.update_id, now):
+            raise AlreadyDone()
+        if any(isinstance(e, ForgetMe) for e in turn.effects):
+            inbox.forget_person(conn, self.key.external_id)
+        if user is not None and user.undelivered_at is not None:
+            # Whatever this turn sends is what they see next: the mark has done its work.
+            conn.execute(sql_update(USERS).where(USERS.c.id == user.id).values(undelivered_at=None))
+        assert self.request.chat_id is not None
+        payloads = [outgoing_to_json(m, self.request.tapped) for m in self.messages]
+        for payload, safety in zip(payloads, self.safety, strict=True):
+            if safety:
+                payload["safety"] = True  # if Telegram refuses it, the fallback goes instead
+        self.pending = outbox.add(
+            conn, self.request.chat_id, self.key.external_id, "turn", payloads, now, self.update_id
+        )
+
+    # --- ordering across replicas ---------------------------------------------
+
+    def _hold(self, conn: Connection, update_id: int, received: datetime, request: Read) -> bool:
+        """Wait a moment if an earlier update might still be arriving at another replica.
+
+        Only in webhook mode (`hold_for`), at most `hold_for` after the gap was first
+        seen (not after the update arrived: under a backlog it may be taken late, while
+        the earlier one is still on its way), and never for words that screen as at
+        risk: those go at once.
+        """
+        if self.hold_for is None:
+            return False
+        if request.words and _at_risk(request.words):
+            return False
+        if not inbox.missing_before(conn, update_id):
+            # Each statement sees what was committed when it began (PostgreSQL's READ
+            # COMMITTED): an earlier update of theirs stored between the first look and
+            # the gap check fills the gap but was not seen as theirs. Look again.
+            again = inbox.next_pending(conn, self.key.external_id)
+            return again is None or again[0] != update_id
+        first = self.gaps.setdefault(update_id, self.now)
+        return self.now - first < self.hold_for
+
+
+def take_next(
+    bridges: Bridges,
+    key: UserKey,
+    read: Callable[[dict[str, Any]], Read],
+    now: datetime,
+    hold_for: timedelta | None = None,
+    gaps: dict[int, datetime] | None = None,
+) -> UpdateTurn:
+    """Run the person's oldest pending update as one turn (blocking; call in a thread).
+
+    Raises AlreadyDone if another worker ran it first, and sqlalchemy errors when
+    the database can't be used (nothing is then changed: the update stays pending).
+    """
+    work = UpdateTurn(bridges, key, read, now, hold_for, gaps)
+    bridges.store.run_turn(
+        key, work.decide, now, bridges.dialogs.script_version, seen=True, hooks=work
+    )
+    return work
+
+
+def _at_risk(words: str) -> bool:
+    try:
+        return assess(words).level != "none"
+    except Exception:  # the screen must never be what stops a turn
+        return False
+
+
 def _oldest(engine: Any, external_id: str) -> tuple[int, dict[str, Any]] | None:
     with engine.connect() as conn:
         found = inbox.next_pending(conn, external_id)
@@ -458,4 +633,4 @@ def _give_up(engine: Any, update_id: int, now: datetime) -> None:
         inbox.mark_done(conn, update_id, now)
 
 
-__all__ = ["Incoming", "Intake"]
+__all__ = ["AlreadyDone", "Incoming", "Intake", "UpdateTurn", "take_next"]

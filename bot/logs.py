@@ -57,11 +57,13 @@ class Redactor:
         self._pattern = _pattern_for(token) if token else None
 
     def __call__(self, text: str) -> str:
+        """`text` with every form of the token replaced by the mask."""
         if self._pattern is None:
             return text
         return self._pattern.sub(MASK, text)
 
     def found_in(self, text: str) -> bool:
+        """Whether `text` holds the token in any form this redactor knows."""
         return self._pattern is not None and self._pattern.search(text) is not None
 
 
@@ -112,6 +114,7 @@ class RedactToken(logging.Filter):
         self.redact = Redactor(token)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub the token from the record's message and arguments; always let it through."""
         scrub(record, self.redact)
         return True
 

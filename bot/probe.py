@@ -29,17 +29,18 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
-from bot.render import Outgoing
 from bot.split import MESSAGE_LIMIT, split_html
-from bot.telegram_send import NO_PREVIEW
 from storage.message_log import MessageLog
+
+if TYPE_CHECKING:
+    from bot.sender import Outgoing  # bot/sender.py imports this module
 
 log = logging.getLogger("bridges.probe")
 
@@ -95,6 +96,8 @@ class Probe:
         return taken
 
     def give_back(self, unkept: dict[int, int]) -> None:
+        """Put back what `take_unkept` returned (chat id -> newest message id) when it could
+        not be written, keeping any newer id noted meanwhile."""
         for chat_id, message_id in unkept.items():
             if message_id > self._unkept.get(chat_id, 0):
                 self._unkept[chat_id] = message_id
@@ -157,6 +160,8 @@ async def arrived(
     never touched.
 
     Raises nothing: a network error means "don't know", and the reply is sent again."""
+    from bot.sender import NO_PREVIEW  # bot/sender.py imports this module
+
     inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
     not_found = 0
     for message_id in range(after + 1, after + 1 + PROBE_SPAN):
@@ -228,9 +233,11 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
     """No rate limit, only noting (tests that run without AIORateLimiter)."""
 
     async def initialize(self) -> None:
+        """Nothing to set up."""
         return None
 
     async def shutdown(self) -> None:
+        """Nothing to close."""
         return None
 
     async def process_request(
@@ -242,6 +249,7 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> Any:
+        """Make the Bot API call at once, noting it (PTB's BaseRateLimiter interface)."""
         return await self.wrap(endpoint, callback)(*args, **kwargs)
 
 
@@ -257,6 +265,8 @@ class NotingRateLimiter(_Noting, AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: Any,
     ) -> Any:
+        """Make the Bot API call when AIORateLimiter lets it go, noting it; raises what the
+        call raises."""
         return await super().process_request(
             self.wrap(endpoint, callback), args, kwargs, endpoint, data, rate_limit_args
         )

@@ -1,4 +1,15 @@
-"""The outbox's sender: each chat's replies in order, retried, never stuck on one.
+"""A reply's way out: rendered in the turn, queued in the outbox, sent per chat in order.
+
+1. Rendering (`render`): the engine's replies become text (Telegram HTML, from the
+   Jinja2 templates in prompts/<locale>/) and buttons any adapter can show; a chart is
+   drawn here (bot/chart.py). The turn writes them to the outbox as JSON
+   (`outgoing_to_json`), in its own transaction.
+2. The sender (`Sender`): each chat's committed rows, in order, retried, never stuck on
+   one (below).
+3. One reply to Telegram (`send_one`): keyboards, links, long texts split (bot/split.py),
+   edits in place.
+
+The sender:
 
 Rows come from turns and the sweep (storage/outbox.py), already committed. One
 asyncio task per chat with something to send takes that chat's rows in `id`
@@ -20,19 +31,34 @@ What each Bot API error means here (python-telegram-bot's telegram.error):
 
 A reply given up after all that marks the person `undelivered`: their next
 message shows the current question again before taking anything as its answer
-(bot/inbox_turn.py), so nobody answers a question they never saw.
+(bot/intake.py), so nobody answers a question they never saw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import html
 import logging
+import re
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
-from telegram import Bot
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -44,9 +70,8 @@ from telegram.error import (
 
 from bot.db_work import DbWork
 from bot.probe import SENDING, Probe, arrived, probe_able
-from bot.render import Outgoing, outgoing_from_json
-from bot.split import MESSAGE_LIMIT
-from bot.telegram_send import markup, send_one
+from bot.split import MESSAGE_LIMIT, split_caption, split_html
+from dialogs.model import Button, Keyboard, Reply
 from prompts import Catalog
 from storage import chat_ids, outbox
 from storage.outbox import Pending
@@ -55,6 +80,128 @@ from storage.sent_journal import SentJournal
 
 log = logging.getLogger("bridges.sender")
 Clock = Callable[[], datetime]
+
+
+# --- rendering: the engine's replies as text and buttons ----------------------------------
+
+
+@dataclass(frozen=True)
+class OutButton:
+    """A button ready to show: its label, and either callback data or a URL to open."""
+
+    label: str
+    data: str = ""  # callback data, or
+    url: str | None = None  # a link to open
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered reply: Telegram HTML text with its buttons or keyboard, and at most one
+    of a photo (file id), a file (name, bytes) or a drawn picture (name, PNG bytes), the
+    text then being its caption. `edit`: it replaces the message whose button was tapped.
+    """
+
+    text: str  # Telegram HTML
+    buttons: tuple[tuple[OutButton, ...], ...] = ()
+    keyboard: Keyboard = None
+    edit: bool = False  # replace the message whose button was tapped
+    photo: str | None = None  # a photo's file id; the text is then its caption
+    document: tuple[str, bytes] | None = None  # a file (name, bytes); the text is its caption
+    image: tuple[str, bytes] | None = None  # a drawn picture (name, PNG bytes) sent as a photo
+
+    @property
+    def plain(self) -> str:
+        """The text without tags or entities, as the terminal shows it."""
+        return html_to_plain(self.text)
+
+
+def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing]:
+    """The replies in `locale`: text rendered, labels looked up, charts drawn (PNG)."""
+    out = []
+    for reply in replies:
+        rows = tuple(tuple(_button(catalog, locale, b) for b in row) for row in reply.buttons)
+        text = catalog.render(locale, reply.template, reply.ctx)
+        image = _chart(catalog, locale, reply.chart) if reply.chart else None
+        out.append(
+            Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo, reply.document, image)
+        )
+    return out
+
+
+CHART_NAME = "bridges-mood-chart.png"
+
+
+def _chart(catalog: Catalog, locale: str, chart: dict[str, Any]) -> tuple[str, bytes]:
+    """A chart reply's picture. bot.chart is imported here, only when a chart is drawn:
+    matplotlib costs start-up time and memory that a turn without a chart never needs."""
+    from datetime import date
+
+    from bot import chart as drawing
+
+    days = [(date.fromisoformat(str(day)), mood) for day, mood in chart.get("days") or []]
+    return CHART_NAME, drawing.draw_mood_chart(days, drawing.chart_words(catalog, locale))
+
+
+def _button(catalog: Catalog, locale: str, button: Button) -> OutButton:
+    label = catalog.label(locale, button.label, dict(button.ctx))
+    if button.checked:
+        label = catalog.label(locale, "common.checked", {"label": label})
+    return OutButton(label, button.data, button.url)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_plain(text: str) -> str:
+    """Telegram HTML as plain text: tags removed, entities such as &amp; decoded."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def outgoing_to_json(out: Outgoing, tapped: int | None = None) -> dict[str, Any]:
+    """An Outgoing as plain JSON for the outbox (storage/outbox.py); `tapped` is the id of
+    the message whose button was tapped, which an `edit` reply replaces."""
+    data: dict[str, Any] = {"text": out.text}
+    if out.buttons:
+        data["buttons"] = [
+            [{"label": b.label, "data": b.data, "url": b.url} for b in row] for row in out.buttons
+        ]
+    if out.keyboard:
+        data["keyboard"] = out.keyboard
+    if out.edit and tapped is not None:
+        data["edit"] = tapped
+    if out.photo:
+        data["photo"] = out.photo
+    for key, file in (("document", out.document), ("image", out.image)):
+        if file:
+            name, content = file
+            data[key] = {"name": name, "content": base64.b64encode(content).decode("ascii")}
+    return data
+
+
+def outgoing_from_json(data: dict[str, Any]) -> tuple[Outgoing, int | None]:
+    """The Outgoing and the tapped message id that `outgoing_to_json` stored."""
+    buttons = tuple(
+        tuple(OutButton(b["label"], b.get("data") or "", b.get("url")) for b in row)
+        for row in data.get("buttons") or ()
+    )
+    doc, image = (
+        (file["name"], base64.b64decode(file["content"])) if (file := data.get(key)) else None
+        for key in ("document", "image")
+    )
+    tapped = data.get("edit")
+    out = Outgoing(
+        data["text"],
+        buttons,
+        data.get("keyboard"),
+        tapped is not None,
+        data.get("photo"),
+        doc,
+        image,
+    )
+    return out, tapped
+
+
+# --- the sender: each chat's rows in order ------------------------------------------------
 
 RETRY_FOR = timedelta(minutes=2)  # transient errors are retried this long, then given up
 FIRST_BACKOFF = 0.5  # seconds, doubled after each failed attempt...
@@ -75,6 +222,7 @@ DEFERRED = object()  # _deliver's answer when an older reply of the chat must go
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC (the sender's default clock)."""
     return datetime.now(UTC)
 
 
@@ -157,6 +305,7 @@ class Sender:
 
     @property
     def busy_chats(self) -> int:
+        """How many chats have a sending task right now (their queues are not empty)."""
         return len(self._tasks)
 
     async def _run_chat(self, chat_id: int) -> None:
@@ -356,3 +505,142 @@ def _too_long(error: TelegramError) -> bool:
 
 def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# --- one reply to Telegram ----------------------------------------------------------------
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def _inline(button: OutButton) -> InlineKeyboardButton:
+    if button.url:
+        return InlineKeyboardButton(button.label, url=button.url)
+    return InlineKeyboardButton(button.label, callback_data=button.data)
+
+
+def markup(catalog: Catalog, out: Outgoing, locale: str = "en") -> ReplyMarkup:
+    """The reply's Telegram keyboard: its inline buttons, else the location, main or removing
+    reply keyboard it asks for, else None. Labels come from `catalog` in `locale`.
+    """
+    if out.buttons:
+        return InlineKeyboardMarkup([[_inline(b) for b in row] for row in out.buttons])
+    if out.keyboard == "location":
+        label = catalog.label(locale, "common.share_location")
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(label, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if out.keyboard == "main":
+        # Always one tap away: "Need a quick chat?" first, the menu second.
+        return ReplyKeyboardMarkup(
+            [[catalog.label(locale, "keyboard.sos")], [catalog.label(locale, "keyboard.menu")]],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    if out.keyboard == "remove":
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def send_all(
+    bot: Bot, catalog: Catalog, chat_id: int, messages: list[Outgoing], tapped: int | None
+) -> None:
+    """Send the replies in order, now, without the outbox (tests and one-off notices).
+    Raises the first telegram.error the Bot API gives."""
+    for out in messages:
+        await send_one(bot, catalog, chat_id, out, tapped)
+
+
+async def send_one(
+    bot: Bot,
+    catalog: Catalog,
+    chat_id: int,
+    out: Outgoing,
+    tapped: int | None = None,
+    done: int = 0,
+    limit: int = MESSAGE_LIMIT,
+) -> int:
+    """Send one rendered reply as one or more Telegram messages; return how many parts went.
+
+    A text longer than Telegram's limit (`limit`, counted in UTF-16 code units after
+    HTML parsing, bot/split.py) goes as several messages split at paragraph or line
+    breaks, the keyboard on the last; a photo's or file's caption over 1,024 likewise
+    continues in messages after it. One marked `edit` replaces the tapped message
+    when it fits in one. `done`: parts already sent by an earlier attempt, skipped.
+    Raises telegram.error.* from the Bot API; the parts sent before are then counted
+    in the exception's `parts_sent` attribute (set here).
+    """
+    reply_markup = markup(catalog, out)
+    sent = 0
+    try:
+        if out.document or out.photo or out.image:
+            caption, rest = split_caption(out.text) if out.text else ("", [])
+            last = not rest
+            if done <= sent:
+                await _send_media(bot, chat_id, out, caption, reply_markup if last else None)
+            sent += 1
+            parts = rest
+        else:
+            parts = split_html(out.text, limit) if out.text else [out.text]
+            editable = len(parts) == 1 and out.edit and tapped is not None and done == 0
+            if editable and not isinstance(reply_markup, ReplyKeyboardMarkup):
+                assert tapped is not None
+                if await _edit(bot, chat_id, tapped, out, reply_markup):
+                    return 1
+        for i, part in enumerate(parts):
+            if done <= sent:
+                await bot.send_message(
+                    chat_id,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=reply_markup if i == len(parts) - 1 else None,
+                    link_preview_options=NO_PREVIEW,
+                )
+            sent += 1
+    except TelegramError as err:
+        err.parts_sent = max(sent, done)  # type: ignore[attr-defined]
+        raise
+    return sent
+
+
+async def _send_media(
+    bot: Bot, chat_id: int, out: Outgoing, caption: str, reply_markup: ReplyMarkup
+) -> None:
+    if out.document:
+        # Their data export: a file, with the text as its caption.
+        name, content = out.document
+        await bot.send_document(
+            chat_id, InputFile(content, filename=name), caption or None,
+            parse_mode=ParseMode.HTML, reply_markup=reply_markup,
+        )  # fmt: skip
+        return
+    # A drawn chart (uploaded), or a kit photo sent back by Telegram's file id; the text
+    # is its caption.
+    photo: InputFile | str
+    if out.image:
+        photo = InputFile(out.image[1], filename=out.image[0])
+    else:
+        assert out.photo is not None  # the caller sends media only with one of the three
+        photo = out.photo
+    await bot.send_photo(
+        chat_id, photo, caption or None, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+    )
+
+
+async def _edit(bot: Bot, chat_id: int, message_id: int, out: Outgoing, reply_markup: Any) -> bool:
+    inline = reply_markup if isinstance(reply_markup, InlineKeyboardMarkup) else None
+    try:
+        await bot.edit_message_text(
+            out.text,
+            chat_id,
+            message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=inline,
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as err:
+        # Unchanged is fine; too old or deleted means: send it as a new message.
+        return "not modified" in str(err).lower()
+    return True

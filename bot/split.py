@@ -6,7 +6,7 @@ message, 1,024 for a caption) count code points or UTF-16 code units; a text wit
 in UTF-16 units is within it in code points too (a code point is 1 or 2 units), so counting
 UTF-16 units satisfies both readings. An emoji outside the BMP ("💛", "𝓗") counts 2.
 
-Pure functions, no I/O: the sender (bot/telegram_send.py) decides what to send.
+Pure functions, no I/O: the sender (bot/sender.py `send_one`) decides what to send.
 """
 
 from __future__ import annotations

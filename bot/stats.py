@@ -16,6 +16,10 @@ MOOD_KIND = "mood"  # one record per answered check-in (dialogs/hooks/checkin.py
 
 @dataclass(frozen=True)
 class Stats:
+    """Counts only: people, people active in the last ACTIVE_DAYS days, check-ins answered
+    today, updates waiting in the inbox and replies queued in the outbox.
+    """
+
     users: int
     active: int
     checkins_today: int
@@ -23,6 +27,7 @@ class Stats:
     replies_queued: int = 0
 
     def report(self) -> str:
+        """The counts as lines of text, each saying what its number means."""
         # Each line says what its number means; only aggregate counts ever appear.
         return "\n".join(
             [
@@ -38,6 +43,10 @@ class Stats:
 
 
 def collect(engine: Engine, now: datetime) -> Stats:
+    """Count from the database; "today" starts at midnight of `now`'s day (callers pass UTC).
+
+    Raises sqlalchemy errors if the database can't be read.
+    """
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with Session(engine) as session:
         users = session.scalar(select(func.count()).select_from(User)) or 0

@@ -1,34 +1,66 @@
-"""The Telegram adapter: one composition root that builds the PTB Application."""
+"""Telegram in: each update received, stored before it is acknowledged, and read.
+
+One message's way in, in this file's order:
+
+1. Polling (`run_polling`, `poll`). python-telegram-bot's own Updater confirms a batch
+   (by asking for the next offset) as soon as it has queued it in memory, before any
+   handler ran: a crash then loses those messages. Here each batch is written to the
+   inbox first (bot/intake.py `Intake.accept`) and only then is the offset moved past it.
+   If the inbox can't be written, the offset stays, and Telegram gives the same updates
+   again on the next poll (crisis messages among them get the fallback reply meanwhile).
+   A webhook POST arrives instead through bot/webhook.py and `TelegramAdapter.accept_json`.
+2. `TelegramAdapter.take`: messages from groups are answered from memory (nothing is
+   stored); the rest go to the inbox.
+3. Reading an update (`incoming` for the inbox entry, `read_update` and
+   `event_from_update` for the engine's event, at the turn). Every word a person sends
+   reaches the engine, which screens it for crisis language before anything else: message
+   text, photo and file captions, edited messages (text or caption) and words after a
+   command ("/menu I want to die" is read as text).
+
+`build_application` is the one composition root that builds the PTB Application.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue, TypeHandler
 from telegram.request import BaseRequest
 
+from bot import startup
 from bot.core import Bridges
 from bot.fallback import crisis_text_for_update
-from bot.intake import Intake
 from bot.probe import NotingLimiter, NotingRateLimiter, Probe
 from bot.scheduler import Sweeper
 from bot.sender import Sender
-from bot.telegram_events import words_in
-from dialogs.commands import MENU_COMMANDS
+from dialogs.commands import listed
+from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
 from dialogs.safety import assess
+from storage.inbox import Incoming
 from storage.message_log import MessageLog
 from storage.sent_journal import SentJournal
 
+if TYPE_CHECKING:
+    from bot.intake import Intake  # imported by build_application: bot/intake.py imports this
+
 log = logging.getLogger("bridges.telegram")
+poll_log = logging.getLogger("bridges.polling")
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+Take = Callable[[list[Update]], Awaitable[bool]]  # TelegramAdapter.take
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
 CONCURRENT_UPDATES = 4096
 GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
 # At most one crisis reply per group in this long (memory only): a group talking about a
@@ -47,15 +79,122 @@ BridgesApp = Application[
 
 
 def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC (the adapter's default clock)."""
     return datetime.now(UTC)
 
 
+# --- polling --------------------------------------------------------------------------------
+
+POLL_TIMEOUT = 25  # seconds Telegram may hold a getUpdates open (long polling)
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between tries while polling fails
+
+
+async def poll(app: AnyApp, take: Take, stop: asyncio.Event) -> None:
+    """getUpdates until `stop` is set; each batch stored before it is acknowledged."""
+    bot = app.bot
+    offset: int | None = None
+    failures = 0
+    while not stop.is_set():
+        try:
+            updates = await _until_stopped(
+                bot.get_updates(
+                    offset=offset,
+                    timeout=POLL_TIMEOUT,
+                    read_timeout=POLL_TIMEOUT + 10,
+                    allowed_updates=Update.ALL_TYPES,
+                ),
+                stop,
+            )
+            if updates is None:
+                return  # asked to stop: the batch was not taken, so nothing is lost
+        except TimedOut:
+            continue  # a long poll that ran out: normal
+        except (NetworkError, RetryAfter, Conflict) as err:
+            failures += 1
+            if failures == 1:
+                # Once, not on every retry; the type only (its text may hold the URL).
+                poll_log.warning(
+                    "getUpdates failed (%s); retrying with backoff", type(err).__name__
+                )
+            await _sleep(stop, BACKOFF[min(failures, len(BACKOFF)) - 1])
+            continue
+        if failures:
+            poll_log.info("getUpdates works again")
+            failures = 0
+        if not updates:
+            continue
+        if await take(list(updates)):
+            offset = updates[-1].update_id + 1
+        else:  # not stored: asked for again after a pause, never acknowledged
+            await _sleep(stop, BACKOFF[1])
+
+
+async def _until_stopped(call: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
+    """`call`'s result, or None as soon as `stop` is set (a long poll is not waited out)."""
+    task = asyncio.ensure_future(call)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
+    return task.result()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def run_polling(app: AnyApp) -> None:
+    """The bot in long-polling mode until SIGINT/SIGTERM, with the app's full lifecycle.
+
+    Raises startup.StartupError if Telegram rejects the token.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    adapter = app.bot_data["adapter"]
+    adapter.recover = True
+    await startup.connect(app.bot, log=logging.getLogger("bridges"))
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        # Polling and a webhook exclude each other; keep what Telegram holds for us.
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.start()  # also the job queue, hence the sweep
+        # Only one process can poll (Telegram refuses a second), so every reply still
+        # queued belongs to a run that died: it goes first, before anything new, and each
+        # chat keeps its order. Updates it left are taken again too.
+        await adapter.intake.recover(takeover=True)
+        poll_log.info("Bridges is running (long polling)")
+        try:
+            await poll(app, adapter.take, stop)
+        finally:
+            await app.stop()  # post_stop lets running turns and sends finish
+    finally:
+        await app.shutdown()
+
+
+# --- the adapter: groups answered from memory, private chats to the inbox -------------------
+
+
 class TelegramAdapter:
+    """What the Application calls: updates in (`take`, `accept_json`, `on_update`), groups
+    answered from memory, errors, start and stop. `intake` is set by `build_application`.
+    """
+
     def __init__(self, bridges: Bridges, clock: Clock = utc_now) -> None:
         self.bridges = bridges
         self.clock = clock
         self.intake: Intake  # set by build_application once the Bot exists
-        self.recover = False  # bot/runner.py and webhook mode turn crash recovery on
+        self.recover = False  # run_polling and webhook mode turn crash recovery on
         self._told_groups: OrderedDict[int, None] = OrderedDict()
         self._group_crisis_at: OrderedDict[int, datetime] = OrderedDict()
 
@@ -134,6 +273,9 @@ class TelegramAdapter:
         )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: log the error's type and stack (never its message), and tell a
+        private chat, with the crisis reply if their words call for it. Raises nothing.
+        """
         err = context.error
         # Type and stack only: an exception's message could quote what someone wrote.
         frames = "".join(traceback.format_tb(err.__traceback__)) if err else ""
@@ -166,16 +308,16 @@ class TelegramAdapter:
         await self.intake.stop()
 
     async def post_init(self, app: BridgesApp) -> None:
+        """Once the Application is up: start crash recovery in a real run, and set the command
+        menu Telegram shows. Raises telegram.error.* if setMyCommands fails.
+        """
         if self.recover:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
         label = self.bridges.catalog.label
+        dialogs = self.bridges.dialogs.dialogs.values()
         await app.bot.set_my_commands(
-            [
-                BotCommand(name, label("en", f"command.{name}"))
-                for name in MENU_COMMANDS
-                if name in self.bridges.engine.commands
-            ]
+            [BotCommand(e.command, label("en", e.describe)) for e in listed(dialogs)]
         )
 
 
@@ -211,6 +353,142 @@ def _bot_link(bot: Bot) -> str | None:
     return f"https://t.me/{username}" if username else None
 
 
+# --- reading an update: the inbox entry, and the engine's event at the turn -----------------
+
+# Message attributes we recognise but cannot use, in the words the reply uses.
+_MEDIA = (
+    ("sticker", "sticker"),
+    ("animation", "GIF"),
+    ("photo", "photo"),
+    ("video", "video"),
+    ("video_note", "video message"),
+    ("voice", "voice message"),
+    ("audio", "audio file"),
+    ("document", "file"),
+    ("contact", "contact"),
+    ("poll", "poll"),
+    ("dice", "dice"),
+    ("venue", "place"),
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What an update means to the engine (`read_update`), for the turn in bot/intake.py."""
+
+    event: Event | None  # None: nothing for the engine to do (it is just marked done)
+    chat_id: int | None
+    tapped: int | None = None  # the message whose button was tapped, for edits in place
+    words: str = ""  # what they wrote, for screening; never stored or logged
+
+
+def parse_command(text: str) -> Command | None:
+    """`/name args` (or `/name@bot args`) as a Command with a lower-case name; None if the
+    text is not a command.
+    """
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if not name or not all(c.isalnum() or c == "_" for c in name):
+        return None
+    return Command(name, args.strip())
+
+
+def _from_message(message: Message) -> Event:
+    if message.text is not None:
+        entities = message.entities or ()
+        starts_with_command = any(
+            e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities
+        )
+        command = parse_command(message.text) if starts_with_command else None
+        if command is not None and command.args and assess(command.args).level != "none":
+            # Commands ignore their words; these must be screened like any message.
+            return Text(message.text)
+        return command or Text(message.text)
+    if message.location is not None and message.venue is None:
+        return Location(message.location.latitude, message.location.longitude)
+    if message.photo:
+        # Telegram lists each photo in several sizes, the largest last.
+        return Photo(message.photo[-1].file_id, message.caption or "")
+    for attribute, kind in _MEDIA:
+        if getattr(message, attribute, None):
+            return Unsupported(kind, message.caption or "")
+    return Unsupported("message", message.caption or "")
+
+
+def event_from_update(update: Update) -> Event | None:
+    """The engine's event for an update: a tap, a message (text, command, location, photo,
+    other media) or an edit (its words screened, nothing changed); None for anything else.
+    """
+    if update.callback_query is not None:
+        return Press(update.callback_query.data or "")
+    if update.edited_message is not None:
+        # An edit never changes a saved answer, but its words are screened like any message.
+        return Unsupported("edited", words_of(update.edited_message))
+    if update.message is not None:
+        return _from_message(update.message)
+    return None
+
+
+def words_of(message: Message | None) -> str:
+    """What the person wrote in a message: its text, else its caption ("" if neither)."""
+    if message is None:
+        return ""
+    return message.text or message.caption or ""
+
+
+def words_in(update: Update) -> str:
+    """The words of a message or an edited message (text or caption); "" for anything else."""
+    return words_of(update.message or update.edited_message)
+
+
+def read_update(data: dict[str, Any], bot: Bot | None, known: Update | None = None) -> Read:
+    """What a stored update (its JSON) means to the engine, for the turn (bot/intake.py).
+
+    `known`: the same update already parsed (this process received it), so the JSON
+    need not be parsed again. Anything not from a person in a private chat reads as
+    no event.
+    """
+    update = known if known is not None else Update.de_json(data, bot)
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
+        return Read(None, None)
+    query = update.callback_query
+    tapped = query.message.message_id if query is not None and query.message else None
+    return Read(event_from_update(update), chat.id, tapped, words_in(update))
+
+
+def incoming(update: Update) -> Incoming | None:
+    """The inbox entry for an update from a person in a private chat, else None (groups
+    and channels are answered from memory, never stored: bot/telegram_app.py)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
+        return None
+    if update.callback_query is not None:
+        kind = "callback"
+    elif update.edited_message is not None:
+        kind = "edited"
+    elif update.message is not None:
+        kind = "message"
+    else:
+        kind = "other"
+    return Incoming(update.update_id, "telegram", str(user.id), chat.id, kind, update.to_dict())
+
+
+def seen_only(update: Update) -> Incoming:
+    """The inbox entry for an update we only note as seen (groups, other kinds): done at
+    once, nothing of it kept but its id, so webhook replicas see no gap (storage/inbox.py)."""
+    chat = update.effective_chat
+    owner = f"chat:{chat.id}" if chat is not None else "none"
+    return Incoming(
+        update.update_id, "telegram", owner, chat.id if chat else None, "other", {}, done=True
+    )
+
+
+# --- building the Application ---------------------------------------------------------------
+
+
 def build_application(
     bridges: Bridges,
     token: str,
@@ -222,6 +500,8 @@ def build_application(
     sweep_seconds: float | None = None,
 ) -> BridgesApp:
     """The bot; with `sweep_seconds`, also the repeating sweep that sends due check-ins."""
+    from bot.intake import Intake  # bot/intake.py reads updates with this module's functions
+
     adapter = TelegramAdapter(bridges, clock)
     builder = (
         Application.builder()

@@ -240,6 +240,9 @@ def make_http_server(web: WebApp) -> HTTPServer:
 
 
 def listen(web: WebApp, port: int, address: str = "0.0.0.0") -> HTTPServer:
+    """Serve `web` on `address`:`port` (TCP) on the running event loop; the server, to stop
+    later. Raises OSError if the port can't be bound.
+    """
     server = make_http_server(web)
     server.listen(port, address)
     return server

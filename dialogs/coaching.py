@@ -74,7 +74,8 @@ def rhythm(state: UserState) -> dict[str, Any]:
 
 
 def set_rhythm(state: UserState, now: Any, **changes: Any) -> Record:
-    """Change some of the rhythm's fields, creating the record on first use."""
+    """Change some of the rhythm's fields (RHYTHM shape above), creating the record on first
+    use at `now` (an aware datetime); returns the record, changed in place."""
     record = records.latest(state, RHYTHM) or records.add(state, RHYTHM, {}, now)
     record.data = {**record.data, **changes}
     return record
@@ -86,5 +87,6 @@ def ladder(state: UserState) -> Record | None:
 
 
 def add_win(state: UserState, text: str, source: str, now: Any) -> Record:
-    """Note a win in the victory log."""
+    """Note a win in the victory log: a WIN record {"text", "source": "reflection" |
+    "checkin" | "typed"} created at `now` (aware)."""
     return records.add(state, WIN, {"text": text, "source": source}, now)

@@ -33,6 +33,7 @@ class Check:
 
     @property
     def ok(self) -> bool:
+        """True when the typed value is valid: `value` holds it, `problem` is None."""
         return self.problem is None
 
 
@@ -44,7 +45,9 @@ def check_username(typed: str) -> Check:
     """'@anna_k', 'anna_k', 't.me/anna_k' -> 'anna_k'; else a problem code.
 
     Codes: empty, looks_like_phone, spaces, bad_chars, bad_start, too_short,
-    too_long, bad_end.
+    too_long, bad_end. Source of the limits: Telegram's API, account.updateUsername
+    (a-z, 0-9 and _, 5-32 characters); a letter first and no _ last are Telegram's
+    practice, not stated on that page.
     """
     text = typed.strip()
     link = _LINK.match(text)
@@ -77,7 +80,8 @@ def check_phone(typed: str) -> Check:
     """'+44 (0)20 7946-0958' -> '+442079460958'; else a problem code.
 
     Codes: empty, looks_like_username, bad_chars, plus_position, too_few_digits,
-    too_many_digits.
+    too_many_digits. 7 to 15 digits: 15 is the longest international number ITU-T
+    E.164 allows; 7 is this project's floor (no source: shorter is taken as a typo).
     """
     text = typed.strip()
     if not text:

@@ -34,6 +34,8 @@ RETURN_WINDOW = timedelta(minutes=20)
 
 
 def find(state: UserState, dialog: str) -> Record | None:
+    """The person's draft of `dialog` (at most one), or None. Its data: {"dialog", "step",
+    "slots" (answers, no "_" keys), "saved_at" (ISO 8601, as `now` was given to save)}."""
     return next((r for r in state.records.get(KIND, []) if r.data.get("dialog") == dialog), None)
 
 

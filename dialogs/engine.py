@@ -4,9 +4,20 @@ No Telegram, no SQL, no clock: the adapter passes the time in, storage saves
 the returned state, and the adapter renders the replies. The person's dialogs
 live on a stack so a command or a crisis can interrupt one and return to it.
 
-Safety comes first: every text and caption is graded before any dialog sees it. The rules
-for what follows a risky message live in dialogs/engine_safety.py (`SafetyRouting`, a
-mixin of `Engine`).
+Typed words, the common path, are all here: `step` -> `_on_text` -> screened
+(`_screen`, dialogs/safety.py `assess`) -> the step's answer (`_answer`, `_parse`,
+`_accept`, its hooks) -> the next step (`_go`, `_enter`, `_prompt`); or, with nothing open
+or words a step can't take, the listening reply (dialogs/engine_listen.py). The rest lives
+in mixins of `Engine`, each called from here only behind a condition this file shows:
+
+- dialogs/engine_safety.py (`SafetyRouting`): what follows a risky message (the crisis
+  dialog), the "not safe" banner, the follow-up;
+- dialogs/engine_listen.py (`ListenRouting`): words a step can't take, words with nothing
+  open;
+- dialogs/engine_events.py (`EventRouting`): commands, button taps, locations, photos,
+  other media and the scheduler's due turns;
+- dialogs/engine_stack.py (`StackRules`): opening a dialog, setting one aside, bringing
+  one back.
 """
 
 from __future__ import annotations
@@ -17,18 +28,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs import drafts, hooks, places, reminders
-from dialogs.commands import COMMANDS, SHORTCUTS
+from dialogs import drafts, hooks, places, safety
+from dialogs.commands import SHORTCUTS, command_table, help_lines
+from dialogs.engine_events import MENU_DIALOG, EventRouting
 from dialogs.engine_listen import ListenRouting
 from dialogs.engine_safety import (
     CANNOT_TAKE,
     CRISIS_DIALOG,
     LISTEN,
+    RISK_MEMORY,
     SAFETY_DIALOGS,
-    SOS_DIALOG,
+    UNSAFE_FOR,
     Assess,
     SafetyRouting,
+    since,
 )
+from dialogs.engine_stack import MAX_STACK, StackRules
 from dialogs.hooks import crisis as crisis_hooks
 from dialogs.inputs import (
     fold,
@@ -58,20 +73,15 @@ from dialogs.model import (
 )
 from dialogs.safety import NO_RISK, Risk
 from dialogs.spec import (
-    CALLBACK_PREFIX,
     DIALOG_PREFIX,
     END,
     ChoiceSpec,
     DialogSet,
-    DialogSpec,
     StepSpec,
     split_target,
 )
 
-ONBOARDING_DIALOG = "onboarding"
-MENU_DIALOG = "menu"
 MAX_HOPS = 25  # message-only steps chained in one turn; validation forbids loops anyway
-MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 PHOTO_ID = "photo_id"  # an enter hook returning this sends the step's message as that photo
 CHART = "chart"  # an enter hook returning this sends the step's message as that chart
 _OUT_OF = re.compile(r"^\s*(\d{1,3})\s*/\s*(\d{1,3})\s*$")  # "6/10": a rating out of the top
@@ -87,7 +97,7 @@ class _Invalid(Exception):
         self.ctx = ctx
 
 
-class Engine(SafetyRouting, ListenRouting):
+class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
     def __init__(
         self,
         dialogs: DialogSet,
@@ -107,12 +117,9 @@ class Engine(SafetyRouting, ListenRouting):
                 return Risk("crisis", "self", ("crisis_check",)) if check(text) else NO_RISK
 
         self._assess = assess
-        # A command whose dialog is not loaded would crash; unknown is kinder.
-        self.commands = {
-            name: target
-            for name, target in COMMANDS.items()
-            if not target.startswith(DIALOG_PREFIX) or target.removeprefix(DIALOG_PREFIX) in dialogs
-        }
+        # The built-ins and what the loaded dialog files declare (dialogs/commands.py).
+        self.commands = command_table(dialogs.dialogs.values())
+        self.help_lines = help_lines(dialogs.dialogs.values())
 
     # --- entry point ------------------------------------------------------------
 
@@ -143,7 +150,8 @@ class Engine(SafetyRouting, ListenRouting):
             self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
-        self._keep_emergency_in_view(turn, now)
+        if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (engine_safety.py)
+            self._keep_emergency_in_view(turn, now)
         return turn
 
     # --- events -----------------------------------------------------------------
@@ -158,19 +166,22 @@ class Engine(SafetyRouting, ListenRouting):
         if frame is not None and kept is not None and kept == fold(text):
             self._kept_again(turn, frame, text, now)
             return
-        if frame is not None and self._repeats_pending(turn, frame, text):
+        crisis = frame if frame is not None and frame.dialog == CRISIS_DIALOG else None
+        if crisis is not None and self._repeats_pending(turn, crisis, text):
             # The same words again, right after help was shown: they mean them as their
             # answer. Help came once; asking again would be a loop.
-            frame.slots[crisis_hooks.ANSWER_BELOW] = frame.slots.pop(crisis_hooks.PENDING)
+            crisis.slots[crisis_hooks.ANSWER_BELOW] = crisis.slots.pop(crisis_hooks.PENDING)
             self._go(turn, "kept", now)
             return
-        banner = self._banner_typed(turn, text, now)
+        banner = self._banner_typed(turn, text, now) if self._unsafe(turn, now) else None
         if banner is not None:
             # "I still need help" / "I've called" typed under the banner: the same as a tap.
             self._on_press(turn, self.dialogs[CRISIS_DIALOG].callback("banner", banner), now)
             return
-        # Safety first: before any dialog sees the words, in every state.
-        if self._on_risk(turn, text, now, self._screen(turn, text, now)):
+        # Safety first: before any dialog sees the words, in every state. Words that carry a
+        # risk open the crisis dialog (dialogs/engine_safety.py `_on_risk`).
+        risk = self._screen(turn, text, now)
+        if (risk.level != "none" or risk.abuse) and self._on_risk(turn, text, now, risk):
             return
         shortcut = self._shortcut(turn, text)
         if shortcut:
@@ -193,16 +204,6 @@ class Engine(SafetyRouting, ListenRouting):
             return
         self._answer(turn, step, now, text)
 
-    def _on_missed(self, turn: Turn, event: Missed, now: datetime) -> None:
-        """The question they are answering never reached them: crisis words and commands go
-        as usual; anything else waits while the question is shown again."""
-        inner = event.event
-        words: str = getattr(inner, "text", "") or getattr(inner, "caption", "")
-        if words.strip() and self._on_risk(turn, words, now, self._screen(turn, words, now)):
-            return
-        self._say(turn, "common/missed")
-        self._show_current(turn, now)
-
     def _shortcut(self, turn: Turn, text: str) -> str | None:
         folded = fold(text)
         locale = turn.state.profile.locale
@@ -211,234 +212,30 @@ class Engine(SafetyRouting, ListenRouting):
                 return command
         return None
 
-    def _on_press(self, turn: Turn, data: str, now: datetime) -> None:
-        parts = data.split("|")
-        frame = turn.state.top
-        if len(parts) != 4 or parts[0] != CALLBACK_PREFIX:
-            self._expired(turn, now)
-            return
-        _, dialog, step_id, choice_id = parts
-        before = [(f, f.step) for f in turn.state.stack]
-        if frame is None or (dialog, step_id) != (frame.dialog, frame.step):
-            if dialog not in SAFETY_DIALOGS or self.dialogs.step(dialog, step_id) is None:
-                self._expired(turn, now)
-                return
-            # Help never goes stale: a crisis or "Need a quick chat?" button, however old,
-            # brings its dialog back to the top at that step and does what it says.
-            frame = self._revive(turn, dialog, step_id)
-        step = self._spec(frame)
-        choice = next(
-            (c for c in self._choices(turn, step, now) if c.id == choice_id and not c.url), None
-        )
-        if choice is None:  # as it was: nothing revived for a button that is not there
-            turn.state.stack = [f for f, _ in before]
-            for f, step_id in before:
-                f.step = step_id
-            self._expired(turn, now)
-            return
-        self._trim(turn, now, MAX_STACK)  # a revived frame may have made it one too many
-        self._accept(turn, step, choice.value, now, choice, pressed=True)
+    # --- safety first (what a risky message opens: dialogs/engine_safety.py) ---------
 
-    def _on_location(self, turn: Turn, event: Location, now: datetime) -> None:
-        frame = turn.state.top
-        step = self._spec(frame) if frame else None
-        if step is None or step.input != "timezone":
-            self._say(turn, "common/location_unused")
-            self._show_current(turn, now)
-            return
-        zone = places.zone_from_location(event.latitude, event.longitude)
-        if zone is None:
-            self._reask(turn, step, now, "common/invalid_location")
-            return
-        self._accept(turn, step, zone, now)
+    def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
+        """Grade the words with the person's recent risk (level and time, never words).
 
-    def _on_unsupported(self, turn: Turn, event: Unsupported, now: datetime) -> None:
-        caption = event.caption.strip()
-        if caption and self._on_risk(turn, caption, now, self._screen(turn, caption, now), False):
-            return
-        self._say(turn, "common/unsupported", kind=event.kind)
-        self._show_current(turn, now)
-
-    def _on_photo(self, turn: Turn, event: Photo, now: datetime) -> None:
-        frame = turn.state.top
-        step = self._spec(frame) if frame else None
-        if step is None or step.input != "photo":
-            # Only a photo step keeps photos; anywhere else it is media we cannot use.
-            self._on_unsupported(turn, Unsupported("photo", event.caption), now)
-            return
-        caption = event.caption.strip()
-        if caption and self._on_risk(turn, caption, now, self._screen(turn, caption, now), False):
-            return
-        if len(caption) > step.max_length:
-            self._reask(turn, step, now, "common/invalid_too_long", limit=step.max_length)
-        else:
-            self._accept(turn, step, {"file_id": event.file_id, "caption": caption}, now)
-
-    def _on_due(self, turn: Turn, event: Due, now: datetime) -> None:
-        """A scheduled check-in or nudge: open its dialog, unless now is the wrong moment.
-
-        Nothing is sent to someone who has not finished onboarding, or who is in the
-        middle of the crisis or "Need a quick chat?" flow: those come first.
+        A concern within RISK_MEMORY of another concern or a crisis counts as a crisis.
         """
-        if event.kind == "followup":
-            self._followup(turn, now)
-            stack = turn.state.stack
-            if len(stack) > 1 and stack[-1].dialog == CRISIS_DIALOG:
-                # The scheduler sent it: what lies below is not brought back after it.
-                drafts.mark_paused(stack[-2], drafts.DUE, now)
-            return
-        top = turn.state.top
-        if event.kind == "reminder":
-            self._remind(turn, now)
-            return
-        if not turn.state.profile.onboarded or event.kind not in self.dialogs:
-            return
-        if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
-            return
-        # A new morning asks afresh: yesterday's half-answered check-in is dropped.
-        turn.state.stack = [f for f in turn.state.stack if f.dialog != event.kind]
-        # Opened by the scheduler, not by them: whatever it covers is not brought back.
-        self._push(turn, event.kind, now, {"soft": True} if event.soft else None, via=drafts.DUE)
+        profile = turn.state.profile
+        recent = None
+        if profile.risk_level and profile.risk_at and since(now, profile.risk_at) <= RISK_MEMORY:
+            recent = Risk(profile.risk_level)  # type: ignore[arg-type]
+        risk = (self._assess or safety.assess)(text, recent if remember else None)
+        if recent and risk.subject == "self" and risk.level == "concern":
+            risk = replace(risk, level="crisis")  # the classifier does this too; make sure
+        if remember and risk.subject == "self" and risk.level != "none":
+            profile.risk_level, profile.risk_at = risk.level, now
+        return risk
 
-    def where_we_were(self, state: UserState, now: datetime) -> list[Reply]:
-        """The open question again ("Welcome back. Where we left off: ..." with its
-        buttons), for a chat that starts again without a message from them (the terminal
-        after a restart), so what they type next answers what they see. Pure: `state` is
-        not changed and nothing is saved. Empty when nothing waits for an answer.
-        """
-        frame = state.top
-        if frame is None or frame.dialog not in self.dialogs:
-            return []
-        step = self.dialogs[frame.dialog].steps.get(frame.step)
-        if step is None or step.display or step.passive:
-            return []
-        turn = Turn(state.copy())
-        self._resume(turn, now, "common/picking_up")
-        return turn.replies
+    def _unsafe(self, turn: Turn, now: datetime) -> bool:
+        """They said "No, I'm not safe" less than UNSAFE_FOR ago (and have not called)."""
+        at = turn.state.profile.unsafe_at
+        return at is not None and since(now, at) <= UNSAFE_FOR and CRISIS_DIALOG in self.dialogs
 
-    def _remind(self, turn: Turn, now: datetime) -> None:
-        """A small-steps reminder (dialogs/reminders.py): open the first due one's dialog.
-
-        Skipped ones (a silent week's review, a stale reminder) are only marked. While the
-        crisis or quick-chat flow is open, everything waits a while instead.
-        """
-        state = turn.state
-        due = reminders.due_items(state, now)
-        top = state.top
-        if not due:
-            return
-        if top is not None and top.dialog in (CRISIS_DIALOG, SOS_DIALOG):
-            reminders.hold(state, now)
-            return
-        for item in due:
-            reminders.mark_sent(state, item, now)
-            if item.skip:
-                continue
-            if item.dialog not in self.dialogs:
-                return
-            state.stack = [f for f in state.stack if f.dialog != item.dialog]
-            self._push(turn, item.dialog, now, dict(item.slots), via=drafts.DUE)
-            return
-
-    def _on_command(self, turn: Turn, cmd: Command, now: datetime) -> None:
-        handler = self.commands.get(cmd.name)
-        if handler is None:
-            self._say(turn, "common/unknown_command", command=cmd.name)
-            self._show_current(turn, now)
-        elif handler.startswith(DIALOG_PREFIX):
-            self._cmd_open(turn, handler.removeprefix(DIALOG_PREFIX), now)
-        else:
-            getattr(self, f"_cmd_{handler}")(turn, now)
-
-    # --- commands ---------------------------------------------------------------
-
-    def _cmd_start(self, turn: Turn, now: datetime) -> None:
-        state = turn.state
-        if state.profile.onboarded:
-            self._say(turn, "common/welcome_back", keyboard="main")
-            self._open(turn, MENU_DIALOG, now)
-        elif state.top and state.top.dialog == ONBOARDING_DIALOG:
-            self._resume(turn, now, "common/picking_up")
-        else:
-            state.stack = []
-            self._push(turn, ONBOARDING_DIALOG, now)
-
-    def _cmd_menu(self, turn: Turn, now: datetime) -> None:
-        self._cmd_open(turn, MENU_DIALOG, now)
-
-    def _cmd_open(self, turn: Turn, dialog: str, now: datetime) -> None:
-        if self.dialogs[dialog].needs_profile and not turn.state.profile.onboarded:
-            self._say(turn, "common/finish_onboarding_first")
-            if turn.state.top is None:  # nothing started yet: start, don't send them to /start
-                self._push(turn, ONBOARDING_DIALOG, now)
-            else:
-                self._show_current(turn, now)
-            return
-        self._open(turn, dialog, now)
-
-    def _cmd_help(self, turn: Turn, now: datetime) -> None:
-        self._say(turn, "common/help", onboarded=turn.state.profile.onboarded)
-        if turn.state.top:  # the question they were on, in one short line
-            self._resume(turn, now)
-
-    def _cmd_cancel(self, turn: Turn, now: datetime) -> None:
-        frame = turn.state.top
-        if frame is None:
-            self._say(turn, "common/nothing_to_cancel", onboarded=turn.state.profile.onboarded)
-            return
-        turn.state.stack.pop()
-        spec = self.dialogs[frame.dialog]
-        kept_draft = self._set_aside(turn, spec, frame, now)
-        self._say(turn, "common/cancelled", dialog=frame.dialog, keeps=spec.keeps,
-                  draft=kept_draft, onboarded=turn.state.profile.onboarded)  # fmt: skip
-        if turn.state.top:
-            self._back(turn, frame, now)  # brought back only if briefly interrupted
-
-    # --- dialog movement --------------------------------------------------------
-
-    def _open(
-        self,
-        turn: Turn,
-        dialog: str,
-        now: datetime,
-        via: drafts.Via = drafts.SHORTCUT,
-        step: str | None = None,
-    ) -> None:
-        """Bring a dialog to the top: resume it if it is open somewhere, else start it.
-
-        `via`: how it was asked for (a command by default; `drafts.FLOW` from another
-        dialog's `dialog:` target), which decides whether what it covers comes back.
-        `step`: start there instead of at its start (a `dialog:<id>/<step>` target); a
-        run of it already open is then replaced.
-        """
-        stack = turn.state.stack
-        spec = self.dialogs[dialog]
-        if step is not None:
-            turn.state.stack = [f for f in stack if f.dialog != dialog]
-            self._push(turn, dialog, now, step=step, via=via)
-            return
-        existing = next((f for f in reversed(stack) if f.dialog == dialog), None)
-        if existing is None:
-            self._push(turn, dialog, now, via=via)
-            return
-        was_top = existing is stack[-1]
-        stack.remove(existing)
-        existing.slots.pop(drafts.PAUSED, None)
-        if spec.restart_on_open:  # "Need a quick chat?" always answers with its first message
-            self._push(turn, dialog, now, via=via)
-            return
-        if spec.draft_step and existing.step not in (spec.start, spec.draft_step):
-            # Half-way through something they may want back: offer continue or discard.
-            self._set_aside(turn, spec, existing, now)
-            self._push(turn, dialog, now, via=via)
-            return
-        if stack:
-            drafts.mark_paused(stack[-1], via, now)
-        stack.append(existing)
-        if not was_top and existing.step != spec.start and not self._spec(existing).display:
-            self._resume(turn, now, "common/picking_up")  # one line and the question
-            return
-        self._show_current(turn, now)
+    # --- dialog movement (opening and returning: dialogs/engine_stack.py) -----------
 
     def _push(
         self,
@@ -465,30 +262,6 @@ class Engine(SafetyRouting, ListenRouting):
         first = step or (draft if draft and has_draft else spec.start)
         stack.append(Frame(dialog, first, dict(slots or {})))
         self._enter(turn, now)
-
-    def _trim(self, turn: Turn, now: datetime, keep: int) -> None:
-        """Set aside the oldest frames until at most `keep` are left. Onboarding stays
-        until it is finished: the next oldest goes instead."""
-        stack = turn.state.stack
-        while len(stack) > keep:
-            at = 1 if stack[0].dialog == ONBOARDING_DIALOG else 0
-            oldest = stack.pop(at)
-            self._set_aside(turn, self.dialogs[oldest.dialog], oldest, now)
-
-    def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool:
-        """Keep an unfinished run of a dialog that offers drafts; True if one was kept.
-
-        A run still at its start or draft step, with no answers, or resting on a `display`
-        screen (nothing left to answer) is not kept.
-        """
-        step = spec.steps.get(frame.step)
-        answers = drafts.own_slots(frame.slots)
-        if step is None or step.display or not answers:
-            return False
-        if spec.draft_step and frame.step not in (spec.start, spec.draft_step):
-            drafts.save(turn.state, frame, now)
-            return True
-        return False
 
     def _go(self, turn: Turn, target: str | None, now: datetime) -> None:
         frame = turn.state.top
@@ -812,29 +585,7 @@ class Engine(SafetyRouting, ListenRouting):
             state.stack = kept
             self._say(turn, "common/script_updated")
 
-    # --- the stack rules (issue 11; dialogs/drafts.py holds the window and the marks) --------
-
-    def _back(self, turn: Turn, left: Frame, now: datetime) -> None:
-        """After `left` closed on top of other frames: bring back the one below, or set it aside.
-
-        It comes back (one short line and its question: `_resume`) only if a shortcut covered
-        it less than `drafts.RETURN_WINDOW` ago; onboarding always comes back until it is done.
-        A `display` screen never does: it is dropped, and the rule asks again about the frame
-        under it. A frame not brought back is set aside (a draft where its dialog keeps them),
-        and so is everything under it: no question stays on the stack out of sight.
-        """
-        stack = turn.state.stack
-        returning = True
-        while stack:
-            below = stack[-1]
-            mark = below.slots.pop(drafts.PAUSED, None)
-            returning = returning and drafts.comes_back(mark, left.dialog, SAFETY_DIALOGS, now)
-            if below.dialog == ONBOARDING_DIALOG or (returning and not self._spec(below).display):
-                self._resume(turn, now)
-                return
-            stack.pop()
-            self._set_aside(turn, self.dialogs[below.dialog], below, now)
-            left = below
+    # --- the question again -----------------------------------------------------------
 
     def _resume(self, turn: Turn, now: datetime, lead: str = "common/resume") -> None:
         """The top frame's question again, in one message: the short line `lead` with the
@@ -859,13 +610,3 @@ class Engine(SafetyRouting, ListenRouting):
             turn.replies.append(Reply(lead, ctx, buttons, keyboard))
         if step.keyboard == "location":
             turn.replies.append(Reply("common/location_hint", {}, keyboard="location"))
-
-    def _goodbye(self, turn: Turn, left: Frame, now: datetime) -> None:
-        """ "Back to what I was doing" on a help screen when what they were doing was set
-        aside (left too long ago): the dialog's kind goodbye (its `bye` step), not silence."""
-        spec = self.dialogs[left.dialog]
-        step = spec.steps.get(left.step)
-        if step is None or step.end or "bye" not in spec.steps:
-            return
-        turn.state.stack.append(Frame(left.dialog, "bye"))
-        self._enter(turn, now)

@@ -10,7 +10,9 @@ buttons get a warm reply, and after "No, I'm not safe" every turn shows the emer
 number. docs/safety.md explains the choices.
 
 `SafetyRouting` is a mixin of `dialogs.engine.Engine`: it uses the engine's own dialog
-movement (`_push`, `_enter`, `_go`) and keeps the rules of safety in one place.
+movement (`_push`, `_enter`, `_go`) and keeps the rules of safety in one place. The
+grading itself (`Engine._screen`) and "not safe" (`Engine._unsafe`) are in
+dialogs/engine.py, on every message's path; the engine calls in here only when they say so.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from dialogs import hooks, safety
+from dialogs import hooks
 from dialogs.hooks import crisis as crisis_hooks
 from dialogs.inputs import fold
 from dialogs.model import Button, Frame, Reply, Turn
@@ -76,11 +78,8 @@ class SafetyRouting:
         def _say(self, turn: Turn, template: str, keyboard: Any = None, **ctx: Any) -> None: ...
         def _show_current(self, turn: Turn, now: datetime, quiet: bool = False) -> None: ...
         def _answer(self, turn: Turn, step: Any, now: datetime, text: str) -> None: ...
-
-    def _unsafe(self, turn: Turn, now: datetime) -> bool:
-        """They said "No, I'm not safe" less than UNSAFE_FOR ago (and have not called)."""
-        at = turn.state.profile.unsafe_at
-        return at is not None and since(now, at) <= UNSAFE_FOR and CRISIS_DIALOG in self.dialogs
+        def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk: ...
+        def _unsafe(self, turn: Turn, now: datetime) -> bool: ...
 
     def _banner_typed(self, turn: Turn, text: str, now: datetime) -> str | None:
         """The banner's choice ("called" or "more") whose label, or a part of it between
@@ -95,22 +94,6 @@ class SafetyRouting:
             if wanted in {fold(label), *(fold(part) for part in label.split("/"))} - {""}:
                 return choice
         return None
-
-    def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
-        """Grade the words with the person's recent risk (level and time, never words).
-
-        A concern within RISK_MEMORY of another concern or a crisis counts as a crisis.
-        """
-        profile = turn.state.profile
-        recent = None
-        if profile.risk_level and profile.risk_at and since(now, profile.risk_at) <= RISK_MEMORY:
-            recent = Risk(profile.risk_level)  # type: ignore[arg-type]
-        risk = (self._assess or safety.assess)(text, recent if remember else None)
-        if recent and risk.subject == "self" and risk.level == "concern":
-            risk = replace(risk, level="crisis")  # the classifier does this too; make sure
-        if remember and risk.subject == "self" and risk.level != "none":
-            profile.risk_level, profile.risk_at = risk.level, now
-        return risk
 
     def _on_risk(self, turn: Turn, text: str, now: datetime, risk: Risk, held: bool = True) -> bool:
         """Open the reply a risky message needs; False if the words carry no risk.

@@ -89,8 +89,12 @@ def build(state: UserState, now: datetime) -> dict[str, Any]:
 
 
 def to_bytes(export: dict[str, Any]) -> bytes:
+    """The document as UTF-8 JSON indented by 2, their words in their own script (not
+    \\u-escaped): the file /export sends. Raises TypeError for a value JSON can't hold."""
     return json.dumps(export, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def filename(day: date) -> str:
+    """The file's name for `day` (the caller passes their local date):
+    "bridges-export-2026-11-30.json"."""
     return f"bridges-export-{day.isoformat()}.json"

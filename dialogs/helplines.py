@@ -52,6 +52,9 @@ _WORDS = frozenset({"no", "in", "it", "is", "me", "be", "to", "am", "at", "as", 
 
 @dataclass(frozen=True)
 class Text:
+    """A way to reach a line by SMS: the number, and the word to send first (capitals) when
+    the line asks for one."""
+
     number: str
     keyword: str | None = None  # what to text, when the line asks for a word
 
@@ -75,6 +78,9 @@ class Line:
 
 @dataclass(frozen=True)
 class Country:
+    """What we know of one country. `emergency` is only set when confirmed with a source in
+    the data; a country known by name alone (country()) has no number and no lines."""
+
     code: str  # ISO 3166-1 alpha-2, upper case
     name: str
     emergency: str | None = None  # None: we don't know it for sure
@@ -85,12 +91,19 @@ class Country:
 
 @dataclass(frozen=True)
 class Directory:
+    """The international directory the templates point to beyond a country's own lines:
+    findahelpline.com in the data (marked NOT CHECKED there, kept as the one the product
+    has always named)."""
+
     name: str
     url: str
 
 
 @dataclass(frozen=True)
 class Helplines:
+    """The whole checked data file (load()): countries by ISO 3166-1 alpha-2 code, the
+    directory, and the codes offered as one-tap choices."""
+
     countries: dict[str, Country]  # with lines, or with an emergency number only
     directory: Directory
     offered: tuple[str, ...]  # one-tap choices when someone picks their country
@@ -140,6 +153,8 @@ def load() -> Helplines:
 
     The file is written by scripts/build_helplines.py from the verified data; every line
     carries its status and source, and only CONFIRMED and SECONDARY lines are in it.
+    Read once per process. Raises ValueError naming the country and entry that is wrong
+    (a malformed number, an unconfirmed emergency number, a line without a source...).
     """
     data = yaml.safe_load(DATA_FILE.read_text("utf-8"))
     countries: dict[str, Country] = {}
@@ -245,7 +260,8 @@ def country_for_zone(zone: str | None) -> str | None:
 
 
 def country_of(profile: Profile) -> tuple[str | None, bool]:
-    """(country code, guessed): their own setting wins over their time zone's country."""
+    """(ISO alpha-2 code or None, guessed): their own setting wins (guessed False); else
+    their time zone's country from zone.tab (guessed True when one is found)."""
     if profile.country:
         return profile.country, False
     code = country_for_zone(profile.timezone)
@@ -290,5 +306,6 @@ def parse_country(text: str) -> str | None:
 
 
 def flag(code: str) -> str:
-    """The flag emoji of a country code (two regional indicator letters)."""
+    """The flag emoji of a two-letter country code ("NZ" -> two regional indicator letters,
+    drawn as the flag; any case). Assumes letters A-Z: check the code first."""
     return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in code.upper())

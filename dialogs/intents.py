@@ -171,6 +171,7 @@ class Reading:
 
     @property
     def words(self) -> list[str]:
+        """The respelled words in order ("I'm lonley" -> ["i", "am", "lonely"])."""
         return self.line.split()
 
 
@@ -412,6 +413,7 @@ class IntentSet:
 
     @property
     def intents(self) -> dict[str, Intent]:
+        """Every intent by id, in the file's order (the order of preference)."""
         return {rule.intent.id: rule.intent for rule in self.rules}
 
     def read(self, text: str) -> Reading:
@@ -678,7 +680,8 @@ def _rule(raw: dict[str, Any], where: str, lexicon: _Lexicon, problems: list[str
 @cache
 def load(path: Path = INTENTS_FILE) -> IntentSet:
     """The compiled intents of `path` (read once per process); raises IntentError when the
-    file's shape is wrong (its examples are checked by `check`, not here)."""
+    file's shape is wrong (its examples are checked by `check`, not here), OSError when it
+    can't be read."""
     loaded = build(path.read_text("utf-8"), path.name)
     if loaded.problems:
         raise IntentError("\n".join(loaded.problems))

@@ -61,6 +61,12 @@ Suggestion = Literal["climb", "repeat", "stay", "smaller"]
 
 @dataclass(frozen=True)
 class Idea:
+    """One step idea of the library. `id` names its words in the prompts
+    ("steps.idea.<id>"); `needs` are the needs-map kinds it serves (NEEDS); `difficulty`
+    is the library writers' rough default on 0 (effortless) to 10 (the hardest step on
+    any ladder), not a measured scale: only the person's own ratings order their ladder.
+    """
+
     id: str
     needs: tuple[str, ...]
     level: str  # one of LEVELS
@@ -68,15 +74,20 @@ class Idea:
 
     @property
     def rank(self) -> int:
+        """The level's place in LEVELS: 0 micro, 1 joint, 2 deeper."""
         return LEVELS.index(self.level)
 
 
 @dataclass(frozen=True)
 class Library:
+    """dialogs/data/step_ideas.yaml, parsed and checked (load_library)."""
+
     ideas: tuple[Idea, ...]  # in file order
     portfolio: dict[str, tuple[str, ...]]  # energy -> portfolio item ids
 
     def idea(self, idea_id: str | None) -> Idea | None:
+        """The idea with this id, or None (a step of their own words, or an id the library
+        no longer has)."""
         return next((i for i in self.ideas if i.id == idea_id), None)
 
 
@@ -107,7 +118,8 @@ def _parse(raw: Any, source: str) -> Library:
 
 @lru_cache(maxsize=4)
 def load_library(path: Path = LIBRARY_PATH) -> Library:
-    """The library of step ideas and portfolio items; ValueError names a broken entry."""
+    """The library of step ideas and portfolio items (cached per path); ValueError names a
+    broken entry, OSError when the file can't be read."""
     return _parse(yaml.safe_load(path.read_text("utf-8")), str(path))
 
 
@@ -203,6 +215,7 @@ def reorder(ladder: dict[str, Any]) -> dict[str, Any]:
 
 
 def find_step(ladder: dict[str, Any], step_id: Any) -> dict[str, Any] | None:
+    """The step dict with this id in LADDER data (the ladder's own, not a copy), or None."""
     return next((s for s in ladder.get("steps") or [] if s.get("id") == step_id), None)
 
 

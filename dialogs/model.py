@@ -21,10 +21,13 @@ class Frame:
     slots: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """{"dialog", "step", "slots"} as kept in conversations.stack (slots: plain JSON)."""
         return {"dialog": self.dialog, "step": self.step, "slots": dict(self.slots)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Frame:
+        """The inverse of to_json; missing slots are {}. Raises KeyError when "dialog" or
+        "step" is missing."""
         return cls(str(data["dialog"]), str(data["step"]), dict(data.get("slots") or {}))
 
 
@@ -72,15 +75,21 @@ class Record:
 
 @dataclass
 class UserState:
+    """Everything a turn knows about one person: the dialog stack (the last frame is on
+    top), the profile, and records by kind (each list in stored order, new ones last)."""
+
     stack: list[Frame] = field(default_factory=list)
     profile: Profile = field(default_factory=Profile)
     records: dict[str, list[Record]] = field(default_factory=dict)
 
     @property
     def top(self) -> Frame | None:
+        """The dialog being answered (the stack's last frame), or None when none is open."""
         return self.stack[-1] if self.stack else None
 
     def copy(self) -> UserState:
+        """A copy a turn may change freely: slots and records deep-copied, kinds with no
+        records left out."""
         return UserState(
             stack=[Frame(f.dialog, f.step, copy.deepcopy(f.slots)) for f in self.stack],
             profile=Profile(**vars(self.profile)),
@@ -93,11 +102,16 @@ class UserState:
 
 @dataclass(frozen=True)
 class Text:
+    """A text message (or a command whose words screened as risky), as typed: up to
+    Telegram's 4,096 characters, screened for crisis before anything else."""
+
     text: str
 
 
 @dataclass(frozen=True)
 class Command:
+    """A /command; `args` is the rest of the message, stripped (most commands ignore it)."""
+
     name: str  # lower-case, without the slash or a @botname suffix
     args: str = ""
 
@@ -111,12 +125,19 @@ class Press:
 
 @dataclass(frozen=True)
 class Location:
+    """A shared location, in degrees as Telegram sends it: read for a time zone
+    (dialogs/places.py zone_from_location)."""
+
     latitude: float
     longitude: float
 
 
 @dataclass(frozen=True)
 class Unsupported:
+    """A message the current step can't take: media (a sticker, a voice message, a photo
+    where none is asked...) or an edit, whose words come in `caption` so they are
+    screened like any message."""
+
     kind: str  # sticker, photo, voice, document, edited, ...
     caption: str = ""  # a photo's caption is free text too, so it is screened
 
@@ -155,6 +176,9 @@ Event = Text | Command | Press | Location | Unsupported | Photo | Due | Missed
 
 @dataclass(frozen=True)
 class Button:
+    """One button of a Reply. `data` (1-64 bytes: the Bot API's limit on callback_data) comes
+    back as a Press when tapped; a link button has `url` and no data."""
+
     label: str  # label key in the prompt catalog
     data: str  # callback data (<= 64 bytes); empty for a link button
     ctx: tuple[tuple[str, Any], ...] = ()  # values the label template may use
@@ -168,6 +192,9 @@ Keyboard = Literal["location", "remove", "main"] | None
 
 @dataclass(frozen=True)
 class Reply:
+    """One message to send: `template` rendered with `ctx` in the person's locale, with
+    inline buttons (rows of Button), a reply keyboard, or a photo, file or chart."""
+
     template: str  # prompt name, e.g. "onboarding/welcome"
     ctx: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -190,6 +217,9 @@ Effect = ForgetMe
 
 @dataclass
 class Turn:
+    """What one event comes to: the person's new state (storage saves it), the replies to
+    send in order, and effects (ForgetMe)."""
+
     state: UserState
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)

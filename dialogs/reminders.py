@@ -85,6 +85,7 @@ class Item:
 
     @property
     def dialog(self) -> str:
+        """The dialog opened for it (DIALOGS), e.g. "step_reminder" for a planned step."""
         return DIALOGS[self.what]
 
 

@@ -260,7 +260,8 @@ class PatternBook:
 
 
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
-    """Read and expand the pattern file. Raises ValueError on an unknown {macro}."""
+    """Read and expand the pattern file. Raises ValueError on an unknown {macro} or a level
+    other than crisis/concern, OSError when the file can't be read."""
     data = yaml.safe_load(path.read_text("utf-8"))
     macros: dict[str, str] = {}
     for name, body in (data.get("macros") or {}).items():
@@ -321,7 +322,8 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
 def compile_one(pattern: str) -> re.Pattern[str]:
     """A pattern as the screen uses it: whole words only. (Every pattern starts with a word,
     so "at the start of a word" is the same as \\b there, and about twice as fast: the
-    alternatives are not tried again at every word's end.)"""
+    alternatives are not tried again at every word's end.) Raises re.error for an invalid
+    pattern."""
     return re.compile(rf"(?<!\w)(?=\w)(?:{pattern})\b")
 
 

@@ -144,6 +144,9 @@ def next_checkin(local_time: str, zone: str | ZoneInfo, after: datetime) -> date
     across DST changes; a nonexistent time is sent at the end of the gap, once; an
     ambiguous time is sent at its first occurrence only. Walking with `after` set to
     the previous result gives exactly one check-in per local date.
+
+    Raises ValueError for a malformed `local_time` or a naive `after`, and
+    zoneinfo.ZoneInfoNotFoundError (a KeyError) for an unknown zone name.
     """
     at = parse_local_time(local_time)
     tz = _zone(zone)
@@ -159,7 +162,8 @@ def next_checkin(local_time: str, zone: str | ZoneInfo, after: datetime) -> date
 def next_weekly(local_time: str, weekday: int, zone: str | ZoneInfo, after: datetime) -> datetime:
     """The next UTC instant strictly after `after` when the clock in `zone` shows `local_time`
     on `weekday` (0 = Monday), with the wall-clock rules of this module (the weekly review).
-    Raises ValueError for a malformed time or weekday.
+    Raises ValueError for a malformed time or weekday or a naive `after`, and
+    zoneinfo.ZoneInfoNotFoundError (a KeyError) for an unknown zone name.
     """
     if not 0 <= weekday <= 6:
         raise ValueError(f"weekday must be 0-6, got {weekday!r}")
@@ -217,7 +221,7 @@ def in_quiet_hours(
     """Whether the local clock in `zone` at `at` lies in [start, end).
 
     The window wraps midnight when start > end (the default 21:00–08:00); start == end
-    means no quiet hours.
+    means no quiet hours. Raises ValueError for a naive `at` or a malformed "HH:MM".
     """
     wall = _aware(at, "at").astimezone(_zone(zone)).time()
     return _in_window(wall, parse_local_time(start), parse_local_time(end))
@@ -230,6 +234,7 @@ def after_quiet_hours(
 
     The window is left when the local clock reaches `end` (the end of the gap if `end`
     does not exist that day) or, rarely, when a DST change jumps the clock out of it.
+    Returns aware UTC. Raises ValueError for a naive `at` or a malformed "HH:MM".
     """
     tz = _zone(zone)
     start_t, end_t = parse_local_time(start), parse_local_time(end)
@@ -257,7 +262,7 @@ def nudge_interval(frequency: str, unanswered: int) -> timedelta | None:
     Rule: the base interval (gentle 3.5 days — at most 2 a week —, daily 1 day) doubles
     for every 2 unanswered in a row, capped at 7 days:
     gentle 0–1 → 3.5 d, 2+ → 7 d; daily 0–1 → 1 d, 2–3 → 2 d, 4–5 → 4 d, 6+ → 7 d.
-    "off" → None.
+    "off" → None. Raises ValueError for an unknown frequency or a negative count.
     """
     if frequency not in NUDGE_FREQUENCIES:
         raise ValueError(f"frequency must be one of {NUDGE_FREQUENCIES}, got {frequency!r}")
@@ -293,6 +298,7 @@ def next_nudge(
 
     moved forward out of quiet hours [quiet_start, quiet_end) local, so the nudge lands
     at a reasonable local hour. Moving only ever delays, so every rule still holds.
+    Aware UTC. Raises ValueError as nudge_interval does, or for a naive datetime.
     """
     interval = nudge_interval(frequency, unanswered)
     if interval is None:

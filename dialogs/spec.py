@@ -9,6 +9,7 @@ so a writer who edits a conversation learns exactly what to fix.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,13 +96,29 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class WayIn:
+    """How a person reaches a dialog: its file's `command`, `menu`, `order`, `help` and
+    `listed` keys (dialogs/commands.py turns them into the command table, /help and the
+    menu's buttons). Their words are prompts, never YAML: labels `<id>.command` and
+    `<id>.menu`, template `<id>/_help`."""
+
+    command: str | None = None  # `/<command>` opens it from anywhere
+    menu: bool = False  # a button of the main menu
+    order: int = 0  # its place in the menu, /help and Telegram's command list, lowest first
+    help: bool = False  # a line in /help (only with a command)
+    listed: bool = False  # in Telegram's command list (only with a command)
+
+
+@dataclass(frozen=True)
 class DialogSpec:
     id: str
     start: str
     steps: dict[str, StepSpec]
     source: str
+    way_in: WayIn = WayIn()
+    menu_step: str | None = None  # the menu dialog: the step whose first buttons open dialogs
     needs_profile: bool = False  # only for people who finished onboarding
-    keeps: str | None = None  # label of what /cancel keeps, for the goodbye line
+    keeps: str | None = None  # what /cancel reassures about: prompts common/kept/<keeps>.j2
     draft_step: str | None = None  # where an unfinished run is offered back (continue/discard)
     restart_on_open: bool = False  # opening it again starts at `start`, wherever it was
 
@@ -220,6 +237,45 @@ def _names(raw: Any) -> tuple[str, ...]:
     return (str(raw),) if isinstance(raw, str) else tuple(str(n) for n in raw)
 
 
+_DIALOG_KEYS = {
+    "id", "start", "steps", "needs_profile", "keeps", "draft_step", "restart_on_open",
+    "command", "menu", "order", "help", "listed", "menu_step",
+}  # fmt: skip
+COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")  # what Telegram accepts as a command
+
+
+def _parse_way_in(raw: dict[str, Any], problems: _Problems) -> WayIn:
+    command = raw.get("command")
+    if command is not None and not (isinstance(command, str) and COMMAND_NAME.match(command)):
+        problems.add(None, f"command '{command}' must be 1-32 lowercase letters, digits or _")
+        command = None
+    flags: dict[str, bool] = {}
+    defaults = {"menu": False, "help": command is not None, "listed": command is not None}
+    for key, default in defaults.items():
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            problems.add(None, f"'{key}' must be true or false")
+            value = False
+        flags[key] = value
+    declared = raw.get("command") is not None  # even a misspelt one: one problem is enough
+    for key in ("help", "listed"):
+        if key in raw and not declared:
+            problems.add(None, f"'{key}' says how its command is shown, but it has no 'command'")
+    order = raw.get("order")
+    placed = declared or flags["menu"]
+    if placed and (isinstance(order, bool) or not isinstance(order, int)):
+        problems.add(None, "a 'command' or 'menu' needs an 'order': a whole number, its place")
+    elif order is not None and not placed:
+        problems.add(None, "'order' places a command or a menu button, but it has neither")
+    return WayIn(
+        command=command,
+        menu=flags["menu"],
+        order=order if isinstance(order, int) else 0,
+        help=flags["help"] and command is not None,
+        listed=flags["listed"] and command is not None,
+    )
+
+
 def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
     problems = _Problems(source)
     try:
@@ -231,6 +287,8 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
         problems.add(None, "needs 'id', 'start' and a mapping of 'steps'")
         return None, problems
     did = str(raw.get("id") or Path(source).stem)
+    if unknown := set(raw) - _DIALOG_KEYS:
+        problems.add(None, f"unknown top-level keys {sorted(unknown)}")
     steps: dict[str, StepSpec] = {}
     for sid, sraw in raw["steps"].items():
         step = _parse_step(did, str(sid), sraw, problems)
@@ -245,6 +303,8 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
         keeps=raw.get("keeps"),
         draft_step=raw.get("draft_step"),
         restart_on_open=bool(raw.get("restart_on_open", False)),
+        way_in=_parse_way_in(raw, problems),
+        menu_step=str(raw["menu_step"]) if raw.get("menu_step") else None,
     )
     return spec, problems
 
@@ -361,9 +421,15 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
                     problems.add(
                         step.id, f"button label '{choice.label}' is missing in locale '{locale}'"
                     )
+        if spec.keeps and not catalog.has_template(locale, f"common/kept/{spec.keeps}"):
+            problems.add(
+                None, f"keeps '{spec.keeps}' has no line common/kept/{spec.keeps}.j2 in '{locale}'"
+            )
 
 
 def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
+    from dialogs.commands import check_ways_in
+
     known = {s.id: set(s.steps) for s in specs}
     by_source = {p.source: p for p in problems}
     for spec in specs:
@@ -372,6 +438,7 @@ def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_
         _check_shape(spec, hooks, p)
         _check_reach(spec, p)
         _check_prompts(spec, catalog, p)
+    check_ways_in(specs, catalog, lambda spec, message: by_source[spec.source].add(None, message))
 
 
 def load_dialogs(
@@ -386,6 +453,7 @@ def load_dialogs(
     without writing files.
     """
     from dialogs import hooks as default_hooks
+    from dialogs.commands import with_menu_buttons
     from prompts import default_catalog
 
     catalog = catalog or default_catalog()
@@ -413,4 +481,4 @@ def load_dialogs(
     if errors:
         raise DialogError("\n".join(errors))
     digest = hashlib.sha256("".join(sources[k] for k in sorted(sources)).encode()).hexdigest()
-    return DialogSet({s.id: s for s in specs}, script_version=digest[:12])
+    return DialogSet({s.id: s for s in with_menu_buttons(specs)}, script_version=digest[:12])

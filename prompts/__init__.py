@@ -23,6 +23,13 @@ DEFAULT_LOCALE = "en"
 
 
 class Catalog:
+    """The templates and labels under `root`, one locale per folder that has a buttons.yaml.
+
+    A locale it doesn't have reads as DEFAULT_LOCALE ("en"). Environments, labels and
+    label templates are built on first use and kept, so one Catalog serves the process
+    (`default_catalog`); files changed after that are not seen.
+    """
+
     def __init__(self, root: Path = PROMPTS_DIR) -> None:
         self.root = root
         self._html: dict[str, Environment] = {}
@@ -31,6 +38,7 @@ class Catalog:
 
     @cached_property
     def locales(self) -> list[str]:
+        """The locale folders under root that have a buttons.yaml, sorted (e.g. ["en"])."""
         return sorted(p.name for p in self.root.iterdir() if (p / "buttons.yaml").is_file())
 
     def _env(self, locale: str) -> Environment:
@@ -63,16 +71,30 @@ class Catalog:
         return out
 
     def has_template(self, locale: str, name: str) -> bool:
+        """Whether <root>/<locale>/<name>.j2 exists in exactly this locale (no fallback to
+        DEFAULT_LOCALE): for checks that every locale has every template."""
         return (self.root / locale / f"{name}.j2").is_file()
 
     def has_label(self, locale: str, key: str) -> bool:
+        """Whether label `key` exists in exactly this locale (no fallback). Raises ValueError
+        when a label is defined twice in the locale's buttons.yaml files."""
         return key in self._labels.get(locale, {})
 
     def render(self, locale: str, name: str, ctx: Mapping[str, Any] | None = None) -> str:
+        """Template `name` ("onboarding/welcome": <locale>/onboarding/welcome.j2) rendered
+        with `ctx` as Telegram HTML, every value escaped, outer whitespace stripped.
+
+        Raises jinja2.TemplateNotFound for a missing template and jinja2.UndefinedError
+        for a variable `ctx` lacks (StrictUndefined: a gap is never shown as blank).
+        """
         template = self._env(self._locale(locale)).get_template(f"{name}.j2")
         return template.render(**(ctx or {})).strip()
 
     def label(self, locale: str, key: str, ctx: Mapping[str, Any] | None = None) -> str:
+        """Button label `key` rendered with `ctx` as plain text (not escaped: Telegram shows
+        labels as typed), outer whitespace stripped. Raises KeyError for an unknown key,
+        jinja2.UndefinedError for a variable `ctx` lacks, ValueError for a key defined
+        twice in the locale's buttons.yaml files."""
         loc = self._locale(locale)
         template = self._label_templates.get((loc, key))
         if template is None:
@@ -85,6 +107,7 @@ _default: Catalog | None = None
 
 
 def default_catalog() -> Catalog:
+    """The Catalog of the shipped prompts/ folder, built on first call and shared."""
     global _default
     if _default is None:
         _default = Catalog()

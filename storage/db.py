@@ -53,7 +53,9 @@ SQLITE_BUSY_TIMEOUT_S = 5
 
 
 def normalise_url(url: str) -> str:
-    """Accept plain postgres:// URLs and pick the psycopg 3 driver for them."""
+    """`url` as SQLAlchemy wants it: postgres:// and postgresql:// get the psycopg 3 driver
+    ("postgresql+psycopg://..."), anything else is returned as given (password included).
+    Raises sqlalchemy.exc.ArgumentError for a string that is not a database URL."""
     parsed = make_url(url)
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -61,6 +63,8 @@ def normalise_url(url: str) -> str:
 
 
 def is_sqlite(url: str) -> bool:
+    """Whether `url` names an SQLite database (a file, or ":memory:"). Raises
+    sqlalchemy.exc.ArgumentError for a string that is not a database URL."""
     return make_url(url).get_backend_name() == "sqlite"
 
 
@@ -68,7 +72,9 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     """An engine for `url` (SQLite file or PostgreSQL) with the timeouts above.
 
     `kwargs` go to SQLAlchemy's create_engine and win over the defaults here; a
-    `connect_args` dict is merged key by key with ours (its keys win).
+    `connect_args` dict is merged key by key with ours (its keys win). A new SQLite file
+    is created readable by its owner only (0600), in WAL mode. Raises
+    sqlalchemy.exc.ArgumentError for a malformed URL; nothing connects until first use.
     """
     url = normalise_url(url)
     if not is_sqlite(url):

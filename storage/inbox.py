@@ -93,7 +93,8 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
 
 
 def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:
-    """The person's oldest pending update: (update_id, update JSON, received_at), or None."""
+    """The person's oldest pending update: (update_id, update JSON, received_at aware UTC),
+    or None when nothing of theirs is pending."""
     row = conn.execute(
         select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
         .where(INBOX.c.external_id == external_id, INBOX.c.done_at.is_(None))

@@ -12,6 +12,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
+    """An Alembic Config for the migrations shipped in storage/migrations. `url` is only
+    used when no connection is handed over (storage/migrations/env.py then opens one)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url:
@@ -20,6 +22,10 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate `engine`'s database to `revision` ("head": the newest) in one transaction,
+    without the turns' statement timeout (lift_statement_timeout). Raises
+    alembic.util.CommandError for an unknown revision, sqlalchemy errors when the
+    database can't be used or a migration fails."""
     from storage.db import lift_statement_timeout
 
     config = alembic_config()
@@ -31,6 +37,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision id the database is at (its alembic_version row, e.g. "0010"), or None
+    for a database never migrated."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:

@@ -8,7 +8,7 @@ first, the rows stay; once their claim has passed, any process takes them over
 (`claim_stale`) and sends them: a crash between commit and send resends on
 restart instead of losing the reply.
 
-`payload` is the rendered message (bot/render.py `outgoing_to_json`); it can quote
+`payload` is the rendered message (bot/sender.py `outgoing_to_json`); it can quote
 what the person wrote, so a row lives only until it is sent or given up.
 """
 
@@ -61,7 +61,11 @@ def add(
     now: datetime,
     update_id: int | None = None,
 ) -> list[Pending]:
-    """Queue replies in the caller's transaction; return them with their ids, in order."""
+    """Queue replies in the caller's transaction; return them with their ids, in order.
+
+    Each row is claimed by this process until `now` (aware) + LEASE; each Pending carries
+    the ids of up to OLDER_SEEN rows of the chat still queued before it (`after_older`).
+    """
     if not payloads:
         return []
     older = tuple(

@@ -21,6 +21,9 @@ NEW_USER_RETRIES = 3
 
 @dataclass(frozen=True)
 class UserKey:
+    """Who a person is to storage: the channel and the id it knows them by (a Telegram
+    user id as text, or the console name); unique in `users`."""
+
     channel: str  # "telegram" or "console"
     external_id: str
 
@@ -41,6 +44,10 @@ def _aware_utc(value: datetime | None) -> datetime | None:
 def to_state(
     user: User | None, conv: Conversation | None, rows: list[RecordRow] | None = None
 ) -> UserState:
+    """The engine's view of a stored person: profile, dialog stack and records by kind, each
+    kind's list in the order of `rows` (storage loads them by position). Times come back
+    aware UTC (SQLite's naive ones read as UTC). No `user`: a new person, UserState().
+    Raises KeyError for a stored frame without "dialog" or "step"."""
     if user is None:
         return UserState()
     profile = Profile(
@@ -153,6 +160,9 @@ class TurnHooks(Protocol):
 
 
 class StateStore:
+    """People's state on `engine`: `load` to look, `run_turn` to decide and save in one
+    transaction under the person's lock."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -173,6 +183,8 @@ class StateStore:
         return list(session.exec(query))
 
     def load(self, key: UserKey) -> UserState:
+        """The person's state as stored (UserState() if unknown): no lock, no write, so
+        only for a look outside a turn (the console reads the locale with it)."""
         with Session(self.engine) as session:
             user = self._find(session, key, lock=False)
             conv = session.get(Conversation, user.id) if user else None
@@ -194,6 +206,11 @@ class StateStore:
         bot processes. Nothing is sent before this returns. With `hooks`, their
         `claim` runs first (None is returned, and nothing written, if it says no)
         and their `after` last, all in this one transaction.
+
+        `now` must be aware (stored as UTC); `seen` False for the scheduler's turns, which
+        are not the person writing. Raises IntegrityError if creating a new person's row
+        still collides after NEW_USER_RETRIES attempts, and whatever `decide` or the hooks
+        raise (the turn is rolled back: nothing is saved).
         """
         now = now.astimezone(UTC)  # SQLite drops offsets, so store UTC only
         for attempt in range(NEW_USER_RETRIES):
@@ -345,6 +362,7 @@ class StateStore:
         session.execute(delete(User).where(col(User.id) == user_id))
 
     def counts(self) -> dict[str, int]:
+        """Aggregate numbers only, never anything about a person: {"users": rows in users}."""
         from sqlalchemy import func
 
         with Session(self.engine) as session:

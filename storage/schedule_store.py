@@ -103,6 +103,7 @@ def due_candidates(
     `after` is the last (due_at, user_id) of the previous page: the next page starts
     behind it, so someone left due by a failed transaction is not read again in the
     same sweep. A plain SELECT on the partial index: no lock, no write.
+    Raises ValueError for an unknown `kind` or a naive `now`.
     """
     column = _column(kind)
     if limit <= 0:
@@ -121,14 +122,16 @@ def due_candidates(
 
 
 def due_at(user: User, kind: Kind) -> datetime | None:
-    """The person's planned `kind` (UTC, aware), as the locked ORM row holds it."""
+    """The person's planned `kind` (UTC, aware), as the locked ORM row holds it; None:
+    nothing planned. Raises ValueError for an unknown `kind`."""
     value = getattr(user, _column(kind).name)
     return None if value is None else _from_db(value)
 
 
 def move_due(user: User, kind: Kind, at: datetime | None) -> None:
     """Plan the person's next `kind` at `at` (aware; None: nothing planned) on the ORM row,
-    so it is written with the rest of the caller's transaction."""
+    so it is written with the rest of the caller's transaction. Raises ValueError for an
+    unknown `kind` or a naive `at`."""
     setattr(user, _column(kind).name, _to_db(at))
 
 
@@ -152,7 +155,8 @@ def due_person(user: User, due: datetime) -> DuePerson:
 
 
 def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> None:
-    """Plan a person's next `kind` at `at` (aware; None: nothing planned)."""
+    """Plan a person's next `kind` at `at` (aware; None: nothing planned), in a transaction
+    of its own. Raises ValueError for an unknown `kind` or a naive `at`."""
     column = _column(kind)
     with engine.begin() as conn:
         conn.execute(update(USERS).where(USERS.c.id == user_id).values({column.name: _to_db(at)}))

@@ -78,6 +78,7 @@ class SentJournal:
         return _read(self.old)
 
     def taken(self) -> None:
+        """The batch `take` returned is deleted from the outbox: drop the old file."""
         self.old.unlink(missing_ok=True)
 
 

@@ -25,10 +25,19 @@ if TYPE_CHECKING:
 
 
 def utcnow() -> datetime:
+    """The current time, aware UTC: what every timestamp column holds."""
     return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):
+    """One person on one channel: settings, the sweep's due times and the safety memory.
+
+    Every time is UTC (DateTime with time zone; SQLite hands them back naive); "HH:MM"
+    strings are local times in `timezone` (an IANA name). The comments on the columns
+    say what each one means. Deleting the row deletes their Conversation and RecordRows
+    (ON DELETE CASCADE); inbox and outbox rows are keyed by `external_id` instead.
+    """
+
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[Table]
     __tablename__ = "users"
@@ -161,8 +170,6 @@ class RecordRow(SQLModel, table=True):
 
 
 class InboxRow(SQLModel, table=True):
-    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
-        __table__: ClassVar[Table]
     """Every update Telegram gave us, by its `update_id` (docs/delivery.md).
 
     Written and committed before the update is acknowledged (getUpdates offset or the
@@ -170,6 +177,9 @@ class InboxRow(SQLModel, table=True):
     transaction, so a redelivered update is recognised and skipped. `payload` (the update
     as Telegram sent it, words included) is kept only until then: the turn sets it to None.
     """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "inbox"
     __table_args__ = (
@@ -195,13 +205,14 @@ class InboxRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
-        __table__: ClassVar[Table]
     """A rendered reply waiting to be sent, written in the transaction of the turn (or the
     check-in) that made it. The sender sends a chat's rows in `id` order and deletes each
     once Telegram has accepted it. No foreign key to users: the goodbye after /delete is
     still sent after the person's rows are gone.
     """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "outbox"
     # AUTOINCREMENT on SQLite: ids are never reused after a delete, so a sender that just

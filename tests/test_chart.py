@@ -168,7 +168,7 @@ def test_the_bot_starts_without_matplotlib() -> None:
     done = run_python(
         """
         import sys
-        import bot.chart, bot.cli, bot.telegram_app, bot.render
+        import bot.chart, bot.cli, bot.telegram_app, bot.sender
         print(sorted(m for m in sys.modules if m.split(".")[0] == "matplotlib"))
         """
     )

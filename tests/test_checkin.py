@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_send import send_all
+from bot.sender import send_all
 from dialogs.model import Due
 from storage.repository import UserKey
 from tests.fakebot import ChatDriver, FakeBotApi

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from dialogs import coaching
 from storage.tables import RecordRow, User
 from tests.fakebot import ChatDriver, SentMessage
-from tests.telegram_harness import Clock, onboard
-from tests.test_sweeper import Bot, bridges_with_clock
+from tests.telegram_harness import Clock, ClockedBot, bridges_with_clock, onboard
 
 # Monday 16 November 2026, 09:00 in Kolkata.
 MONDAY = datetime(2026, 11, 16, 3, 30, tzinfo=UTC)
@@ -37,7 +36,7 @@ def reviews(messages: list[SentMessage]) -> list[SentMessage]:
     return [m for m in messages if "Your week" in (m.text or "")]
 
 
-async def sweep_at(bot: Bot, at: datetime) -> int:
+async def sweep_at(bot: ClockedBot, at: datetime) -> int:
     bot.clock.set(at)
     return await bot.sweep()
 

@@ -29,7 +29,7 @@ from bot.console import (
     person_id,
 )
 from bot.core import Bridges
-from bot.render import OutButton, Outgoing
+from bot.sender import OutButton, Outgoing
 from dialogs.model import Command, Press, Text
 from storage.repository import UserKey
 

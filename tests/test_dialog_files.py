@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dialogs.commands import command_table
 from dialogs.graph import mermaid
 from dialogs.spec import DialogError, load_dialogs
 from prompts import Catalog
@@ -83,6 +84,31 @@ BROKEN = [
      "step 'bye': unknown keys ['colour']"),
     ("words on a text step", GOOD.replace("  bye:\n    end: true", "  bye:\n    end: true\n    words: mood"),
      "step 'bye': words: mood is for number steps only"),
+    # The way in: command, menu, order, help, listed (dialogs/commands.py).
+    ("bad command name", GOOD.replace("start:", "command: Demo-1\norder: 5\nstart:"),
+     "demo.yaml: command 'Demo-1' must be 1-32 lowercase letters, digits or _"),
+    ("command without order", GOOD.replace("start:", "command: demo\nstart:"),
+     "demo.yaml: a 'command' or 'menu' needs an 'order'"),
+    ("order alone", GOOD.replace("start:", "order: 5\nstart:"),
+     "demo.yaml: 'order' places a command or a menu button, but it has neither"),
+    ("built-in command", GOOD.replace("start:", "command: help\norder: 5\nstart:"),
+     "demo.yaml: command '/help' is already a built-in command"),
+    ("order of a built-in", GOOD.replace("start:", "command: demo\norder: 15\nstart:"),
+     "demo.yaml: order 15 is also the place of the built-in /menu"),
+    ("missing command label", GOOD.replace("start:", "command: demo\norder: 5\nstart:"),
+     "demo.yaml: command label 'demo.command' is missing in locale 'en'"),
+    ("missing help line", GOOD.replace("start:", "command: demo\norder: 5\nstart:"),
+     "demo.yaml: help line 'demo/_help' is missing in locale 'en'"),
+    ("help without a command", GOOD.replace("start:", "help: false\nstart:"),
+     "demo.yaml: 'help' says how its command is shown, but it has no 'command'"),
+    ("menu not true or false", GOOD.replace("start:", "menu: 40\norder: 5\nstart:"),
+     "demo.yaml: 'menu' must be true or false"),
+    ("menu with no menu to show it", GOOD.replace("start:", "menu: true\norder: 5\nstart:"),
+     "demo.yaml: menu: true, but no dialog has a 'menu_step' to show its button"),
+    ("menu_step not a step", GOOD.replace("start:", "menu_step: nope\nstart:"),
+     "demo.yaml: menu_step 'nope' is not a step of 'demo'"),
+    ("unknown top-level key", GOOD.replace("start:", "comand: demo\nstart:"),
+     "demo.yaml: unknown top-level keys ['comand']"),
 ]  # fmt: skip
 
 
@@ -141,3 +167,44 @@ def test_cli_dialogs_check_and_graph() -> None:
     missing = run_cli("dialogs", "graph", "nope")
     assert missing.returncode == 1
     assert "No dialog named 'nope'" in missing.stderr
+
+
+EXTRA = """
+id: extra
+command: extra
+menu: true
+order: 5
+start: go
+steps:
+  go:
+    end: true
+"""
+
+
+def test_a_declared_way_in_loads_and_a_clash_is_named_on_its_file(
+    sandbox: tuple[Path, Catalog],
+) -> None:
+    flows, catalog = sandbox
+    words = catalog.root / "en" / "extra"
+    words.mkdir()
+    (words / "go.j2").write_text("Go.")
+    (words / "_help.j2").write_text("/extra: go")
+    (words / "buttons.yaml").write_text("extra.command: 'Go'\nextra.menu: 'Go'\n")
+    (flows / "demo.yaml").write_text(GOOD.replace("start:", "menu_step: ask\nstart:"))
+    (flows / "extra.yaml").write_text(EXTRA)
+    loaded = load_dialogs(flows, catalog=catalog)
+    # The menu holder's step gets the declared button first, then its own.
+    assert [c.id for c in loaded["demo"].steps["ask"].choices] == ["extra", "yes", "no"]
+    assert loaded["demo"].steps["ask"].choices[0].next == "dialog:extra"
+    assert command_table(loaded.dialogs.values())["extra"] == "dialog:extra"
+    (flows / "twin.yaml").write_text(EXTRA.replace("id: extra", "id: twin"))
+    with pytest.raises(DialogError) as caught:
+        load_dialogs(flows, catalog=catalog)
+    message = str(caught.value)
+    for expected in (
+        "twin.yaml: command '/extra' is already declared by pkg/flows/extra.yaml",
+        "twin.yaml: order 5 is also the place of pkg/flows/extra.yaml",
+        "twin.yaml: menu label 'twin.menu' is missing in locale 'en'",
+    ):
+        assert expected in message, message
+    assert "extra.yaml: command" not in message, message

@@ -23,7 +23,7 @@ from dialogs.model import (
     Unsupported,
     UserState,
 )
-from dialogs.spec import load_dialogs
+from dialogs.spec import DialogError, load_dialogs
 from prompts import default_catalog
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -241,6 +241,23 @@ def test_cancel_pops_the_current_dialog_and_resumes_the_one_below() -> None:
     assert templates(turn) == ["common/cancelled"]
     assert turn.state.stack == []
     assert turn.state.profile == state.profile
+
+
+@pytest.mark.parametrize(
+    ("dialog", "kept"),
+    [("settings", "Your settings stay as they were."), ("reframe", "Your saved thought entries")],
+)
+def test_cancel_says_what_the_dialog_keeps(dialog: str, kept: str) -> None:
+    """Each dialog's `keeps:` names the reassurance /cancel gives (prompts common/kept/)."""
+    turn = run(run(onboarded(), Command(dialog)).state, Command("cancel"))
+    assert turn.replies[0].template == "common/cancelled"
+    assert kept in default_catalog().render("en", "common/cancelled", turn.replies[0].ctx)
+
+
+def test_a_keeps_without_its_line_is_a_load_problem() -> None:
+    broken = "id: zz\nstart: a\nkeeps: bogus\nsteps:\n  a:\n    end: true\n"
+    with pytest.raises(DialogError, match=r"keeps .bogus. has no line common/kept/bogus\.j2"):
+        load_dialogs(catalog=default_catalog(), extra={"zz.yaml": broken})
 
 
 def test_crisis_then_cancel_returns_to_the_interrupted_dialog() -> None:

@@ -178,7 +178,7 @@ def test_updates_without_words_or_risk_get_none() -> None:
 )
 def test_words_are_read_as_the_adapter_reads_them(update: Update) -> None:
     # bot/fallback.py keeps its own copy so it imports nothing that reaches storage.
-    from bot.telegram_events import words_in
+    from bot.telegram_app import words_in
 
     assert fallback.words_in(update) == words_in(update)
 

@@ -19,14 +19,21 @@ import pytest
 from bot.scheduler import FOLLOWUP_STALE
 from dialogs.model import Due, Event, Reply, Turn, UserState
 from tests.fakebot import ChatDriver
-from tests.telegram_harness import onboard
-from tests.test_sweeper import START, USERS, Bot, Clock, bridges_with_clock, received
+from tests.telegram_harness import (
+    START,
+    USERS,
+    Clock,
+    ClockedBot,
+    bridges_with_clock,
+    onboard,
+    received,
+)
 
 CRISIS = "honestly I just want to die"
 STAND_IN = "common/picking_up"  # any short prompt: what the follow-up says is the engine's
 
 
-def follow_ups_answered_by_stand_in(bot: Bot) -> list[Event]:
+def follow_ups_answered_by_stand_in(bot: ClockedBot) -> list[Event]:
     """Make the engine answer Due("followup") with one short message; returns the events
     the engine saw, so a test can tell whether a turn ran at all."""
     engine = bot.tg.bridges.engine
@@ -45,11 +52,11 @@ def follow_ups_answered_by_stand_in(bot: Bot) -> list[Event]:
     return seen
 
 
-def column(bot: Bot, user_id: int, name: str) -> Any:
+def column(bot: ClockedBot, user_id: int, name: str) -> Any:
     return bot._column(user_id, USERS.c[name])
 
 
-async def sweep_and_read(bot: Bot, chat: ChatDriver) -> list[str]:
+async def sweep_and_read(bot: ClockedBot, chat: ChatDriver) -> list[str]:
     before = len(chat.messages())
     await bot.sweep()
     return received(chat)[before:]

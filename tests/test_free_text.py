@@ -414,7 +414,7 @@ async def test_transcript_words_at_the_menu(tg: Harness) -> None:
         assert shown[-1] == back_to("menu"), typed
         assert top(tg) == ("listen", "reply"), typed
         back = await ada.click(back_to("menu"))
-        assert label("menu.main.settings") in buttons_of(back), typed
+        assert label("settings.menu") in buttons_of(back), typed
         assert top(tg) == ("menu", "main")
 
 
@@ -431,7 +431,7 @@ async def test_transcript_words_with_nothing_open(tg: Harness) -> None:
     assert_warm(again)
     assert replies[-1].plain_text != again[-1].plain_text  # not the same words twice
     menu = await ada.click(offer("menu"))
-    assert label("menu.main.settings") in buttons_of(menu)
+    assert label("settings.menu") in buttons_of(menu)
 
 
 async def test_transcript_words_at_the_check_in(tg: Harness) -> None:

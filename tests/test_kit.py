@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.console import format_message
-from bot.render import Outgoing
+from bot.sender import Outgoing
 from tests.fakebot.transcript import render
 from tests.safety_net_setup import labels, last_photo_sent, photo_of
 from tests.telegram_harness import Harness, bridges_on_fake, onboard

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_send import send_all
+from bot.sender import send_all
 from dialogs.model import Due
 from storage.repository import UserKey
 from tests.fakebot import ChatDriver
@@ -51,7 +51,9 @@ async def test_a_follow_up_on_their_step_meets_every_answer_kindly(
         await onboard(ada)
         await with_step(ada)
         await nudge(tg)
-        assert "You planned to <i>message one old friend</i>. How did it go?" in ada.last_text
+        assert (
+            "The step you planned: <i>Message one old friend</i>. How did it go?" in ada.last_text
+        )
         assert ada.buttons() == ["😊 Easy", "🙂 Okay", "😣 Hard", "It didn't happen"]
         await ada.click(answer)
         assert reply in ada.transcript()
@@ -73,7 +75,7 @@ async def test_their_own_step_is_quoted_back_escaped(url: str) -> None:
         await ada.click("✍️ My own idea")
         await ada.send("Call <Sam>")
         await nudge(tg)
-        assert "You planned to “Call &lt;Sam&gt;”. How did it go?" in ada.last_text
+        assert "The step you planned: “Call &lt;Sam&gt;”. How did it go?" in ada.last_text
 
 
 async def test_without_a_step_a_nudge_offers_an_idea_and_is_no_dead_end(url: str) -> None:

@@ -1,8 +1,8 @@
 """The short practices, end to end: the self-compassion break and one tiny truth.
 
-Transcripts through the real Application on the fake Bot API. The lead opens them from
-the menu and after a hard reflection; here `open_commands` maps /compassion and /truth on
-this test's engine only, so each test starts them in one message.
+Transcripts through the real Application on the fake Bot API. A person opens them from the
+menu, after a hard reflection, or by typing /compassion or /truth (declared in their dialog
+files, kept out of Telegram's command list); each test here types the command.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/bridges.db"
 
 
-def open_commands(tg: Harness) -> None:
-    for name in PRACTICES:
-        tg.bridges.engine.commands.setdefault(name, f"dialog:{name}")
-
-
 def plain(text: str) -> str:
     """A message as the person reads it: tags gone, entities back to characters."""
     return html.unescape(re.sub(r"<[^>]+>", "", text))
@@ -48,7 +43,6 @@ def saved_kinds(tg: Harness) -> set[str]:
 
 async def test_the_compassion_break_runs_to_a_warm_end_with_their_own_words(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         before = saved_kinds(tg)
@@ -68,7 +62,6 @@ async def test_the_compassion_break_runs_to_a_warm_end_with_their_own_words(url:
 
 async def test_the_compassion_break_can_skip_the_words_or_wait(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/compassion")
@@ -86,7 +79,6 @@ async def test_the_compassion_break_can_skip_the_words_or_wait(url: str) -> None
 
 async def test_an_interrupted_kind_word_comes_back_as_one_short_question(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/compassion")
@@ -102,7 +94,6 @@ async def test_an_interrupted_kind_word_comes_back_as_one_short_question(url: st
 
 async def test_a_tiny_truth_from_the_examples_runs_to_the_end(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         before = saved_kinds(tg)
@@ -121,7 +112,6 @@ async def test_a_tiny_truth_from_the_examples_runs_to_the_end(url: str) -> None:
 
 async def test_a_tiny_truth_in_their_own_words_leads_to_the_reach_out_list(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/truth")
@@ -133,7 +123,6 @@ async def test_a_tiny_truth_in_their_own_words_leads_to_the_reach_out_list(url: 
 
 async def test_not_today_is_fine(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/truth")
@@ -144,7 +133,6 @@ async def test_not_today_is_fine(url: str) -> None:
 
 async def test_words_typed_on_the_notice_step_are_its_answer_and_shown_back(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         before = saved_kinds(tg)
@@ -165,7 +153,6 @@ async def test_words_typed_on_the_notice_step_are_its_answer_and_shown_back(url:
 
 async def test_plain_yes_and_no_words_answer_the_practice_buttons(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/compassion")

@@ -385,7 +385,7 @@ async def test_cancel_midway_keeps_a_draft_to_continue_after_a_restart(sqlite_ur
         await start_an_entry(ada)
         replies = await ada.send("/cancel")
         assert replies[0].plain_text.startswith(
-            "Okay, stopped. Everything you saved before is still here. I've kept what you "
+            "Okay, stopped. Your saved thought entries are all still here. I've kept what you "
             "wrote so far as a draft"
         )
         kept = tg.state()

@@ -18,11 +18,17 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from bot.logs import quiet_libraries
-from bot.telegram_events import event_from_update
+from bot.telegram_app import event_from_update
 from dialogs.model import Command, Text, Unsupported
 from tests.fakebot import BOT_USERNAME, ChatDriver, FakeBotApi, SentMessage
-from tests.telegram_harness import Harness, bridges_on_fake, onboard
-from tests.test_sweeper import START, Clock, bridges_with_clock
+from tests.telegram_harness import (
+    START,
+    Clock,
+    Harness,
+    bridges_on_fake,
+    bridges_with_clock,
+    onboard,
+)
 
 CRISIS = "i want to kill myself"
 CRISIS_EDIT = "honestly I just want to die"

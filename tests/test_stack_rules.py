@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_send import send_all
+from bot.sender import send_all
 from dialogs import drafts
 from dialogs.drafts import RETURN_WINDOW
 from dialogs.engine import Engine

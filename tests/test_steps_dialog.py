@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram_send import send_all
+from bot.sender import send_all
 from dialogs import coaching, ladder
 from dialogs.hooks import HookCall
 from dialogs.hooks.reflect import happened_choices
@@ -826,3 +826,37 @@ async def test_did_it_happen_takes_their_own_words(url: str) -> None:
         assert "0 to 10" in ada.last_text or "0-10" in ada.last_text or "How hard" in ada.last_text
         await ada.send("4/10")  # as the ladder prints ratings
         assert "You expected 7; it was 4." in ada.last_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("I went!", "yes"),
+        ("nope, skipped it", "no"),
+        ("I did not go", None),  # "did" and "not": two buttons named, so neither
+        ("never went in the end", None),
+        ("kind of, half of it", "partly"),
+    ],
+)
+async def test_did_it_happen_typed_in_words(url: str, typed: str, answer: str | None) -> None:
+    """Typed words answer "Did it happen?" only when they name one button; a negation is
+    never read as "Yes"."""
+    fake = FakeBotApi()
+    await with_a_plan(url, fake, ["7", "8", "8", "9", "9", "10"], "👉", "Tomorrow", "18:00", None)
+    later = TOMORROW_18_KOLKATA + timedelta(minutes=40)
+    async with bridges_on_fake(url, fake, now=later) as tg:
+        ada = tg.chat()
+        await ada.send("/steps")
+        await ada.click("How did it go?")
+        await ada.send(typed)
+        said = ada.last_text
+        if answer == "yes":
+            assert said.startswith("You did it.")
+        elif answer == "partly":
+            assert said.startswith("Part of it counts.")
+        elif answer == "no":
+            assert "Yes" not in ada.buttons() and not said.startswith(("You did", "Part of"))
+        else:
+            # Not taken as an answer: the listening reply, with the way back to the question.
+            assert "the last button takes you back" in said
+            assert not any(r.get("happened") for r in data(tg, coaching.REFLECTION))

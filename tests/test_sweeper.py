@@ -10,122 +10,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
 from bot import scheduler
-from bot.core import Bridges
 from bot.scheduler import Sweeper
-from bot.sender import Sender
-from bot.telegram_app import build_application
 from dialogs.model import Profile
 from storage import outbox
 from storage.outbox import LEASE, Pending
 from storage.repository import planned_checkin
-from storage.tables import Conversation, OutboxRow, User
-from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, running
-from tests.telegram_harness import Clock, Harness, onboard
-
-USERS = User.__table__
-OUTBOX = OutboxRow.__table__
-START = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)  # a Sunday evening in UTC
-FIRST_PROMPT = "How are you arriving today?"
-
-
-@dataclass
-class Bot:
-    tg: Harness
-    sweeper: Sweeper
-    clock: Clock
-
-    @property
-    def sender(self) -> Sender:
-        sender: Sender = self.tg.app.bot_data["adapter"].intake.sender
-        return sender
-
-    async def sweep(self) -> int:
-        """One sweep, then wait until what it queued was sent (the sweep itself doesn't)."""
-        queued = await self.sweeper.sweep(self.tg.app)
-        await self.sender.idle()
-        return queued
-
-    def outbox(self) -> list[dict[str, Any]]:
-        """Rows still waiting to be sent (sent ones are deleted)."""
-        with self.tg.bridges.store.engine.connect() as db:
-            return [dict(r) for r in db.execute(select(OUTBOX)).mappings()]
-
-    def next_checkin(self, user_id: int) -> datetime | None:
-        return self._column(user_id, USERS.c.next_checkin_at)
-
-    def next_reminder(self, user_id: int) -> datetime | None:
-        return self._column(user_id, USERS.c.next_reminder_at)
-
-    def active(self, user_id: int) -> bool:
-        return bool(self._column(user_id, USERS.c.active))
-
-    def turns(self, user_id: int) -> int:
-        """How many turns were saved for them (the scheduler's included)."""
-        conv = Conversation.__table__
-        query = select(conv.c.version).join(USERS, USERS.c.id == conv.c.user_id)
-        with self.tg.bridges.store.engine.connect() as db:
-            return int(db.execute(query.where(USERS.c.external_id == str(user_id))).scalar_one())
-
-    def set_column(self, user_id: int, **values: Any) -> None:
-        with self.tg.bridges.store.engine.begin() as db:
-            db.execute(update(USERS).where(USERS.c.external_id == str(user_id)).values(**values))
-
-    def _column(self, user_id: int, column: Any) -> Any:
-        with self.tg.bridges.store.engine.connect() as db:
-            value = db.execute(
-                select(column).where(USERS.c.external_id == str(user_id))
-            ).scalar_one()
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
-        return value
-
-
-@asynccontextmanager
-async def bridges_with_clock(
-    tmp_path: Path, clock: Clock, rate_limit: bool = False, sweep_seconds: float | None = None
-) -> AsyncIterator[Bot]:
-    fake = FakeBotApi()
-    bridges = Bridges.open(f"sqlite:///{tmp_path}/bridges.db")
-    app = build_application(
-        bridges,
-        FAKE_TOKEN,
-        request=InProcessRequest(fake),
-        updates_request=InProcessRequest(fake),
-        clock=clock,
-        rate_limit=rate_limit,
-        sweep_seconds=sweep_seconds,
-    )
-    sender: Sender = app.bot_data["adapter"].intake.sender
-    sender.first_backoff = 0.01  # retries without the real half-second waits
-    sweeper = Sweeper(bridges, clock, sender=sender)
-    try:
-        async with running(app):
-            yield Bot(Harness(fake, app, bridges), sweeper, clock)
-    finally:
-        bridges.close()
-
-
-def received(chat: ChatDriver) -> list[str]:
-    return [m.text or "" for m in chat.messages()]
-
-
-async def new_messages(bot: Bot, chat: ChatDriver) -> list[str]:
-    before = len(chat.messages())
-    await bot.sweep()
-    return received(chat)[before:]
-
+from tests.telegram_harness import (
+    FIRST_PROMPT,
+    START,
+    USERS,
+    Clock,
+    ClockedBot,
+    bridges_with_clock,
+    new_messages,
+    onboard,
+    received,
+)
 
 # --- the rule: when is the next check-in, after a turn ------------------------------
 
@@ -485,7 +394,7 @@ async def test_a_crash_after_the_commit_is_delivered_once_by_the_outbox_recovery
         assert bot.outbox() == []
 
 
-def seed_due(bot: Bot, people: range, due: datetime) -> None:
+def seed_due(bot: ClockedBot, people: range, due: datetime) -> None:
     """Onboarded people (nudges off) whose check-in is due at `due`, straight into the table."""
     rows = [
         {

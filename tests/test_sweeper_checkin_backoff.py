@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialogs.schedule import checkin_gap_days
-from tests.telegram_harness import onboard
-from tests.test_sweeper import Clock, bridges_with_clock, new_messages
+from tests.telegram_harness import Clock, bridges_with_clock, new_messages, onboard
 
 SOFT = "just a quiet hello"
 USUAL = "Good morning"

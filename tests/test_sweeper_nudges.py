@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 from dialogs.model import Profile
 from storage.repository import planned_nudge
 from tests.fakebot import ChatDriver
-from tests.test_sweeper import FIRST_PROMPT, USERS, Bot, Clock, bridges_with_clock, received
+from tests.telegram_harness import (
+    FIRST_PROMPT,
+    USERS,
+    Clock,
+    ClockedBot,
+    bridges_with_clock,
+    received,
+)
 
 NUDGE = "A gentle nudge"
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday, midday in Lisbon
@@ -45,7 +52,7 @@ async def settings(chat: ChatDriver, item: str, choice: str) -> None:
     await chat.click(choice)
 
 
-def next_nudge_at(bot: Bot, user_id: int) -> datetime | None:
+def next_nudge_at(bot: ClockedBot, user_id: int) -> datetime | None:
     return bot._column(user_id, USERS.c.next_nudge_at)
 
 
@@ -59,7 +66,7 @@ def local_hours(times: Iterable[datetime], zone: str) -> list[int]:
 
 
 async def run(
-    bot: Bot,
+    bot: ClockedBot,
     chats: dict[int, ChatDriver],
     until: datetime,
     step: timedelta,
@@ -193,7 +200,7 @@ async def test_no_nudge_within_three_hours_after_they_wrote(tmp_path: Path) -> N
 
 
 async def checkins_over(
-    bot: Bot, chat: ChatDriver, zone: str, days: list[datetime], until: datetime
+    bot: ClockedBot, chat: ChatDriver, zone: str, days: list[datetime], until: datetime
 ) -> list[datetime]:
     """Sweep every 5 minutes from 06:00 to 11:00 local on each of `days`, hourly in
     between; when each check-in arrived."""

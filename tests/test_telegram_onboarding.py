@@ -24,81 +24,15 @@ def user_rows(harness_bridges: object) -> int:
         return int(session.exec(select(func.count()).select_from(User)).one()[0])
 
 
-EXPECTED = """\
-you: /start
-bot: Hi, I'm Bridges 🌉
-     
-     I'm a small coach for the lonely stretches of life. Together we can notice which kind of connection you miss, talk back to harsh thoughts, and take tiny, doable steps toward people.
-     
-     Shall I tell you a little about how this works?
-     [Tell me more]
-     [Not now]
-you: [Tell me more]
-bot: A few honest words first:
-     
-     • I'm a coach made of careful scripts, <b>not a therapist</b> and <b>not an emergency service</b>.
-     • If you are ever in danger, please call your local emergency number.
-     • When things feel heavy, <b>Need a quick chat?</b> brings up your people and helplines in one tap.
-     [Okay, got it]
-you: [Okay, got it]
-bot: To be useful over time, I keep what you share here: your answers, settings and check-ins. Nobody else can see them through the bot, but whoever runs the server this bot is on can read its database. You can export or erase all of it whenever you like (/privacy has the details).
-     
-     Is it okay for me to keep your answers?
-     [Yes, keep my answers]
-     [No, thanks]
-you: [Yes, keep my answers]
-bot: So my check-ins reach you at the right time of your day, which time zone are you in?
-     
-     Tap one below, type your city (or an offset such as UTC+2), or share your location.
-     [London / Dublin] [Berlin / Paris / Rome]
-     [Kyiv / Athens / Helsinki] [New York / Toronto]
-     [Chicago / Dallas] [Los Angeles / Vancouver]
-     [India] [Sydney / Melbourne]
-bot: Or tap <b>Share my location</b> below. I only use it to set your time zone.
-     {📍 Share my location}
-you: Lisbon
-bot: Got it: <b>Europe/Lisbon (UTC+00:00, 09:00 now)</b>.
-     If that looks wrong, you can change it any time from /menu.
-     (keyboard removed)
-bot: When would you like a gentle check-in each day? Mornings suit many people, but any time works. Tap a time, or type one such as 8:15 or 19:30.
-     [7:30] [8:00] [9:00]
-     [No check-ins]
-you: [8:00]
-bot: You're all set: I'll check in around <b>08:00</b> your time. Thank you for trusting me with this. 💛
-     {Need a quick chat?}
-     {☰ Menu}
-bot: Before we start: would you answer three quick questions about how connected you've felt lately? It takes under a minute. I'll ask again every two weeks, so we can both see what changes.
-     [Sure, ask me]
-     [Skip for now]
-you: [Skip for now]
-bot: One last thing, if you like: who's someone you could message on a heavy day? Keeping a name or two here puts them one tap away when you need them.
-     [➕ Add someone now]
-     [Maybe later]
-you: [Maybe later]
-bot: What would you like to do?
-     [💬 Need a quick chat?]
-     [🧭 My needs map]
-     [🪜 My small steps]
-     [🏅 My wins]
-     [📈 My week]
-     [🪞 Weigh a harsh thought]
-     [📖 Past thoughts]
-     [👥 My reach-out list]
-     [🌱 My safety plan]
-     [🧺 My self-soothe kit]
-     [🤲 A self-compassion break]
-     [🌤 One tiny truth]
-     [⚙️ Settings]
-     [ℹ️ About Bridges]
-     [Close menu]
-"""
+# The words of this onboarding are checked in tests/transcripts/onboarding_yes.chat; here,
+# what it leaves behind.
 
 
-async def test_onboarding_transcript(sqlite_url: str) -> None:
+async def test_onboarding_leaves_a_profile_and_the_command_menu(sqlite_url: str) -> None:
     async with bridges_on_fake(sqlite_url) as tg:
         ada = tg.chat()
         await onboard(ada)
-        assert ada.transcript() == EXPECTED.rstrip("\n")
+        assert ada.last is not None and ada.last.plain_text.startswith("What would you like to do?")
         profile = tg.state().profile
         assert (profile.consented, profile.onboarded) == (True, True)
         assert (profile.timezone, profile.checkin_time) == ("Europe/Lisbon", "08:00")

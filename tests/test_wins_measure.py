@@ -1,7 +1,6 @@
 """The victory log (/wins) and the loneliness measure (/measure), end to end.
 
-Transcripts through the real Application on the fake Bot API. Until the lead wires the
-commands, `open_commands` maps /wins and /measure on this test's engine only.
+Transcripts through the real Application on the fake Bot API.
 """
 
 from __future__ import annotations
@@ -33,12 +32,6 @@ def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/bridges.db"
 
 
-def open_commands(tg: Harness) -> None:
-    """/wins and /measure, as the lead will wire them (kept if already there)."""
-    for name in ("wins", "measure"):
-        tg.bridges.engine.commands.setdefault(name, f"dialog:{name}")
-
-
 async def seed(tg: Harness, kind: str, data: dict[str, Any], at: datetime) -> None:
     """Save one record for Ada as if made at `at` (a check-in's win, a contact...)."""
 
@@ -66,7 +59,6 @@ def plain(text: str) -> str:
 
 async def test_an_empty_log_invites_a_first_win(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/wins")
@@ -80,13 +72,11 @@ async def test_an_empty_log_invites_a_first_win(url: str) -> None:
 async def test_wins_are_listed_newest_first_including_a_typed_one(url: str) -> None:
     fake = FakeBotApi()
     async with bridges_on_fake(url, fake) as tg:
-        open_commands(tg)
         await onboard(tg.chat())
         await seed(tg, coaching.WIN, {"text": "Said hi to Sam", "source": "checkin"}, FIXED_NOW)
         day2 = FIXED_NOW + timedelta(days=1)
         await seed(tg, coaching.WIN, {"text": "Went to the class", "source": "reflection"}, day2)
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=2)) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await ada.send("/wins")
         assert wins_in(ada.last_text) == ["Went to the class", "Said hi to Sam"]
@@ -112,7 +102,6 @@ async def test_wins_are_listed_newest_first_including_a_typed_one(url: str) -> N
 
 async def test_more_than_a_page_of_wins_pages_on_to_older_ones(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         for n in range(PAGE + 2):  # win 0 is the oldest
@@ -170,7 +159,6 @@ async def measure(chat: ChatDriver, answers: tuple[str, str, str], typed: bool =
 async def test_three_measures_on_three_dates_show_the_trend(url: str) -> None:
     fake = FakeBotApi()
     async with bridges_on_fake(url, fake) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         first = await measure(ada, ("Often", "Often", "Often"))
@@ -179,13 +167,11 @@ async def test_three_measures_on_three_dates_show_the_trend(url: str) -> None:
         assert "👥 Add someone to my reach-out list" in ada.buttons()
         await ada.click("Done")
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=14)) as tg:
-        open_commands(tg)
         ada = tg.chat()
         second = await measure(ada, ("3", "some of the time", "2"), typed=True)
         assert "Today's score: 7" in second and "9 (23 Nov) → 7 (today)" in second
         assert "lower than last time" in second
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=28)) as tg:
-        open_commands(tg)
         ada = tg.chat()
         third = await measure(ada, ("Hardly ever", "Some of the time", "Some of the time"))
         assert "Your scores so far: 9 (23 Nov) → 7 (7 Dec) → 5 (today)" in third
@@ -205,7 +191,6 @@ async def test_three_measures_on_three_dates_show_the_trend(url: str) -> None:
 async def test_a_higher_score_gets_kind_words_and_no_reach_out_button_with_a_list(url: str) -> None:
     fake = FakeBotApi()
     async with bridges_on_fake(url, fake) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await measure(ada, ("Hardly ever", "Hardly ever", "Hardly ever"))
@@ -213,7 +198,6 @@ async def test_a_higher_score_gets_kind_words_and_no_reach_out_button_with_a_lis
         assert tg.state().top.dialog == "contacts"  # type: ignore[union-attr]
         await seed(tg, "contact", {"name": "Sam", "reach": "other"}, FIXED_NOW)
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=14)) as tg:
-        open_commands(tg)
         ada = tg.chat()
         result = await measure(ada, ("Often", "Hardly ever", "Hardly ever"))
         assert "3 (23 Nov) → 5 (today)" in result and "higher than last time" in result
@@ -223,7 +207,6 @@ async def test_a_higher_score_gets_kind_words_and_no_reach_out_button_with_a_lis
 
 async def test_skipping_saves_nothing(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/measure")
@@ -264,7 +247,6 @@ def test_the_scheduled_intro_says_it_has_been_two_weeks() -> None:
 async def test_two_measures_on_one_day_read_right(url: str) -> None:
     fake = FakeBotApi()
     async with bridges_on_fake(url, fake) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await measure(ada, ("Often", "Often", "Some of the time"))
@@ -273,7 +255,6 @@ async def test_two_measures_on_one_day_read_right(url: str) -> None:
         assert "Your scores so far: 8 (earlier today) → 5 (today)" in second
         assert "23 Nov" not in second  # no "23 Nov · 23 Nov" line
     async with bridges_on_fake(url, fake, now=FIXED_NOW + timedelta(days=14)) as tg:
-        open_commands(tg)
         ada = tg.chat()
         third = await measure(ada, ("Often", "Hardly ever", "Hardly ever"))
         assert "Your scores so far: 8 (23 Nov) → 5 (same day) → 5 (today)" in third
@@ -282,7 +263,6 @@ async def test_two_measures_on_one_day_read_right(url: str) -> None:
 
 async def test_words_typed_on_the_log_are_answered_never_noted_as_a_win(url: str) -> None:
     async with bridges_on_fake(url) as tg:
-        open_commands(tg)
         ada = tg.chat()
         await onboard(ada)
         await ada.send("/wins")

@@ -15,8 +15,14 @@ import pytest
 
 from dialogs.hooks.profile import local_time, part_of_day
 from prompts import default_catalog
-from tests.telegram_harness import FIXED_NOW, bridges_on_fake, onboard
-from tests.test_sweeper import Clock, bridges_with_clock, new_messages
+from tests.telegram_harness import (
+    FIXED_NOW,
+    Clock,
+    bridges_on_fake,
+    bridges_with_clock,
+    new_messages,
+    onboard,
+)
 
 GREETINGS = ("Good morning", "Good afternoon", "Good evening", "Hello 🌙 It's late where you are")
 

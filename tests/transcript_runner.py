@@ -9,7 +9,7 @@ A file is a conversation as ChatDriver.transcript() prints it, plus a few direct
          [☰ Menu]
 
 The runner reads the file, performs every `you:` line and directive in order against the
-real PTB Application on the fake Bot API (tests/test_sweeper.py's `bridges_with_clock`, one
+real PTB Application on the fake Bot API (tests/telegram_harness.py's `bridges_with_clock`, one
 SQLite database per file, a movable `Clock`), and rebuilds the file with the bot lines it
 saw. Where an expected line still matches what the bot said (placeholders included) the
 file's own line is kept, so the rebuilt text equals the file exactly when the conversation
@@ -31,8 +31,7 @@ from zoneinfo import ZoneInfo
 from tests.fakebot import ChatDriver
 from tests.fakebot.models import UserAction
 from tests.fakebot.transcript import render
-from tests.telegram_harness import FIXED_NOW, Clock, onboard
-from tests.test_sweeper import Bot, bridges_with_clock
+from tests.telegram_harness import FIXED_NOW, Clock, ClockedBot, bridges_with_clock, onboard
 
 REWRITE_ENV = "BRIDGES_REWRITE_TRANSCRIPTS"
 DEFAULT_USER = 1001
@@ -265,7 +264,7 @@ def _zone(name: str) -> ZoneInfo:
 class Replay:
     """One file's conversation, live: the bot, the clock, who is talking."""
 
-    def __init__(self, bot: Bot, clock: Clock) -> None:
+    def __init__(self, bot: ClockedBot, clock: Clock) -> None:
         self.bot = bot
         self.clock = clock
         self.zone = ZoneInfo("UTC")

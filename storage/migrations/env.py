@@ -13,6 +13,11 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on the connection storage.migrate.upgrade put in
+    `config.attributes` (inside its transaction), else on a new engine for
+    `sqlalchemy.url`. `render_as_batch`: autogenerate writes batch operations, since
+    SQLite's ALTER TABLE can't change a column (Alembic copies the table). Raises
+    RuntimeError when neither is given."""
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(
@@ -32,6 +37,8 @@ def run_migrations_online() -> None:
 
 
 def run_migrations_offline() -> None:
+    """Write the migrations' SQL for `sqlalchemy.url` instead of running it (`alembic
+    upgrade --sql`): no connection is opened."""
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
