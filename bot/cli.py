@@ -57,9 +57,14 @@ def _dialogs(args: argparse.Namespace) -> int:
         return 1
     if args.action == "check":
         from dialogs.intents import check as check_intents
+        from prompts.tree import compare
 
         if intent_problems := check_intents():
             print("Intent check failed:\n" + "\n".join(intent_problems), file=sys.stderr)
+            return 1
+        # What the dialog files can't see: templates included by others, words named in code.
+        if locale_problems := compare():
+            print("Locale check failed:\n" + "\n".join(locale_problems), file=sys.stderr)
             return 1
         names = ", ".join(sorted(loaded.dialogs))
         print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
