@@ -29,7 +29,7 @@ import signal
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -397,6 +397,8 @@ def parse_command(text: str) -> Command | None:
 
 def _from_message(message: Message) -> Event:
     if message.text is not None:
+        # The app's language: a new person's locale at /start (dialogs/engine_events.py).
+        language = (message.from_user.language_code if message.from_user else None) or ""
         entities = message.entities or ()
         starts_with_command = any(
             e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities
@@ -404,8 +406,10 @@ def _from_message(message: Message) -> Event:
         command = parse_command(message.text) if starts_with_command else None
         if command is not None and command.args and assess(command.args).level != "none":
             # Commands ignore their words; these must be screened like any message.
-            return Text(message.text)
-        return command or Text(message.text)
+            return Text(message.text, language)
+        if command is not None:
+            return replace(command, language=language)
+        return Text(message.text, language)
     if message.location is not None and message.venue is None:
         return Location(message.location.latitude, message.location.longitude)
     if message.photo:

@@ -35,6 +35,7 @@ from dialogs.model import (
     Missed,
     Photo,
     Reply,
+    Text,
     Turn,
     Unsupported,
     UserState,
@@ -44,6 +45,7 @@ from dialogs.spec import CALLBACK_PREFIX, DIALOG_PREFIX
 
 if TYPE_CHECKING:
     from dialogs.spec import ChoiceSpec, DialogSet, DialogSpec, StepSpec
+    from prompts import Catalog
 
 MENU_DIALOG = "menu"
 
@@ -52,6 +54,7 @@ class EventRouting:
     """The engine's other events (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
+    catalog: Catalog
     commands: dict[str, str]
     help_lines: list[str]
 
@@ -252,6 +255,18 @@ class EventRouting:
             self._cmd_open(turn, handler.removeprefix(DIALOG_PREFIX), now)
         else:
             getattr(self, f"_cmd_{handler}")(turn, now)
+
+    def _app_language(self, turn: Turn, event: Text | Command) -> None:
+        """The language of their app becomes theirs as they begin: on /start, or words with
+        nothing open (which begin as /start does), until onboarding is finished. A language
+        with no prompts folder means English. After onboarding only /settings changes it
+        (change_language; it needs onboarding), so a later /start never undoes a choice."""
+        state = turn.state
+        if state.profile.onboarded:
+            return
+        begins = event.name == "start" if isinstance(event, Command) else state.top is None
+        if begins:
+            state.profile.locale = self.catalog.locale_for(event.language)
 
     # --- commands ---------------------------------------------------------------
 

@@ -106,6 +106,9 @@ class Text:
     Telegram's 4,096 characters, screened for crisis before anything else."""
 
     text: str
+    # The language of the person's app as it reports it, an IETF tag ("es-MX"); "" when
+    # unknown. Read only before onboarding is finished (dialogs/engine_events.py).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Command:
 
     name: str  # lower-case, without the slash or a @botname suffix
     args: str = ""
+    language: str = ""  # the app's language tag, as on Text
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ class Catalog:
             out[locale] = merged
         return out
 
+    def locale_for(self, language: str | None) -> str:
+        """The locale for an IETF language tag as an app reports it (Telegram's
+        `from.language_code`, the terminal's --lang): its language part when a folder of
+        that name exists ("es", "es-419", "es-MX", "ES_es" -> "es"), else DEFAULT_LOCALE
+        (also for None or "")."""
+        primary = (language or "").strip().replace("_", "-").split("-", 1)[0].lower()
+        return primary if primary in self.locales else DEFAULT_LOCALE
+
     def has_template(self, locale: str, name: str) -> bool:
         """Whether <root>/<locale>/<name>.j2 exists in exactly this locale (no fallback to
         DEFAULT_LOCALE): for checks that every locale has every template."""
