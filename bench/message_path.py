@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:  # run as a plain script: make `bot` and `tests` i
 # says what they do for this message. Where only some of a file's functions may run for it
 # to stay one call away, ONLY names them (any other function of it running counts the file).
 ONLY = {
-    "dialogs/engine_listen.py": {"_listening"},
-    "dialogs/engine_stack.py": {"_trim"},
+    "dialogs/manager_listen.py": {"_listening"},
+    "dialogs/manager_stack.py": {"_trim"},
     "dialogs/hooks/contacts.py": {"contact_list", "people", "<listcomp>"},
 }
 ONE_CALL_AWAY = {
@@ -43,8 +43,8 @@ ONE_CALL_AWAY = {
     "bot/probe.py": "noting message ids on each Bot API call; a look only after a crash",
     "bot/split.py": "`split_html(out.text, limit)`: a text over Telegram's limit, in parts",
     "dialogs/coaching.py": "beneath `reminders.next_at`",
-    "dialogs/engine_listen.py": "`if self._listening(turn):` (the listen dialog on top)",
-    "dialogs/engine_stack.py": "`self._trim(turn, now, MAX_STACK - 1)  # room for the new one`",
+    "dialogs/manager_listen.py": "`if self._listening(turn):` (the listen dialog on top)",
+    "dialogs/manager_stack.py": "`self._trim(turn, now, MAX_STACK - 1)  # room for the new one`",
     "dialogs/hooks/__init__.py": "`hooks.registry(kind)[name]`: a hook by name",
     "dialogs/hooks/contacts.py": '`contact_list(call)["people"]`: their contacts',
     "dialogs/inputs.py": "`fold(text)`, `is_blank(text)`: text compared loosely",

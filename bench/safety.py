@@ -1,10 +1,13 @@
 """Crisis screen figures: graded recall and false alarms by family, the handed cases, the
-holdout (the honest estimate) and the time assess() takes.
+holdout (the honest estimate) and the time assess() takes, in English and in Spanish.
 
 Reads tests/data/crisis_phrases.yaml (our own table, by family: each row a level to reach,
-a subject, maybe abuse), tests/data/safety_handed.tsv (label crisis/non/other, category,
-text: a quarter of the outside set the issue is judged on) and the holdouts, when they
-exist. Each was written after a freeze of the patterns by someone who had not read them, and
+a subject, maybe abuse), tests/data/crisis_phrases_es.yaml (the Spanish table, issue 14,
+written blind to the patterns but read by them since: memory too),
+tests/data/safety_handed.tsv (label crisis/non/other, category, text: a quarter of the
+outside set the issue is judged on) and the holdouts, when they exist (the Spanish one,
+tests/data/safety_holdout_es.yaml, is written blind after the Spanish patterns' freeze).
+Each was written after a freeze of the patterns by someone who had not read them, and
 none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
 The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
 guide a later round, so they are no longer blind; they are printed for comparison.
@@ -17,7 +20,7 @@ also printed apart. Per family: rows, recall (share reaching at least their leve
 reaching crisis), subject accuracy (rows whose subject is "other", or all rows of
 someone_else). Timing: p50 and p99 of one assess() call, in milliseconds, for short
 messages and for 4,096-character ones of several kinds. Exits 1 when a row of our table
-fails (other than its known_miss rows) or any p99 is 10 ms or more.
+fails (other than its known_miss rows), English or Spanish, or any p99 is 10 ms or more.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ from dialogs.safety import Risk, assess, explain  # noqa: E402
 from tests.handed_cases import HANDED, load_handed, must_be_crisis  # noqa: E402
 
 TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
+TABLE_ES = ROOT / "tests" / "data" / "crisis_phrases_es.yaml"
+HOLDOUT_ES = (
+    ROOT / "tests" / "data" / "safety_holdout_es.yaml",
+    "SPANISH HOLDOUT (tests/data/safety_holdout_es.yaml): the honest Spanish estimate",
+)
 HOLDOUTS = (
     (
         ROOT / "tests" / "data" / "safety_holdout_3.yaml",
@@ -57,6 +65,40 @@ HOLDOUTS = (
 )
 RANK = {"none": 0, "concern": 1, "crisis": 2}
 P99_LIMIT_MS = 10.0
+
+
+def own_table(rows: list[dict], title: str) -> tuple[list[dict], list[tuple[dict, Risk, str]]]:
+    """Print a table written beside the patterns and its failing rows (known_miss rows are
+    allowed); return its rows' pairs and the failures that are not allowed."""
+    fails = table_report(rows, title)
+    unexpected = [(r, k, why) for r, k, why in fails if not r.get("known_miss")]
+    print(f"failing rows: {len(fails)} ({len(fails) - len(unexpected)} allowed known_miss)")
+    for row, risk, why in fails:
+        tag = "allowed" if row.get("known_miss") else "FAIL"
+        print(f"  {tag} [{row['family']}] {why} ({risk.subject}): {row['text'][:90]!r}")
+        if not row.get("known_miss"):
+            for line in explain(row["text"])[:4]:
+                print(f"      fired: {line[:110]}")
+    return rows, unexpected
+
+
+def side_by_side(tables: dict[str, list[dict]]) -> None:
+    """The tables' figures by level, one column each (the English and the Spanish)."""
+    names = list(tables)
+    print("\n== by level, side by side: recall (FA>=concern, FA=crisis for none) ==")
+    print(f"{'':18}" + "".join(f"{name:>26}" for name in names))
+    for level in ("crisis", "concern", "none"):
+        cells = []
+        for name in names:
+            pairs = [(r, assess(r["text"])) for r in tables[name] if r["level"] == level]
+            if level == "none":
+                fa = sum(k.level != "none" for _r, k in pairs)
+                fc = sum(k.level == "crisis" for _r, k in pairs)
+                cells.append(f"{pct(fa, len(pairs))} {pct(fc, len(pairs))} ({len(pairs)})")
+            else:
+                reach = sum(RANK[k.level] >= RANK[r["level"]] for r, k in pairs)
+                cells.append(f"{pct(reach, len(pairs))} ({len(pairs)})")
+        print(f"  level {level:11}" + "".join(f"{cell:>26}" for cell in cells))
 
 
 def headline(rows: list[dict]) -> None:
@@ -239,6 +281,22 @@ MIXED = (
     "Доброго ранку всім! 東京は晴れです。 ¿Qué tal? Ça va bien, merci. "
 )
 
+# Ordinary Spanish with the words the Spanish patterns start with (me, no, ya, que, se...).
+DIARIO = (
+    "Hoy me levanté temprano, hice café y fui al mercado a por fruta y pan. "
+    "Hacía fresco pero no llovía, así que me quedé leyendo una novela en el parque. "
+    "La vecina del quinto me pidió la escalera y estuvimos hablando de su jardín. "
+    "Por la noche cociné pasta, vi un programa de ballenas y llamé a mi hermana para "
+    "organizar su cumpleaños. El trabajo va bien; la jefa nueva es justa y el equipo, amable. "
+    "¿Quedamos el sábado? Ya te contaré qué tal la clase de baile, que me tiene muy contenta. "
+)
+MENSAJES = (
+    "jajaja q dia mas largo 😂 el curro fatal la vdd y mi jefe todo el dia pesado 🙄 "
+    "luego fui al gym y me pedi una pizza 🍕 ntp q el finde nos vemos seguro xq me muero "
+    "de ganas jaja ya me diras algo tb de lo del cumple de lucia, se me olvido comprar regalo "
+    "😅 bueno me voy a dormir q mañana madrugo besos ✨ "
+)
+
 
 def long_message(seed: str, rng: random.Random) -> str:
     """4,096 characters of `seed`'s sentences in a shuffled order."""
@@ -268,21 +326,20 @@ def main() -> int:
     args = parser.parse_args()
     status = 0
 
-    rows = load_table()
-    fails = table_report(
-        rows,
+    rows, unexpected = own_table(
+        load_table(),
         "own table (tests/data/crisis_phrases.yaml; written beside the patterns: measures memory)",
     )
-    unexpected = [(r, k, why) for r, k, why in fails if not r.get("known_miss")]
-    print(f"failing rows: {len(fails)} ({len(fails) - len(unexpected)} allowed known_miss)")
-    for row, risk, why in fails:
-        tag = "allowed" if row.get("known_miss") else "FAIL"
-        print(f"  {tag} [{row['family']}] {why} ({risk.subject}): {row['text'][:90]!r}")
-        if not row.get("known_miss"):
-            for line in explain(row["text"])[:4]:
-                print(f"      fired: {line[:110]}")
     if unexpected:
         status = 1
+    rows_es, unexpected_es = own_table(
+        load_table(TABLE_ES),
+        "Spanish table (tests/data/crisis_phrases_es.yaml; written blind, then read by the "
+        "patterns: measures memory)",
+    )
+    if unexpected_es:
+        status = 1
+    side_by_side({"English table": rows, "Spanish table": rows_es})
     fresh = [row for row in rows if row["origin"].startswith("fresh_")]
     if fresh:
         # Written blind while the screen was being generalised, measured untouched first
@@ -295,7 +352,7 @@ def main() -> int:
         if handed_bad:
             status = 1
 
-    for path, title in HOLDOUTS:
+    for path, title in (HOLDOUT_ES, *HOLDOUTS):
         if path.exists():
             holdout = load_table(path)
             table_report(holdout, title)
@@ -304,7 +361,7 @@ def main() -> int:
             print(f"\n(no {path.name}: nothing to print for it)")
 
     rng = random.Random(9)
-    short = [row["text"] for row in rows if len(row["text"]) < 300]
+    short = [row["text"] for row in rows + rows_es if len(row["text"]) < 300]
     kinds = {
         "short messages (table rows)": short,
         "4,096 chars, plain English diary": [long_message(DIARY, rng) for _ in range(5)],
@@ -318,6 +375,16 @@ def main() -> int:
             long_message(DIARY, rng)[:3000]
             + " I have decided to end my life tonight. "
             + long_message(DIARY, rng)[:1055]
+            for _ in range(5)
+        ],
+        "4,096 chars, Spanish diary": [long_message(DIARIO, rng) for _ in range(5)],
+        "4,096 chars, Spanish texting, no accents or stops": [
+            long_message(MENSAJES, rng).replace(".", "").replace(",", "") for _ in range(5)
+        ],
+        "4,096 chars, Spanish diary with a crisis sentence": [
+            long_message(DIARIO, rng)[:3000]
+            + " Ya tengo decidido que esta noche me quito la vida. "
+            + long_message(DIARIO, rng)[:1044]
             for _ in range(5)
         ],
     }

@@ -162,14 +162,14 @@ class _Session:
         return html_to_plain(self.bridges.catalog.render(locale, f"console/{name}", ctx))
 
     def completions(self) -> list[str]:
-        commands = [f"/{name}" for name in sorted(self.bridges.engine.commands)]
+        commands = [f"/{name}" for name in sorted(self.bridges.manager.commands)]
         return commands + [label for label, _ in self.buttons]
 
     def where_we_were(self) -> None:
         """A chat started again: show the question that waits for an answer, with its
         buttons, so a typed "3" means its third button (not 03:00 at a time step)."""
         state = self.bridges.store.load(self.key)
-        replies = self.bridges.engine.where_we_were(state, self.clock())
+        replies = self.bridges.manager.where_we_were(state, self.clock())
         for message in render(self.bridges.catalog, state.profile.locale, replies):
             text, flat = format_message(message)
             self.buttons = flat or self.buttons

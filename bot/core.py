@@ -1,4 +1,4 @@
-"""The composition every adapter shares: database, dialogs, prompts, engine."""
+"""The composition every adapter shares: database, dialogs, prompts, dialog manager."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.db_work import DbWork
 from bot.sender import Outgoing, render
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Due, Event, Turn, UserState
 from dialogs.spec import FLOWS_DIR, DialogSet, load_dialogs
 from prompts import Catalog, default_catalog
@@ -19,12 +19,12 @@ from storage.repository import StateStore, UserKey
 
 @dataclass
 class Bridges:
-    """The composition every adapter shares: the store, the dialogs, the prompts, the engine."""
+    """What every adapter shares: the store, the dialogs, the prompts, the dialog manager."""
 
     store: StateStore
     dialogs: DialogSet
     catalog: Catalog
-    engine: Engine
+    manager: DialogManager
 
     def __post_init__(self) -> None:
         # Every async caller's database work goes through here (bot/db_work.py says why).
@@ -49,7 +49,7 @@ class Bridges:
             migrate.upgrade(db)
         catalog = catalog or default_catalog()
         dialogs = load_dialogs(flows, catalog=catalog)
-        return cls(StateStore(db), dialogs, catalog, Engine(dialogs, catalog))
+        return cls(StateStore(db), dialogs, catalog, DialogManager(dialogs, catalog))
 
     def handle(self, key: UserKey, event: Event, now: datetime) -> list[Outgoing]:
         """One turn: load, step, render and save in one transaction.
@@ -60,7 +60,7 @@ class Bridges:
         rendered: list[Outgoing] = []
 
         def decide(state: UserState) -> Turn:
-            turn = self.engine.step(state, event, now)
+            turn = self.manager.step(state, event, now)
             rendered[:] = render(self.catalog, turn.state.profile.locale, turn.replies)
             return turn
 

@@ -11,7 +11,7 @@ person's row lock:
    decide whether a turn runs at all. When it does not (a check-in missed by
    hours, a pause, a nudge held back, a follow-up 12 hours late, a console
    person), only the moved due time is committed.
-2. `decide`: the engine's `Due(kind, soft=...)` turn, rendered.
+2. `decide`: the dialog manager's `Due(kind, soft=...)` turn, rendered.
    A check-in or nudge that says something adds one to `unanswered`.
 3. `after`: the rendered replies go to the outbox (origin = kind).
 
@@ -239,8 +239,8 @@ class DueTurn:
         return self.plan.run
 
     def decide(self, state: UserState) -> Turn:
-        """The engine's turn for the `Due` event, rendered now, inside the transaction."""
-        turn = self.bridges.engine.step(state, Due(self.kind, soft=self.soft), self.now)
+        """The dialog manager's turn for the `Due` event, rendered now, inside the transaction."""
+        turn = self.bridges.manager.step(state, Due(self.kind, soft=self.soft), self.now)
         # Rendered inside the transaction: a broken template rolls it all back, and the
         # person stays due rather than having a check-in saved that was never sent.
         self.messages = render(self.bridges.catalog, turn.state.profile.locale, turn.replies)

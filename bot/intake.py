@@ -11,7 +11,7 @@ arrives.
 
 The turn (`take_next`, `UpdateTurn`; docs/delivery.md): in one transaction, under the
 person's lock (storage/repository.py `StateStore.run_turn`), `claim` takes their oldest
-pending update from the inbox, `decide` runs the engine on it and renders the replies,
+pending update from the inbox, `decide` runs the dialog manager on it and renders the replies,
 the state is saved, and `after` queues the replies in the outbox and marks the update
 done (forgetting its words). Whichever process or replica does this, a person's updates
 are handled one at a time in `update_id` order, and each exactly once: if two try the
@@ -514,7 +514,7 @@ class UpdateTurn:
         """Take the person's oldest pending update, under their lock; True if a turn runs on it.
 
         False: nothing pending, an earlier update may still be arriving (`waiting`), or the
-        update means nothing to the engine (marked done at once: `skipped`).
+        update means nothing to the dialog manager (marked done at once: `skipped`).
         """
         self._reset()  # run_turn may retry the whole transaction
         found = inbox.next_pending(conn, self.key.external_id)
@@ -536,14 +536,14 @@ class UpdateTurn:
         return True
 
     def decide(self, state: UserState) -> Turn:
-        """The engine's step on the update's event (wrapped in `Missed` when their last reply
-        never arrived), and its replies rendered, inside the transaction.
+        """The dialog manager's step on the update's event (wrapped in `Missed` when their
+        last reply never arrived), and its replies rendered, inside the transaction.
         """
         assert self.request is not None and self.request.event is not None
         event = self.request.event
         if self.missed and not isinstance(event, Missed | Due):
             event = Missed(event)
-        turn = self.bridges.engine.step(state, event, self.now)
+        turn = self.bridges.manager.step(state, event, self.now)
         locale = turn.state.profile.locale
         self.messages = render(self.bridges.catalog, locale, turn.replies)
         self.safety = [r.template.startswith(SAFETY_TEMPLATES) for r in turn.replies]

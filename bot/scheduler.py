@@ -7,7 +7,7 @@ then nudges) it reads the due people from the index
 (storage.schedule_store.due_candidates: a plain SELECT, oldest first, in pages of
 `batch`) and takes each one in a single transaction of their own
 (bot/due_turn.py): under the person's row lock it checks the time is still due,
-moves it on, runs the engine's `Due(kind)` turn and writes the replies to the
+moves it on, runs the dialog manager's `Due(kind)` turn and writes the replies to the
 outbox. Only after that commit are the rows handed to the sender
 (bot/sender.py), which delivers them per chat, in order, with retries, and marks
 people who blocked the bot inactive. The sweep itself never sends and never

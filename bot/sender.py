@@ -1,6 +1,6 @@
 """A reply's way out: rendered in the turn, queued in the outbox, sent per chat in order.
 
-1. Rendering (`render`): the engine's replies become text (Telegram HTML, from the
+1. Rendering (`render`): the dialog manager's replies become text (Telegram HTML, from the
    Jinja2 templates in prompts/<locale>/) and buttons any adapter can show; a chart is
    drawn here (bot/chart.py). The turn writes them to the outbox as JSON
    (`outgoing_to_json`), in its own transaction.
@@ -82,7 +82,7 @@ log = logging.getLogger("bridges.sender")
 Clock = Callable[[], datetime]
 
 
-# --- rendering: the engine's replies as text and buttons ----------------------------------
+# --- rendering: the dialog manager's replies as text and buttons ----------------------------------
 
 
 @dataclass(frozen=True)

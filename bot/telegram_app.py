@@ -12,8 +12,8 @@ One message's way in, in this file's order:
 2. `TelegramAdapter.take`: messages from groups are answered from memory (nothing is
    stored); the rest go to the inbox.
 3. Reading an update (`incoming` for the inbox entry, `read_update` and
-   `event_from_update` for the engine's event, at the turn). Every word a person sends
-   reaches the engine, which screens it for crisis language before anything else: message
+   `event_from_update` for the dialog manager's event, at the turn). Every word a person sends
+   reaches the dialog manager, which screens it for crisis language before anything else: message
    text, photo and file captions, edited messages (text or caption) and words after a
    command ("/menu I want to die" is read as text).
 
@@ -353,7 +353,7 @@ def _bot_link(bot: Bot) -> str | None:
     return f"https://t.me/{username}" if username else None
 
 
-# --- reading an update: the inbox entry, and the engine's event at the turn -----------------
+# --- reading an update: the inbox entry, and the dialog manager's event at the turn ---------
 
 # Message attributes we recognise but cannot use, in the words the reply uses.
 _MEDIA = (
@@ -374,9 +374,9 @@ _MEDIA = (
 
 @dataclass(frozen=True)
 class Read:
-    """What an update means to the engine (`read_update`), for the turn in bot/intake.py."""
+    """What an update means to the dialog manager (`read_update`), for the turn in bot/intake.py."""
 
-    event: Event | None  # None: nothing for the engine to do (it is just marked done)
+    event: Event | None  # None: nothing for the dialog manager to do (it is just marked done)
     chat_id: int | None
     tapped: int | None = None  # the message whose button was tapped, for edits in place
     words: str = ""  # what they wrote, for screening; never stored or logged
@@ -422,7 +422,7 @@ def _from_message(message: Message) -> Event:
 
 
 def event_from_update(update: Update) -> Event | None:
-    """The engine's event for an update: a tap, a message (text, command, location, photo,
+    """The dialog manager's event for an update: a tap, a message (text, command, location, photo,
     other media) or an edit (its words screened, nothing changed); None for anything else.
     """
     if update.callback_query is not None:
@@ -448,7 +448,7 @@ def words_in(update: Update) -> str:
 
 
 def read_update(data: dict[str, Any], bot: Bot | None, known: Update | None = None) -> Read:
-    """What a stored update (its JSON) means to the engine, for the turn (bot/intake.py).
+    """What a stored update (its JSON) means to the dialog manager, for the turn (bot/intake.py).
 
     `known`: the same update already parsed (this process received it), so the JSON
     need not be parsed again. Anything not from a person in a private chat reads as

@@ -178,7 +178,7 @@ class _HealthCheck:
 
     The check is a blocking call in a thread. `asyncio.wait_for` stops *waiting* for it
     after HEALTH_TIMEOUT_SECONDS, but the thread keeps running until the driver gives up
-    (the engine's own connect and statement timeouts bound that). Later checks wait on
+    (the dialog manager's own connect and statement timeouts bound that). Later checks wait on
     the same thread instead of starting new ones, so a load balancer polling a hung
     database cannot fill the default executor that the bot's own work also uses.
     """

@@ -2,8 +2,9 @@
 
 Pure: reads the hook registry (dialogs/hooks) and the loaded dialog files, returns
 Markdown. Nothing here is kept by hand, so it can't go stale: every input kind with what
-it takes, and every hook with its kind, its docstring's first paragraph and the dialog
-steps that use it.
+it takes, the names a condition of a conditional `next:` can read (dialogs/conditions.py)
+with the steps that branch on one, and every hook with its kind, its docstring's first
+paragraph and the dialog steps that use it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from dialogs import hooks
+from dialogs.conditions import NAMES
 from dialogs.spec import INPUT_KINDS, DialogSet
 
 # What each input kind takes; checked against INPUT_KINDS so a new kind can't be missed.
@@ -58,8 +60,19 @@ def _uses(dialogs: DialogSet) -> dict[tuple[str, str], list[str]]:
     return found
 
 
+def _branching(dialogs: DialogSet) -> list[str]:
+    """The "dialog.step" places with a conditional `next:` (on the step or a button)."""
+    return [
+        f"{spec.id}.{step.id}"
+        for spec in dialogs.dialogs.values()
+        for step in spec.steps.values()
+        if step.branches or any(c.branches for c in step.choices)
+    ]
+
+
 def catalogue(dialogs: DialogSet) -> str:
-    """The Markdown page: input kinds, then hooks by kind, alphabetically.
+    """The Markdown page: input kinds, the names of conditions, then hooks by kind,
+    alphabetically.
 
     Raises ValueError if an input kind has no help line (a kind added without one).
     """
@@ -69,6 +82,17 @@ def catalogue(dialogs: DialogSet) -> str:
     uses = _uses(dialogs)
     lines = ["# What a dialog can use", "", "## Input kinds (`input:`)", ""]
     lines += [f"- `{kind}`: {INPUT_HELP[kind]}" for kind in INPUT_KINDS]
+    lines += [
+        "",
+        "## Conditions (`next:` as a list of `{if: <expression>, go: <step>}`, then "
+        "`{else: <step>}`)",
+        "",
+        "A Jinja2 expression, checked and compiled when the dialogs load; it reads only:",
+        "",
+    ]
+    lines += [f"- `{name}`: {meaning}" for name, meaning in NAMES.items()]
+    places = _branching(dialogs)
+    lines += ["", f"Used in: {', '.join(places) if places else 'no dialog file'}."]
     for kind, meaning in KINDS.items():
         registered = hooks.registry(kind)
         lines += ["", f"## {kind.capitalize()} hooks ({len(registered)}): {meaning}", ""]

@@ -1,6 +1,6 @@
 """Commands a person can type anywhere, the /help lines and the menu's buttons.
 
-A few commands are built in (an Engine method ``_cmd_<name>`` each). Every other one is
+A few commands are built in (an DialogManager method ``_cmd_<name>`` each). Every other one is
 declared by its dialog file (`command`, `menu`, `order`, `help`, `listed`: see
 ``dialogs/README.md``), so a new conversation needs no edit here. One `order` number
 places an entry in all three lists, lowest first, among the built-ins' numbers below.
@@ -17,6 +17,8 @@ from dialogs.spec import DIALOG_PREFIX, MAX_CALLBACK_BYTES, ChoiceSpec, DialogSp
 
 @dataclass(frozen=True)
 class Builtin:
+    """A command handled by the dialog manager itself (`_cmd_<name>`), not by a dialog file."""
+
     order: int  # its place among the dialogs' `order` numbers
     help: bool  # a line in /help, the template `common/_help_<name>`
 
@@ -74,7 +76,7 @@ def entries(dialogs: Iterable[DialogSpec]) -> list[Entry]:
 
 
 def command_table(dialogs: Iterable[DialogSpec]) -> dict[str, str]:
-    """Command name -> a built-in's name or `dialog:<id>`, for the engine."""
+    """Command name -> a built-in's name or `dialog:<id>`, for the dialog manager."""
     return {e.command: e.target for e in entries(dialogs)}
 
 

@@ -40,7 +40,7 @@ def find(state: UserState, dialog: str) -> Record | None:
 
 
 def own_slots(slots: dict[str, Any]) -> dict[str, Any]:
-    """The answers in a frame's slots, without the engine's "_" bookkeeping."""
+    """The answers in a frame's slots, without the dialog manager's "_" bookkeeping."""
     return {k: v for k, v in slots.items() if not k.startswith("_")}
 
 

@@ -1,7 +1,7 @@
 """Where each step of a dialog can lead, and a Mermaid drawing of it (`bridges dialogs graph`).
 
-`routes` follows the engine's own rules (`Engine._enter`, `_accept` and `_toggle` in
-dialogs/engine.py), so the drawing shows only moves that can happen:
+`routes` follows the dialog manager's own rules (`DialogManager._enter`, `_accept` and `_toggle` in
+dialogs/manager.py), so the drawing shows only moves that can happen:
 
 - a message-only step (`input: none`, or `end: true` without buttons) moves on by itself:
   to the end if it is an `end` step, else to `next`;
@@ -13,7 +13,10 @@ dialogs/engine.py), so the drawing shows only moves that can happen:
 - buttons from a choices hook carry their own `next` (or are links, which go nowhere),
   unknown until run time: drawn to the step's `next` if it has one, else to the end only
   when the step has no other way on (no button of its own, no typed answer, no `exits:`);
-- a hook may jump to any step listed in `exits:`.
+- a hook may jump to any step listed in `exits:`;
+- a conditional `next:` (dialogs/conditions.py) adds one edge per condition, labelled with
+  its gist ("if count('contact') == 0", see `gist`), wherever that `next` would be
+  followed; the edge to its `else` is labelled "else".
 
 Edges decided in code only (hook exits, a choices hook's buttons) are drawn dotted.
 
@@ -29,8 +32,8 @@ from dataclasses import dataclass
 from dialogs.spec import DIALOG_PREFIX, END, ChoiceSpec, DialogSpec, StepSpec
 
 # Route kinds, in the order their labels are written on a merged edge.
-BUTTON, TICK, TYPED, LINES, LISTED, HOOK, AUTO = (
-    "button", "tick", "typed", "lines", "listed", "hook", "auto",
+BUTTON, TICK, TYPED, LINES, LISTED, HOOK, AUTO, IF = (
+    "button", "tick", "typed", "lines", "listed", "hook", "auto", "if",
 )  # fmt: skip
 TYPED_KINDS = ("text", "number", "time", "timezone", "photo")
 LABEL_CHARS = 20  # one button label on an edge, shortened past this
@@ -48,15 +51,19 @@ class Route:
     `kind` is one of BUTTON (a choice from the file), TICK (a multi-select option or typed
     words on a multi step: stays), TYPED (an answer of the step's input kind; on a collect
     step, one line: stays), LINES (a collect step full after `max_items` lines), LISTED
-    (buttons from a choices hook), HOOK (an `exits:` target a hook may return) or AUTO (a
-    message-only step moving on). `target` is a step id, `end`, or `dialog:<id>[/<step>]`.
-    `hook` names the hook for LISTED and HOOK routes.
+    (buttons from a choices hook), HOOK (an `exits:` target a hook may return), AUTO (a
+    message-only step moving on) or IF (a condition of a conditional `next:`, its source in
+    `condition`; with `choice`, that button's own). `target` is a step id, `end`, or
+    `dialog:<id>[/<step>]`. `hook` names the hook for LISTED and HOOK routes. `otherwise`:
+    the route follows a conditional `next:` to its `else` (no condition held).
     """
 
     kind: str
     target: str
     choice: ChoiceSpec | None = None
     hook: str = ""
+    condition: str = ""
+    otherwise: bool = False
 
 
 def exit_hook(step: StepSpec) -> str:
@@ -70,31 +77,47 @@ def exit_hook(step: StepSpec) -> str:
 
 
 def routes(step: StepSpec) -> list[Route]:
-    """Every way out of `step`, in the order of the file (see the module docstring)."""
+    """Every way out of `step`, in the order of the file (see the module docstring); the
+    step's own conditions come first, when any route follows its `next`."""
     default = step.next or END
+    otherwise = bool(step.branches)
     hooked = [Route(HOOK, t, hook=exit_hook(step)) for t in step.exits]
+    conditions = [Route(IF, b.go, condition=b.source) for b in step.branches]
     if step.passive:
-        return [Route(AUTO, END if step.end else default), *hooked]
+        if step.end:
+            return [Route(AUTO, END), *hooked]
+        return [*conditions, Route(AUTO, default, otherwise=otherwise), *hooked]
     found: list[Route] = []
+    onward: list[Route] = []  # the routes that follow the step's `next`
+
+    def follow(kind: str, choice: ChoiceSpec | None = None, hook: str = "") -> None:
+        onward.append(Route(kind, default, choice, hook, otherwise=otherwise))
+        found.append(onward[-1])
+
     for choice in step.choices:
         if step.input == "multi" and not choice.finish:
             found.append(Route(TICK, step.id, choice))
+        elif choice.next:
+            found += [Route(IF, b.go, choice, condition=b.source) for b in choice.branches]
+            found.append(Route(BUTTON, choice.next, choice, otherwise=bool(choice.branches)))
         else:
-            found.append(Route(BUTTON, choice.next or default, choice))
+            follow(BUTTON, choice)
     if step.input == "multi":
         found.append(Route(TICK, step.id))  # typed words join the ticked ones
     elif step.input in TYPED_KINDS:
         if step.collect:
-            found += [Route(TYPED, step.id), Route(LINES, default)]
+            found.append(Route(TYPED, step.id))
+            follow(LINES)
         else:
-            found.append(Route(TYPED, default))
+            follow(TYPED)
     if step.choices_from and (step.next or not (found or hooked)):
-        found.append(Route(LISTED, default, hook=step.choices_from))
-    return found + hooked
+        follow(LISTED, hook=step.choices_from)
+    return (conditions if onward else []) + found + hooked
 
 
 def choice_target(step: StepSpec, choice: ChoiceSpec) -> str:
-    """Where tapping `choice` leads (its own step for a multi-select option)."""
+    """Where tapping `choice` leads (its own step for a multi-select option); for a
+    conditional `next:`, where it leads when no condition holds (its `else`)."""
     if step.input == "multi" and not choice.finish:
         return step.id
     return choice.next or step.next or END
@@ -141,7 +164,9 @@ def edge_label(step: StepSpec, group: list[Route], label: Callable[[ChoiceSpec],
     Buttons are named by their rendered label (shortened to LABEL_CHARS), a run of number
     buttons becomes its range ("0–4"), a number step's typed answer its `min`–`max` (which
     stands for the number buttons in range too); more than two buttons, or a label over
-    EDGE_CHARS, are counted instead ("3 buttons"). Message-only moves have no label.
+    EDGE_CHARS, are counted instead ("3 buttons"). Message-only moves have no label. A
+    condition is written "if <condition>" (`slots.` left out), after its button's label when
+    both fit; a route to the `else` of conditions starts with "else".
     """
     kinds = {r.kind for r in group}
     typed_number = step.input == "number" and TYPED in kinds
@@ -168,7 +193,34 @@ def edge_label(step: StepSpec, group: list[Route], label: Callable[[ChoiceSpec],
     crowded = len(buttons) > 2 and not _numbers(buttons)
     if crowded or (len(text) > EDGE_CHARS and len(buttons) > 1):
         text = " / ".join([*rest, f"{len(buttons)} buttons", *hooked])
-    return shorten(text, EDGE_CHARS)
+    if any(r.otherwise for r in group):
+        text = f"else: {text}" if text else "else"
+    conditions = [_condition(r, label) for r in group if r.kind == IF]
+    text = " / ".join([*conditions, *([text] if text else [])])
+    # EDGE_CHARS as drawn: a condition's ">" or "|" takes several characters in Mermaid.
+    limit = EDGE_CHARS
+    while limit > 1 and len(_text(shorten(text, limit))) > EDGE_CHARS:
+        limit -= 1
+    return shorten(text, limit)
+
+
+def gist(condition: str) -> str:
+    """A condition shortened for an edge: without `slots.`, filters (`|length`) and the
+    `latest(...)` around a record kind, e.g. "gratitude.lines >= 3" for
+    "latest('gratitude').lines|length >= 3". The script prints it whole."""
+    words = re.sub(r"\|\s*\w+(?:\([^)]*\))?", "", condition.replace("slots.", ""))
+    words = re.sub(r"""latest\(\s*['"](\w+)['"]\s*\)""", r"\1", words)
+    return " ".join(words.split())
+
+
+def _condition(route: Route, label: Callable[[ChoiceSpec], str]) -> str:
+    """ "if <gist of the condition>" for an IF route, after its button's label when both
+    fit."""
+    words = "if " + gist(route.condition)
+    if route.choice is None:
+        return words
+    name = shorten(label(route.choice), LABEL_CHARS)
+    return f"{name}: {words}" if len(name) + 2 + len(words) <= EDGE_CHARS else words
 
 
 # --- Mermaid ------------------------------------------------------------------------
@@ -177,7 +229,7 @@ def edge_label(step: StepSpec, group: list[Route], label: Callable[[ChoiceSpec],
 def _text(words: str) -> str:
     """Words inside a quoted Mermaid label: its entity codes for the characters it reads."""
     words = words.replace("#", "#35;").replace('"', "#quot;").replace("`", "'")
-    return words.replace("<", "#lt;").replace(">", "#gt;")
+    return words.replace("<", "#lt;").replace(">", "#gt;").replace("|", "#124;")
 
 
 def node_id(step_id: str) -> str:

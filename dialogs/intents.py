@@ -4,7 +4,17 @@ The intents live in dialogs/data/intents.yaml (its header explains the pattern s
 intent an id, a kind, the two or three offers that help right now, word patterns, emoji,
 `examples` that must be recognised and `not_examples` that must not. `match` reads one
 message and returns the most relevant Intent, or None when nothing is recognised. The crisis
-screen (dialogs/safety.py) runs before this in the engine; nothing here looks for risk.
+screen (dialogs/safety.py) runs before this in the dialog manager; nothing here looks for risk.
+
+Other languages: dialogs/data/<locale>/intents.yaml (e.g. es) gives, for every intent of the
+English file, that language's patterns, `unless`, examples and not_examples (emoji too, or
+the English ones are kept), plus its own `spelling`, `negation`, `not_typos` and
+`no_intent`. Ids, kinds, offers, replies, `last` and the order of preference always come
+from the English file, so a language cannot drift from it. `match(text, locale)` reads with
+the person's language, then, when that finds nothing, with English: people who write
+Spanish often mix in English words ("estoy tan stressed"), and the English patterns find
+next to nothing in Spanish text (on the Spanish table: "hola" only). A locale without a
+file reads English.
 
 How a message is read (`IntentSet.read`):
  1. Clause breaks (. , ! ? ; : … and line breaks) are noted; other punctuation and emoji
@@ -37,9 +47,10 @@ from typing import Any
 
 import yaml
 
-from dialogs.inputs import fold
+from dialogs.inputs import DEFAULT_LOCALE, base_locale, fold
 
-INTENTS_FILE = Path(__file__).parent / "data" / "intents.yaml"
+DATA_DIR = Path(__file__).parent / "data"
+INTENTS_FILE = DATA_DIR / "intents.yaml"
 
 OFFERS = ("person", "reframe", "step", "breathe", "sos", "pause", "about", "help", "menu")
 KINDS = ("feeling", "social", "request", "meta")
@@ -525,19 +536,71 @@ def _compiled(alternation: str) -> re.Pattern[str] | None:
     return re.compile(alternation) if alternation else None
 
 
-def build(text: str, source: str = "intents.yaml") -> IntentSet:
-    """Compile the YAML `text` of an intents file. Never raises for bad content: what is
-    wrong is listed in the result's `problems` (YAML that does not parse included)."""
-    problems: list[str] = []
+def _yaml(text: str, source: str, problems: list[str]) -> dict[str, Any]:
+    """The mapping in `text`, or {} with the reason added to `problems`."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        data = None
         problems.append(f"{source}: not valid YAML: {err}")
+        return {}
     if data is not None and not isinstance(data, dict):
         problems.append(f"{source}: the file should be a mapping with `intents:`")
-        data = None
-    data = data or {}
+        return {}
+    return data or {}
+
+
+_OWN_KEYS = {"id", "patterns", "emoji", "unless", "examples", "not_examples"}
+
+
+def _in_language(
+    english: dict[str, Any], own: dict[str, Any], source: str, problems: list[str]
+) -> dict[str, Any]:
+    """A language's file laid over the English one: each English intent in its order, with
+    its id, kind, offers, reply and `last`, and this language's patterns, unless, examples
+    and not_examples (emoji: its own, else the English ones). Top-level keys are the
+    language's own. Problems: an intent missing here, an unknown id, a key only the English
+    file may set."""
+    raw_own = own.get("intents")
+    if not isinstance(raw_own, list):
+        problems.append(f"{source}: `intents:` should be a list")
+        raw_own = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for n, raw in enumerate(raw_own, 1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            problems.append(f"{source}: intent #{n} should be a mapping with an id")
+            continue
+        where = f"{source}: intent '{raw['id']}'"
+        for key in sorted(set(raw) - _OWN_KEYS):
+            problems.append(f"{where}: '{key}' is set in the English file only")
+        if raw["id"] in by_id:
+            problems.append(f"{where}: the id is used twice")
+        by_id[raw["id"]] = raw
+    merged: list[dict[str, Any]] = []
+    for base in english.get("intents") or []:
+        if not isinstance(base, dict):
+            continue
+        ident = base.get("id")
+        mine = by_id.pop(str(ident), None)
+        if mine is None:
+            problems.append(f"{source}: intent '{ident}' has no patterns in this language")
+            continue
+        shared = {k: v for k, v in base.items() if k in ("id", "kind", "offers", "reply", "last")}
+        merged.append(shared | {k: v for k, v in mine.items() if k in _OWN_KEYS}
+                      | ({} if "emoji" in mine else {"emoji": base.get("emoji")}))  # fmt: skip
+    for ident in by_id:
+        problems.append(f"{source}: intent '{ident}' is not in the English file")
+    return {k: v for k, v in own.items() if k != "intents"} | {"intents": merged}
+
+
+def build(text: str, source: str = "intents.yaml", english: str | None = None) -> IntentSet:
+    """Compile the YAML `text` of an intents file. `english`: the English file's text when
+    `text` is another language's file (dialogs/data/<locale>/intents.yaml, laid over it:
+    see the module docstring). Never raises for bad content: what is wrong is listed in the
+    result's `problems` (YAML that does not parse included)."""
+    problems: list[str] = []
+    data = _yaml(text, source, problems)
+    if english is not None:
+        data = _in_language(_yaml(english, "intents.yaml", problems), data, source, problems)
     for key in sorted(set(data) - _TOP_KEYS):
         problems.append(f"{source}: unknown key '{key}'")
 
@@ -688,52 +751,123 @@ def load(path: Path = INTENTS_FILE) -> IntentSet:
     return loaded
 
 
-def match(text: str) -> Intent | None:
-    """The most relevant intent in one message (any length, any characters), or None when
-    nothing is recognised. Uses the shipped file, compiled on first use."""
-    return load().match(text)
+def locale_file(locale: str) -> Path:
+    """Where a language's intents live: dialogs/data/<language>/intents.yaml (English:
+    dialogs/data/intents.yaml). The file may not exist."""
+    base = base_locale(locale)
+    return INTENTS_FILE if base == DEFAULT_LOCALE else DATA_DIR / base / "intents.yaml"
+
+
+def intent_locales() -> tuple[str, ...]:
+    """The languages with their own intents file, English first ("en", "es")."""
+    own = sorted(p.parent.name for p in DATA_DIR.glob("*/intents.yaml"))
+    return (DEFAULT_LOCALE, *(name for name in own if name != DEFAULT_LOCALE))
+
+
+def for_locale(locale: str = DEFAULT_LOCALE) -> IntentSet:
+    """The compiled intents for a person's `locale` ("es", "es-MX"...), read once per
+    language and process: that language's file laid over the English one, or the English
+    intents when the language has no file. Raises IntentError when a file's shape is
+    wrong, OSError when one can't be read."""
+    return _for_language(base_locale(locale))
+
+
+@cache
+def _for_language(language: str) -> IntentSet:
+    path = locale_file(language)
+    if path == INTENTS_FILE or not path.is_file():
+        return load()
+    loaded = build(path.read_text("utf-8"), _name(path), INTENTS_FILE.read_text("utf-8"))
+    if loaded.problems:
+        raise IntentError("\n".join(loaded.problems))
+    return loaded
+
+
+def _name(path: Path) -> str:
+    """How problems name a file: "intents.yaml", "es/intents.yaml"."""
+    return path.name if path.parent == DATA_DIR else f"{path.parent.name}/{path.name}"
+
+
+def match(text: str, locale: str = DEFAULT_LOCALE) -> Intent | None:
+    """The most relevant intent in one message (any length, any characters) read in the
+    person's language (`locale`: "en", "es", "es-MX"...; one without its own file reads
+    English), else read in English ("me siento lonely"), or None when nothing is
+    recognised. Uses the shipped files, compiled on first use; raises IntentError only if
+    a shipped file is malformed."""
+    own = for_locale(locale)
+    found = own.match(text)
+    english = load()
+    return found if found is not None or own is english else english.match(text)
 
 
 def all_intents() -> dict[str, Intent]:
-    """Every shipped intent by id, in the file's order (the order of preference)."""
+    """Every shipped intent by id, in the file's order (the order of preference); the same
+    in every language."""
     return load().intents
 
 
-def check(catalog: Any | None = None, path: Path | None = None) -> list[str]:
+def check(
+    catalog: Any | None = None, path: Path | None = None, locale: str | None = None
+) -> list[str]:
     """Problems in an intents file ([] = fine), one readable line each: the file's shape,
     every intent's `examples` recognised as that intent, its `not_examples` not, the
     `no_intent` phrases recognised as nothing, and each reply template present in every
-    locale of `catalog` (prompts.default_catalog() when None). `path` defaults to the
-    shipped file; it is read afresh (no cache)."""
+    locale of `catalog` (prompts.default_catalog() when None).
+
+    `locale` None and `path` None: the English file and every language's file. `locale`
+    given: that language's file (`path` instead of the shipped one, if given), laid over
+    the shipped English file. `path` alone: that file, read as an English file. Files are
+    read afresh (no cache)."""
     if catalog is None:
         from prompts import default_catalog
 
         catalog = default_catalog()
-    path = path or INTENTS_FILE
+    if path is None and locale is None:
+        problems = _check_file(catalog, INTENTS_FILE, None)
+        for name in intent_locales()[1:]:
+            problems += _check_file(catalog, locale_file(name), name)
+        return problems
+    if locale is not None and base_locale(locale) != DEFAULT_LOCALE:
+        return _check_file(catalog, path or locale_file(locale), base_locale(locale))
+    return _check_file(catalog, path or INTENTS_FILE, None)
+
+
+def _check_file(catalog: Any, path: Path, locale: str | None) -> list[str]:
+    """`check` of one file: English when `locale` is None, else laid over English."""
+    name = _name(path) if locale else path.name
     try:
         text = path.read_text("utf-8")
+        english = INTENTS_FILE.read_text("utf-8") if locale else None
     except OSError as err:
-        return [f"{path.name}: cannot be read: {err}"]
-    loaded = build(text, path.name)
+        return [f"{name}: cannot be read: {err}"]
+    loaded = build(text, name, english)
     problems = list(loaded.problems)
+    also = build(english, "intents.yaml") if english is not None else None
+
+    def read(words: str) -> Intent | None:  # as `match` reads: the language, then English
+        found = loaded.match(words)
+        return found if found is not None or also is None else also.match(words)
+
     for rule in loaded.rules:
-        where = f"{path.name}: intent '{rule.intent.id}'"
+        where = f"{name}: intent '{rule.intent.id}'"
         for example in rule.examples:
-            got = loaded.match(example)
+            got = read(example)
             if got is None or got.id != rule.intent.id:
                 read_as = f"'{got.id}'" if got else "nothing"
                 problems.append(f"{where}: example '{example}' is read as {read_as}")
         for example in rule.not_examples:
-            got = loaded.match(example)
+            got = read(example)
             if got is not None and got.id == rule.intent.id:
                 problems.append(f"{where}: not_example '{example}' is read as '{got.id}'")
-        for locale in catalog.locales:
-            if not catalog.has_template(locale, rule.intent.reply):
+        if locale:
+            continue  # the replies are the English file's: checked with it
+        for each in catalog.locales:
+            if not catalog.has_template(each, rule.intent.reply):
                 problems.append(
-                    f"{where}: reply template '{rule.intent.reply}' is missing in locale '{locale}'"
+                    f"{where}: reply template '{rule.intent.reply}' is missing in locale '{each}'"
                 )
     for phrase in loaded.no_intent:
-        got = loaded.match(phrase)
+        got = read(phrase)
         if got is not None:
-            problems.append(f"{path.name}: no_intent '{phrase}' is read as '{got.id}'")
+            problems.append(f"{name}: no_intent '{phrase}' is read as '{got.id}'")
     return problems

@@ -1,7 +1,7 @@
-"""Plain data the engine works on: user state, events, replies and effects.
+"""Plain data the dialog manager works on: user state, events, replies and effects.
 
 Everything here is serialisable and free of Telegram and SQL, so the same
-engine runs on Telegram, in the terminal and in the scheduler.
+manager runs on Telegram, in the terminal and in the scheduler.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import yaml
 
+from dialogs.inputs import DEFAULT_LOCALE, base_locale
+
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
@@ -373,7 +375,7 @@ def _build_index() -> _Index:
     for name, (country, zone) in aliases["regions"].items():
         if zone is not None and not is_valid_zone(zone):
             raise ValueError(f"city_aliases.yaml: bad zone for {name!r}: {zone!r}")
-        label = name.upper() if len(name.replace(" ", "")) <= 3 else name.title()
+        label = name.upper() if len(name.replace(" ", "")) <= 3 else _titled(name)
         places = frozenset({country}) if country else frozenset()
         named_regions[_fold(name)] = _Region(zone, label, places)
 
@@ -389,6 +391,18 @@ def _build_index() -> _Index:
             raise ValueError(f"city_aliases.yaml: bad zone for {abbreviation!r}: {zone!r}")
         index.abbreviations[_fold(abbreviation)] = ZoneMatch(zone, abbreviation.upper())
     return index
+
+
+# Small words a name keeps in lower case after its first word: "Corea del Sur".
+_NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "of", "and", "the"})
+
+
+def _titled(name: str) -> str:
+    """ "corea del sur" -> "Corea del Sur", "isle of man" -> "Isle of Man"."""
+    words = name.split()
+    return " ".join(
+        w if n and w in _NAME_PARTICLES else w[:1].upper() + w[1:] for n, w in enumerate(words)
+    )
 
 
 def _clock(zone: str) -> tuple[timedelta | None, ...]:
@@ -479,6 +493,53 @@ _OBVIOUS_CITY_POPULATION = 1_000_000
 # A longer run starting with one of these is never a name ("in lisbon"); articles may
 # start one ("the hague", "la paz").
 _LEADING_NOISE = _STOPWORDS - {"the"} - _DIRECTIONS
+
+
+class _Vocab(NamedTuple):
+    """The everyday words around place names for one language: English's, plus those of
+    dialogs/data/<locale>/places.yaml for another."""
+
+    stopwords: frozenset[str]
+    prepositions: frozenset[str]
+    place_nouns: frozenset[str]
+    leading_noise: frozenset[str]
+    country_lead: frozenset[str]
+    country_tail: frozenset[str]
+
+
+_PLACES_KEYS = {"stopwords", "prepositions", "place_nouns", "name_starts", "country_lead",
+                "country_tail"}  # fmt: skip
+
+
+@cache
+def _vocab(locale: str) -> _Vocab:
+    """English's words, plus `locale`'s own (dialogs/data/<locale>/places.yaml) if it has a
+    file; raises ValueError for a malformed one."""
+    english = _Vocab(_STOPWORDS, _PREPOSITIONS, _PLACE_NOUNS, _LEADING_NOISE, _COUNTRY_LEAD,
+                     _COUNTRY_TAIL)  # fmt: skip
+    base = base_locale(locale)
+    path = resources.files("dialogs") / "data" / base / "places.yaml"
+    if base == DEFAULT_LOCALE or not path.is_file():
+        return english
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != _PLACES_KEYS:
+        raise ValueError(f"{base}/places.yaml: needs exactly the keys {sorted(_PLACES_KEYS)}")
+    own: dict[str, frozenset[str]] = {}
+    for key in _PLACES_KEYS:
+        if not isinstance(data[key], list) or not all(isinstance(w, str) for w in data[key]):
+            raise ValueError(f"{base}/places.yaml: {key} should be a list of words")
+        own[key] = frozenset(_fold(w) for w in data[key])
+    stopwords = english.stopwords | own["stopwords"]
+    return _Vocab(
+        stopwords=stopwords,
+        prepositions=english.prepositions | own["prepositions"],
+        place_nouns=english.place_nouns | own["place_nouns"],
+        leading_noise=english.leading_noise | (own["stopwords"] - own["name_starts"]),
+        country_lead=english.country_lead | own["country_lead"],
+        country_tail=english.country_tail | own["country_tail"],
+    )
+
+
 _MAX_WORDS = 5  # "Santa Cruz de la Sierra"
 _SPLIT_PARTS = re.compile(r"[,;:()\[\]\n|]")
 
@@ -533,7 +594,9 @@ class _Part(NamedTuple):
     cased: list[str]  # the same words as typed, to see capitals
 
 
-def _phrases(index: _Index, parts: list[_Part]) -> Iterator[tuple[str, _Span, bool, bool]]:
+def _phrases(
+    index: _Index, parts: list[_Part], vocab: _Vocab
+) -> Iterator[tuple[str, _Span, bool, bool]]:
     """Word runs worth looking up, longest first within each comma-separated part.
 
     Yields (phrase, span, curated_only, in_context). A lone word inside a longer part is
@@ -545,15 +608,18 @@ def _phrases(index: _Index, parts: list[_Part]) -> Iterator[tuple[str, _Span, bo
                 run = words[start : start + size]
                 span = (number, start, start + size)
                 if size == 1:
-                    if _worth_a_look(index, words, start):
-                        yield run[0], span, False, _in_context(index, words, cased, start)
-                elif set(run) <= _STOPWORDS:
+                    if _worth_a_look(index, words, start, vocab):
+                        context = _in_context(index, words, cased, start, vocab)
+                        yield run[0], span, False, context
+                elif set(run) <= vocab.stopwords:
                     yield " ".join(run), span, True, True  # "eastern time", never a town
-                elif run[0] not in _LEADING_NOISE:  # "in lisbon": the place is shorter
+                elif run[0] not in vocab.leading_noise:  # "in lisbon": the place is shorter
                     yield " ".join(run), span, False, True
 
 
-def _in_context(index: _Index, words: list[str], cased: list[str], start: int) -> bool:
+def _in_context(
+    index: _Index, words: list[str], cased: list[str], start: int, vocab: _Vocab
+) -> bool:
     if len(words) == 1:
         return True
     before = words[start - 1] if start > 0 else ""
@@ -566,7 +632,7 @@ def _in_context(index: _Index, words: list[str], cased: list[str], start: int) -
         for regions in (index.regions, index.named_regions)
         for size in (1, 2)
     )
-    return before in _PREPOSITIONS or after in _PLACE_NOUNS or capitalised or then_region
+    return before in vocab.prepositions or after in vocab.place_nouns or capitalised or then_region
 
 
 def _plausible(index: _Index, hit: _Hit, in_context: bool) -> bool:
@@ -578,23 +644,23 @@ def _plausible(index: _Index, hit: _Hit, in_context: bool) -> bool:
     return own_name and city.population >= _OBVIOUS_CITY_POPULATION
 
 
-def _worth_a_look(index: _Index, words: list[str], start: int) -> bool:
+def _worth_a_look(index: _Index, words: list[str], start: int, vocab: _Vocab) -> bool:
     word = words[start]
     if word.isdigit():
         return False
     if len(word) < 3 and len(words) > 1:  # "la", "uk" inside a sentence: only known ones
         known = word in index.nicknames or word in index.named_regions
-        return known and word not in _STOPWORDS
+        return known and word not in vocab.stopwords
     if word in _WORD_PLACES:  # "nice to meet you" vs "I live in Nice"
-        return start > 0 and words[start - 1] in _PREPOSITIONS
-    return word not in _STOPWORDS
+        return start > 0 and words[start - 1] in vocab.prepositions
+    return word not in vocab.stopwords
 
 
 def _overlaps(a: _Span, b: _Span) -> bool:
     return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
 
 
-def _search(index: _Index, text: str) -> ZoneMatch | None:
+def _search(index: _Index, text: str, vocab: _Vocab) -> ZoneMatch | None:
     """Find the place in free text like "I live in Lisbon, Portugal"."""
     lowered = text.casefold()
     for word in lowered.split():
@@ -607,7 +673,7 @@ def _search(index: _Index, text: str) -> ZoneMatch | None:
             parts.append(_Part(words, cased if len(cased) == len(words) else words))
     hits = [
         hit
-        for key, span, curated_only, in_context in _phrases(index, parts)
+        for key, span, curated_only, in_context in _phrases(index, parts, vocab)
         if (hit := _lookup(index, key, span, curated_only=curated_only))
         and _plausible(index, hit, in_context)
     ]
@@ -646,14 +712,17 @@ def _search(index: _Index, text: str) -> ZoneMatch | None:
     return best.match
 
 
-def resolve_zone(text: str) -> ZoneMatch | None:
+def resolve_zone(text: str, locale: str = "en") -> ZoneMatch | None:
     """Turn what a person typed into a time zone, offline; None if we can't tell.
 
     Understands IANA names ("europe/berlin"), city names in any case and with or without
     accents, also inside a sentence ("I live in Lisbon, Portugal"), nicknames ("NYC"),
     UTC/GMT offsets ("UTC+2", "GMT+05:30", "-3"), abbreviations ("CET") and countries on
     one clock ("Japan"). A place on several clocks ("USA", "Brazil", "Georgia") is None:
-    `zones_for_country` lists its zones to offer instead. Never raises on any string.
+    `zones_for_country` lists its zones to offer instead. `locale` ("es"...) adds that
+    language's everyday words (dialogs/data/<locale>/places.yaml): "vivo en Gijón" is
+    Gijón, and "hola" or "tarde" are no towns. Place names are read in every language.
+    Never raises on any string (a malformed shipped file raises ValueError).
     """
     if not isinstance(text, str):
         return None
@@ -670,14 +739,15 @@ def resolve_zone(text: str) -> ZoneMatch | None:
     key = _fold(lowered)
     if not key:
         return None
-    if zones_for_country(text) is not None:
+    if zones_for_country(text, locale) is not None:
         return None  # "USA", "I live in Brazil": several clocks, so ask (zones_for_country)
     index = _get_index()
-    everyday = set(key.split()) <= _STOPWORDS  # "yes", "the": towns' aliases, not answers
+    vocab = _vocab(locale)
+    everyday = set(key.split()) <= vocab.stopwords  # "yes", "the": towns' aliases, not answers
     whole = _lookup(index, key, (0, 0, len(key.split())), curated_only=everyday)
     if whole is not None:
         return whole.match  # None for "USA": asking beats guessing among its zones
-    return _search(index, text)
+    return _search(index, text, vocab)
 
 
 # --------------------------------------------------------------------------- locations
@@ -787,7 +857,7 @@ def _several_clocks() -> _SeveralClocks:
     return _SeveralClocks(names, codes, frozenset(str(w) for w in data["code_words"]))
 
 
-def zones_for_country(text: str) -> list[ZoneMatch] | None:
+def zones_for_country(text: str, locale: str = "en") -> list[ZoneMatch] | None:
     """The zones of a place on several clocks, to offer as buttons; else None.
 
     `text` is a short answer naming a country or a US state split between clocks, by name
@@ -799,8 +869,9 @@ def zones_for_country(text: str) -> list[ZoneMatch] | None:
 
     None for a place on one clock ("Japan", "Kazakhstan" since 2024: resolve_zone knows
     those), anything that isn't a whole place name ("Rio, Brazil", "USA is far"), a
-    lower-case code that is also a word ("id", "can"), or more than eight words. Offline:
-    the data is dialogs/data/country_zones.yaml. Never raises on a string.
+    lower-case code that is also a word ("id", "can"), or more than eight words. `locale`
+    ("es"...) adds that language's framing words: "estoy en México", "vivo en EEUU".
+    Offline: the data is dialogs/data/country_zones.yaml. Never raises on a string.
     """
     if not isinstance(text, str) or len(text) > MAX_INPUT_CHARS:
         return None
@@ -811,9 +882,10 @@ def zones_for_country(text: str) -> list[ZoneMatch] | None:
     words = _fold(typed).split()
     if not words or len(words) > _MAX_COUNTRY_WORDS:
         return None
-    while len(words) > 1 and words[0] in _COUNTRY_LEAD:
+    vocab = _vocab(locale)
+    while len(words) > 1 and words[0] in vocab.country_lead:
         words = words[1:]
-    while len(words) > 1 and words[-1] in _COUNTRY_TAIL:
+    while len(words) > 1 and words[-1] in vocab.country_tail:
         words = words[:-1]
     key = " ".join(words)
     zones = table.names.get(key) or table.names.get(key.replace(" ", ""))

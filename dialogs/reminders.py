@@ -4,7 +4,7 @@ review, the loneliness measure and connection windows (issue 12).
 Pure: every function takes the state and the current instant (aware) and reads the
 records of dialogs/coaching.py. The sweep has one due time per person for all of them,
 `users.next_reminder_at`, which storage sets to `next_at(state, now)` after every turn;
-when it comes, the engine's `Due("reminder")` turn asks `due_items` what is due, opens
+when it comes, the dialog manager's `Due("reminder")` turn asks `due_items` what is due, opens
 the first one's dialog and marks it sent (`mark_sent`), so the next `next_at` moves on.
 
 Rules, each documented in docs/coaching.md:

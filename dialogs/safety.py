@@ -4,7 +4,9 @@
 a lethal-dose question or a goodbye), "concern" (anything that might be: the person is asked
 directly) or "none"; whose risk it is ("self" or "other"); and whether the person discloses
 abuse against them. The phrasings live in dialogs/data/crisis_patterns.yaml, by family,
-commented and reviewable; this module normalises the text (so spelling tricks, emoji, HTML,
+commented and reviewable, and the Spanish ones in crisis_patterns_es.yaml (both read on every
+message, whatever the person's language; dialogs/safety_es.py reads who is speaking in
+Spanish); this module normalises the text (so spelling tricks, emoji, HTML,
 look-alike letters, a stray full stop or line break do not hide the words), applies the
 patterns (compiled once at import) and reads the subject from the words around each hit.
 Beside the wordings, a structural reader (_field_hits) combines fields of words per clause
@@ -28,7 +30,14 @@ from typing import Any, Literal
 
 import yaml
 
+from dialogs import safety_es
+
 PATTERNS_FILE = Path(__file__).parent / "data" / "crisis_patterns.yaml"
+# Spanish has its own file (issue 14): its idioms, negations and regional slang are many and
+# reviewed by other people; each file keeps its own macros. Both are read on every message,
+# whatever the person's language setting (a Spanish speaker may use English settings).
+PATTERNS_FILE_ES = Path(__file__).parent / "data" / "crisis_patterns_es.yaml"
+PATTERN_FILES = (PATTERNS_FILE, PATTERNS_FILE_ES)
 
 # --- normalisation ---------------------------------------------------------------------------
 
@@ -131,7 +140,10 @@ def _plain(text: str) -> str:
     text = text.casefold()
     if not text.isascii():
         folded = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in folded if not unicodedata.combining(c))
+        # Accents dropped: the few distinct marks found once, then removed in C (a Spanish
+        # message has accents in most sentences; char by char in Python was the slow part).
+        marks = [c for c in set(folded) if unicodedata.combining(c)]
+        text = folded.translate(dict.fromkeys(map(ord, marks))) if marks else folded
         text = _NON_ASCII_WORD.sub(_unmask_lookalikes, text)
     text = _LEET.sub(lambda m: _LEET_CHARS[m.group()], text)
     text = _INNER_APOSTROPHE.sub("", text)
@@ -193,33 +205,51 @@ _LEXICON_TEXT = (
     "forever never wake up suicide suicidal hurt cut self harm goodbye bye sorry love you "
     "cant take this any more please help am so tired of need give"
 )
-_LEXICON = frozenset(_LEXICON_TEXT.split())
-_LEXICON_BY_FIRST: dict[str, tuple[str, ...]] = {}
-_LEXICON_BY_LAST: dict[str, tuple[str, ...]] = {}
-for _word in sorted(_LEXICON):
-    _LEXICON_BY_FIRST[_word[0]] = (*_LEXICON_BY_FIRST.get(_word[0], ()), _word)
-    _LEXICON_BY_LAST[_word[-1]] = (*_LEXICON_BY_LAST.get(_word[-1], ()), _word)
 _LONG_WORD = re.compile(r"(?<![\w])[a-z]{9,40}(?![\w])")
+
+
+class _Lexicon:
+    """A small lexicon that words run together are cut back into (one per language, so a
+    word is never cut into a mix of English and Spanish pieces)."""
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words
+        self.by_first: dict[str, tuple[str, ...]] = {}
+        self.by_last: dict[str, tuple[str, ...]] = {}
+        for word in sorted(words):
+            self.by_first[word[0]] = (*self.by_first.get(word[0], ()), word)
+            self.by_last[word[-1]] = (*self.by_last.get(word[-1], ()), word)
+
+    def cut(self, word: str) -> list[str] | None:
+        """`word` as two or more lexicon words (the fewest), or None."""
+        if word in self.words or not (
+            any(word.startswith(w) for w in self.by_first.get(word[0], ()))
+            and any(word.endswith(w) for w in self.by_last.get(word[-1], ()))
+        ):
+            return None  # a word, or one that cannot start and end with lexicon words
+        best: list[list[str] | None] = [[]] + [None] * len(word)
+        for end in range(1, len(word) + 1):
+            for start in range(max(0, end - 11), end):
+                piece = word[start:end]
+                if best[start] is not None and piece in self.words:
+                    candidate = best[start] + [piece]  # type: ignore[operator]
+                    if best[end] is None or len(candidate) < len(best[end]):  # type: ignore[arg-type]
+                        best[end] = candidate
+        found = best[len(word)]
+        return found if found and len(found) > 1 else None
+
+
+_LEXICONS = (_Lexicon(frozenset(_LEXICON_TEXT.split())), _Lexicon(safety_es.LEXICON))
 
 
 def _segment(match: re.Match[str]) -> str:
     """A run-together word cut into lexicon words, or left as it is."""
     word = match.group()
-    if word in _LEXICON or not (
-        any(word.startswith(w) for w in _LEXICON_BY_FIRST.get(word[0], ()))
-        and any(word.endswith(w) for w in _LEXICON_BY_LAST.get(word[-1], ()))
-    ):
-        return word  # a word, or one that cannot start and end with lexicon words
-    best: list[list[str] | None] = [[]] + [None] * len(word)
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - 9), end):
-            piece = word[start:end]
-            if best[start] is not None and piece in _LEXICON:
-                candidate = best[start] + [piece]  # type: ignore[operator]
-                if best[end] is None or len(candidate) < len(best[end]):  # type: ignore[arg-type]
-                    best[end] = candidate
-    found = best[len(word)]
-    return " ".join(found) if found and len(found) > 1 else word
+    for lexicon in _LEXICONS:
+        found = lexicon.cut(word)
+        if found:
+            return " ".join(found)
+    return word
 
 
 def _join_letters(match: re.Match[str]) -> str:
@@ -257,6 +287,17 @@ class PatternBook:
     sources: dict[str, str]
     fields: dict[str, list[str]] = field(default_factory=dict)  # the structural reader's
     spelling: dict[str, str] = field(default_factory=dict)  # texting variant -> the word
+    # Read near each hit: laughter ("jajaja") lowers it like a joke marker, but only when
+    # it is next to the hit, not anywhere in the message.
+    laughter: list[str] = field(default_factory=list)
+    serious: list[str] = field(default_factory=list)  # "no es broma": a joke marker is void
+    # Stock exclamations ("me quiero morir") and the ordinary causes they are said about
+    # ("se me cayó el café"): with a cause, a laugh makes one none, no laugh a concern.
+    exclamations: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+    # Family pattern -> the language of its file ("en" unless the file says `language:`):
+    # who is speaking is read differently in Spanish, which drops the subject.
+    origin: dict[str, str] = field(default_factory=dict)
 
 
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
@@ -265,13 +306,13 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
     data = yaml.safe_load(path.read_text("utf-8"))
     macros: dict[str, str] = {}
     for name, body in (data.get("macros") or {}).items():
-        macros[name] = _expand(str(body), macros)
+        macros[name] = _expand(str(body), macros, path.name)
     sources: dict[str, str] = {}
 
     def expand_all(raws: list[str] | None) -> list[str]:
         out = []
         for raw in raws or []:
-            expanded = _expand(raw, macros)
+            expanded = _expand(raw, macros, path.name)
             sources[expanded] = raw
             out.append(expanded)
         return out
@@ -280,7 +321,7 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
     for family, levels in (data.get("families") or {}).items():
         for level, raws in (levels or {}).items():
             if level not in ("crisis", "concern"):
-                raise ValueError(f"crisis_patterns.yaml: {family}: unknown level {level!r}")
+                raise ValueError(f"{path.name}: {family}: unknown level {level!r}")
             if raws:
                 families[(family, level)] = expand_all(raws)
     # Older files keep one flat `crisis` list: read it as one family.
@@ -306,14 +347,56 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
             for word, variants in (data.get("spelling") or {}).items()
             for variant in str(variants).split()
         },
+        laughter=expand_all(data.get("laughter")),
+        serious=expand_all(data.get("serious")),
+        exclamations=expand_all(data.get("exclamations")),
+        causes=expand_all(data.get("causes")),
+        origin={p: str(data.get("language") or "en") for ps in families.values() for p in ps},
     )
 
 
-def _expand(pattern: str, macros: dict[str, str]) -> str:
+def load_book(paths: tuple[Path, ...] = PATTERN_FILES) -> PatternBook:
+    """Every pattern file read and merged into one book: lists joined in file order, the
+    families and fields joined by name, spellings merged. What the screen runs."""
+    books = [load_patterns(path) for path in paths]
+    families: dict[tuple[str, str], list[str]] = {}
+    fields: dict[str, list[str]] = {}
+    for book in books:
+        for key, patterns in book.families.items():
+            families.setdefault(key, []).extend(patterns)
+        for name, patterns in book.fields.items():
+            fields.setdefault(name, []).extend(patterns)
+
+    def joined(name: str) -> list[str]:
+        return [p for book in books for p in getattr(book, name)]
+
+    return PatternBook(
+        overrides=joined("overrides"),
+        removals=joined("removals"),
+        families=families,
+        benign=joined("benign"),
+        benign_weak=joined("benign_weak"),
+        benign_means=joined("benign_means"),
+        jokes=joined("jokes"),
+        self_frame=joined("self_frame"),
+        abuse=joined("abuse"),
+        abuse_not=joined("abuse_not"),
+        sources={k: v for book in books for k, v in book.sources.items()},
+        fields=fields,
+        spelling={k: v for book in books for k, v in book.spelling.items()},
+        laughter=joined("laughter"),
+        serious=joined("serious"),
+        exclamations=joined("exclamations"),
+        causes=joined("causes"),
+        origin={k: v for book in books for k, v in book.origin.items()},
+    )
+
+
+def _expand(pattern: str, macros: dict[str, str], where: str = "crisis_patterns.yaml") -> str:
     def macro(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in macros:
-            raise ValueError(f"crisis_patterns.yaml: unknown macro {{{name}}} in {pattern!r}")
+            raise ValueError(f"{where}: unknown macro {{{name}}} in {pattern!r}")
         return f"(?:{macros[name]})"
 
     return _MACRO.sub(macro, pattern)
@@ -550,8 +633,8 @@ class _Dispatch:
         }
         # The word starts worth a look, found in C rather than word by word in Python: those
         # whose first letters begin some pattern (a trie, so each word costs a few steps).
-        heads = {*three, *two, *one}
-        self._candidates = re.compile(r"(?<!\w)" + _trie(heads)) if heads else None
+        self.heads = {*three, *two, *one}
+        self._candidates = re.compile(r"(?<!\w)" + _trie(self.heads)) if self.heads else None
 
     def search(self, text: str) -> bool:
         """True when any pattern matches in `text`."""
@@ -574,8 +657,20 @@ class _Dispatch:
             found = sorted({*found, *(m.start() for m in self._any.finditer(text))})
         return found
 
+    def group(self, key: str) -> re.Pattern[str] | None:
+        """The compiled group for a word start beginning with `key` (up to 3 characters)."""
+        return self._three.get(key) or self._two.get(key[:2]) or self._one.get(key[:1])
 
-_BOOK = load_patterns()
+    def keys(self) -> tuple[set[str], set[str], set[str]]:
+        """The 3-, 2- and 1-character keys it dispatches on."""
+        return set(self._three), set(self._two), set(self._one)
+
+    def anywhere(self, text: str) -> set[int]:
+        """Where the patterns that could start with any letter match."""
+        return {m.start() for m in self._any.finditer(text)} if self._any is not None else set()
+
+
+_BOOK = load_book()
 _SPELLING = {k: v for k, v in _BOOK.spelling.items() if "_" not in k}
 # Two-word variants, replaced together ("b_dead": "b dead" -> "be dead"; "b" alone stays).
 _SPELLING_PAIRS = {tuple(k.split("_", 1)): v for k, v in _BOOK.spelling.items() if "_" in k}
@@ -584,7 +679,14 @@ _OVERRIDES = _compile_all(_BOOK.overrides)
 _REMOVALS = _compile_all(_BOOK.removals)
 # One search over every family first: most messages match nothing and stop there.
 _ANY = _Dispatch([p for patterns in _BOOK.families.values() for p in patterns])
-_FAMILIES = [(key, _compile_all(patterns)) for key, patterns in _BOOK.families.items()]
+# Each family compiled once per language of its patterns (the language says how to read
+# who is speaking: see _whose).
+_FAMILIES = [
+    (key, language, _compile_all(in_language))
+    for key, patterns in _BOOK.families.items()
+    for language in sorted({_BOOK.origin.get(p, "en") for p in patterns})
+    if (in_language := [p for p in patterns if _BOOK.origin.get(p, "en") == language])
+]
 _BENIGN = _compile_all(_BOOK.benign)
 _BENIGN_WEAK = _compile_all(_BOOK.benign_weak)
 _BENIGN_MEANS = _compile_all(_BOOK.benign_means)
@@ -595,9 +697,16 @@ _FICTION = re.compile(
     r"(?<!\w)(?:character|characters|book|novel|film|movie|show|series|episode|season|song|"
     r"poem|play|story|game|scene|documentary|podcast|news|article|anime|manga|comic|hamlet|"
     r"lyrics?|chapter|villain|hero|protagonist|actor|actress|doc|docu\w*|audiobook|thriller|"
-    r"victim|true crime|case)s?\b"
+    r"victim|true crime|case|" + safety_es.FICTION + r")s?\b"
 )
 _JOKES = _compile_all(_BOOK.jokes)
+# Laughter counts for the hit it is next to (within _CLOSE characters), not for the whole
+# message: "jaja, the cat meme... and if I jumped off the bridge?" is not a joke about it.
+_LAUGHTER = _compile_all(_BOOK.laughter)
+_CLOSE = 30
+_SERIOUS_MORE = _compile_all(_BOOK.serious)
+_EXCLAMATIONS = _compile_all(_BOOK.exclamations)
+_CAUSES = _compile_all(_BOOK.causes)
 _SELF_FRAME = _compile_all(_BOOK.self_frame)
 _ABUSE = _compile_all(_BOOK.abuse)
 _ABUSE_NOT = _compile_all(_BOOK.abuse_not)
@@ -643,11 +752,56 @@ _ANCHORS = (
     "secret_time",
 )  # fmt: skip
 _FIELD_ANY = _Dispatch([p for name in _ANCHORS for p in _branches(_BOOK.fields[name])])
-# One scan for both, to find where a long message is worth reading.
-_ANY_OR_FIELD = _Dispatch(
-    [p for patterns in _BOOK.families.values() for p in patterns]
-    + [p for name in _ANCHORS for p in _branches(_BOOK.fields[name])]
-)
+
+
+class _Either:
+    """Where either of two dispatches matches: the same answer as one dispatch built from
+    both pattern lists, and as fast (one scan for the word starts of both), but reusing
+    their compiled groups instead of compiling a third, larger set at import (that was half
+    the start-up time)."""
+
+    def __init__(self, first: _Dispatch, second: _Dispatch) -> None:
+        self._both = (first, second)
+        heads = first.heads | second.heads
+        self._candidates = re.compile(r"(?<!\w)" + _trie(heads)) if heads else None
+        # Each key -> the groups of both that a word start with it must try, looked up once.
+        maps: list[dict[str, tuple[re.Pattern[str], ...]]] = []
+        for size in (0, 1, 2):
+            keys = first.keys()[size] | second.keys()[size]
+            maps.append(
+                {
+                    key: tuple(g for d in self._both if (g := d.group(key)) is not None)
+                    for key in keys
+                }
+            )
+        self._three, self._two, self._one = maps
+
+    def search(self, text: str) -> bool:
+        return bool(self.starts(text, first=True))
+
+    def starts(self, text: str, first: bool = False) -> list[int]:
+        found: list[int] = []
+        three, two, one = self._three, self._two, self._one
+        for start in self._candidates.finditer(text) if self._candidates else ():
+            pos = start.start()
+            groups = (
+                three.get(text[pos : pos + 3])
+                or two.get(text[pos : pos + 2])
+                or one.get(text[pos])
+                or ()
+            )
+            for regex in groups:
+                if regex.match(text, pos):
+                    found.append(pos)
+                    if first:
+                        return found
+                    break
+        elsewhere = set().union(*(dispatch.anywhere(text) for dispatch in self._both))
+        return sorted({*found, *elsewhere}) if elsewhere else found
+
+
+# Both, to find where a long message is worth reading.
+_ANY_OR_FIELD = _Either(_ANY, _FIELD_ANY)
 _NO_MATCH = re.compile(r"(?!x)x")
 _PAST = _FIELDS.get("past", _NO_MATCH)
 _BETTER = _FIELDS.get("better", _NO_MATCH)
@@ -683,27 +837,30 @@ _FIRST = _words("i im ive id ill me myself iam mine")
 _FIRST_SUBJECT = _words("i im ive id ill iam")
 _DETERMINERS = _words("my our his her a the your their")
 _FIRST_REFLEXIVE = _words("myself meself myslef")
-_THIRD_REFLEXIVE = _words("himself herself themselves themself suicidarse matarse sich")
-_THIRD = _words(
-    "he she they him hes shes theyre theyve hed shed theyd theyll "
-    "mum mom mother mam dad father parent parents sister sis brother bro wife husband "
-    "stepdad stepfather stepmum stepmom stepmother grandad granddad grandfather grandmother "
-    "granny nana grandson granddaughter man woman boy lad character "
-    "partner boyfriend girlfriend bf gf ex kid kids son daughter child friend bestie mate "
-    "roommate flatmate housemate neighbour neighbor colleague coworker cousin aunt uncle "
-    "niece nephew grandma grandpa gran nan student client patient teammate classmate fiance "
-    "fiancee someone somebody guy girl victim farmer lodger granddaughter grandchild homie "
-    "boss manager teacher stranger lady widower grandfather grandmother bro colleague "
-    "tutor pupil carer sibling stepson stepdaughter grandkid teen teenager roomie hubby "
-    "missus crush pal buddy random follower streamer player member resident camper trainee "
-    "il elle ils elles lui ele ela eles er sie ihr lei он она они він вона вони pote "
-    "namorado namorada colega mitbewohner mitbewohnerin coinquilino compañero companero "
-    # The same people in the other languages read (accents folded).
-    "hermana hermano madre padre amiga amigo hijo hija esposo esposa novio novia irma irmao "
-    "mae pai filho filha marido soeur frere mere pere ami amie fils fille copain copine "
-    "schwester bruder mutter vater freund freundin sohn tochter mann frau sorella fratello "
-    "amico amica figlio figlia сестра брат мама папа друг подруга сын дочь муж жена мати "
-    "батько син донька чоловік дружина"
+_THIRD_REFLEXIVE = _words("himself herself themselves themself sich")
+_THIRD = (
+    _words(
+        "he she they him hes shes theyre theyve hed shed theyd theyll "
+        "mum mom mother mam dad father parent parents sister sis brother bro wife husband "
+        "stepdad stepfather stepmum stepmom stepmother grandad granddad grandfather grandmother "
+        "granny nana grandson granddaughter man woman boy lad character "
+        "partner boyfriend girlfriend bf gf ex kid kids son daughter child friend bestie mate "
+        "roommate flatmate housemate neighbour neighbor colleague coworker cousin aunt uncle "
+        "niece nephew grandma grandpa gran nan student client patient teammate classmate fiance "
+        "fiancee someone somebody guy girl victim farmer lodger granddaughter grandchild homie "
+        "boss manager teacher stranger lady widower grandfather grandmother bro colleague "
+        "tutor pupil carer sibling stepson stepdaughter grandkid teen teenager roomie hubby "
+        "missus crush pal buddy random follower streamer player member resident camper trainee "
+        "il elle ils elles lui ele ela eles er sie ihr lei он она они він вона вони pote "
+        "namorado namorada colega mitbewohner mitbewohnerin coinquilino compañero companero "
+        # The same people in the other languages read (accents folded).
+        "hermana hermano madre padre amiga amigo hijo hija esposo esposa novio novia irma irmao "
+        "mae pai filho filha marido soeur frere mere pere ami amie fils fille copain copine "
+        "schwester bruder mutter vater freund freundin sohn tochter mann frau sorella fratello "
+        "amico amica figlio figlia сестра брат мама папа друг подруга сын дочь муж жена мати "
+        "батько син донька чоловік дружина"
+    )
+    | safety_es.THIRD
 )
 
 
@@ -757,6 +914,8 @@ class _Hit:
     # 3: means in an ordinary use just after them (means_now lines)
     fiction: bool = False  # someone else's risk in a book, film, song, game
     near: str = ""  # the sentence it was read in (for the hyperbole reader)
+    said: str = ""  # the words it matched (a family hit; for the exclamation reader)
+    around: str = ""  # a few words each side of them (for laughter next to the hit)
 
 
 def _assess(text: str) -> Risk:
@@ -799,10 +958,12 @@ def _assess(text: str) -> Risk:
                 hit.level = "crisis"
     # A long message is read for its frames (past, joking, serious) only around its hits.
     scope = read if len(read) <= _LONG else " . ".join(h.near for h in hits if h.near)
-    serious = bool(hits) and bool(_SERIOUS.search(scope))
+    serious = bool(hits) and bool(_SERIOUS.search(scope) or _SERIOUS_MORE.search(scope))
     if hits and not serious and _told_as_past(scope):
         hits = []  # recovery told as past, nothing said about now
     joking = bool(hits) and not serious and bool(_JOKES.search(scope))
+    if hits and not serious:
+        hits = _exclaimed(hits, scope, joking)
     if hits and not serious and _TRIVIAL.search(scope):
         # Hyperbole about an ordinary thing, in the same sentence: "if I have to sit through
         # one more group project I'm gonna kms 💀", "this wifi... out the window jk".
@@ -823,10 +984,10 @@ def _assess(text: str) -> Risk:
             else:
                 kept.append(hit)
         hits = kept
-    if hits and joking:
-        for hit in hits:
-            if hit.level == "crisis" and hit.family in _JOKE_LOWERS:
-                hit.level = "concern"
+    for hit in hits:
+        laughing = joking or (not serious and bool(_LAUGHTER.search(hit.around)))
+        if laughing and hit.level == "crisis" and hit.family in _JOKE_LOWERS:
+            hit.level = "concern"
     if not hits:
         return Risk(abuse=True) if abuse else NO_RISK
     level = max((h.level for h in hits), key=_RANK.__getitem__)
@@ -839,6 +1000,35 @@ def _assess(text: str) -> Risk:
         subject = "other"
     families = tuple(sorted({h.family for h in hits}))
     return Risk(level, subject, families, abuse)
+
+
+# "si" (if) before a word: the exclamation is a condition ("si pierde el Madrid me mato").
+_CONDITION = re.compile(r"(?<!\w)si (?=\w)")
+
+
+def _exclaimed(hits: list[_Hit], scope: str, joking: bool) -> list[_Hit]:
+    """Stock exclamations (`exclamations`: "me quiero morir", "me mato") read with their
+    setting (decisions D2 and D3 of the Spanish table): an ordinary cause in the message
+    (`causes`: the coffee, an exam, the bus) with laughter next to it, or said as a
+    condition ("si..."), makes one none; a cause or a laugh alone makes it a concern.
+    Structural hits read from such an exclamation count as one. The caller has already
+    kept messages said to be no joke."""
+    if not any(_EXCLAMATIONS.search(hit.said or hit.near) for hit in hits):
+        return hits
+    kept = []
+    for hit in hits:
+        said = hit.said or (hit.near if hit.family == "structure" else "")
+        if not said or not _EXCLAMATIONS.search(said):
+            kept.append(hit)
+            continue
+        cause = bool(_CAUSES.search(scope if len(scope) <= _SHORT else hit.near))
+        laughing = joking or bool(_LAUGHTER.search(hit.around or hit.near))
+        if cause and (laughing or _CONDITION.search(hit.near)):
+            continue  # "me quiero morir jajaja se me cayó el café", "si vuelve... me tiro"
+        if (cause or laughing) and hit.level == "crisis":
+            hit.level = "concern"  # "me quiero morir, mañana tengo examen": ask
+        kept.append(hit)
+    return kept
 
 
 # A capitalised name in the middle of a sentence, followed by a verb: the subject of it.
@@ -916,7 +1106,8 @@ def _read(spelling: str, raw: str) -> list[_Hit]:
 
 # "(me)", "(yes, me)", "(it's me lol)" in the raw text: the person spoken of is the writer.
 _RAW_SELF = re.compile(
-    r"\(\s*(?:it'?s\s+|yes,?\s+|that'?s\s+|is\s+|mostly\s+|aka\s+|its\s+)?me\b[^)]{0,12}\)",
+    r"\(\s*(?:it'?s\s+|yes,?\s+|that'?s\s+|is\s+|mostly\s+|aka\s+|its\s+)?me\b[^)]{0,12}\)|"
+    + safety_es.RAW_SELF,
     re.IGNORECASE,
 )
 # A quotation mark in the raw text: direct speech ("he said 'I can't go on'").
@@ -993,20 +1184,23 @@ def _hits(spelling: str) -> list[_Hit]:
     starts = _ANY.starts(cleaned)
     # Each family is tried only where some pattern starts (the dispatch found those), not
     # searched through the whole text: the same hits, a fraction of the work.
-    ends: dict[tuple[str, str], int] = {}
+    ends: dict[tuple[str, str, str], int] = {}
     for pos in starts:
-        for key, regex in _FAMILIES:
-            if pos < ends.get(key, 0):
+        for key, language, regex in _FAMILIES:
+            if pos < ends.get((*key, language), 0):
                 continue  # inside this family's previous hit: the same phrase, not a new one
             match = regex.match(cleaned, pos)
             if match is None:
                 continue
-            ends[key] = match.end()
+            ends[(*key, language)] = match.end()
             family, level = key
-            hit = _Hit(family, level, _whose(cleaned, match, family))  # type: ignore[arg-type]
+            subject = _whose(cleaned, match, family, language)
+            hit = _Hit(family, level, subject)  # type: ignore[arg-type]
             begin = cleaned.rfind(" . ", 0, match.start()) + 1
             stop = cleaned.find(" . ", match.end())
             hit.near = cleaned[begin : stop if stop >= 0 else len(cleaned)]
+            hit.said = match.group()
+            hit.around = cleaned[max(0, match.start() - _CLOSE) : match.end() + _CLOSE]
             if family == "means_now" and _BENIGN_MEANS.search(
                 cleaned, match.start(), match.end() + _NEAR // 2
             ):
@@ -1186,7 +1380,11 @@ def _clause_subject(window: str) -> Subject:
         word = before[index]
         if word == "me" and index > 0 and before[index - 1] in _CAUSATIVE:
             return "self"  # "my boss makes me want to die": the wish is the writer's
-        if word in _FIRST_SUBJECT or word in _FIRST_REFLEXIVE:
+        if (
+            word in _FIRST_SUBJECT
+            or word in _FIRST_REFLEXIVE
+            or safety_es.speaks_of_self(before[index : index + 2])
+        ):
             if any(w in _REPORTING for w in before[:index]) and any(
                 w in _THIRD for w in before[:index]
             ):
@@ -1218,13 +1416,17 @@ def _around(text: str, starts: list[int]) -> str:
     return " . ".join(pieces)
 
 
-def _whose(text: str, match: re.Match[str], family: str) -> Subject:
+def _whose(text: str, match: re.Match[str], family: str, language: str = "en") -> Subject:
     """Whose risk a hit speaks of. In order: a reflexive in it ("kill himself", "hurt
     myself"); the writer named in it ("I", "me": "nobody would miss me"); a person it starts
     with ("my brother took pills"); else the nearest person before it in the text ("my
     partner talks about not waking up"), where "me" is an object and does not count ("my ex
     texted me goodbye"). "my" is a possessive, not a person. Nobody named: the writer.
-    Hits of the someone_else family skip the "me" inside them for the same reason."""
+    Hits of the someone_else family skip the "me" inside them for the same reason.
+    Spanish drops the subject, so a Spanish line's hit also reads the person from verbs and
+    clitics ("quiero", "matarme", "he decidido": the writer; "se quiere matar": someone
+    else), and before it a "me" (the writer in the clause) stops the search unless it
+    follows a reporting verb ("mi mamá me dijo que...": hers)."""
     words = match.group().split()
     for word in words:
         if word in _THIRD_REFLEXIVE:
@@ -1234,6 +1436,10 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
     mine = _FIRST_SUBJECT if family == "someone_else" else _FIRST
     if any(word in mine for word in words):
         return "self"
+    if family != "someone_else" and safety_es.speaks_of_self(words):
+        return "self"  # "quiero matarme", "tengo las pastillas": the verb says who
+    if family == "someone_else" and safety_es.third_person(words):
+        return "other"  # "se quiere matar", "quiere suicidarse", "el cuarto de mi hija"
     for word in words[:3]:
         if word in _THIRD or (word.endswith("s") and word[:-1] in _THIRD):
             return "other"
@@ -1242,12 +1448,18 @@ def _whose(text: str, match: re.Match[str], family: str) -> Subject:
     before = text[max(0, match.start() - 160) : match.start()].split()[-20:]
     if len(before) >= 2 and before[-1] == "me" and before[-2] in _CAUSATIVE:
         return "self"  # "my boss makes me want to die": the wish is the writer's
+    spanish = language == "es" and family != "someone_else"
+    reported = False
     for index in range(len(before) - 1, -1, -1):
         word = before[index]
         if word == ".":
             continue
-        if word in _FIRST_SUBJECT:
+        if word in _FIRST_SUBJECT or safety_es.speaks_of_self(before[index : index + 2]):
             return "self"
+        if spanish:
+            reported = reported or safety_es.reports(before, index)
+            if word == "me" and not reported:
+                return "self"
         if _is_third(word) and not _possessed(before, index, match.group()):
             return "other"
     return "self"

@@ -28,8 +28,10 @@ from typing import Any
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, TemplateError
 
 from dialogs import hooks
+from dialogs.conditions import Branch
 from dialogs.graph import (
     AUTO,
+    IF,
     LINES,
     LISTED,
     TICK,
@@ -97,7 +99,7 @@ class Placeholder(ChainableUndefined):
 
 
 def sample_answer(step: StepSpec) -> Any:
-    """A plausible answer to `step`, as the engine would keep it in the step's slot."""
+    """A plausible answer to `step`, as the dialog manager would keep it in the step's slot."""
     if step.slot in SAMPLE_ANSWERS:
         return SAMPLE_ANSWERS[step.slot]
     mark = f"‹{step.slot}›"
@@ -193,7 +195,7 @@ class Sample:
         )
 
     def html(self, name: str, ctx: Mapping[str, Any]) -> str | None:
-        """Template `name` rendered as the engine would (Telegram HTML) with the values
+        """Template `name` rendered as the dialog manager would (Telegram HTML) with the values
         `ctx` (see `walk`), or None when it cannot be even with placeholders (it calls
         or computes with a value only a hook gives)."""
         try:
@@ -225,7 +227,7 @@ class Sample:
     def walk(self, dialog: DialogSpec) -> dict[str, Seen]:
         """For each step, what it shows on a first pass through the dialog.
 
-        Steps are taken in reading order (`order`) as the engine would take them, on a
+        Steps are taken in reading order (`order`) as the dialog manager would take them, on a
         sample person (`SAMPLE_PROFILE`, no records) at `SAMPLE_NOW`: a message-only step
         runs its action hook, the enter hooks give their values and the choices hook its
         buttons, then the step gets its sample answer (`sample_answer`) and its action hook
@@ -354,11 +356,22 @@ def _accepts(step: StepSpec) -> str:
     return said
 
 
+def _conditions(dialog: DialogSpec, here: str, branches: tuple[Branch, ...]) -> str:
+    """A conditional `next:` in words: "if `<condition>` → <step>; ..." (its `else` is said
+    by the caller, beside what follows it)."""
+    return "; ".join(f"if `{b.source}` → {_link(dialog, here, b.go)}" for b in branches)
+
+
 def _next(dialog: DialogSpec, step: StepSpec) -> str:
-    """Where the step goes without a button of the file (typed answers, by itself)."""
+    """Where the step goes without a button of the file (typed answers, by itself); its
+    conditions first, then "otherwise" before each way that reaches its `else`."""
     said: list[str] = []
     for route in routes(step):
         where = _link(dialog, step.id, route.target)
+        if route.kind == IF and route.choice is None:
+            said.append(f"if `{route.condition}` → {where}")
+            continue
+        before = len(said)
         if route.kind == LINES:
             said.append(f"after {step.max_items} lines → {where}")
         elif route.kind == TYPED and step.collect:
@@ -371,6 +384,8 @@ def _next(dialog: DialogSpec, step: StepSpec) -> str:
             said.append(f"by itself → {where}")
         elif route.kind == TICK and route.choice is None:
             said.append("ticks and typed words stay here; the finishing button moves on")
+        if route.otherwise and route.choice is None and len(said) > before:
+            said[-1] = f"otherwise {said[-1]}"
     return "; ".join(said) or "by button"
 
 
@@ -393,8 +408,12 @@ def _hooks(dialog: DialogSpec, step: StepSpec) -> str:
 
 def _button(dialog: DialogSpec, step: StepSpec, choice: ChoiceSpec, sample: Sample) -> str:
     """One button: its label, where it goes, and what else it does."""
+    branches = choice.branches if choice.next else step.branches
     if step.input == "multi" and not choice.finish:
         where = "ticks (stays here)"
+    elif branches:
+        where = _conditions(dialog, step.id, branches) + "; otherwise"
+        where += " → " + _link(dialog, step.id, choice_target(step, choice))
     else:
         where = "→ " + _link(dialog, step.id, choice_target(step, choice))
     notes: list[str] = []

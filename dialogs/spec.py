@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from dialogs.conditions import Branch, ConditionError, compile_branch
+
 FLOWS_DIR = Path(__file__).parent / "flows"
 INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "photo", "none")
 KEYBOARDS = (None, "location", "remove", "main")
@@ -43,6 +45,9 @@ class DialogError(ValueError):
 
 @dataclass(frozen=True)
 class ChoiceSpec:
+    """One button of a step (or one option a choices hook made): its id, label key, where it
+    goes (`next`, maybe conditional) and the value it gives the step."""
+
     id: str
     label: str
     next: str | None = None
@@ -56,10 +61,16 @@ class ChoiceSpec:
     # Other words that tap it when typed, as whole words ("saturday", "sat" for "Sat 5"),
     # folded (dialogs.inputs.fold); only from choices hooks. Words naming two buttons tap none.
     words: tuple[str, ...] = ()
+    # A conditional `next:` (dialogs/conditions.py): tried in order before `next`, which is
+    # then the list's `else`.
+    branches: tuple[Branch, ...] = ()
 
 
 @dataclass(frozen=True)
 class StepSpec:
+    """One step of a dialog file: what it asks (`prompt`, `input`), where the answer is kept
+    (`slot`), its buttons and hooks, and where it goes next. dialogs/README.md has every key."""
+
     id: str
     prompt: str
     input: str = "choice"
@@ -82,16 +93,21 @@ class StepSpec:
     display: bool = False  # a screen to read (a card, a list, a menu): never resumed
     ask: str | None = None  # template of a one-line form of the question, used on resuming
     words: str | None = None  # "mood": a mood in words ("pretty bad") is offered as a number
+    branches: tuple[Branch, ...] = ()  # a conditional `next:`; `next` is then its `else`
 
     @property
     def passive(self) -> bool:
         """It shows its message and moves on without an answer: `input: none`, or an `end`
-        step without buttons (the engine's `_enter`, the graph and the script agree here)."""
+        step without buttons (the dialog manager's `_enter`, the graph and the script agree
+        here)."""
         return self.input == "none" or (self.end and not self.choices)
 
     def targets(self) -> list[str]:
-        found = [self.next] if self.next else []
-        found += [c.next for c in self.choices if c.next]
+        """Every place the file says this step may lead: `next` and its conditions, each
+        button's, and the `exits` a hook may return."""
+        found = [b.go for b in self.branches] + ([self.next] if self.next else [])
+        for choice in self.choices:
+            found += [b.go for b in choice.branches] + ([choice.next] if choice.next else [])
         return found + list(self.exits)
 
 
@@ -111,6 +127,8 @@ class WayIn:
 
 @dataclass(frozen=True)
 class DialogSpec:
+    """One dialog file, parsed and checked: its steps, its way in and its stack rules."""
+
     id: str
     start: str
     steps: dict[str, StepSpec]
@@ -123,11 +141,16 @@ class DialogSpec:
     restart_on_open: bool = False  # opening it again starts at `start`, wherever it was
 
     def callback(self, step: str, choice: str) -> str:
+        """A button's callback data, "c|<dialog>|<step>|<choice>" (at most 64 bytes, checked at
+        load: the Bot API's limit for callback_data)."""
         return "|".join((CALLBACK_PREFIX, self.id, step, choice))
 
 
 @dataclass
 class DialogSet:
+    """Every loaded dialog by id, and `script_version`: the first 12 hex digits of a hash of
+    the dialog files, stored with each conversation at every turn."""
+
     dialogs: dict[str, DialogSpec]
     script_version: str = ""
 
@@ -138,6 +161,7 @@ class DialogSet:
         return dialog_id in self.dialogs
 
     def step(self, dialog_id: str, step_id: str) -> StepSpec | None:
+        """The step, or None when the dialog or the step no longer exists."""
         spec = self.dialogs.get(dialog_id)
         return spec.steps.get(step_id) if spec else None
 
@@ -169,16 +193,48 @@ def _parse_choice(dialog: str, step: str, raw: Any, problems: _Problems) -> Choi
     if means not in (None, "yes", "no"):
         problems.add(step, f"choice '{raw['id']}': means must be yes or no")
     cid = str(raw["id"])
+    onward, branches = _parse_next(raw.get("next"), step, problems, f"choice '{cid}': ")
     return ChoiceSpec(
         id=cid,
         label=str(raw.get("label") or f"{dialog}.{step}.{cid}"),
-        next=raw.get("next"),
+        next=onward,
+        branches=branches,
         value=raw.get("value", cid),
         hook=raw.get("hook"),
         finish=bool(raw.get("finish", False)),
         when=raw.get("when"),
         means=means,
     )
+
+
+def _parse_next(
+    raw: Any, step: str, problems: _Problems, where: str = ""
+) -> tuple[str | None, tuple[Branch, ...]]:
+    """A `next:` as (target, conditions): a plain target has none; a list of
+    `{if: <expression>, go: <target>}` ends with the `{else: <target>}` it must have, which
+    becomes the target. Each expression is checked and compiled here, once."""
+    if raw is None or isinstance(raw, str):
+        return raw, ()
+    if not isinstance(raw, list):
+        problems.add(step, f"{where}next must be a step id or a list of conditions")
+        return None, ()
+    branches: list[Branch] = []
+    fallback: str | None = None
+    for at, item in enumerate(raw):
+        if isinstance(item, dict) and set(item) == {"else"}:
+            if at != len(raw) - 1:
+                problems.add(step, f"{where}the 'else' of a conditional next must come last")
+            fallback = str(item["else"]) if item["else"] else None
+        elif isinstance(item, dict) and set(item) == {"if", "go"}:
+            try:
+                branches.append(compile_branch(item["if"], item["go"]))
+            except ConditionError as err:
+                problems.add(step, f"{where}condition '{item['if']}': {err}")
+        else:
+            problems.add(step, f"{where}each condition is {{if: <expression>, go: <step>}}")
+    if fallback is None:
+        problems.add(step, f"{where}a conditional next needs a last {{else: <step>}}")
+    return fallback, tuple(branches)
 
 
 _STEP_KEYS = {
@@ -204,12 +260,14 @@ def _parse_step(dialog: str, sid: str, raw: Any, problems: _Problems) -> StepSpe
         if c is not None
     )
     kind = raw.get("input") or ("choice" if choices or raw.get("choices_from") else "none")
+    onward, branches = _parse_next(raw.get("next"), sid, problems)
     return StepSpec(
         id=sid,
         prompt=str(raw.get("prompt") or f"{dialog}/{sid}"),
         input=kind,
         slot=raw.get("slot"),
-        next=raw.get("next"),
+        next=onward,
+        branches=branches,
         choices=choices,
         choices_from=raw.get("choices_from"),
         hook=raw.get("hook"),
@@ -277,6 +335,8 @@ def _parse_way_in(raw: dict[str, Any], problems: _Problems) -> WayIn:
 
 
 def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
+    """Parse one dialog file's YAML `text` (named `source` in problems): the spec, or None
+    when it cannot be read at all, and the problems found in it (never raises)."""
     problems = _Problems(source)
     try:
         raw = yaml.safe_load(text)
@@ -428,6 +488,8 @@ def _check_prompts(spec: DialogSpec, catalog: Any, problems: _Problems) -> None:
 
 
 def validate(specs: list[DialogSpec], catalog: Any, hooks: Any, problems: list[_Problems]) -> None:
+    """Check the dialogs together (targets, shapes, hooks, reach, prompts in every locale,
+    ways in), adding what is wrong to each file's `problems`."""
     from dialogs.commands import check_ways_in
 
     known = {s.id: set(s.steps) for s in specs}

@@ -33,8 +33,8 @@ def quoted(section: str) -> str:
 
 
 def engine_target(step: StepSpec, choice_next: str | None) -> str:
-    # Written out here from the engine's rule (dialogs/engine.py `_accept`), not taken
-    # from dialogs.graph, so the page is checked against the engine.
+    # Written out here from the dialog manager's rule (dialogs/manager.py `_accept`), not taken
+    # from dialogs.graph, so the page is checked against the dialog manager.
     return choice_next or step.next or END
 
 

@@ -3,7 +3,7 @@
 The real PTB Application on the fake Bot API; the tests move a clock and call
 `Sweeper.sweep` themselves. The sweep's part (claim once, not paused, not counted as
 unanswered, dropped when 12 hours late, blocked people) is tested with a stand-in for
-the engine's follow-up turn, so it holds whatever the follow-up says. The last tests
+the dialog manager's follow-up turn, so it holds whatever the follow-up says. The last tests
 run the whole path: "No, I'm not safe" on the crisis screen, then the real follow-up.
 """
 
@@ -30,14 +30,14 @@ from tests.telegram_harness import (
 )
 
 CRISIS = "honestly I just want to die"
-STAND_IN = "common/picking_up"  # any short prompt: what the follow-up says is the engine's
+STAND_IN = "common/picking_up"  # any short prompt: what the follow-up says is the dialog manager's
 
 
 def follow_ups_answered_by_stand_in(bot: ClockedBot) -> list[Event]:
-    """Make the engine answer Due("followup") with one short message; returns the events
-    the engine saw, so a test can tell whether a turn ran at all."""
-    engine = bot.tg.bridges.engine
-    real: Callable[[UserState, Event, datetime], Turn] = engine.step
+    """Make the dialog manager answer Due("followup") with one short message; returns the events
+    the dialog manager saw, so a test can tell whether a turn ran at all."""
+    manager = bot.tg.bridges.manager
+    real: Callable[[UserState, Event, datetime], Turn] = manager.step
     seen: list[Event] = []
 
     def step(state: UserState, event: Event, now: datetime) -> Turn:
@@ -48,7 +48,7 @@ def follow_ups_answered_by_stand_in(bot: ClockedBot) -> list[Event]:
             return turn
         return real(state, event, now)
 
-    engine.step = step  # type: ignore[method-assign]
+    manager.step = step  # type: ignore[method-assign]
     return seen
 
 
@@ -125,7 +125,7 @@ async def test_a_followup_late_after_downtime_is_sent_unless_12_hours_late(
         clock.set(DUE + late)
         arrived = await sweep_and_read(bot, ada)
         assert len(arrived) == (1 if sent else 0)
-        assert (Due("followup") in seen) is sent  # a dropped one never reaches the engine
+        assert (Due("followup") in seen) is sent  # a dropped one never reaches the dialog manager
         assert column(bot, 9103, "followup_at") is None  # either way, never again
 
 

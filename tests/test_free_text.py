@@ -1,7 +1,7 @@
 """Free words in every state (issue 11): understood where they can be, else answered.
 
 Two halves. The pure engine (fast, exact about frames and slots): the rules of
-dialogs/engine_listen.py one by one. Then transcripts through the real Application on the
+dialogs/manager_listen.py one by one. Then transcripts through the real Application on the
 fake Bot API: more than forty free-text messages typed at the menu, with nothing open, at
 the check-in, at the time zone and time steps, at button steps, before /start and after
 declining consent. Each must be answered warmly (never a re-ask like "Please tap one of
@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from dialogs import intents, places
-from dialogs.engine import Engine
 from dialogs.hooks import listen as listen_hooks
+from dialogs.manager import DialogManager
 from dialogs.model import Command, Frame, Press, Profile, Record, Text, Turn, UserState
 from dialogs.spec import DIALOG_PREFIX, load_dialogs
 from prompts import default_catalog
@@ -32,7 +32,7 @@ from tests.telegram_harness import Harness, bridges_on_fake, onboard
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 DIALOGS = load_dialogs()
 CATALOG = default_catalog()
-ENGINE = Engine(DIALOGS, CATALOG)
+MANAGER = DialogManager(DIALOGS, CATALOG)
 
 # Words the old replies used where words were not understood: none may come back.
 RE_ASKS = ("which of these you mean", "whole number from", "didn't catch a time",
@@ -58,7 +58,7 @@ def back_to(where: str) -> str:
 def run(state: UserState, *events: object, now: datetime = NOW) -> Turn:
     turn = Turn(state)
     for event in events:
-        turn = ENGINE.step(turn.state, event, now)  # type: ignore[arg-type]
+        turn = MANAGER.step(turn.state, event, now)  # type: ignore[arg-type]
     return turn
 
 
@@ -128,7 +128,7 @@ def test_every_intent_reply_renders_in_both_places(intent_id: str) -> None:
     state = at_menu()
     state.stack.append(Frame("listen", "reply", {"reply": intent.reply, "heard": 1}))
     turn = Turn(state)
-    ENGINE._enter(turn, NOW)  # render the screen as the engine would
+    MANAGER._enter(turn, NOW)  # render the screen as the engine would
     own = CATALOG.render("en", intent.reply, {})
     assert own and own in text_of(turn)
     line = CATALOG.render("en", "common/not_started",

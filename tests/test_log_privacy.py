@@ -137,7 +137,7 @@ async def a_checkin_and_a_failure(chat: ChatDriver, bridges: Bridges, app: objec
     def broken(*args: object) -> None:
         raise RuntimeError(repr(args))  # the error quotes the person's state and words
 
-    bridges.engine.step = broken  # type: ignore[method-assign]
+    bridges.manager.step = broken  # type: ignore[method-assign]
     replies = await chat.send("ZQERROR my secret")
     assert "Sorry, something went wrong" in replies[0].plain_text
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Frame, Profile, Turn, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
@@ -23,7 +23,7 @@ from tests.telegram_harness import FIXED_NOW, Harness, bridges_on_fake, onboard
 PRACTICES = ("compassion", "truth")
 DIALOGS = load_dialogs()
 CATALOG = default_catalog()
-ENGINE = Engine(DIALOGS, CATALOG)
+MANAGER = DialogManager(DIALOGS, CATALOG)
 SAMPLE_SLOTS = {"named": "x", "kind_words": "x", "own": "x", "example": "miss", "answer": "x"}
 
 
@@ -176,11 +176,11 @@ INVITES = re.compile(r"\?|\b(type|write|name)\b", re.IGNORECASE)
 
 
 def step_message(dialog: str, step: str, slots: dict[str, Any]) -> str:
-    """One step's message as the engine renders it (its enter hooks run on a fresh person)."""
+    """One step's message as the dialog manager renders it (its enter hooks run on a fresh person)."""
     state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Europe/Lisbon"))
     state.stack = [Frame(dialog, step, dict(slots))]
     turn = Turn(state)
-    ENGINE._prompt(turn, DIALOGS[dialog].steps[step], FIXED_NOW)
+    MANAGER._prompt(turn, DIALOGS[dialog].steps[step], FIXED_NOW)
     reply = turn.replies[0]
     return plain(CATALOG.render("en", reply.template, reply.ctx))
 

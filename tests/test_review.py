@@ -1,7 +1,7 @@
 """The weekly review, the connection window and their settings (issue 12).
 
 `week_summary` on built states (local dates in Asia/Kolkata, counts, the UCLA trend, the
-caption's length), the review and window dialogs on the pure engine (the scheduler and
+caption's length), the review and window dialogs on the pure manager (the scheduler and
 /review are wired by the lead), and the two settings dialogs end to end on the fake Bot API.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from dialogs import coaching, drafts
-from dialogs.engine import Engine
 from dialogs.hooks import review
 from dialogs.hooks.rhythm import in_quiet_hours
+from dialogs.manager import DialogManager
 from dialogs.model import Press, Profile, Record, Text, Turn, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)  # Sunday 18:30 in Kolkata
 MOODS = [2, 3, 3, 4, 1, 5, 4, 3, 2, 4]  # one check-in a day, oldest first
 CATALOG = default_catalog()
 DIALOGS = load_dialogs()
-ENGINE = Engine(DIALOGS, CATALOG)
+MANAGER = DialogManager(DIALOGS, CATALOG)
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def plain(text: str) -> str:
 def open_dialog(state: UserState, dialog: str, now: datetime, slots: dict[str, Any]) -> Turn:
     """Open a dialog as the scheduler will (on top, covering what lies below for good)."""
     turn = Turn(state)
-    ENGINE._push(turn, dialog, now, slots, via=drafts.DUE)
+    MANAGER._push(turn, dialog, now, slots, via=drafts.DUE)
     return turn
 
 
@@ -205,7 +205,7 @@ def test_a_quiet_week_is_gentle_and_an_empty_month_has_no_chart() -> None:
     assert "quiet one" in rendered(empty)[0]
 
 
-# --- the review dialog (engine) ------------------------------------------------------
+# --- the review dialog (manager) ------------------------------------------------------
 
 
 def press(dialog: str, step: str, choice: str) -> Press:
@@ -222,7 +222,7 @@ def test_typing_on_the_review_keeps_the_answer_for_the_week() -> None:
         "week_start": "2026-11-16",
         "answer": None,
     }  # looked at: noted, no answer yet
-    turn = ENGINE.step(turn.state, Text("Write to Meera first"), NOW)
+    turn = MANAGER.step(turn.state, Text("Write to Meera first"), NOW)
     assert "Write to Meera first" in rendered(turn)[0]
     assert [r.data for r in turn.state.records[coaching.REVIEW]] == [
         {"week_start": "2026-11-16", "answer": "Write to Meera first"}
@@ -237,25 +237,25 @@ def test_typing_on_the_review_keeps_the_answer_for_the_week() -> None:
 def test_answer_button_skip_and_close_save_nothing_by_mistake() -> None:
     turn = open_dialog(person(), "review", NOW, {})
     shown = turn.state.top.slots[review.QUESTION]  # type: ignore[union-attr]
-    turn = ENGINE.step(turn.state, press("review", "week", "answer"), NOW)
+    turn = MANAGER.step(turn.state, press("review", "week", "answer"), NOW)
     assert turn.state.top.step == "answer"  # type: ignore[union-attr]
     assert turn.replies[0].ctx["question"] == shown
-    turn = ENGINE.step(turn.state, press("review", "answer", "skip"), NOW)
+    turn = MANAGER.step(turn.state, press("review", "answer", "skip"), NOW)
     assert turn.state.top is None
     assert [r.data["answer"] for r in turn.state.records[coaching.REVIEW]] == [None]
     turn = open_dialog(turn.state, "review", NOW, {})
-    turn = ENGINE.step(turn.state, press("review", "week", "answer"), NOW)
-    turn = ENGINE.step(turn.state, Text("Call my brother"), NOW)
+    turn = MANAGER.step(turn.state, press("review", "week", "answer"), NOW)
+    turn = MANAGER.step(turn.state, Text("Call my brother"), NOW)
     assert [r.data["answer"] for r in turn.state.records[coaching.REVIEW]] == ["Call my brother"]
     turn = open_dialog(turn.state, "review", NOW, {})
-    turn = ENGINE.step(turn.state, press("review", "week", "close"), NOW)
+    turn = MANAGER.step(turn.state, press("review", "week", "close"), NOW)
     assert turn.state.top is None and [r.template for r in turn.replies] == ["review/bye"]
     assert [r.data["answer"] for r in turn.state.records[coaching.REVIEW]] == ["Call my brother"]
 
 
 def test_plan_a_step_opens_the_steps_dialog() -> None:
     turn = open_dialog(person(), "review", NOW, {})
-    turn = ENGINE.step(turn.state, press("review", "week", "steps"), NOW)
+    turn = MANAGER.step(turn.state, press("review", "week", "steps"), NOW)
     assert turn.replies[0].template.startswith("steps/")
 
 
@@ -267,9 +267,9 @@ def test_the_window_message_and_its_buttons() -> None:
     text = rendered(turn)[0]
     assert f"next {coaching.WINDOW_MINUTES} minutes" in text and "(12:30)" in text
     assert DIALOGS["window"].steps["open"].display
-    opened = ENGINE.step(turn.state, press("window", "open", "contacts"), NOW)
+    opened = MANAGER.step(turn.state, press("window", "open", "contacts"), NOW)
     assert opened.state.top is not None and opened.state.top.dialog == "contacts"
-    later = ENGINE.step(turn.state, press("window", "open", "later"), NOW)
+    later = MANAGER.step(turn.state, press("window", "open", "later"), NOW)
     assert later.state.top is None and rendered(later) == [CATALOG.render("en", "window/bye", {})]
     without_slots = rendered(open_dialog(person(), "window", NOW, {}))[0]
     assert "()" not in without_slots and "minutes" in without_slots
@@ -444,6 +444,6 @@ async def test_the_review_time_step_has_a_way_back_to_the_days(url: str) -> None
 
 def test_a_plain_no_closes_the_review_without_an_answer() -> None:
     turn = open_dialog(person(), "review", NOW, {})
-    turn = ENGINE.step(turn.state, Text("no thanks"), NOW)
+    turn = MANAGER.step(turn.state, Text("no thanks"), NOW)
     assert turn.state.top is None and [r.template for r in turn.replies] == ["review/bye"]
     assert [r.data["answer"] for r in turn.state.records[coaching.REVIEW]] == [None]

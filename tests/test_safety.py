@@ -201,8 +201,11 @@ def test_a_negation_never_masks_a_crisis_phrase_that_follows_it(negation: str) -
 
 @pytest.mark.parametrize("idiom", IDIOMS)
 def test_an_idiom_never_masks_a_crisis_phrase_next_to_it(idiom: str) -> None:
-    # A joke marker in the idiom ("lol") lowers a stated wish to a concern, never to none.
-    joking = bool(safety._JOKES.search(normalise(idiom)))
+    # A joke marker in the idiom ("lol", "jajaja") lowers a stated wish to a concern, never
+    # to none.
+    joking = bool(
+        safety._JOKES.search(normalise(idiom)) or safety._LAUGHTER.search(normalise(idiom))
+    )
     masked = [
         crisis
         for crisis in SAID_OUTRIGHT
@@ -313,8 +316,8 @@ def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
 
 def test_the_fast_search_agrees_with_one_plain_alternation() -> None:
     """safety._ANY dispatches on the first two letters; it must find what the plain
-    alternation of the same patterns finds."""
-    book = load_patterns()
+    alternation of the same patterns (every pattern file's) finds."""
+    book = safety.load_book()
     plain = compile_one("|".join(p for ps in book.families.values() for p in ps))
     for row in PHRASES:
         for spelling in safety._spellings(row["text"]):
@@ -369,7 +372,7 @@ def test_the_structural_reader_reads_new_wordings_by_their_shape() -> None:
     """Plans, means, goodbyes and questions in wordings no pattern lists (safety._field_hits)."""
     crisis = [
         "sunday. that's when. already decided",  # a decision and a time
-        "the hosepipe is in the boot and the engine's on",  # means, here and now
+        "the hosepipe is in the boot and the dialog manager's on",  # means, here and now
         "sitting with the tablets lined up in front of me",
         "passwords are in the blue folder. thank you for everything",  # two signs of leaving
         "how many of my sleeping tablets until you don't wake up",  # a question about dying

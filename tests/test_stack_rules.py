@@ -22,7 +22,7 @@ import pytest
 from bot.sender import send_all
 from dialogs import drafts
 from dialogs.drafts import RETURN_WINDOW
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Command, Due, Frame, Press, Profile, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
@@ -331,7 +331,7 @@ async def test_onboarding_comes_back_even_after_a_long_while(bot: Bot) -> None:
 
 # --- the rule itself, and rows stored before it -------------------------------------------
 
-ENGINE = Engine(load_dialogs(), default_catalog())
+MANAGER = DialogManager(load_dialogs(), default_catalog())
 
 
 def member(*frames: Frame) -> UserState:
@@ -347,12 +347,12 @@ def test_rows_stored_before_the_rule_still_load_and_help_still_returns() -> None
     # Help on top of an old row (a button of an old message brings it up the same way):
     # "Back" returns as it used to.
     state = member(stored("reframe", "balanced", {"thought": "t"}), stored("sos", "main", {}))
-    back = ENGINE.step(state, Press(ENGINE.dialogs["sos"].callback("main", "back")), FIXED_NOW)
+    back = MANAGER.step(state, Press(MANAGER.dialogs["sos"].callback("main", "back")), FIXED_NOW)
     assert [r.template for r in back.replies] == ["common/resume"]
     assert back.replies[0].ctx["question_template"] == "reframe/short/balanced"
     # Anything else on top of an old row does not bring it back: a draft is kept instead.
     state = member(stored("reframe", "balanced", {"thought": "t"}), stored("contacts", "name", {}))
-    turn = ENGINE.step(state, Command("cancel"), FIXED_NOW)
+    turn = MANAGER.step(state, Command("cancel"), FIXED_NOW)
     assert turn.state.stack == []
     draft = drafts.find(turn.state, "reframe")
     assert draft is not None and draft.data["slots"] == {"thought": "t"}

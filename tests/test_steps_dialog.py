@@ -738,7 +738,7 @@ def test_a_typed_weekday_picks_its_button(typed: str, day: int) -> None:
     from dialogs.hooks.steps import pick_weekday
 
     state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
-    [button] = named_by(state, typed)  # the engine taps the one button the words name
+    [button] = named_by(state, typed)  # the dialog manager taps the one button the words name
     call = HookCall(state, Frame("steps", "plan_weekday", {}), button.value, FIXED_NOW, [])
     assert pick_weekday(call) == "plan_time"
     assert int(call.frame.slots["day"][-2:]) == day
@@ -749,15 +749,15 @@ def test_words_without_one_clear_weekday_are_asked_again_kindly(typed: str) -> N
     from dialogs.hooks.steps import pick_weekday
 
     state = UserState(profile=Profile(consented=True, onboarded=True, timezone="Asia/Kolkata"))
-    assert len(named_by(state, typed)) != 1  # no button tapped: the engine asks again
+    assert len(named_by(state, typed)) != 1  # no button tapped: the dialog manager asks again
     stale = HookCall(state, Frame("steps", "plan_weekday", {}), "2026-01-01", FIXED_NOW, [])
     assert pick_weekday(stale) == "plan_weekday"  # a day no longer offered: asked again
     assert "day" not in stale.frame.slots
 
 
 def named_by(state: UserState, typed: str) -> list[ChoiceSpec]:
-    """The weekday buttons whose `words` the typed words name (the engine's rule for
-    ChoiceSpec.words, dialogs/engine.py `_match_choice`)."""
+    """The weekday buttons whose `words` the typed words name (the dialog manager's rule for
+    ChoiceSpec.words, dialogs/manager.py `_match_choice`)."""
     from dialogs.hooks.steps import weekdays
     from dialogs.inputs import fold
 

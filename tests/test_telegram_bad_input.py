@@ -61,7 +61,7 @@ STATES: dict[str, Callable[[ChatDriver], Awaitable[None]]] = {
 
 
 def without_listening(state: UserState) -> UserState:
-    """Words may get the listening reply (dialogs/engine_listen.py): its frame on top, and
+    """Words may get the listening reply (dialogs/manager_listen.py): its frame on top, and
     the mark it leaves on the step it covers, are taken away; nothing else may change."""
     if state.top is not None and state.top.dialog == "listen":
         state.stack.pop()
@@ -123,7 +123,7 @@ async def test_a_failure_inside_a_turn_says_sorry_and_saves_nothing(
         def broken(_state: object, event: Text, _now: object) -> None:
             raise RuntimeError(event.text)  # an error message that quotes the user
 
-        tg.bridges.engine.step = broken  # type: ignore[method-assign]
+        tg.bridges.manager.step = broken  # type: ignore[method-assign]
         caplog.set_level(logging.DEBUG)
         quiet_libraries()
         replies = await ada.send("my secret city")

@@ -49,6 +49,8 @@ def _log(state: UserState, now: datetime) -> Record:
 
 
 def focus(state: UserState) -> str | None:
+    """The focus of their latest needs map (one of IDEAS' keys), or None without a map or with
+    a focus this module has no ideas for."""
     latest = records.latest(state, NEEDS_MAP)
     chosen = latest.data.get("focus") if latest else None
     return chosen if chosen in IDEAS else None
@@ -98,6 +100,15 @@ def save_mood(call: HookCall) -> None:
 
 @action("checkin_branch")
 def branch(call: HookCall) -> str:
+    """The check-in's fork after "how connected" (the value: 1-5, or None when skipped).
+
+    Writes `connected` into the latest MOOD record, then returns, by that record's mood (1-5):
+    "support" for a low mood (<= LOW) when `needs_support` (three lows in a row and no support
+    message in the last 24 hours; the time is written to the "checkin_log" record); "low" for any
+    other low mood; "high" for >= HIGH; else "middle", with today's idea picked into the slot
+    `idea` (`pick_idea`, which logs it). The branch stays here: the support test and the idea
+    are computed from records and time. AssertionError if no MOOD record exists (the mood step
+    saves one first)."""
     record = records.latest(call.state, MOOD)
     assert record is not None, "the mood step saved one"
     record.data = {**record.data, "connected": call.value}
@@ -116,6 +127,8 @@ def branch(call: HookCall) -> str:
 
 @enter("checkin_plan")
 def checkin_plan(call: HookCall) -> dict[str, Any]:
+    """`plan`: the safety plan's written parts ({section: [lines]}, dialogs/hooks/plan.py) and
+    `has_plan`: whether any part has a line, for the support message."""
     parts = sections(call.state)
     return {"plan": parts, "has_plan": any(parts.values())}
 

@@ -8,7 +8,7 @@ _list.j2 are meant for reuse by any dialog that shows the list.
 
 Buttons that act on one person carry its record id in the choice id, and are
 rebuilt from the person's own records on every tap, so an id that is not theirs
-(stale, removed or forged) matches nothing and gets the engine's "expired" reply.
+(stale, removed or forged) matches nothing and gets the dialog manager's "expired" reply.
 While a person is being changed, `slots.person` holds their record id; without
 it, the add steps are adding someone new.
 """
@@ -28,10 +28,13 @@ TYPED = "typed"  # slot of the username and phone steps
 
 
 def people(state: UserState) -> list[Record]:
+    """Their reach-out list: the CONTACT records, in the order they chose (first = first tried)."""
     return state.records.get(KIND, [])
 
 
 def default_message(state: UserState) -> str:
+    """The usual ready message ("Need a quick chat?") in their locale (label
+    `contacts.default_message`), for a person whose `message` is None."""
     # The words live with the other prompts; reading them is deterministic, so still pure.
     from prompts import default_catalog
 
@@ -71,6 +74,7 @@ def _named(record: Record) -> tuple[tuple[str, Any], ...]:
 
 @enter("contact_list")
 def contact_list(call: HookCall) -> dict[str, Any]:
+    """`people` (each as `view`), `count` and `max_people` (MAX_PEOPLE, 5), for the list."""
     found = people(call.state)
     return {"people": [view(call.state, r) for r in found], "count": len(found),
             "max_people": MAX_PEOPLE}  # fmt: skip
@@ -91,38 +95,22 @@ def contact_actions(call: HookCall) -> list[ChoiceSpec]:
     return buttons
 
 
-@action("contacts_route")
-def contacts_route(call: HookCall) -> str | None:
-    """Back at the list, nothing half-done is kept; an empty list goes straight to adding."""
+@action("contacts_fresh")
+def contacts_fresh(call: HookCall) -> None:
+    """Empty the frame's slots: back at the list, or starting or stopping an addition,
+    nothing half-done is kept (and no `person` is being changed). Where to go next is the
+    dialog file's (conditions on `count('contact')`)."""
     call.frame.slots = {}
-    return None if people(call.state) else "name"
 
 
 # --- adding someone -----------------------------------------------------------------
 
 
-@action("contacts_begin_add")
-def contacts_begin_add(call: HookCall) -> str | None:
-    if len(people(call.state)) >= MAX_PEOPLE:
-        return "full"
-    call.frame.slots = {}
-    return None
-
-
-@action("contacts_stop_adding")
-def contacts_stop_adding(call: HookCall) -> str | None:
-    call.frame.slots = {}
-    return "open" if people(call.state) else None
-
-
-@action("contacts_back")
-def contacts_back(call: HookCall) -> str | None:
-    """From "how to reach": back to the person being changed, or to the name being added."""
-    return "person" if call.frame.slots.get("person") is not None else None
-
-
 @enter("contact_card")
 def contact_card(call: HookCall) -> dict[str, Any]:
+    """One person for the add and change steps: `person` (the one being changed, as `view`, or
+    None while adding), `name` (theirs, or the slot `name` while adding), `editing` (bool) and
+    `count` (people on the list)."""
     record = _editing(call)
     person = view(call.state, record) if record else None
     name = person["name"] if person else call.frame.slots.get("name", "")
@@ -174,22 +162,39 @@ def _keep_reach(call: HookCall, reach: str, handle: str) -> str | None:
 
 @action("contacts_check_username")
 def contacts_check_username(call: HookCall) -> str | None:
+    """The Telegram username step's answer (slot `typed`), checked by contact_links.check_username.
+
+    A button (no `typed`) does nothing here. A username it refuses returns "username" (asked
+    again; `contact_retry` says why). A good one is kept in the slots `reach`/`handle` while
+    adding (returns None: the file's `next`), or written to the person being changed (returns
+    "person", or "open" when that person was removed meanwhile)."""
     return _checked_reach(call)
 
 
 @action("contacts_check_phone")
 def contacts_check_phone(call: HookCall) -> str | None:
+    """The phone step's answer (slot `typed`), checked by contact_links.check_phone (kept in
+    international form, "+447700900123"): returns "phone" to ask again, else as
+    `contacts_check_username` does ("person", "open" or None)."""
     return _checked_reach(call)
 
 
 @action("contacts_save_other")
 def contacts_save_other(call: HookCall) -> str | None:
+    """Another way to reach them, in their own words (slot `typed`, up to 100 characters), kept
+    as reach "other": None while adding, "person" after changing someone, "open" when that
+    person is gone. A button (no `typed`) does nothing."""
     typed = call.frame.slots.pop(TYPED, None)
     return None if typed is None else _keep_reach(call, "other", str(typed))
 
 
 @action("contacts_add")
 def contacts_add(call: HookCall) -> str | None:
+    """Save the person being added from the slots `name`, `reach`, `handle`, `note` as a CONTACT
+    record ({..., "message": None}: the usual message) and empty the slots.
+
+    Returns "full" when the list already holds MAX_PEOPLE (5) and saves nothing, "name" for a
+    frame from an older script without all three answers, else None (the file's `added`)."""
     slots = call.frame.slots
     if len(people(call.state)) >= MAX_PEOPLE:
         return "full"
@@ -204,6 +209,7 @@ def contacts_add(call: HookCall) -> str | None:
 
 @enter("contact_added")
 def contact_added(call: HookCall) -> dict[str, Any]:
+    """The newest person (as `view`, or None), `count` and `max_people` for the "added" screen."""
     found = people(call.state)
     newest = view(call.state, found[-1]) if found else None
     return {"person": newest, "count": len(found), "max_people": MAX_PEOPLE}
@@ -214,6 +220,8 @@ def contact_added(call: HookCall) -> dict[str, Any]:
 
 @choices("contact_people")
 def contact_people(call: HookCall) -> list[ChoiceSpec]:
+    """One button per saved person (value: their record id; label `contacts.pick_person` with
+    their `name`); unsaved ones have no lasting id and are left out."""
     return [
         ChoiceSpec(id=str(r.id), label="contacts.pick_person", value=r.id, ctx=_named(r))
         for r in people(call.state)
@@ -228,6 +236,9 @@ CARD = (("rename", "rename"), ("reach", "how"), ("note", "edit_note"),
 
 @choices("contact_person_actions")
 def contact_person_actions(call: HookCall) -> list[ChoiceSpec]:
+    """The buttons of one person's card (CARD: rename, how to reach, note, message, move up,
+    remove), each valued by their record id and going to its step; "move up" only below the
+    first. Empty when the person in the slot `person` is gone."""
     record = _editing(call)
     if record is None or record.id is None:
         return []
@@ -247,16 +258,22 @@ def contact_person_actions(call: HookCall) -> list[ChoiceSpec]:
 
 @action("contacts_save_name")
 def contacts_save_name(call: HookCall) -> str | None:
+    """The new name (slot `new_name`, up to 40 characters) written to the person being changed.
+    Returns "open" when that person is gone, else None; a button does nothing here."""
     return _save_field(call, "new_name", "name")
 
 
 @action("contacts_save_note")
 def contacts_save_note(call: HookCall) -> str | None:
+    """The new note (slot `new_note`, up to 100 characters) for the person being changed;
+    "open" when that person is gone, else None."""
     return _save_field(call, "new_note", "note")
 
 
 @action("contacts_save_message")
 def contacts_save_message(call: HookCall) -> str | None:
+    """Their own ready message (slot `new_message`, up to 200 characters) for the person being
+    changed; "open" when that person is gone, else None."""
     return _save_field(call, "new_message", "message")
 
 
@@ -273,11 +290,14 @@ def _save_field(call: HookCall, slot: str, field: str) -> str | None:
 
 @action("contacts_clear_note")
 def contacts_clear_note(call: HookCall) -> str | None:
+    """ "Clear the note": the person's note becomes None; "open" when the person is gone."""
     return _reset(call, "note")
 
 
 @action("contacts_reset_message")
 def contacts_reset_message(call: HookCall) -> str | None:
+    """ "Use the usual message": the person's `message` becomes None (the default one); "open"
+    when the person is gone."""
     return _reset(call, "message")
 
 
@@ -291,6 +311,8 @@ def _reset(call: HookCall, field: str) -> str | None:
 
 @action("contacts_move_up")
 def contacts_move_up(call: HookCall) -> None:
+    """Swap the person being changed with the one above them (nothing for the first, or a person
+    who is gone): the list's order is the order they would be tried in."""
     record = _editing(call)
     found = people(call.state)
     if record is not None and (i := found.index(record)) > 0:
@@ -299,6 +321,8 @@ def contacts_move_up(call: HookCall) -> None:
 
 @choices("contact_remove_choices")
 def contact_remove_choices(call: HookCall) -> list[ChoiceSpec]:
+    """ "Yes, remove" (runs `contacts_remove`, then `removed`) and "No, keep" (back to the card)
+    for the person being changed, named on both; empty when that person is gone."""
     record = _editing(call)
     if record is None or record.id is None:
         return []
@@ -313,6 +337,8 @@ def contact_remove_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("contacts_remove")
 def contacts_remove(call: HookCall) -> str | None:
+    """Remove the person being changed; the slots keep only `removed_name` for the next screen.
+    Returns "open" when the person was already gone (a stale button), else None."""
     record = _editing(call)
     if record is None:
         return "open"
@@ -323,4 +349,5 @@ def contacts_remove(call: HookCall) -> str | None:
 
 @enter("contact_removed")
 def contact_removed(call: HookCall) -> dict[str, Any]:
+    """`name` (the one just removed) and `count` (people left) for the "removed" screen."""
     return {"name": call.frame.slots.get("removed_name", ""), "count": len(people(call.state))}

@@ -9,7 +9,7 @@ as their answer (or drop it), and the frame is gone once they leave.
 
 Time rules (all UTC, set here, sent by the sweep through `Due("followup")`):
 - "No, I'm not safe": `unsafe_at` = now; the emergency number stays on every screen for
-  UNSAFE_FOR (engine.py) unless they tap "I've called / someone is with me"; a follow-up
+  UNSAFE_FOR (manager.py) unless they tap "I've called / someone is with me"; a follow-up
   FOLLOWUP_UNSAFE later, even in quiet hours.
 - Any crisis reply (a crisis message, "yes" or "not sure" to the concern question): a
   follow-up FOLLOWUP_LATER later, moved out of their quiet hours.
@@ -30,7 +30,7 @@ from dialogs.schedule import after_quiet_hours
 PENDING = "pending"  # the words they were writing when help came, until kept or dropped
 PENDING_AT = "pending_at"  # [dialog, step] those words were meant for
 ANSWER_BELOW = "answer_below"  # leaving the crisis dialog gives these words to the step below
-KEPT = "kept"  # in the step below: the fold of words just kept there (engine, one event)
+KEPT = "kept"  # in the step below: the fold of words just kept there (manager, one event)
 TYPED = "typed"  # slot of the question steps: read at once, then emptied
 AGAIN = "again"  # the concern question is being asked a second time
 LISTEN_FROM = "listen_from"  # the screen words were typed on, for the warm reply
@@ -189,6 +189,8 @@ def crisis_called(call: HookCall) -> None:
 
 @enter("followup_sent")
 def followup_sent(call: HookCall) -> dict[str, Any]:
+    """`unsafe`: whether they still have not said they called or someone is with them
+    (`profile.unsafe_at` is set), for the follow-up's words."""
     return {"unsafe": call.state.profile.unsafe_at is not None}
 
 
@@ -334,4 +336,5 @@ def followup_answer(call: HookCall) -> str | None:
 
 @action("crisis_drop")
 def crisis_drop(call: HookCall) -> None:
+    """ "Leave it out": the words they were writing when help came (slot `pending`) are dropped."""
     call.frame.slots.pop(PENDING, None)

@@ -89,6 +89,8 @@ def country_info(call: HookCall) -> dict[str, Any]:
 
 @choices("country_choices")
 def country_choices(call: HookCall) -> list[ChoiceSpec]:
+    """One button per country offered (dialogs/data helplines' `offered` list), labelled with its
+    flag and name; the value is its ISO 3166-1 alpha-2 code."""
     data = helplines.load()
     return [
         ChoiceSpec(
@@ -103,6 +105,10 @@ def country_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("save_country")
 def save_country(call: HookCall) -> str | None:
+    """Their country from a tapped button (the code) or typed words (helplines.parse_country:
+    a name or a code). Writes `profile.country`. Returns "ask" when typed words name no
+    country we know (asked again; `country_info` shows what they typed), else None. A button
+    of the step's own (value None) changes nothing."""
     if call.value is None:  # a button of its own, not an answer
         call.frame.slots.pop(TYPED, None)
         return None
@@ -116,4 +122,5 @@ def save_country(call: HookCall) -> str | None:
 
 @action("follow_time_zone")
 def follow_time_zone(call: HookCall) -> None:
+    """ "Use my time zone": `profile.country` back to None, so the country comes from their zone."""
     call.state.profile.country = None

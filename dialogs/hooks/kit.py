@@ -33,10 +33,12 @@ _OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.IGNORECASE)
 
 
 def items(state: UserState) -> list[Record]:
+    """The kit: their KIT_ITEM records, in the order they were added."""
     return state.records.get(KIND, [])
 
 
 def photos(state: UserState) -> list[Record]:
+    """The kit's photo items only, in order (each message of the photo step shows one)."""
     return [r for r in items(state) if r.data.get("type") == "photo"]
 
 
@@ -58,6 +60,7 @@ def site(url: str) -> str:
 
 
 def short(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in "…" when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -91,6 +94,8 @@ def check_link(typed: str) -> tuple[str | None, str | None]:
 
 @enter("kit_view")
 def kit_view(call: HookCall) -> dict[str, Any]:
+    """The kit for a template: `items` (each as `view`), `count`, `photos` (how many), `max_items`
+    (MAX_ITEMS, 12), `max_photos` (MAX_PHOTOS, 6) and `full` (no room for another item)."""
     found = items(call.state)
     return {"items": [view(r) for r in found], "count": len(found),
             "photos": len(photos(call.state)), "max_items": MAX_ITEMS, "max_photos": MAX_PHOTOS,
@@ -99,6 +104,8 @@ def kit_view(call: HookCall) -> dict[str, Any]:
 
 @choices("kit_actions")
 def kit_actions(call: HookCall) -> list[ChoiceSpec]:
+    """The kit menu's buttons: add words, a link and (under MAX_PHOTOS) a photo while the kit has
+    room, see the photos when there are any, remove when there is anything."""
     found = items(call.state)
     buttons = []
     if len(found) < MAX_ITEMS:
@@ -132,6 +139,8 @@ def _add(call: HookCall, data: dict[str, Any]) -> str | None:
 
 @action("kit_add_text")
 def kit_add_text(call: HookCall) -> str | None:
+    """Keep their words (slot `text`, up to 200 characters) as a text item. Returns "full" when
+    the kit already holds MAX_ITEMS (nothing saved), else None; a button does nothing."""
     text = call.frame.slots.pop("text", None)
     if text is None:  # a button, not an answer
         return None
@@ -140,6 +149,9 @@ def kit_add_text(call: HookCall) -> str | None:
 
 @action("kit_check_link")
 def kit_check_link(call: HookCall) -> str | None:
+    """The link step's answer (slot `typed`), checked by `check_link`. A refused one returns
+    "add_link" (asked again; `kit_link_retry` says why); a good one goes to the slot `url`
+    (with "https://" added when missing) and returns None. A button does nothing."""
     typed = call.frame.slots.get(TYPED)
     if typed is None:
         call.frame.slots.pop(TYPED, None)
@@ -162,6 +174,9 @@ def kit_link_retry(call: HookCall) -> dict[str, Any]:
 
 @action("kit_add_link")
 def kit_add_link(call: HookCall) -> str | None:
+    """Save the link in the slot `url` with its label (slot `label`, up to 60 characters, or
+    None) as a link item. Returns "full" at MAX_ITEMS, "add_link" for a frame from an older
+    script without a url, else None."""
     url = call.frame.slots.pop("url", None)
     label = call.frame.slots.pop("label", None)
     if url is None:  # a frame from an older script
@@ -171,6 +186,9 @@ def kit_add_link(call: HookCall) -> str | None:
 
 @action("kit_add_photo")
 def kit_add_photo(call: HookCall) -> str | None:
+    """Save the photo they sent (slot `photo`: {file_id, caption}) as a photo item. Returns
+    "full" at MAX_PHOTOS photos or MAX_ITEMS items (nothing saved), else None; a button does
+    nothing."""
     photo = call.frame.slots.pop("photo", None)
     if not isinstance(photo, dict):  # a button, not a photo
         return None
@@ -183,6 +201,7 @@ def kit_add_photo(call: HookCall) -> str | None:
 
 @enter("kit_added")
 def kit_added(call: HookCall) -> dict[str, Any]:
+    """`kit_view` plus `item`: the newest item (as `view`), for the "added" screen."""
     found = items(call.state)
     return kit_view(call) | {"item": view(found[-1]) if found else None}
 
@@ -192,6 +211,7 @@ def kit_added(call: HookCall) -> dict[str, Any]:
 
 @action("kit_photos_from_start")
 def kit_photos_from_start(call: HookCall) -> None:
+    """ "See my photos": the photo step starts again from the first (slot `photo_at` removed)."""
     call.frame.slots.pop(PHOTO_AT, None)
 
 
@@ -205,6 +225,9 @@ def kit_next_photo(call: HookCall) -> str | None:
 
 @enter("kit_photo")
 def kit_photo(call: HookCall) -> dict[str, Any]:
+    """The photo message's values: `photo_id` (a Telegram file id: the dialog manager sends
+    the message as that photo, or None when the index is out of range), `caption`, `number`
+    (1-based) and `total`, for the photo at the slot `photo_at`."""
     found = photos(call.state)
     at = int(call.frame.slots.get(PHOTO_AT, 0))
     if not 0 <= at < len(found):
@@ -219,6 +242,8 @@ def kit_photo(call: HookCall) -> dict[str, Any]:
 
 @choices("kit_remove_choices")
 def kit_remove_choices(call: HookCall) -> list[ChoiceSpec]:
+    """One button per saved item ("remove 2: <first words>"), valued by its record id; each runs
+    `kit_remove` and goes to `removed`."""
     return [
         ChoiceSpec(
             id=str(r.id),
@@ -241,6 +266,8 @@ def _words(record: Record) -> str:
 
 @action("kit_remove")
 def kit_remove(call: HookCall) -> str | None:
+    """Remove the item whose record id is the value. Returns "open" when it is already gone (a
+    stale button), else None."""
     record = records.find(call.state, KIND, call.value)
     if record is None:
         return "open"

@@ -12,12 +12,16 @@ SELF_NAME = "change_language.self_name"  # each locale names itself, in its own 
 
 
 def language_name(catalog: Catalog, locale: str) -> str:
+    """How `locale` names itself (its label `change_language.self_name`), or the locale code when
+    its folder has no such label yet."""
     # A new locale folder without its own name still shows up, by its code.
     return catalog.label(locale, SELF_NAME) if catalog.has_label(locale, SELF_NAME) else locale
 
 
 @choices("locale_choices")
 def locale_choices(call: HookCall) -> list[ChoiceSpec]:
+    """One button per locale folder under prompts/, each named in its own language; the value is
+    the locale code."""
     catalog = default_catalog()
     return [
         ChoiceSpec(
@@ -32,12 +36,14 @@ def locale_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("save_locale")
 def save_locale(call: HookCall) -> None:
+    """The tapped locale becomes `profile.locale`; a value that is not a locale changes nothing."""
     if call.value in default_catalog().locales:
         call.state.profile.locale = str(call.value)
 
 
 @enter("language_info")
 def language_info(call: HookCall) -> dict[str, Any]:
+    """`language`: their language's own name, and `others`: how many other locales there are."""
     catalog = default_catalog()
     return {
         "language": language_name(catalog, call.state.profile.locale),

@@ -1,6 +1,6 @@
 """Hooks for the `listen` dialog: the reply to words a step could not take as an answer.
 
-The engine (dialogs/engine_listen.py) pushes the dialog on top of the step that got the
+The dialog manager (dialogs/manager_listen.py) pushes the dialog on top of the step that got the
 words, with these slots (never the words themselves):
 
 - `intent`, `reply`, `kind`: the matched intent's id, reply template and kind (None: no
@@ -32,7 +32,7 @@ from dialogs.model import Frame
 from dialogs.spec import DIALOG_PREFIX, END, ChoiceSpec
 
 DIALOG = "listen"
-REPLY, CONFIRM, ZONES = "reply", "confirm", "zones"  # the steps the engine opens it at
+REPLY, CONFIRM, ZONES = "reply", "confirm", "zones"  # the steps the dialog manager opens it at
 MIN_OFFERS, MAX_OFFERS = 2, 3
 # Offer id -> where its button leads: a step of this dialog, `dialog:<id>`, or None for
 # "person" (a link to their first person, or adding one). Targets are checked by a test.
@@ -209,7 +209,7 @@ def listen_more(call: HookCall) -> list[ChoiceSpec]:
 @action("listen_keep")
 def listen_keep(call: HookCall) -> None:
     """The tapped value goes to the step underneath as its answer when this dialog ends
-    (the engine's `answer_below`, as the crisis dialog's "keep it" does)."""
+    (the dialog manager's `answer_below`, as the crisis dialog's "keep it" does)."""
     call.frame.slots[crisis_hooks.ANSWER_BELOW] = str(call.value)
 
 

@@ -1,4 +1,7 @@
-"""Hooks for a person's own data: the export file and the erase confirmation."""
+"""Hooks for a person's own data: the export file.
+
+The erase confirmation needs none: dialogs/flows/delete.yaml checks the typed word itself.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogs import coaching, export
-from dialogs.hooks import HookCall, action, enter
-
-CONFIRM_WORD = "delete"
+from dialogs.hooks import HookCall, enter
 
 
 @enter("export_file")
 def export_file(call: HookCall) -> dict[str, Any]:
+    """Everything kept about them as a file: `document` ((filename named by their local date,
+    JSON bytes): dialogs/export.py) and `saved_count`, the number of things they saved
+    (settings such as the review day are left out of the count)."""
     data = export.build(call.state, call.now)
     day = call.now.date()
     if call.state.profile.timezone:  # name the file by their own calendar day
@@ -29,10 +33,3 @@ def export_file(call: HookCall) -> dict[str, Any]:
         "document": (export.filename(day), export.to_bytes(data)),
         "saved_count": sum(counts.values()),
     }
-
-
-@action("check_delete_word")
-def check_delete_word(call: HookCall) -> str:
-    # Only the exact word erases; anything else (or the button) keeps everything.
-    typed = call.value if isinstance(call.value, str) else ""
-    return "erased" if typed.strip().casefold() == CONFIRM_WORD else "kept"

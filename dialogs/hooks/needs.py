@@ -62,6 +62,8 @@ def rank(ratings: dict[str, int]) -> list[str]:
 
 
 def tied_at_top(ratings: dict[str, int]) -> list[str]:
+    """The kinds sharing the highest rating (0-4), in the order they were asked; more than one
+    means the person picks which comes first."""
     top = max((ratings.get(k, 0) for k in KINDS), default=0)
     return [k for k in KINDS if ratings.get(k, 0) == top]
 
@@ -140,6 +142,9 @@ def _viewed(frame: Frame, maps: list[Record]) -> Record | None:
 
 @enter("needs_overview")
 def overview(call: HookCall) -> dict[str, Any]:
+    """The opening screen: `map` (the latest map, or the older one in the slot `viewing`, as
+    `map_view`; None before the first), `viewing` (an older one is shown) and `count` (maps
+    kept)."""
     maps = _maps(call.state)
     if not maps:
         return {"map": None, "viewing": False, "count": 0}
@@ -153,6 +158,8 @@ def overview(call: HookCall) -> dict[str, Any]:
 
 @choices("needs_overview_choices")
 def overview_choices(call: HookCall) -> list[ChoiceSpec]:
+    """The opening's buttons: begin / later before the first map; while an older map is shown,
+    the list, the latest and close; else redo, older maps (with more than one) and close."""
     maps = _maps(call.state)
     if not maps:
         return [
@@ -173,6 +180,8 @@ def overview_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("needs_leave_overview")
 def leave_overview(call: HookCall) -> None:
+    """Leaving the opening: the slots (only `viewing` lives there) are emptied, so a new map
+    starts from nothing."""
     # Only the map being viewed lives here; a new map starts from empty slots.
     call.frame.slots.clear()
 
@@ -188,12 +197,15 @@ def _older(state: UserState) -> list[tuple[int, Record]]:
 
 @enter("needs_older")
 def older(call: HookCall) -> dict[str, Any]:
+    """`maps`: every map but the latest, newest first (at most MAX_LISTED, 8), as `map_view`."""
     zone = _zone(call.state)
     return {"maps": [map_view(r, zone, call.now) for _, r in _older(call.state)]}
 
 
 @choices("needs_older_maps")
 def older_maps(call: HookCall) -> list[ChoiceSpec]:
+    """One numbered button per older map (value: its position in the records, stable since maps
+    are only ever added); each runs `needs_view_map` and goes back to `open`."""
     return [
         ChoiceSpec(
             id=f"m{index}",
@@ -209,6 +221,7 @@ def older_maps(call: HookCall) -> list[ChoiceSpec]:
 
 @action("needs_view_map")
 def view_map(call: HookCall) -> None:
+    """The tapped older map's position goes to the slot `viewing` (an int)."""
     call.frame.slots["viewing"] = int(call.value)
 
 
@@ -217,6 +230,8 @@ def view_map(call: HookCall) -> None:
 
 @enter("needs_draft")
 def draft(call: HookCall) -> dict[str, Any]:
+    """For the "carry on?" question: `partway` (the set-aside run has answers beyond the start)
+    and `saved` (when it was set aside, in their zone, or None)."""
     info = draft_info(call)
     saved = info.get("draft_saved")
     slots = (info.get("draft") or {}).get("slots") or {}
@@ -231,18 +246,29 @@ def draft(call: HookCall) -> dict[str, Any]:
 
 @enter("needs_isolation")
 def isolation(call: HookCall) -> dict[str, Any]:
+    """`weighs`: which kind of isolation weighs more by the two answers (slots `social` and
+    `emotional`, each on the app's own 0-4 scale: 0 = not true at all, 4 = very true): see
+    `weighs`."""
     slots = call.frame.slots
     return {"weighs": weighs(slots.get("social"), slots.get("emotional"))}
 
 
 @enter("needs_rating_info")
 def rating_info(call: HookCall) -> dict[str, Any]:
+    """The next kind to rate: `kind` (one of KINDS), `number` (1-based) and `total` (5)."""
     kind = _next_unrated(call.frame.slots) or KINDS[-1]
     return {"kind": kind, "number": KINDS.index(kind) + 1, "total": len(KINDS)}
 
 
 @action("needs_save_rating")
 def save_rating(call: HookCall) -> str | None:
+    """One rating (the value, 0-4: 0 = fine as it is, 4 = very empty) for the next unrated kind.
+
+    Writes the slot `ratings` ({kind: 0-4}); once all five are rated, also `ranking` (kinds
+    emptiest first, ties in the asked order) and `focus` (the first), or no `focus` on a tie.
+    Returns "rate" while kinds are left, "tie" when two or more share the top rating (they
+    pick), else None (the file's `ranked`). The branch stays here: it follows the ranking the
+    hook computes."""
     slots = call.frame.slots
     slots.pop("rating", None)  # the step's slot only carries the number here
     kind = _next_unrated(slots)
@@ -262,12 +288,14 @@ def save_rating(call: HookCall) -> str | None:
 
 @enter("needs_tie")
 def tie(call: HookCall) -> dict[str, Any]:
+    """`top`: the highest rating (0-4), shared by the tied kinds."""
     ratings = _ratings(call.frame.slots)
     return {"top": max(ratings.values(), default=0)}
 
 
 @choices("needs_tied_kinds")
 def tied_kinds(call: HookCall) -> list[ChoiceSpec]:
+    """One button per kind tied at the top; the value is the kind (kept in the slot `focus`)."""
     return [
         ChoiceSpec(id=k, label=f"needs.kind.{k}", value=k)
         for k in tied_at_top(_ratings(call.frame.slots))
@@ -276,6 +304,7 @@ def tied_kinds(call: HookCall) -> list[ChoiceSpec]:
 
 @action("needs_put_focus_first")
 def put_focus_first(call: HookCall) -> None:
+    """The chosen kind (the value) moves to the front of the slot `ranking`."""
     slots = call.frame.slots
     ranking = [k for k in slots.get("ranking") or rank(_ratings(slots)) if k != call.value]
     slots["ranking"] = [str(call.value), *ranking]
@@ -283,6 +312,7 @@ def put_focus_first(call: HookCall) -> None:
 
 @enter("needs_ranking")
 def ranking(call: HookCall) -> dict[str, Any]:
+    """`ranking`: [{kind, rating}] emptiest first, and `focus`: the chosen kind."""
     slots = call.frame.slots
     ratings = _ratings(slots)
     order = slots.get("ranking") or rank(ratings)
@@ -297,12 +327,16 @@ def ranking(call: HookCall) -> dict[str, Any]:
 
 @enter("needs_focus")
 def focus(call: HookCall) -> dict[str, Any]:
+    """`focus`: the chosen kind (the slot `focus`, else the emptiest), and `hint`: the goal that
+    usually fits it ("widen" or "deepen", GOAL_HINTS); only a hint, the person chooses."""
     kind = _focus(call.frame.slots)
     return {"focus": kind, "hint": GOAL_HINTS[kind]}
 
 
 @choices("needs_step_ideas")
 def step_ideas(call: HookCall) -> list[ChoiceSpec]:
+    """Two or three small first steps for the focus (IDEAS), each valued {"idea": id} so the
+    saved map tells a suggested idea from their own words."""
     return [
         ChoiceSpec(id=idea, label=f"needs.idea.{idea}", value={"idea": idea})
         for idea in IDEAS[_focus(call.frame.slots)]
@@ -314,6 +348,9 @@ def step_ideas(call: HookCall) -> list[ChoiceSpec]:
 
 @action("needs_save_map")
 def save_map(call: HookCall) -> None:
+    """Save the finished map as a NEEDS_MAP record: made_at (ISO UTC), date (their local day),
+    when and when_own, social and emotional (0-4), weighs, ratings ({kind: 0-4}), ranking,
+    focus, goal and first_step ({"idea": id} or {"own": text}); the dialog's draft is dropped."""
     slots = call.frame.slots
     ratings = _ratings(slots)
     data = {
@@ -336,6 +373,7 @@ def save_map(call: HookCall) -> None:
 
 @enter("needs_latest")
 def latest(call: HookCall) -> dict[str, Any]:
+    """`map`: the newest map (as `map_view`, or None) and `count`: maps kept."""
     record = records.latest(call.state, KIND)
     view = map_view(record, _zone(call.state), call.now) if record else None
     return {"map": view, "count": len(_maps(call.state))}

@@ -40,6 +40,9 @@ def nudge_info(call: HookCall) -> dict[str, Any]:
 
 @choices("nudge_choices")
 def nudge_choices(call: HookCall) -> list[ChoiceSpec]:
+    """With a small step to ask about: one button per answer (easy, okay, hard, not yet), each
+    saving it (`nudge_save_answer`) and going to the step of that name. Without one: "I'll
+    try" and "Not today" for the idea."""
     if _step(call) is None:
         return [
             ChoiceSpec(id="try", label="nudge.open.try", next="will_try"),
@@ -53,5 +56,7 @@ def nudge_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("nudge_save_answer")
 def save_answer(call: HookCall) -> None:
+    """Keep the answer (the value: one of ANSWERS) as a STEP_FOLLOW_UP record {at: ISO UTC, step:
+    the map's first step or None, answer}; the weekly review counts easy, okay and hard."""
     data = {"at": call.now.isoformat(), "step": _step(call), "answer": str(call.value)}
     records.add(call.state, FOLLOW_UP, data, call.now)

@@ -19,6 +19,7 @@ NUDGES = ("off", "gentle", "daily")
 
 
 def is_paused(paused_until: datetime | None, now: datetime) -> bool:
+    """Whether a pause (`paused_until`, aware UTC) is still running at `now`."""
     return paused_until is not None and paused_until > now
 
 
@@ -48,12 +49,16 @@ def pause_info(call: HookCall) -> dict[str, Any]:
 
 @action("resume_now")
 def resume_now(call: HookCall) -> None:
+    """/resume: the pause ends now (`paused_until` None); the slot `was_paused` says whether one
+    was running, for the words."""
     call.frame.slots["was_paused"] = is_paused(call.state.profile.paused_until, call.now)
     call.state.profile.paused_until = None
 
 
 @action("save_nudges")
 def save_nudges(call: HookCall) -> None:
+    """The nudge frequency: "off", "gentle" (at most two a week) or "daily"; any other value
+    keeps "gentle"."""
     call.state.profile.nudges = str(call.value) if call.value in NUDGES else "gentle"
 
 

@@ -30,6 +30,7 @@ SAVED = "saved"  # slot: the part just saved, for the "saved" line
 
 
 def plan_record(state: UserState) -> Record | None:
+    """Their SAFETY_PLAN record (the latest), or None before the first visit saved anything."""
     return records.latest(state, KIND)
 
 
@@ -47,15 +48,18 @@ def _editing(call: HookCall) -> bool:
 # --- the overview ---------------------------------------------------------------------
 
 
-@action("plan_route")
-def plan_route(call: HookCall) -> str | None:
-    """A first visit starts with a few words about the plan; later ones with the overview."""
+@action("plan_fresh")
+def plan_fresh(call: HookCall) -> None:
+    """Opening the plan starts from empty slots (no mode, no lines half-written). Whether a
+    first visit gets the intro is the dialog file's (`count('safety_plan') == 0`)."""
     call.frame.slots = {}
-    return None if plan_record(call.state) else "intro"
 
 
 @enter("plan_overview")
 def plan_overview(call: HookCall) -> dict[str, Any]:
+    """The plan for the overview and the finished screen: the reach-out list (`contact_list`),
+    `plan` ({section: [lines]}), `order` (SECTIONS, the Stanley–Brown order), `has_plan` and
+    `filled` (how many written parts have a line)."""
     parts = sections(call.state)
     return contact_list(call) | {
         "plan": parts,
@@ -85,11 +89,14 @@ def plan_section_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("plan_begin")
 def plan_begin(call: HookCall) -> None:
+    """ "Let's begin": the walk-through starts, slots {"mode": "guided"}."""
     call.frame.slots = {MODE: "guided"}
 
 
 @action("plan_edit_section")
 def plan_edit_section(call: HookCall) -> None:
+    """One part opened from the overview (the value: its section id): slots {"mode": "edit"}, with
+    that part's saved lines copied into the slot of its name to be changed."""
     section = str(call.value)
     call.frame.slots = {MODE: "edit"}
     if section in WRITTEN:
@@ -106,6 +113,8 @@ def _last(call: HookCall) -> bool:
 
 @enter("plan_section")
 def plan_section(call: HookCall) -> dict[str, Any]:
+    """One part's screen: `lines` (so far), `editing`, `guided`, `number` (1-7) and `total` (7),
+    and `last` (the final part of the walk-through)."""
     lines = list(call.frame.slots.get(call.frame.step) or [])
     return {"lines": lines, "editing": _editing(call), "guided": not _editing(call),
             "number": SECTIONS.index(call.frame.step) + 1, "total": len(SECTIONS),
@@ -114,6 +123,8 @@ def plan_section(call: HookCall) -> dict[str, Any]:
 
 @choices("plan_section_buttons")
 def plan_section_buttons(call: HookCall) -> list[ChoiceSpec]:
+    """The part's buttons: save (when editing, or the last part with lines), next or skip (on the
+    walk-through, with or without lines), and "take a line out" while it has lines."""
     step = call.frame.step
     lines = call.frame.slots.get(step) or []
     if _editing(call) or (lines and _last(call)):
@@ -129,7 +140,13 @@ def plan_section_buttons(call: HookCall) -> list[ChoiceSpec]:
 
 @action("plan_keep_section")
 def plan_keep_section(call: HookCall) -> str | None:
-    """Write the part's lines to the plan (the save button, or the last line that fits)."""
+    """Write the part's lines (the slot of the step's name, up to five of 100 characters) to the
+    plan record, made on the first save; the slot is emptied.
+
+    Runs on the save button (value SAVE) and on the last line that fits; another button
+    (value None) does nothing. Returns "part_saved" when the part was opened from the overview
+    (its name goes to the slot `saved`), else None: the walk-through goes on. The branch stays
+    here, beside the write it depends on."""
     if call.value is None:  # another button: its own hook and next do the work
         return None
     section = call.frame.step
@@ -147,6 +164,7 @@ def plan_keep_section(call: HookCall) -> str | None:
 
 @enter("plan_saved_part")
 def plan_saved_part(call: HookCall) -> dict[str, Any]:
+    """The part just saved (the slot `saved`, taken out): `section` (or None) and its `lines`."""
     section = str(call.frame.slots.pop(SAVED, "") or "")
     return {"section": section if section in WRITTEN else None,
             "lines": sections(call.state).get(section, [])}  # fmt: skip
@@ -159,22 +177,18 @@ def plan_people_buttons(call: HookCall) -> list[ChoiceSpec]:
     onward = "plan.people.back" if _editing(call) else "plan.people.next"
     change = "plan.people.change" if has_people else "plan.people.add"
     return [
-        ChoiceSpec(id="save", label=onward, value=SAVE, hook="plan_leave_people"),
+        ChoiceSpec(id="save", label=onward, value=SAVE, hook="plan_keep_record"),
         ChoiceSpec(
             id="contacts", label=change, value=None, next="dialog:contacts", hook="plan_keep_record"
         ),
     ]
 
 
-@action("plan_leave_people")
-def plan_leave_people(call: HookCall) -> str | None:
-    _ensure_record(call)
-    return "overview" if _editing(call) else None
-
-
 @action("plan_keep_record")
 def plan_keep_record(call: HookCall) -> None:
-    """Leaving for the reach-out list mid-way: the plan so far stays, and /plan finds it."""
+    """Make sure a plan record exists, so /plan finds the plan so far: on leaving the people
+    part, onwards or for the reach-out list mid-way. Writes an empty SAFETY_PLAN record
+    ({}) when there is none; returns nothing (the file's conditions say where to go)."""
     _ensure_record(call)
 
 
@@ -188,17 +202,20 @@ def _ensure_record(call: HookCall) -> None:
 
 @action("plan_pick_removal")
 def plan_pick_removal(call: HookCall) -> None:
+    """ "Take a line out": the part it was tapped on goes to the slot `section`."""
     call.frame.slots[SECTION] = call.frame.step
 
 
 @enter("plan_removal")
 def plan_removal(call: HookCall) -> dict[str, Any]:
+    """`section` and its `lines` (as written so far, not yet saved), for choosing one to remove."""
     section = str(call.frame.slots.get(SECTION) or "")
     return {"section": section, "lines": list(call.frame.slots.get(section) or [])}
 
 
 @choices("plan_line_choices")
 def plan_line_choices(call: HookCall) -> list[ChoiceSpec]:
+    """One button per line of that part (shortened to 40 characters), valued by its index."""
     section = str(call.frame.slots.get(SECTION) or "")
     lines = call.frame.slots.get(section) or []
     return [
@@ -214,7 +231,9 @@ def plan_line_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("plan_drop_line")
 def plan_drop_line(call: HookCall) -> str | None:
-    """Take one line out (kept only once the part is saved), then back to that part."""
+    """Take the line at the value's index out of that part's lines in the slots (kept only once
+    the part is saved). Returns the part's step id, to show it again ("overview" for a frame
+    from an older script without a part): a target computed from the slots."""
     section = str(call.frame.slots.pop(SECTION, "") or "")
     if section not in WRITTEN:  # a frame from an older script
         return "overview"
@@ -233,6 +252,7 @@ def _short(text: str, limit: int) -> str:
 
 @enter("plan_draft")
 def plan_draft(call: HookCall) -> dict[str, Any]:
+    """`draft_section`: the part a set-aside run was left at (a SECTIONS id), or None."""
     draft = drafts.find(call.state, call.frame.dialog)
     step = str(draft.data.get("step") or "") if draft else ""
     return {"draft_section": step if step in SECTIONS else None}

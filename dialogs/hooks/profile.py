@@ -15,17 +15,22 @@ from dialogs.spec import ChoiceSpec
 
 @action("give_consent")
 def give_consent(call: HookCall) -> None:
+    """ "I agree": `profile.consented` becomes True."""
     call.state.profile.consented = True
 
 
 @action("forget_me")
 def forget_me(call: HookCall) -> None:
-    # The engine resets the state after the turn; storage erases the rows.
+    """Declined consent or /delete confirmed: a ForgetMe effect; the dialog manager empties
+    the state after the turn and storage erases every row about them."""
+    # The dialog manager resets the state after the turn; storage erases the rows.
     call.effects.append(ForgetMe())
 
 
 @action("save_timezone")
 def save_timezone(call: HookCall) -> None:
+    """The zone chosen (the value: an IANA name from a button, a typed place or a location)
+    becomes `profile.timezone`."""
     call.state.profile.timezone = str(call.value)
 
 
@@ -39,6 +44,7 @@ def save_checkin_time(call: HookCall) -> None:
 
 @action("finish_onboarding")
 def finish_onboarding(call: HookCall) -> None:
+    """The end of onboarding: `profile.onboarded` becomes True (dialogs needing a profile open)."""
     call.state.profile.onboarded = True
 
 
@@ -50,6 +56,8 @@ def note_measure_offered(call: HookCall) -> None:
 
 @enter("zone_info")
 def zone_info(call: HookCall) -> dict[str, Any]:
+    """`zone`: their zone described for people (places.describe_zone: city and UTC offset now),
+    or the raw value when it is unset (None) or unknown."""
     zone = call.state.profile.timezone
     if zone is not None and places.is_valid_zone(zone):
         return {"zone": places.describe_zone(zone, call.now)}
@@ -58,6 +66,8 @@ def zone_info(call: HookCall) -> dict[str, Any]:
 
 @choices("common_zones")
 def common_zones(call: HookCall) -> list[ChoiceSpec]:
+    """One button per common zone (places.common_zones), labelled with its place; the value is
+    the IANA zone name."""
     return [
         ChoiceSpec(id=z.id, label="common.place", value=z.zone, ctx=(("name", z.label),))
         for z in places.common_zones()
@@ -93,7 +103,7 @@ def part_of_day(hour: int) -> str:
 def local_time(zone: str | None, at: datetime) -> datetime:
     """`at` (an aware datetime) on the person's clock, in IANA `zone`; in UTC when their
     zone is unset or unknown. A naive `at` is read as the machine's local time (Python's
-    rule): callers pass aware times, as the engine's `now` is."""
+    rule): callers pass aware times, as the dialog manager's `now` is."""
     tz = ZoneInfo(zone) if zone and places.is_valid_zone(zone) else UTC
     return at.astimezone(tz)
 

@@ -49,6 +49,9 @@ INFO_KEYS = (
 
 @dataclass
 class Target:
+    """The try being reflected on: its PLAN record (None for the ladder's current step without
+    a plan), the LADDER record that owns the step, and the step's dict in that ladder."""
+
     plan: Record | None
     owner: Record
     step: dict[str, Any]
@@ -128,6 +131,9 @@ def info(call: HookCall) -> dict[str, Any]:
 
 @choices("reflect_happened_choices")
 def happened_choices(call: HookCall) -> list[ChoiceSpec]:
+    """ "Did it happen?": yes, partly, no (each also tapped by its own words typed, the labels
+    `reflect.happened.words_*`) and later. With the try gone, one "Okay" to `gone`; with no
+    ladder at all, build one (/steps) or close."""
     status = _status(call)
     if status == "gone":
         return [ChoiceSpec(id="ok", label="reflect.happened.ok", next=GONE)]
@@ -169,12 +175,17 @@ def _fix(call: HookCall) -> Target | None:
 
 @action("reflect_begin")
 def begin(call: HookCall) -> str | None:
+    """ "Yes" or "partly" (the value): kept in the slot `happened`, and the try fixed in the slots
+    (`ladder`, `step`, `plan`). Returns "gone" when the try went away meanwhile, else None."""
     call.frame.slots["happened"] = call.value
     return None if _fix(call) is not None else GONE
 
 
 @action("reflect_suggest")
 def suggest(call: HookCall) -> None:
+    """After the last question: the ladder's suggestion (ladder.suggest: "climb" | "repeat" |
+    "stay", from the predicted and the real rating, both on the person's own 0-10 scale, and
+    whether it only partly happened) goes to the slot `suggestion`."""
     slots = call.frame.slots
     found = target(call)
     expected = found.step.get("expected") if found else None
@@ -205,8 +216,7 @@ def suggest_choices(call: HookCall) -> list[ChoiceSpec]:
             label=f"reflect.suggest.{name}",
             value=name,
             ctx=(*ctx, ("tip", tip == name)),
-            hook="reflect_save",
-            next="saved",
+            hook="reflect_save",  # then the step's `next`: hard_offer or saved
         )
         for name, ctx in options
     ]
@@ -247,7 +257,12 @@ def _close(plan: Record | None) -> None:
 
 @action("reflect_save")
 def save(call: HookCall) -> str | None:
-    """Save the reflection, close the plan, note the win, move on the ladder."""
+    """Save the reflection, close the plan, note the win, move on the ladder.
+
+    Reads the slots `happened`, `actual` (0-10), `easy`, `hard`, `adjust` and the tapped
+    `climb` | `repeat` | `stay` (the value); writes a REFLECTION, closes the PLAN, adds a
+    WIN and updates the LADDER. Returns "gone" when the try went away (nothing saved),
+    else None: the dialog file then offers a hard one the self-compassion break."""
     state, slots = call.state, call.frame.slots
     found = target(call)
     if found is None:
@@ -264,8 +279,7 @@ def save(call: HookCall) -> str | None:
     if call.value == "climb":
         data = _climbed(data, step_id)
     found.owner.data = data
-    hard = (actual is not None and actual >= HARD) or bool(slots.get("hard"))
-    return "hard_offer" if hard else None
+    return None
 
 
 def _climbed(data: dict[str, Any], step_id: Any) -> dict[str, Any]:
@@ -281,6 +295,8 @@ def _climbed(data: dict[str, Any], step_id: Any) -> dict[str, Any]:
 
 @enter("reflect_saved_info")
 def saved_info(call: HookCall) -> dict[str, Any]:
+    """For the saved screen: `current_text` (the ladder's current step now, or None) and `heavy`
+    (the real rating, 0-10, was HARD (7) or more: "it asked a lot of you")."""
     found = target(call)
     if found is None:
         return {"current_text": None, "heavy": False}

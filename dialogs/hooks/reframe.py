@@ -47,6 +47,8 @@ def entry_view(state: UserState, record: Record | None) -> dict[str, Any] | None
 
 
 def thanks_for(state: UserState, entry: Record) -> Record | None:
+    """The GRATITUDE record that closed this entry (the newest one naming its id), or None; an
+    entry not saved yet has no id and so no thanks."""
     # Only a saved entry has an id to tie thanks to; an unsaved one has none yet.
     if entry.id is None:
         return None
@@ -59,6 +61,8 @@ def thanks_for(state: UserState, entry: Record) -> Record | None:
 
 @enter("reframe_draft")
 def reframe_draft(call: HookCall) -> dict[str, Any]:
+    """For the "carry on?" question: `draft_thought` (the thought of the set-aside entry, or
+    None) and `draft_date` (the local ISO date it was set aside)."""
     draft = drafts.find(call.state, call.frame.dialog)
     slots = (draft.data.get("slots") or {}) if draft else {}
     saved = draft.created_at if draft and draft.created_at else call.now
@@ -82,6 +86,8 @@ def against_question(call: HookCall) -> dict[str, Any]:
 
 @action("next_question")
 def next_question(call: HookCall) -> None:
+    """ "Another angle": the next gentle question (slot `question`, counting up; the template
+    takes it modulo QUESTIONS, 3), noted at the current number of lines (slot `asked_at`)."""
     slots = call.frame.slots
     slots["question"] = int(slots.get("question") or 0) + 1
     slots["asked_at"] = len(slots.get("evidence_against") or [])  # "another angle", not "noted"
@@ -89,6 +95,9 @@ def next_question(call: HookCall) -> None:
 
 @action("save_entry")
 def save_entry(call: HookCall) -> None:
+    """Save the entry as a THOUGHT record: the ENTRY_FIELDS from the slots (beliefs 0-100 before
+    and after, evidence as lists of lines) and `date` (their local ISO date); then the slots
+    are emptied, so no draft keeps an entry that is already safe."""
     slots = call.frame.slots
     data: dict[str, Any] = {name: slots.get(name) for name in ENTRY_FIELDS}
     data["evidence_for"] = list(slots.get("evidence_for") or [])
@@ -100,6 +109,7 @@ def save_entry(call: HookCall) -> None:
 
 @enter("saved_entry")
 def saved_entry(call: HookCall) -> dict[str, Any]:
+    """`entry`: the newest saved entry as `entry_view` (its table), or None."""
     return {"entry": entry_view(call.state, records.latest(call.state, THOUGHT))}
 
 
@@ -113,16 +123,22 @@ def _current_thanks(state: UserState) -> Record | None:
 
 @enter("thanks_so_far")
 def thanks_so_far(call: HookCall) -> dict[str, Any]:
+    """`thanks`: the lines of thanks already kept for the latest entry, and `left`: how many more
+    fit (MAX_THANKS, 3, minus those)."""
     thanks = _current_thanks(call.state)
     lines = list(thanks.data.get("lines") or []) if thanks else []
     return {"thanks": lines, "left": MAX_THANKS - len(lines)}
 
 
 @action("add_thanks")
-def add_thanks(call: HookCall) -> str | None:
+def add_thanks(call: HookCall) -> None:
+    """One line of thanks (the value, up to the step's 150 characters) added at once to the
+    GRATITUDE record {"lines", "date", "entry": the THOUGHT id} of the latest entry, made on
+    the first line. The "I'm done" button (value None) adds nothing. The slot is emptied:
+    the line lives in the record. After the third line the file moves on by itself."""
     call.frame.slots.pop("thanks_line", None)
     if call.value is None:  # the "I'm done" button, not a line
-        return None
+        return
     thanks = _current_thanks(call.state)
     if thanks is None:
         entry = records.latest(call.state, THOUGHT)
@@ -130,4 +146,3 @@ def add_thanks(call: HookCall) -> str | None:
                 "entry": entry.id if entry else None}  # fmt: skip
         thanks = records.add(call.state, GRATITUDE, data, call.now)
     thanks.data["lines"] = [*thanks.data.get("lines", []), str(call.value)]
-    return "thanks_done" if len(thanks.data["lines"]) >= MAX_THANKS else None

@@ -2,7 +2,7 @@
 
 `week_summary` is a pure function of the state and the time (the lead's scheduler and
 chart code may reuse it); the enter hook adds it to the review's template and, when there
-is any mood to draw, gives the engine the 28-day chart. The one question for the week
+is any mood to draw, gives the dialog manager the 28-day chart. The one question for the week
 ahead rotates by ISO week number; the answer is kept in that week's REVIEW record.
 
 What counts as a reach-out: a social step that really happened, i.e. a step reflection

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from dialogs import contact_links
-from dialogs.hooks import HookCall, action, choices, enter
+from dialogs.hooks import HookCall, choices, enter
 from dialogs.hooks.contacts import contact_list
 from dialogs.hooks.kit import items as kit_items
 from dialogs.hooks.kit import photos, see_photos, site
@@ -88,6 +88,10 @@ def _size(net: dict[str, Any]) -> int:
 
 @enter("safety_net")
 def safety_net(call: HookCall) -> dict[str, Any]:
+    """Their safety net, shortened until their own words fit BUDGET (2,600 characters of a
+    4,096-character Telegram message; LEVELS, step by step): `people` (as contacts' `view`,
+    notes and messages shortened), `kit` ([{type: "text", text} | {type: "link", url,
+    label}]), `plan` ([{section, lines, more}]), `kit_photos` (how many) and `count` (people)."""
     net: dict[str, Any] = {}
     for note, message, kit_line, plan_line, per_part in LEVELS:
         net = {"people": _people(call, note, message), "kit": _kit(call, kit_line),
@@ -146,10 +150,5 @@ def sos_actions(call: HookCall) -> list[ChoiceSpec]:
 
 @choices("net_photos")
 def net_photos(call: HookCall) -> list[ChoiceSpec]:
+    """ "See my photos" (to the dialog's `photos` step) when the kit has any, else nothing."""
     return [see_photos(call, next_step="photos")] if photos(call.state) else []
-
-
-@action("net_back")
-def net_back(call: HookCall) -> str | None:
-    """Back to what they were doing; with nothing underneath, a kind goodbye instead."""
-    return "bye" if len(call.state.stack) <= 1 else None

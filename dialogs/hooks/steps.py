@@ -89,6 +89,7 @@ def _tz(state: UserState) -> ZoneInfo:
 
 
 def local_today(state: UserState, now: datetime) -> date:
+    """Today's date on the person's clock (their zone; UTC when unset or unknown)."""
     return now.astimezone(_tz(state)).date()
 
 
@@ -153,10 +154,12 @@ def the_ladder(state: UserState) -> Record | None:
 
 
 def open_plans(state: UserState) -> list[Record]:
+    """Their PLAN records not closed yet, in the order they were made."""
     return [r for r in state.records.get(coaching.PLAN, []) if not r.data.get("closed")]
 
 
 def open_plan_for(state: UserState, ladder_id: Any, step_id: Any) -> Record | None:
+    """The newest open plan for this ladder's step, or None."""
     return next(
         (
             r
@@ -248,6 +251,9 @@ def hand_to_planning(state: UserState, step_id: Any, why: str, now: datetime) ->
 
 @enter("steps_overview")
 def overview(call: HookCall) -> dict[str, Any]:
+    """The ladder screen: `ladder` (`ladder_view` of their ladder, or None), `plans` (upcoming,
+    `upcoming_plans`), `due` (a plan's time has come: "how did it go?"), `has_map` (a needs
+    map exists) and `editing`."""
     state = call.state
     owner = the_ladder(state)
     return {
@@ -277,6 +283,9 @@ def _build_choices(state: UserState, dialog_step: str) -> list[ChoiceSpec]:
 
 @choices("steps_overview_choices")
 def overview_choices(call: HookCall) -> list[ChoiceSpec]:
+    """Without a ladder: build it from the needs map (when there is one) or from scratch, or
+    later. With one: plan a step, reflect (when a plan is due), edit, backup options, a new
+    ladder, close."""
     state = call.state
     if the_ladder(state) is None:
         later = ChoiceSpec(id="later", label="steps.open.later", next="closed")
@@ -295,11 +304,13 @@ def overview_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @choices("steps_build_choices")
 def build_choices(call: HookCall) -> list[ChoiceSpec]:
+    """ "Build a new ladder": from the needs map (only with one) or from scratch."""
     return _build_choices(call.state, "begin")
 
 
 @action("steps_leave_overview")
 def leave_overview(call: HookCall) -> None:
+    """Leaving the ladder screen: the slots are emptied, so what follows starts afresh."""
     # Whatever comes next starts from empty answers.
     call.frame.slots.clear()
 
@@ -332,6 +343,8 @@ def restore(call: HookCall) -> str:
 
 @action("steps_from_map")
 def from_map(call: HookCall) -> None:
+    """A ladder proposed from the latest needs map: its focus as `need` and its goal as `goal`
+    (each kept only when the ladder knows it), and `draft` = ladder.propose(need, goal)."""
     found = records.latest(call.state, NEEDS_MAP)
     data = found.data if found else {}
     need = data.get("focus") if data.get("focus") in ladder.NEEDS else None
@@ -353,6 +366,8 @@ def propose(call: HookCall) -> None:
 
 @action("steps_begin_edit")
 def begin_edit(call: HookCall) -> None:
+    """ "Edit my ladder": its steps copied into the slot `draft` (with `need`, `goal` and
+    `editing` True), so changes apply only when saved."""
     owner = the_ladder(call.state)
     if owner is not None:
         call.frame.slots.update(
@@ -372,6 +387,8 @@ def _draft(frame: Frame) -> list[dict[str, Any]]:
 
 @enter("steps_draft_view")
 def draft_view(call: HookCall) -> dict[str, Any]:
+    """The draft for its screens: `draft` (`ladder_view`), `count`, `most` (ladder.MAX_STEPS, 8),
+    `need`, `goal`, `editing` and `picked` (the words of the step in the slot `pick`, or None)."""
     slots = call.frame.slots
     steps = _draft(call.frame)
     picked = ladder.find_step({"steps": steps}, slots.get("pick"))
@@ -388,6 +405,8 @@ def draft_view(call: HookCall) -> dict[str, Any]:
 
 @choices("steps_draft_choices")
 def draft_choices(call: HookCall) -> list[ChoiceSpec]:
+    """The draft's buttons: done, reword (with steps), remove (with more than one: a ladder keeps
+    at least one step), add (under MAX_STEPS), and cancel."""
     count = len(_draft(call.frame))
     options = [ChoiceSpec(id="done", label="steps.draft.done", hook="steps_finish_draft")]
     if count:
@@ -410,6 +429,8 @@ def number_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("steps_reword")
 def reword(call: HookCall) -> None:
+    """Their new words for the picked step (the value, cut to MAX_OWN_TEXT, 120 characters); a
+    button (no text) changes nothing."""
     if not isinstance(call.value, str):
         return  # "back"
     steps = _draft(call.frame)
@@ -421,6 +442,7 @@ def reword(call: HookCall) -> None:
 
 @action("steps_remove")
 def remove(call: HookCall) -> None:
+    """Remove the picked step (the value: its id) from the draft; never the last one."""
     steps = _draft(call.frame)
     if call.value is None or len(steps) <= 1:
         return  # "back", or the last step
@@ -429,6 +451,8 @@ def remove(call: HookCall) -> None:
 
 @action("steps_add")
 def add(call: HookCall) -> None:
+    """Their own step (the value, cut to 120 characters) joins the draft's end, unrated, under
+    MAX_STEPS, with a fresh id (when editing, one no plan or reflection of the ladder used)."""
     steps = _draft(call.frame)
     if isinstance(call.value, str) and len(steps) < ladder.MAX_STEPS:
         editing = the_ladder(call.state) if call.frame.slots.get("editing") else None
@@ -453,6 +477,7 @@ def finish_draft(call: HookCall) -> str:
 
 @enter("steps_rating_info")
 def rating_info(call: HookCall) -> dict[str, Any]:
+    """The next unrated step of the draft: `text`, `number` (1-based) and `total`."""
     steps = _draft(call.frame)
     step = _unrated(call.frame)
     number = steps.index(step) + 1 if step in steps else len(steps)
@@ -461,6 +486,9 @@ def rating_info(call: HookCall) -> dict[str, Any]:
 
 @action("steps_save_rating")
 def save_rating(call: HookCall) -> str | None:
+    """The predicted difficulty (the value, on the person's own 0-10 scale: "how hard will this
+    be?") for the next unrated step. Returns "rate" while steps are unrated; after the last,
+    the ladder is saved (`_save_ladder`) and None goes on to `ready`."""
     slots = call.frame.slots
     slots.pop("rating", None)  # the step's slot only carries the number here
     steps = _draft(call.frame)
@@ -540,6 +568,8 @@ def pick_plan_step(call: HookCall) -> str | None:
 
 @action("steps_rate_planned")
 def rate_planned(call: HookCall) -> str | None:
+    """The rating (0-10) of the step being planned, which had none: written to the ladder, which
+    is then reordered easy to hard. Returns "open" when the ladder or step is gone."""
     owner = the_ladder(call.state)
     step = _planned_step(call.state, call.frame)
     call.frame.slots.pop("rating", None)
@@ -711,6 +741,7 @@ def _this_plan(state: UserState, frame: Frame) -> Record | None:
 
 @enter("steps_backup_info")
 def backup_info(call: HookCall) -> dict[str, Any]:
+    """`energy` (low | some | plenty, the slot) and `count`: the portfolio's options for it."""
     energy = call.frame.slots.get("energy")
     items = portfolio_data(call.state).get(energy, []) if energy else []
     return {"energy": energy, "count": len(items)}
@@ -752,6 +783,9 @@ def set_backup(call: HookCall) -> None:
 
 @enter("steps_planned_info")
 def planned_info(call: HookCall) -> dict[str, Any]:
+    """The "planned" screen: `text` (the step), `when` and `remind_when` (`when_view`; the second
+    only when quiet hours or a pause move the reminder later), `backup` (its words, or None)
+    and `no_zone` (times are in UTC: their zone is unknown)."""
     state = call.state
     plan = _this_plan(state, call.frame)
     at = _stamp(plan.data.get("at")) if plan else None
@@ -771,6 +805,8 @@ def planned_info(call: HookCall) -> dict[str, Any]:
 
 @enter("steps_portfolio")
 def portfolio(call: HookCall) -> dict[str, Any]:
+    """The social portfolio by energy: `portfolio` ({energy: [{number, text}]}, numbered through
+    all three) and `count`."""
     data = portfolio_data(call.state)
     listed: dict[str, list[dict[str, Any]]] = {}
     n = 0
@@ -786,6 +822,7 @@ def portfolio(call: HookCall) -> dict[str, Any]:
 
 @choices("steps_backups_choices")
 def backups_choices(call: HookCall) -> list[ChoiceSpec]:
+    """The portfolio screen's buttons: add, remove (when there is anything) and back."""
     options = [ChoiceSpec(id="add", label="steps.backups.add", next="backup_add_energy")]
     if any(portfolio_data(call.state).values()):
         options.append(ChoiceSpec(id="remove", label="steps.backups.remove", next="backup_remove"))
@@ -794,6 +831,8 @@ def backups_choices(call: HookCall) -> list[ChoiceSpec]:
 
 @action("steps_add_backup")
 def add_backup(call: HookCall) -> None:
+    """Their own backup option (the value, cut to 120 characters) joins the portfolio under the
+    energy in the slot `add_energy`; the record is seeded from the library the first time."""
     energy = call.frame.slots.get("add_energy")
     if not isinstance(call.value, str) or energy not in ladder.ENERGIES:
         return
@@ -819,6 +858,8 @@ def backup_numbers(call: HookCall) -> list[ChoiceSpec]:
 
 @action("steps_remove_backup")
 def remove_backup(call: HookCall) -> None:
+    """Remove the option the value names ("energy:index", as `backup_numbers` gives it); a value
+    that names none changes nothing."""
     energy, _, index = str(call.value or "").partition(":")
     if energy not in ladder.ENERGIES or not index.isdecimal():
         return
@@ -844,6 +885,8 @@ def plan_target(state: UserState, plan_id: Any) -> tuple[Record, Record, dict[st
 
 @enter("reminder_info")
 def reminder_info(call: HookCall) -> dict[str, Any]:
+    """The step reminder's words: `found` (the plan is still open and its step exists), `text`,
+    `expected` (0-10) and `backup` (words, or None)."""
     found = plan_target(call.state, call.frame.slots.get("plan"))
     if found is None:
         return {"found": False}
@@ -858,6 +901,8 @@ def reminder_info(call: HookCall) -> dict[str, Any]:
 
 @choices("reminder_choices")
 def reminder_choices(call: HookCall) -> list[ChoiceSpec]:
+    """ "I'm going", the backup option (when the plan has one) and "Not today"; with the plan
+    gone, one "Okay" to `gone`."""
     found = plan_target(call.state, call.frame.slots.get("plan"))
     if found is None:
         return [ChoiceSpec(id="ok", label="step_reminder.nudge.ok", next="gone")]

@@ -85,12 +85,14 @@ def wins_paging(call: HookCall) -> list[ChoiceSpec]:
 
 @action("wins_older")
 def wins_older(call: HookCall) -> None:
+    """ "Show older": the slot `page` one on (0 = newest); the "noted" line goes."""
     call.frame.slots[PAGE_SLOT] = _page(call) + 1
     call.frame.slots.pop(ADDED_SLOT, None)
 
 
 @action("wins_newest")
 def wins_newest(call: HookCall) -> None:
+    """ "Back to the newest": the slot `page` back to 0; the "noted" line goes."""
     call.frame.slots[PAGE_SLOT] = 0
     call.frame.slots.pop(ADDED_SLOT, None)
 
@@ -108,7 +110,7 @@ def wins_add(call: HookCall) -> str | None:
     call.frame.slots.pop(ADDED_SLOT, None)
     call.frame.slots[PAGE_SLOT] = 0
     text = str(call.value or "").strip()
-    meant = intents.match(text) if text else None
+    meant = intents.match(text, call.state.profile.locale) if text else None
     if meant is not None and meant.id in HEAVY:
         call.frame.slots.pop("win", None)
         call.frame.slots[HELD_SLOT] = text  # until they say whether it is a win

@@ -1,4 +1,4 @@
-"""The pure engine and photos: a `photo` step keeps one, anywhere else it stays "unsupported".
+"""The pure manager and photos: a `photo` step keeps one, anywhere else it stays "unsupported".
 
 A small made-up dialog on the shipped prompts; no Telegram, no database, a fixed clock.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dialogs.drafts import own_slots
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import (
     Command,
     Event,
@@ -23,7 +23,7 @@ from dialogs.model import (
 )
 from dialogs.spec import DialogError, load_dialogs
 from prompts import default_catalog
-from tests.engine_driver import member, run_events, templates
+from tests.manager_driver import member, run_events, templates
 
 DEMO = """
 id: demo
@@ -48,11 +48,11 @@ steps:
     end: true
 """
 DIALOGS = load_dialogs(extra={"demo.yaml": DEMO})
-ENGINE = Engine(DIALOGS, default_catalog())
+MANAGER = DialogManager(DIALOGS, default_catalog())
 
 
 def run(state: UserState, *events: Event) -> Turn:
-    return run_events(ENGINE, state, *events)
+    return run_events(MANAGER, state, *events)
 
 
 def test_a_photo_step_keeps_the_file_id_and_the_caption() -> None:

@@ -7,16 +7,16 @@ live on a stack so a command or a crisis can interrupt one and return to it.
 Typed words, the common path, are all here: `step` -> `_on_text` -> screened
 (`_screen`, dialogs/safety.py `assess`) -> the step's answer (`_answer`, `_parse`,
 `_accept`, its hooks) -> the next step (`_go`, `_enter`, `_prompt`); or, with nothing open
-or words a step can't take, the listening reply (dialogs/engine_listen.py). The rest lives
-in mixins of `Engine`, each called from here only behind a condition this file shows:
+or words a step can't take, the listening reply (dialogs/manager_listen.py). The rest lives
+in mixins of `DialogManager`, each called from here only behind a condition this file shows:
 
-- dialogs/engine_safety.py (`SafetyRouting`): what follows a risky message (the crisis
+- dialogs/manager_safety.py (`SafetyRouting`): what follows a risky message (the crisis
   dialog), the "not safe" banner, the follow-up;
-- dialogs/engine_listen.py (`ListenRouting`): words a step can't take, words with nothing
+- dialogs/manager_listen.py (`ListenRouting`): words a step can't take, words with nothing
   open;
-- dialogs/engine_events.py (`EventRouting`): commands, button taps, locations, photos,
+- dialogs/manager_events.py (`EventRouting`): commands, button taps, locations, photos,
   other media and the scheduler's due turns;
-- dialogs/engine_stack.py (`StackRules`): opening a dialog, setting one aside, bringing
+- dialogs/manager_stack.py (`StackRules`): opening a dialog, setting one aside, bringing
   one back.
 """
 
@@ -28,11 +28,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dialogs import drafts, hooks, places, safety
+from dialogs import conditions, drafts, hooks, places, safety
 from dialogs.commands import SHORTCUTS, command_table, help_lines
-from dialogs.engine_events import MENU_DIALOG, EventRouting
-from dialogs.engine_listen import ListenRouting
-from dialogs.engine_safety import (
+from dialogs.hooks import crisis as crisis_hooks
+from dialogs.inputs import (
+    fold,
+    is_blank,
+    parse_number,
+    parse_number_words,
+    parse_time,
+    yes_or_no,
+)
+from dialogs.manager_events import MENU_DIALOG, EventRouting
+from dialogs.manager_listen import ListenRouting
+from dialogs.manager_safety import (
     CANNOT_TAKE,
     CRISIS_DIALOG,
     LISTEN,
@@ -43,16 +52,7 @@ from dialogs.engine_safety import (
     SafetyRouting,
     since,
 )
-from dialogs.engine_stack import MAX_STACK, StackRules
-from dialogs.hooks import crisis as crisis_hooks
-from dialogs.inputs import (
-    fold,
-    is_blank,
-    parse_number,
-    parse_number_words,
-    parse_time,
-    yes_or_no,
-)
+from dialogs.manager_stack import MAX_STACK, StackRules
 from dialogs.model import (
     Button,
     Command,
@@ -97,7 +97,17 @@ class _Invalid(Exception):
         self.ctx = ctx
 
 
-class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
+class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
+    """Runs the dialogs: one event in, one `Turn` out (the new state and the replies).
+
+    Pure: no Telegram, no SQL, no clock of its own and no randomness; the adapters hand it
+    the person's `UserState`, the event and the time, and storage saves what it returns in
+    one transaction. Every typed word is screened for crisis language (`_screen`) before
+    any dialog sees it. The parts off the common path are mixins: other events and commands
+    (dialogs/manager_events.py), the stack rules (dialogs/manager_stack.py), crisis routing
+    (dialogs/manager_safety.py) and listening to free words (dialogs/manager_listen.py).
+    """
+
     def __init__(
         self,
         dialogs: DialogSet,
@@ -124,6 +134,11 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
     # --- entry point ------------------------------------------------------------
 
     def step(self, state: UserState, event: Event, now: datetime) -> Turn:
+        """The turn for `event` (a Text, Press, Command, Location, Photo, Due, Missed...)
+        at `now` (an aware UTC datetime). `state` is not changed: the turn holds a copy,
+        with the replies to send and the effects storage must apply (e.g. ForgetMe). Never
+        raises for anything a person can send; a broken hook or dialog file does raise.
+        """
         turn = Turn(state.copy())
         self._repair(turn)
         top = turn.state.top
@@ -152,7 +167,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             turn.state = UserState()
-        if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (engine_safety.py)
+        if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (manager_safety.py)
             self._keep_emergency_in_view(turn, now)
         return turn
 
@@ -181,7 +196,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             self._on_press(turn, self.dialogs[CRISIS_DIALOG].callback("banner", banner), now)
             return
         # Safety first: before any dialog sees the words, in every state. Words that carry a
-        # risk open the crisis dialog (dialogs/engine_safety.py `_on_risk`).
+        # risk open the crisis dialog (dialogs/manager_safety.py `_on_risk`).
         risk = self._screen(turn, text, now)
         if (risk.level != "none" or risk.abuse) and self._on_risk(turn, text, now, risk):
             return
@@ -214,7 +229,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 return command
         return None
 
-    # --- safety first (what a risky message opens: dialogs/engine_safety.py) ---------
+    # --- safety first (what a risky message opens: dialogs/manager_safety.py) ---------
 
     def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk:
         """Grade the words with the person's recent risk (level and time, never words).
@@ -237,7 +252,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         at = turn.state.profile.unsafe_at
         return at is not None and since(now, at) <= UNSAFE_FOR and CRISIS_DIALOG in self.dialogs
 
-    # --- dialog movement (opening and returning: dialogs/engine_stack.py) -----------
+    # --- dialog movement (opening and returning: dialogs/manager_stack.py) -----------
 
     def _push(
         self,
@@ -313,7 +328,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             return
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             return
-        target = target or (END if step.end else step.next)
+        target = target or (END if step.end else self._onward(turn, frame, step, None))
         if target and target != END and not target.startswith(DIALOG_PREFIX):
             frame.step = target if target in self.dialogs[frame.dialog].steps else frame.step
             self._enter(turn, now, hops + 1)
@@ -323,7 +338,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
     # --- answers ----------------------------------------------------------------
 
     def _answer(self, turn: Turn, step: StepSpec, now: datetime, text: str) -> None:
-        if self._listening(turn):  # words after a listening reply (dialogs/engine_listen.py)
+        if self._listening(turn):  # words after a listening reply (dialogs/manager_listen.py)
             self._listen_answer(turn, step, now, text)
             return
         try:
@@ -331,7 +346,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             if choice is not None:
                 self._accept(turn, step, choice.value, now, choice)
                 return
-            value = self._parse(step, text)
+            value = self._parse(step, text, turn.state.profile.locale)
         except _Invalid as invalid:
             if invalid.template in CANNOT_TAKE and self._unsafe(turn, now):
                 # After "not safe", words a step of buttons (or numbers, or times) cannot
@@ -339,7 +354,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 self._open_crisis(turn, LISTEN, now, None)
                 return
             if self._hear(turn, step, now, text, invalid.template):
-                return  # understood, or answered as a person talking (engine_listen.py)
+                return  # understood, or answered as a person talking (manager_listen.py)
             self._reask(turn, step, now, invalid.template, **invalid.ctx)
             return
         self._accept(turn, step, value, now)
@@ -369,10 +384,10 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         if len(named) == 1:
             return named[0]
         # "sure", "nah": a button the dialog file marks as meaning yes or no.
-        meant = yes_or_no(text)
+        meant = yes_or_no(text, locale)
         return next((o for o in options if meant and o.means == meant), None)
 
-    def _parse(self, step: StepSpec, text: str) -> Any:
+    def _parse(self, step: StepSpec, text: str, locale: str = "en") -> Any:
         kind = step.input
         if kind in ("text", "multi"):
             if len(text) > step.max_length:
@@ -385,17 +400,17 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
             if value is None and out_of and int(out_of[2]) == step.max:  # "6/10", as we print it
                 value = parse_number(out_of[1], step.min, step.max)
             if value is None and any(c.isalpha() for c in text):  # "three", "four out of five"
-                value = parse_number_words(text, step.min, step.max)
+                value = parse_number_words(text, step.min, step.max, locale)
             if value is None:
                 raise _Invalid("common/invalid_number", low=step.min, high=step.max)
             return value
         if kind == "time":
-            hhmm = parse_time(text)
+            hhmm = parse_time(text, locale)
             if hhmm is None:
                 raise _Invalid("common/invalid_time")
             return hhmm
         if kind == "timezone":
-            match = places.resolve_zone(text)
+            match = places.resolve_zone(text, locale)
             if match is None:
                 raise _Invalid("common/invalid_timezone", typed=text[:100])
             return match.zone
@@ -435,7 +450,7 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
                 target = self._run_action(turn, name, frame, value, now) or target
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             return
-        target = target or (choice.next if choice else None) or step.next
+        target = target or self._onward(turn, frame, step, value, choice)
         first_new = len(turn.replies)
         self._go(turn, target if target else (END if step.end else None), now)
         if step.keyboard == "location":
@@ -566,6 +581,28 @@ class Engine(EventRouting, StackRules, SafetyRouting, ListenRouting):
         step = self.dialogs.step(frame.dialog, frame.step)
         assert step is not None, "frames are repaired before use"
         return step
+
+    def _onward(
+        self,
+        turn: Turn,
+        frame: Frame,
+        step: StepSpec,
+        value: Any,
+        choice: ChoiceSpec | None = None,
+    ) -> str | None:
+        """Where the file sends an answer once the action hooks have run without a target of
+        their own: the choice's `next`, else the step's. A conditional `next:` takes its
+        first condition that holds, else its `else` (dialogs/conditions.py); conditions
+        are read after the hooks, so they see what the hooks kept. None: nowhere."""
+        for holder in (choice, step):
+            if holder is not None and holder.next:
+                if not holder.branches:  # a plain `next:`
+                    return holder.next
+                where = f"{frame.dialog}/{step.id}"
+                return conditions.choose(
+                    holder.branches, holder.next, turn.state, frame, value, where
+                )
+        return None
 
     def _run_action(
         self, turn: Turn, name: str, frame: Frame, value: Any, now: datetime

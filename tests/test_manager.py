@@ -1,4 +1,4 @@
-"""The pure engine: table-driven turns, no Telegram, no database, a fixed clock."""
+"""The pure manager: table-driven turns, no Telegram, no database, a fixed clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dialogs import places
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import (
     Command,
     Event,
@@ -28,13 +28,13 @@ from prompts import default_catalog
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 DIALOGS = load_dialogs()
-ENGINE = Engine(DIALOGS, default_catalog())
+MANAGER = DialogManager(DIALOGS, default_catalog())
 
 
 def run(state: UserState, *events: Event) -> Turn:
     turn = Turn(state)
     for event in events:
-        turn = ENGINE.step(turn.state, event, NOW)
+        turn = MANAGER.step(turn.state, event, NOW)
     return turn
 
 
@@ -203,7 +203,7 @@ def test_crisis_in_a_photo_caption_is_caught() -> None:
 def test_idioms_do_not_trigger_crisis() -> None:
     state = run(UserState(), *TO_TIMEZONE).state
     turn = run(state, Text("this traffic is killing me"))
-    # Not a crisis: a message, not a place, so it gets the listening reply (engine_listen.py).
+    # Not a crisis: a message, not a place, so it gets the listening reply (manager_listen.py).
     assert templates(turn) == ["listen/reply"]
     assert [f.dialog for f in turn.state.stack] == ["onboarding", "listen"]
 
@@ -362,7 +362,7 @@ def assert_valid(state: UserState) -> None:
 def test_random_event_sequences_never_crash_and_stay_valid(events: list[Event]) -> None:
     state = UserState()
     for event in events:
-        turn = ENGINE.step(state, event, NOW)
+        turn = MANAGER.step(state, event, NOW)
         assert turn.replies, f"every event gets an answer: {event}"
         for reply in turn.replies:
             default_catalog().render("en", reply.template, reply.ctx)

@@ -1,4 +1,4 @@
-"""The engine's safety routing: what the coach does with a risky message.
+"""The dialog manager's safety routing: what the coach does with a risky message.
 
 Every text and caption is graded by `assess` (dialogs.safety) before any dialog sees it,
 with the person's recent risk (a level and a time, never words). A risky message opens the
@@ -9,10 +9,10 @@ crisis and "Need a quick chat?" dialogs work from any later state, words typed o
 buttons get a warm reply, and after "No, I'm not safe" every turn shows the emergency
 number. docs/safety.md explains the choices.
 
-`SafetyRouting` is a mixin of `dialogs.engine.Engine`: it uses the engine's own dialog
-movement (`_push`, `_enter`, `_go`) and keeps the rules of safety in one place. The
-grading itself (`Engine._screen`) and "not safe" (`Engine._unsafe`) are in
-dialogs/engine.py, on every message's path; the engine calls in here only when they say so.
+`SafetyRouting` is a mixin of `dialogs.manager.DialogManager`: it uses the dialog manager's
+own dialog movement (`_push`, `_enter`, `_go`) and keeps the rules of safety in one place. The
+grading itself (`DialogManager._screen`) and "not safe" (`DialogManager._unsafe`) are in
+dialogs/manager.py, on every message's path; the dialog manager calls in here only when they say so.
 """
 
 from __future__ import annotations
@@ -56,13 +56,13 @@ def since(now: datetime, then: datetime) -> timedelta:
 
 
 class SafetyRouting:
-    """The safety half of the engine (a mixin: see the module docstring)."""
+    """The safety half of the dialog manager (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
     catalog: Any
     _assess: Assess | None
 
-    if TYPE_CHECKING:  # the engine's dialog movement, used here
+    if TYPE_CHECKING:  # the dialog manager's dialog movement, used here
 
         def _push(
             self,

@@ -1,14 +1,15 @@
-"""The engine's listening: free words where a step expects a button, a number, a time or a zone.
+"""The dialog manager's listening: free words where a step expects a button, a number, a
+time or a zone.
 
 Words a step cannot take are first understood where they can be, and otherwise answered
 as what they are (a person talking) rather than as a wrong answer. Crisis screening has
-already run (`Engine._on_text`): only words it let through reach this module.
+already run (`DialogManager._on_text`): only words it let through reach this module.
 
 Where a step (a choice, number, time or time zone step) cannot take the words, in order:
 
 1. Understood. A button's label or number, a number in words ("three") and a time in
-   words ("8 in the evening") are read by the step itself (`Engine._match_choice`,
-   `Engine._parse`). Here: a mood in words on a mood scale ("pretty bad" -> 2) opens a
+   words ("8 in the evening") are read by the step itself (`DialogManager._match_choice`,
+   `DialogManager._parse`). Here: a mood in words on a mood scale ("pretty bad" -> 2) opens a
    one-tap confirm, "Shall I note that as 2?" [Yes, 2] [Pick a number]; a country on a
    time zone step opens its zones as buttons ("USA" -> Eastern, Central...), or takes the
    zone when the country has only one. A mood scale is a number step marked
@@ -36,8 +37,8 @@ listening reply whose words turn with each message (`heard`), or the new intent'
 Before /start (nothing open, not onboarded), words get a warm line that answers them (the
 intent's reply when one matches, common/not_started.j2) and then the welcome, as /start.
 
-`ListenRouting` is a mixin of `dialogs.engine.Engine`; it moves dialogs only through the
-engine's own `_push`, `_enter`, `_accept` and `_answer`.
+`ListenRouting` is a mixin of `dialogs.manager.DialogManager`; it moves dialogs only through the
+manager's own `_push`, `_enter`, `_accept` and `_answer`.
 """
 
 from __future__ import annotations
@@ -72,12 +73,12 @@ def _words(text: str) -> int:
 
 
 class ListenRouting:
-    """The listening half of the engine (a mixin: see the module docstring)."""
+    """The listening half of the dialog manager (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
     catalog: Any
 
-    if TYPE_CHECKING:  # the engine's own movement and reading, used here
+    if TYPE_CHECKING:  # the dialog manager's own movement and reading, used here
 
         def _push(
             self,
@@ -102,7 +103,7 @@ class ListenRouting:
             self, turn: Turn, step: StepSpec, text: str, now: datetime
         ) -> ChoiceSpec | None: ...
         def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]: ...
-        def _parse(self, step: StepSpec, text: str) -> Any: ...
+        def _parse(self, step: StepSpec, text: str, locale: str = "en") -> Any: ...
         def _spec(self, frame: Frame) -> StepSpec: ...
         def _say(self, turn: Turn, template: str, keyboard: Any = None, **ctx: Any) -> None: ...
         def _cmd_start(self, turn: Turn, now: datetime) -> None: ...
@@ -128,7 +129,7 @@ class ListenRouting:
         if understood is not None:
             self._use(turn, step, now, understood)
             return True
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         if intent is None and not self._speaks(frame, text):
             return False
         if self._unsafe(turn, now):  # after "not safe", the crisis dialog's warm reply
@@ -146,13 +147,14 @@ class ListenRouting:
     def _understand(self, turn: Turn, frame: Frame, step: StepSpec, text: str) -> Understood | None:
         """What the words mean for this step beyond its own parsing, or None."""
         mood_step = step.input == "number" and step.words == "mood"
-        if mood_step and (_words(text) <= MOOD_ANSWER_WORDS or intents.match(text) is None):
-            mood = mood_from_words(text)
+        locale = turn.state.profile.locale
+        if mood_step and (_words(text) <= MOOD_ANSWER_WORDS or intents.match(text, locale) is None):
+            mood = mood_from_words(text, locale)
             low, high = step.min, step.max
             if mood is not None and low is not None and high is not None and low <= mood <= high:
                 return ("confirm", mood)
         if step.input == "timezone":
-            zones = places.zones_for_country(text)
+            zones = places.zones_for_country(text, turn.state.profile.locale)
             if zones and len(zones) == 1:
                 return ("value", zones[0].zone)
             if zones:
@@ -171,7 +173,7 @@ class ListenRouting:
     def _takes(self, turn: Turn, step: StepSpec, text: str, now: datetime) -> bool:
         """The top step would take these words as its answer (a button, a value, or words
         it understands), without doing anything yet."""
-        from dialogs.engine import _Invalid  # the engine imports this module
+        from dialogs.manager import _Invalid  # the dialog manager imports this module
 
         frame = turn.state.top
         if frame is None or step.input not in TAKES_WORDS:
@@ -179,7 +181,7 @@ class ListenRouting:
         if self._match_choice(turn, step, text, now) is not None:
             return True
         try:
-            self._parse(step, text)
+            self._parse(step, text, turn.state.profile.locale)
             return True
         except _Invalid:
             return self._understand(turn, frame, step, text) is not None
@@ -248,7 +250,7 @@ class ListenRouting:
             self._open_crisis(turn, "listen", now, None)
             return
         stack.append(frame)
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         heard = int(frame.slots.get("heard", 0)) + 1
         if "offers" not in frame.slots or (
             intent is not None and intent.id != frame.slots.get("intent")
@@ -277,7 +279,7 @@ class ListenRouting:
         """Words with nothing open. Onboarded: the listening reply, with the menu as the
         way on. Not yet: a warm line that answers them, then the welcome (as /start),
         except after "stop messaging me"."""
-        intent = intents.match(text)
+        intent = intents.match(text, turn.state.profile.locale)
         if turn.state.profile.onboarded:
             self._open_listen(turn, now, intent)
             return

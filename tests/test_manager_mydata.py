@@ -1,23 +1,23 @@
-"""The pure engine and files: an enter hook's `document` becomes the reply's document."""
+"""The pure manager and files: an enter hook's `document` becomes the reply's document."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Command, ForgetMe, Record, Text
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
-from tests.engine_driver import NOW, member, run_events, templates
+from tests.manager_driver import NOW, member, run_events, templates
 
-ENGINE = Engine(load_dialogs(), default_catalog())
+MANAGER = DialogManager(load_dialogs(), default_catalog())
 
 
 def test_export_reply_carries_the_file_and_other_replies_do_not() -> None:
     state = member()
     state.records["contact"] = [Record("contact", {"name": "Mia"}, id=1, created_at=NOW)]
-    turn = run_events(ENGINE, state, Command("export"))
+    turn = run_events(MANAGER, state, Command("export"))
     assert templates(turn)[0] == "export/file"
     name, content = turn.replies[0].document or ("", b"")
     assert name == f"bridges-export-{NOW.date().isoformat()}.json"
@@ -32,7 +32,7 @@ def test_export_shows_the_safety_memory_as_levels_and_times_in_its_own_section()
     state.profile.risk_at = NOW - timedelta(minutes=20)
     state.profile.unsafe_at = NOW - timedelta(minutes=19)
     state.profile.followup_at = NOW + timedelta(minutes=40)
-    turn = run_events(ENGINE, state, Command("export"))
+    turn = run_events(MANAGER, state, Command("export"))
     _, content = turn.replies[0].document or ("", b"")
     data = json.loads(content)
     assert data["safety"] == {
@@ -47,8 +47,8 @@ def test_export_shows_the_safety_memory_as_levels_and_times_in_its_own_section()
 
 
 def test_only_the_typed_word_erases() -> None:
-    kept = run_events(ENGINE, member(), Command("delete"), Text("Erase everything"), Text("no"))
+    kept = run_events(MANAGER, member(), Command("delete"), Text("Erase everything"), Text("no"))
     assert "delete/kept" in templates(kept) and not kept.effects
-    gone = run_events(ENGINE, member(), Command("delete"), Text("1"), Text(" Delete "))
+    gone = run_events(MANAGER, member(), Command("delete"), Text("1"), Text(" Delete "))
     assert templates(gone) == ["delete/erased"]
     assert any(isinstance(e, ForgetMe) for e in gone.effects)

@@ -1,4 +1,4 @@
-"""Engine features every conversation leans on, on a small made-up dialog."""
+"""DialogManager features every conversation leans on, on a small made-up dialog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialogs import drafts
-from dialogs.engine import MAX_STACK, Engine
+from dialogs.manager import MAX_STACK, DialogManager
 from dialogs.model import Command, Event, Frame, Press, Profile, Text, Turn, UserState
 from dialogs.spec import load_dialogs
 from prompts import Catalog
@@ -58,7 +58,7 @@ demo.evidence.done: Done
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def manager(tmp_path_factory: pytest.TempPathFactory) -> DialogManager:
     """The shipped dialogs plus `demo`, with the shipped prompts plus demo's."""
     root = tmp_path_factory.mktemp("world")
     flows = root / "pkg" / "flows"
@@ -78,13 +78,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     for step in ("resume", "when", "evidence", "bye"):
         (prompts / "en" / "demo" / f"{step}.j2").write_text(f"{step}: {{{{ slots }}}}")
     catalog = Catalog(prompts)
-    return Engine(load_dialogs(flows, catalog=catalog), catalog)
+    return DialogManager(load_dialogs(flows, catalog=catalog), catalog)
 
 
-def run(engine: Engine, state: UserState, *events: Event) -> Turn:
+def run(manager: DialogManager, state: UserState, *events: Event) -> Turn:
     turn = Turn(state)
     for event in events:
-        turn = engine.step(turn.state, event, NOW)
+        turn = manager.step(turn.state, event, NOW)
     return turn
 
 
@@ -92,98 +92,98 @@ def member() -> UserState:
     return UserState(profile=Profile(consented=True, onboarded=True, timezone="UTC"))
 
 
-def press(engine: Engine, step: str, choice: str) -> Press:
-    return Press(engine.dialogs["demo"].callback(step, choice))
+def press(manager: DialogManager, step: str, choice: str) -> Press:
+    return Press(manager.dialogs["demo"].callback(step, choice))
 
 
-def open_demo(engine: Engine) -> UserState:
-    engine.commands["demo"] = "dialog:demo"
-    return run(engine, member(), Command("demo")).state
+def open_demo(manager: DialogManager) -> UserState:
+    manager.commands["demo"] = "dialog:demo"
+    return run(manager, member(), Command("demo")).state
 
 
-def test_multi_select_ticks_unticks_and_edits_in_place(engine: Engine) -> None:
-    state = open_demo(engine)
-    turn = run(engine, state, press(engine, "when", "mornings"))
+def test_multi_select_ticks_unticks_and_edits_in_place(manager: DialogManager) -> None:
+    state = open_demo(manager)
+    turn = run(manager, state, press(manager, "when", "mornings"))
     reply = turn.replies[-1]
     assert reply.edit, "a tapped option re-renders the same message"
     ticked = [b.label for row in reply.buttons for b in row if b.checked]
     assert ticked == ["demo.when.mornings"]
-    turn = run(engine, turn.state, press(engine, "when", "mornings"))
+    turn = run(manager, turn.state, press(manager, "when", "mornings"))
     assert turn.state.top is not None and turn.state.top.slots["when"] == []
 
 
-def test_multi_select_needs_one_item_and_takes_own_words(engine: Engine) -> None:
-    state = open_demo(engine)
-    turn = run(engine, state, press(engine, "when", "done"))
+def test_multi_select_needs_one_item_and_takes_own_words(manager: DialogManager) -> None:
+    state = open_demo(manager)
+    turn = run(manager, state, press(manager, "when", "done"))
     assert [r.template for r in turn.replies] == ["common/need_items"]
     assert turn.state == state
-    turn = run(engine, state, Text("on the bus <b>home</b>"))
+    turn = run(manager, state, Text("on the bus <b>home</b>"))
     assert turn.state.top is not None
     assert turn.state.top.slots["when_own"] == ["on the bus <b>home</b>"]
-    too_long = run(engine, state, Text("x" * 31))
+    too_long = run(manager, state, Text("x" * 31))
     assert [r.template for r in too_long.replies] == ["common/invalid_too_long"]
-    turn = run(engine, turn.state, press(engine, "when", "done"))
+    turn = run(manager, turn.state, press(manager, "when", "done"))
     assert turn.state.top is not None and turn.state.top.step == "evidence"
 
 
-def test_collecting_lines_until_done_or_full(engine: Engine) -> None:
-    state = run(engine, open_demo(engine), Text("typed label: Mornings"),
-                press(engine, "when", "weekends"), Text("Done")).state  # fmt: skip
+def test_collecting_lines_until_done_or_full(manager: DialogManager) -> None:
+    state = run(manager, open_demo(manager), Text("typed label: Mornings"),
+                press(manager, "when", "weekends"), Text("Done")).state  # fmt: skip
     assert state.top is not None and state.top.step == "evidence"
     assert state.top.slots["when"] == ["weekends"]
     assert state.top.slots["when_own"] == ["typed label: Mornings"]
-    empty = run(engine, state, press(engine, "evidence", "done"))
+    empty = run(manager, state, press(manager, "evidence", "done"))
     assert [r.template for r in empty.replies] == ["common/need_items"]
-    turn = run(engine, state, Text("one"), Text("two"))
+    turn = run(manager, state, Text("one"), Text("two"))
     assert turn.state.top is not None and turn.state.top.slots["evidence"] == ["one", "two"]
-    turn = run(engine, turn.state, Text("three"))  # the third fills it: moves on by itself
+    turn = run(manager, turn.state, Text("three"))  # the third fills it: moves on by itself
     assert turn.state.top is None
     assert [r.template for r in turn.replies] == ["demo/bye"]
 
 
-def test_cancel_midway_keeps_a_draft_that_can_be_continued(engine: Engine) -> None:
-    state = run(engine, open_demo(engine), press(engine, "when", "mornings"),
-                press(engine, "when", "done"), Text("a line")).state  # fmt: skip
-    turn = run(engine, state, Command("cancel"))
+def test_cancel_midway_keeps_a_draft_that_can_be_continued(manager: DialogManager) -> None:
+    state = run(manager, open_demo(manager), press(manager, "when", "mornings"),
+                press(manager, "when", "done"), Text("a line")).state  # fmt: skip
+    turn = run(manager, state, Command("cancel"))
     assert turn.replies[0].template == "common/cancelled"
     assert turn.replies[0].ctx["draft"] is True
     assert drafts.find(turn.state, "demo") is not None
-    turn = run(engine, turn.state, Command("demo"))
+    turn = run(manager, turn.state, Command("demo"))
     assert turn.state.top is not None and turn.state.top.step == "resume"
-    turn = run(engine, turn.state, press(engine, "resume", "continue"))
+    turn = run(manager, turn.state, press(manager, "resume", "continue"))
     assert turn.state.top is not None
     assert (turn.state.top.step, turn.state.top.slots["evidence"]) == ("evidence", ["a line"])
     assert drafts.find(turn.state, "demo") is None
 
 
-def test_a_draft_can_be_discarded(engine: Engine) -> None:
-    state = run(engine, open_demo(engine), press(engine, "when", "mornings"),
-                press(engine, "when", "done"), Command("cancel"), Command("demo")).state  # fmt: skip
-    turn = run(engine, state, press(engine, "resume", "discard"))
+def test_a_draft_can_be_discarded(manager: DialogManager) -> None:
+    state = run(manager, open_demo(manager), press(manager, "when", "mornings"),
+                press(manager, "when", "done"), Command("cancel"), Command("demo")).state  # fmt: skip
+    turn = run(manager, state, press(manager, "resume", "discard"))
     assert turn.state.top is not None
     assert (turn.state.top.step, turn.state.top.slots) == ("when", {})
     assert drafts.find(turn.state, "demo") is None
 
 
-def test_reopening_a_dialog_half_way_offers_its_draft(engine: Engine) -> None:
-    state = run(engine, open_demo(engine), press(engine, "when", "mornings"),
-                press(engine, "when", "done"), Command("menu")).state  # fmt: skip
+def test_reopening_a_dialog_half_way_offers_its_draft(manager: DialogManager) -> None:
+    state = run(manager, open_demo(manager), press(manager, "when", "mornings"),
+                press(manager, "when", "done"), Command("menu")).state  # fmt: skip
     assert [f.dialog for f in state.stack] == ["demo", "menu"]
-    turn = run(engine, state, Command("demo"))
+    turn = run(manager, state, Command("demo"))
     assert [f.dialog for f in turn.state.stack] == ["menu", "demo"]
     assert turn.state.top is not None and turn.state.top.step == "resume"
 
 
-def test_reopening_an_interrupted_dialog_resumes_it_without_a_copy(engine: Engine) -> None:
-    state = run(engine, member(), Command("menu"), Command("help"), Command("menu"))
+def test_reopening_an_interrupted_dialog_resumes_it_without_a_copy(manager: DialogManager) -> None:
+    state = run(manager, member(), Command("menu"), Command("help"), Command("menu"))
     assert [f.dialog for f in state.state.stack] == ["menu"]
 
 
-def test_the_stack_is_bounded_and_sets_the_oldest_aside(engine: Engine) -> None:
+def test_the_stack_is_bounded_and_sets_the_oldest_aside(manager: DialogManager) -> None:
     state = member()
     demo = Frame("demo", "evidence", {"when": ["mornings"]})
     state.stack = [demo] + [Frame("menu", "main") for _ in range(MAX_STACK - 1)]
-    turn = run(engine, state, Text("kms"))
+    turn = run(manager, state, Text("kms"))
     assert len(turn.state.stack) == MAX_STACK
     assert turn.state.top is not None and turn.state.top.dialog == "crisis"
     assert all(f.dialog != "demo" for f in turn.state.stack)
@@ -192,13 +192,13 @@ def test_the_stack_is_bounded_and_sets_the_oldest_aside(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("typed", ["☰ Menu", "menu", "MENU"])
-def test_the_persistent_keyboard_buttons_work_as_text(engine: Engine, typed: str) -> None:
-    turn = run(engine, member(), Text(typed))
+def test_the_persistent_keyboard_buttons_work_as_text(manager: DialogManager, typed: str) -> None:
+    turn = run(manager, member(), Text(typed))
     assert turn.state.top is not None and turn.state.top.dialog == "menu"
 
 
-def test_onboarding_ends_with_the_persistent_keyboard(engine: Engine) -> None:
+def test_onboarding_ends_with_the_persistent_keyboard(manager: DialogManager) -> None:
     state = UserState(profile=Profile(consented=True))
     state.stack = [Frame("onboarding", "checkin_time")]
-    turn = run(engine, state, Text("8:00"))
+    turn = run(manager, state, Text("8:00"))
     assert "main" in [r.keyboard for r in turn.replies]

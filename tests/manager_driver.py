@@ -1,10 +1,10 @@
-"""Small helpers for pure engine tests: a member's state, a run of events, what was said."""
+"""Small helpers for pure manager tests: a member's state, a run of events, what was said."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Event, Frame, Profile, Turn, UserState
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -17,11 +17,13 @@ def member(*frames: Frame) -> UserState:
     return state
 
 
-def run_events(engine: Engine, state: UserState, *events: Event, now: datetime = NOW) -> Turn:
+def run_events(
+    manager: DialogManager, state: UserState, *events: Event, now: datetime = NOW
+) -> Turn:
     """Feed the events one by one; the last turn is returned."""
     turn = Turn(state)
     for event in events:
-        turn = engine.step(turn.state, event, now)
+        turn = manager.step(turn.state, event, now)
     return turn
 
 

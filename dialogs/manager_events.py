@@ -1,6 +1,6 @@
-"""The engine's events other than typed words: commands, taps, places, photos, due turns.
+"""The dialog manager's events other than typed words: commands, taps, places, photos, due turns.
 
-Typed words take the engine's main path (`Engine._on_text`). Everything else is here:
+Typed words take the dialog manager's main path (`DialogManager._on_text`). Everything else is here:
 
 - `_on_command`: a command opens its dialog (`dialogs/commands.py`) or runs `_cmd_<name>`
   (/start, /menu, /help, /cancel).
@@ -14,8 +14,8 @@ Typed words take the engine's main path (`Engine._on_text`). Everything else is 
   small-steps reminder), never in the middle of the crisis or quick-chat flow.
 - `where_we_were`: the open question again, for the terminal after a restart.
 
-`EventRouting` is a mixin of `dialogs.engine.Engine`; it moves dialogs only through the
-engine's own `_push`, `_open`, `_accept` and the stack rules (dialogs/engine_stack.py).
+`EventRouting` is a mixin of `dialogs.manager.DialogManager`; it moves dialogs only through the
+manager's own `_push`, `_open`, `_accept` and the stack rules (dialogs/manager_stack.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dialogs import drafts, places, reminders
-from dialogs.engine_safety import CRISIS_DIALOG, SAFETY_DIALOGS, SOS_DIALOG
-from dialogs.engine_stack import MAX_STACK, ONBOARDING_DIALOG
+from dialogs.manager_safety import CRISIS_DIALOG, SAFETY_DIALOGS, SOS_DIALOG
+from dialogs.manager_stack import MAX_STACK, ONBOARDING_DIALOG
 from dialogs.model import (
     Command,
     Due,
@@ -51,14 +51,14 @@ MENU_DIALOG = "menu"
 
 
 class EventRouting:
-    """The engine's other events (a mixin: see the module docstring)."""
+    """The dialog manager's other events (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
     catalog: Catalog
     commands: dict[str, str]
     help_lines: list[str]
 
-    if TYPE_CHECKING:  # the engine's own movement, reading and safety, used here
+    if TYPE_CHECKING:  # the dialog manager's own movement, reading and safety, used here
 
         def _push(
             self,

@@ -1,4 +1,4 @@
-"""The engine's stack rules: opening a dialog, setting one aside, bringing one back.
+"""The dialog manager's stack rules: opening a dialog, setting one aside, bringing one back.
 
 A person's dialogs live on a stack, so a command or a crisis can interrupt one and return
 to it (issue 11; dialogs/drafts.py holds the return window and the marks):
@@ -11,8 +11,8 @@ to it (issue 11; dialogs/drafts.py holds the return window and the marks):
   (only soon after a shortcut covered it) or is set aside; `_goodbye` is a help screen's
   kind goodbye when what they were doing was set aside.
 
-`StackRules` is a mixin of `dialogs.engine.Engine`: it moves frames only through the
-engine's own `_push` and `_enter`.
+`StackRules` is a mixin of `dialogs.manager.DialogManager`: it moves frames only through the
+manager's own `_push` and `_enter`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dialogs import drafts
-from dialogs.engine_safety import SAFETY_DIALOGS
+from dialogs.manager_safety import SAFETY_DIALOGS
 from dialogs.model import Frame, Turn
 
 if TYPE_CHECKING:
@@ -32,11 +32,11 @@ MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they k
 
 
 class StackRules:
-    """The stack half of the engine (a mixin: see the module docstring)."""
+    """The stack half of the dialog manager (a mixin: see the module docstring)."""
 
     dialogs: DialogSet
 
-    if TYPE_CHECKING:  # the engine's own movement and reading, used here
+    if TYPE_CHECKING:  # the dialog manager's own movement and reading, used here
 
         def _push(
             self,

@@ -1,4 +1,4 @@
-"""The pure engine and `restart_on_open`: "Need a quick chat?" always answers with its first message.
+"""The pure manager and `restart_on_open`: "Need a quick chat?" always answers with its first message.
 
 No Telegram, no database, a fixed clock.
 """
@@ -6,18 +6,18 @@ No Telegram, no database, a fixed clock.
 from __future__ import annotations
 
 from dialogs.drafts import own_slots
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Command, Event, Frame, Press, Text, Turn, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
-from tests.engine_driver import member, run_events
+from tests.manager_driver import member, run_events
 
 DIALOGS = load_dialogs()
-ENGINE = Engine(DIALOGS, default_catalog())
+MANAGER = DialogManager(DIALOGS, default_catalog())
 
 
 def run(state: UserState, *events: Event) -> Turn:
-    return run_events(ENGINE, state, *events)
+    return run_events(MANAGER, state, *events)
 
 
 def press(dialog: str, step: str, choice: str) -> Press:
@@ -61,7 +61,7 @@ def test_opening_it_mid_exercise_shows_its_first_message_without_a_second_frame(
     turn = run(state, Text("Need a quick chat?"))
     assert [r.template for r in turn.replies] == ["sos/main"]
     assert turn.state.stack[1:] == [Frame("sos", "main")]
-    # What they were doing is unchanged (the engine only notes when it was covered).
+    # What they were doing is unchanged (the dialog manager only notes when it was covered).
     kept = turn.state.stack[0]
     assert (kept.dialog, kept.step, own_slots(kept.slots)) == (
         below.dialog,

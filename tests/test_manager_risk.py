@@ -1,7 +1,7 @@
-"""The pure engine with graded risk: what the coach does with a risky message.
+"""The pure manager with graded risk: what the coach does with a risky message.
 
 A small fake classifier stands in for dialogs.safety.assess, keyed on whole phrases, so
-these tests pin the engine's routing, not the patterns. No Telegram, no database; the
+these tests pin the dialog manager's routing, not the patterns. No Telegram, no database; the
 clock is passed in.
 """
 
@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.engine import Engine
-from dialogs.engine_safety import RISK_MEMORY, UNSAFE_FOR
 from dialogs.inputs import fold
+from dialogs.manager import DialogManager
+from dialogs.manager_safety import RISK_MEMORY, UNSAFE_FOR
 from dialogs.model import Command, Due, Event, Frame, Photo, Press, Text, Turn, UserState
 from dialogs.safety import NO_RISK, Risk
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
-from tests.engine_driver import NOW, member, run_events, templates
+from tests.manager_driver import NOW, member, run_events, templates
 
 CONCERN = "everyone would be fine without me"
 CONCERN_2 = "if I died tonight would anyone even care"
@@ -47,11 +47,11 @@ def fake_assess(text: str, recent: Risk | None = None) -> Risk:
 
 
 DIALOGS = load_dialogs()
-ENGINE = Engine(DIALOGS, default_catalog(), assess=fake_assess)
+MANAGER = DialogManager(DIALOGS, default_catalog(), assess=fake_assess)
 
 
 def run(state: UserState, *events: Event, now: datetime = NOW) -> Turn:
-    return run_events(ENGINE, state, *events, now=now)
+    return run_events(MANAGER, state, *events, now=now)
 
 
 def press(dialog: str, step: str, choice: str) -> Press:
@@ -86,8 +86,8 @@ def test_every_text_and_caption_is_assessed() -> None:
 
 
 def test_the_old_crisis_check_still_works() -> None:
-    engine = Engine(DIALOGS, default_catalog(), crisis_check=lambda text: text == "boom")
-    turn = engine.step(member(Frame("menu", "main")), Text("boom"), NOW)
+    manager = DialogManager(DIALOGS, default_catalog(), crisis_check=lambda text: text == "boom")
+    turn = manager.step(member(Frame("menu", "main")), Text("boom"), NOW)
     assert templates(turn) == ["crisis/help", "crisis/ask"]
 
 
@@ -457,7 +457,7 @@ def test_after_not_safe_words_a_step_cannot_take_get_the_warm_reply(frame: Frame
     back = run(turn.state, press("crisis", "listen", "back"), now=NOW + timedelta(minutes=6))
     # Screens to read are never brought back: the kind goodbye instead of silence.
     assert where(back.state) is None and templates(back)[0] == "sos/bye"
-    # Without "not safe", the same words get the everyday listening reply (engine_listen.py),
+    # Without "not safe", the same words get the everyday listening reply (manager_listen.py),
     # never "please tap one of the buttons".
     calm = member(Frame("menu", "main"), frame) if frame.dialog != "menu" else member(frame)
     assert templates(run(calm, Text("help me")))[0] == "listen/reply"

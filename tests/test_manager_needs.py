@@ -1,4 +1,4 @@
-"""Engine: on a number step with number buttons, a typed number is a value, never a folded label."""
+"""DialogManager: on a number step with number buttons, a typed number is a value, never a folded label."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dialogs.engine import Engine
+from dialogs.manager import DialogManager
 from dialogs.model import Frame, Profile, Text, UserState
 from dialogs.spec import load_dialogs
 from prompts import default_catalog
@@ -38,25 +38,29 @@ steps:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
+def manager() -> DialogManager:
     catalog = default_catalog()
-    return Engine(load_dialogs(catalog=catalog, extra={"scale_demo.yaml": SCALE}), catalog)
+    return DialogManager(load_dialogs(catalog=catalog, extra={"scale_demo.yaml": SCALE}), catalog)
 
 
-def answer(engine: Engine, typed: str) -> tuple[str, object]:
+def answer(manager: DialogManager, typed: str) -> tuple[str, object]:
     """(where they are after typing it at the 0-4 step, the rating kept)."""
     state = UserState([Frame("scale_demo", "ask")], Profile(consented=True, onboarded=True))
-    turn = engine.step(state, Text(typed), NOW)
+    turn = manager.step(state, Text(typed), NOW)
     frame = turn.state.stack[-1]
     return frame.step, frame.slots.get("rating")
 
 
 @pytest.mark.parametrize("typed", ["-1", "-4", "1!", "4.", "2.5"])
-def test_a_number_with_punctuation_is_not_read_as_a_button(engine: Engine, typed: str) -> None:
-    assert answer(engine, typed) == ("ask", None)
+def test_a_number_with_punctuation_is_not_read_as_a_button(
+    manager: DialogManager, typed: str
+) -> None:
+    assert answer(manager, typed) == ("ask", None)
 
 
 @pytest.mark.parametrize(("typed", "value"), [("1", 1), ("3", 3), (" 4 ", 4), ("+4", 4),
                                               ("Widen my circle", 2), ("widen my circle!", 2)])  # fmt: skip
-def test_numbers_and_worded_labels_still_work(engine: Engine, typed: str, value: int) -> None:
-    assert answer(engine, typed) == ("then", value)
+def test_numbers_and_worded_labels_still_work(
+    manager: DialogManager, typed: str, value: int
+) -> None:
+    assert answer(manager, typed) == ("then", value)
