@@ -142,7 +142,9 @@ class Unsupported:
     where none is asked...) or an edit, whose words come in `caption` so they are
     screened like any message."""
 
-    kind: str  # sticker, photo, voice, document, edited, ...
+    # The Telegram message part ("sticker", "animation", "video_note", "voice", "document",
+    # ...), "message" for another kind, or "edited"; common/unsupported.j2 names each.
+    kind: str
     caption: str = ""  # a photo's caption is free text too, so it is screened
 
 

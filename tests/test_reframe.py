@@ -105,7 +105,7 @@ bot: Last step. Read the first thought once more: “nobody wants to hear from m
 you: [25]
 bot: Saved. Here's your table:
      
-     🗓 <b>2026-11-23</b>
+     🗓 <b>23 Nov 2026</b>
      <b>Thought:</b> “nobody wants to hear from me”
      <b>Belief:</b> 75 → 25
      <b>Feeling:</b> lonely
@@ -397,7 +397,7 @@ async def test_cancel_midway_keeps_a_draft_to_continue_after_a_restart(sqlite_ur
         ada = tg.chat()
         replies = await ada.send("/reframe")
         assert replies[0].plain_text == (
-            "You have an unfinished entry from 2026-11-23 about “nobody wants to hear from me”."
+            "You have an unfinished entry from 23 Nov 2026 about “nobody wants to hear from me”."
             "\n\nShall we carry on where you left off, or start a fresh one? "
             "(Starting fresh lets the old draft go.)"
         )
@@ -451,7 +451,7 @@ async def test_another_command_midway_keeps_the_draft_too(tg: Harness) -> None:
     await ada.send("/menu")
     await ada.click("Close menu")
     replies = await ada.send("/reframe")
-    assert replies[0].plain_text.startswith("You have an unfinished entry from 2026-11-23")
+    assert replies[0].plain_text.startswith("You have an unfinished entry from 23 Nov 2026")
     await ada.click("Continue")
     assert frame_slots(tg.state())["evidence_for"] == ["Sam didn't answer"]
 
