@@ -65,6 +65,7 @@ from dialogs.model import (
     Missed,
     Photo,
     Press,
+    Profile,
     Reply,
     Text,
     Turn,
@@ -166,7 +167,8 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
         elif isinstance(event, Missed):
             self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
-            turn.state = UserState()
+            # The goodbye is still said in their language; storage keeps nothing of it.
+            turn.state = UserState(profile=Profile(locale=turn.state.profile.locale))
         if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (manager_safety.py)
             self._keep_emergency_in_view(turn, now)
         return turn
