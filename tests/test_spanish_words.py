@@ -188,6 +188,20 @@ def test_every_country_has_a_name_in_english_as_the_data_says() -> None:
         assert CATALOG.has_label("es", f"country.{code}"), code
     assert CATALOG.label("es", "country.MX") == "México"
     assert CATALOG.label("es", "country.US") == "Estados Unidos"
+    # Every name in English is the one the data knows (ours, or geonames' for the others).
+    labelled = [k.split(".", 1)[1] for k in CATALOG._labels["en"] if k.startswith("country.")]
+    assert {"CO", "PE", "CL", "UY"} <= set(labelled)
+    for code in labelled:
+        known = helplines.country(code)
+        assert known is not None and CATALOG.label("en", f"country.{code}") == known.name
+
+
+async def test_a_country_without_lines_is_named_in_spanish(tg: Harness) -> None:
+    ana = await spanish(tg, city="Lima")
+    text = (await ana.send("/settings"))[-1].plain_text
+    assert "• País para las líneas de ayuda: Perú (según tu zona horaria)" in text
+    sos = (await ana.send("/sos"))[0].plain_text
+    assert "Perú: findahelpline.com reúne líneas de ayuda cerca de ti." in sos
 
 
 def test_every_helpline_hours_text_has_spanish_words() -> None:
