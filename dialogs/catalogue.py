@@ -9,7 +9,9 @@ paragraph and the dialog steps that use it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from pathlib import Path
 
 from dialogs import hooks
 from dialogs.conditions import NAMES
@@ -40,6 +42,17 @@ def _summary(doc: str | None) -> str:
         return "*(no docstring)*"
     first = doc.strip().split("\n\n", 1)[0]
     return " ".join(first.split())
+
+
+def _attached_in_code() -> dict[str, list[str]]:
+    """Hook names that hooks' own code attaches to buttons it makes (`hook="name"` in
+    dialogs/hooks/*.py), by name: the modules that do it."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(Path(hooks.__file__).parent.glob("*.py")):
+        for name in re.findall(r"\bhook=\"(\w+)\"", path.read_text(encoding="utf-8")):
+            if path.stem not in found[name]:
+                found[name].append(path.stem)
+    return found
 
 
 def _uses(dialogs: DialogSet) -> dict[tuple[str, str], list[str]]:
@@ -80,6 +93,7 @@ def catalogue(dialogs: DialogSet) -> str:
     if missing:
         raise ValueError(f"input kinds without a help line: {sorted(missing)}")
     uses = _uses(dialogs)
+    in_code = _attached_in_code()
     lines = ["# What a dialog can use", "", "## Input kinds (`input:`)", ""]
     lines += [f"- `{kind}`: {INPUT_HELP[kind]}" for kind in INPUT_KINDS]
     lines += [
@@ -99,5 +113,8 @@ def catalogue(dialogs: DialogSet) -> str:
         for name in sorted(registered):
             places = uses.get((kind, name), [])
             used = ", ".join(places) if places else "not used by any dialog file"
+            if not places and name in in_code:
+                modules = ", ".join(f"dialogs/hooks/{m}.py" for m in in_code[name])
+                used = f"the buttons a choices hook makes ({modules})"
             lines.append(f"- `{name}`: {_summary(registered[name].__doc__)} Used in: {used}.")
     return "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ manager's own `_push`, `_open`, `_accept` and the stack rules (dialogs/manager_s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dialogs import drafts, places, reminders
 from dialogs.manager_safety import CRISIS_DIALOG, SAFETY_DIALOGS, SOS_DIALOG
@@ -29,8 +29,6 @@ from dialogs.manager_stack import MAX_STACK, ONBOARDING_DIALOG
 from dialogs.model import (
     Command,
     Due,
-    Frame,
-    Keyboard,
     Location,
     Missed,
     Photo,
@@ -40,72 +38,19 @@ from dialogs.model import (
     Unsupported,
     UserState,
 )
-from dialogs.safety import Risk
 from dialogs.spec import CALLBACK_PREFIX, DIALOG_PREFIX
-
-if TYPE_CHECKING:
-    from dialogs.spec import ChoiceSpec, DialogSet, DialogSpec, StepSpec
-    from prompts import Catalog
 
 MENU_DIALOG = "menu"
 
 
-class EventRouting:
+if TYPE_CHECKING:
+    from dialogs.manager_parts import ManagerParts as _Parts
+else:
+    _Parts = object  # the type checker's view only: see dialogs/manager_parts.py
+
+
+class EventRouting(_Parts):
     """The dialog manager's other events (a mixin: see the module docstring)."""
-
-    dialogs: DialogSet
-    catalog: Catalog
-    commands: dict[str, str]
-    help_lines: list[str]
-
-    if TYPE_CHECKING:  # the dialog manager's own movement, reading and safety, used here
-
-        def _push(
-            self,
-            turn: Turn,
-            dialog: str,
-            now: datetime,
-            slots: dict[str, Any] | None = None,
-            step: str | None = None,
-            via: drafts.Via = drafts.SHORTCUT,
-        ) -> None: ...
-        def _open(
-            self,
-            turn: Turn,
-            dialog: str,
-            now: datetime,
-            via: drafts.Via = drafts.SHORTCUT,
-            step: str | None = None,
-        ) -> None: ...
-        def _accept(
-            self,
-            turn: Turn,
-            step: StepSpec,
-            value: Any,
-            now: datetime,
-            choice: ChoiceSpec | None = None,
-            pressed: bool = False,
-        ) -> None: ...
-        def _spec(self, frame: Frame) -> StepSpec: ...
-        def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]: ...
-        def _say(
-            self, turn: Turn, template: str, keyboard: Keyboard = None, **ctx: Any
-        ) -> None: ...
-        def _show_current(self, turn: Turn, now: datetime, quiet: bool = False) -> None: ...
-        def _reask(
-            self, turn: Turn, step: StepSpec, now: datetime, template: str, **ctx: Any
-        ) -> None: ...
-        def _expired(self, turn: Turn, now: datetime) -> None: ...
-        def _resume(self, turn: Turn, now: datetime, lead: str = "common/resume") -> None: ...
-        def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk: ...
-        def _on_risk(
-            self, turn: Turn, text: str, now: datetime, risk: Risk, held: bool = True
-        ) -> bool: ...
-        def _revive(self, turn: Turn, dialog: str, step_id: str) -> Frame: ...
-        def _followup(self, turn: Turn, now: datetime) -> None: ...
-        def _trim(self, turn: Turn, now: datetime, keep: int) -> None: ...
-        def _set_aside(self, turn: Turn, spec: DialogSpec, frame: Frame, now: datetime) -> bool: ...
-        def _back(self, turn: Turn, left: Frame, now: datetime) -> None: ...
 
     def _on_missed(self, turn: Turn, event: Missed, now: datetime) -> None:
         """The question they are answering never reached them: crisis words and commands go

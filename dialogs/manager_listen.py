@@ -53,7 +53,7 @@ from dialogs.inputs import mood_from_words
 from dialogs.model import Frame, Turn
 
 if TYPE_CHECKING:
-    from dialogs.spec import ChoiceSpec, DialogSet, StepSpec
+    from dialogs.spec import StepSpec
 
 LISTEN_DIALOG = listen_hooks.DIALOG
 MENU = "menu"
@@ -72,50 +72,14 @@ def _words(text: str) -> int:
     return sum(1 for word in text.split() if any(c.isalpha() for c in word))
 
 
-class ListenRouting:
+if TYPE_CHECKING:
+    from dialogs.manager_parts import ManagerParts as _Parts
+else:
+    _Parts = object  # the type checker's view only: see dialogs/manager_parts.py
+
+
+class ListenRouting(_Parts):
     """The listening half of the dialog manager (a mixin: see the module docstring)."""
-
-    dialogs: DialogSet
-    catalog: Any
-
-    if TYPE_CHECKING:  # the dialog manager's own movement and reading, used here
-
-        def _push(
-            self,
-            turn: Turn,
-            dialog: str,
-            now: datetime,
-            slots: dict[str, Any] | None = None,
-            step: str | None = None,
-        ) -> None: ...
-        def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None: ...
-        def _accept(
-            self,
-            turn: Turn,
-            step: StepSpec,
-            value: Any,
-            now: datetime,
-            choice: ChoiceSpec | None = None,
-            pressed: bool = False,
-        ) -> None: ...
-        def _answer(self, turn: Turn, step: StepSpec, now: datetime, text: str) -> None: ...
-        def _match_choice(
-            self, turn: Turn, step: StepSpec, text: str, now: datetime
-        ) -> ChoiceSpec | None: ...
-        def _choices(self, turn: Turn, step: StepSpec, now: datetime) -> list[ChoiceSpec]: ...
-        def _parse(self, step: StepSpec, text: str, locale: str = "en") -> Any: ...
-        def _spec(self, frame: Frame) -> StepSpec: ...
-        def _say(self, turn: Turn, template: str, keyboard: Any = None, **ctx: Any) -> None: ...
-        def _cmd_start(self, turn: Turn, now: datetime) -> None: ...
-        def _unsafe(self, turn: Turn, now: datetime) -> bool: ...
-        def _open_crisis(
-            self,
-            turn: Turn,
-            step: str,
-            now: datetime,
-            words: str | None,
-            flags: dict[str, bool] | None = None,
-        ) -> None: ...
 
     # --- a step that could not take the words -------------------------------------------
 

@@ -28,9 +28,6 @@ from dialogs.inputs import fold
 from dialogs.model import Button, Frame, Reply, Turn
 from dialogs.safety import Risk
 
-if TYPE_CHECKING:
-    from dialogs.spec import DialogSet
-
 CRISIS_DIALOG = "crisis"
 SOS_DIALOG = "sos"
 # Their buttons work from any later state, and words typed on them get a warm reply.
@@ -55,31 +52,14 @@ def since(now: datetime, then: datetime) -> timedelta:
     return now - (then if then.tzinfo else then.replace(tzinfo=UTC))
 
 
-class SafetyRouting:
+if TYPE_CHECKING:
+    from dialogs.manager_parts import ManagerParts as _Parts
+else:
+    _Parts = object  # the type checker's view only: see dialogs/manager_parts.py
+
+
+class SafetyRouting(_Parts):
     """The safety half of the dialog manager (a mixin: see the module docstring)."""
-
-    dialogs: DialogSet
-    catalog: Any
-    _assess: Assess | None
-
-    if TYPE_CHECKING:  # the dialog manager's dialog movement, used here
-
-        def _push(
-            self,
-            turn: Turn,
-            dialog: str,
-            now: datetime,
-            slots: dict[str, Any] | None = None,
-            step: str | None = None,
-        ) -> None: ...
-        def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None: ...
-        def _go(self, turn: Turn, target: str | None, now: datetime) -> None: ...
-        def _spec(self, frame: Frame) -> Any: ...
-        def _say(self, turn: Turn, template: str, keyboard: Any = None, **ctx: Any) -> None: ...
-        def _show_current(self, turn: Turn, now: datetime, quiet: bool = False) -> None: ...
-        def _answer(self, turn: Turn, step: Any, now: datetime, text: str) -> None: ...
-        def _screen(self, turn: Turn, text: str, now: datetime, remember: bool = True) -> Risk: ...
-        def _unsafe(self, turn: Turn, now: datetime) -> bool: ...
 
     def _banner_typed(self, turn: Turn, text: str, now: datetime) -> str | None:
         """The banner's choice ("called" or "more") whose label, or a part of it between

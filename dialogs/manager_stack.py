@@ -18,39 +18,27 @@ manager's own `_push` and `_enter`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dialogs import drafts
 from dialogs.manager_safety import SAFETY_DIALOGS
 from dialogs.model import Frame, Turn
 
 if TYPE_CHECKING:
-    from dialogs.spec import DialogSet, DialogSpec, StepSpec
+    from dialogs.spec import DialogSpec
 
 ONBOARDING_DIALOG = "onboarding"
 MAX_STACK = 5  # older interrupted dialogs are set aside (as drafts where they keep one)
 
 
-class StackRules:
+if TYPE_CHECKING:
+    from dialogs.manager_parts import ManagerParts as _Parts
+else:
+    _Parts = object  # the type checker's view only: see dialogs/manager_parts.py
+
+
+class StackRules(_Parts):
     """The stack half of the dialog manager (a mixin: see the module docstring)."""
-
-    dialogs: DialogSet
-
-    if TYPE_CHECKING:  # the dialog manager's own movement and reading, used here
-
-        def _push(
-            self,
-            turn: Turn,
-            dialog: str,
-            now: datetime,
-            slots: dict[str, Any] | None = None,
-            step: str | None = None,
-            via: drafts.Via = drafts.SHORTCUT,
-        ) -> None: ...
-        def _enter(self, turn: Turn, now: datetime, hops: int = 0) -> None: ...
-        def _resume(self, turn: Turn, now: datetime, lead: str = "common/resume") -> None: ...
-        def _show_current(self, turn: Turn, now: datetime, quiet: bool = False) -> None: ...
-        def _spec(self, frame: Frame) -> StepSpec: ...
 
     def _open(
         self,

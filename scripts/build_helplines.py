@@ -320,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is not up to date")
     args = parser.parse_args(argv)
+    if not args.verified.is_file():
+        print(
+            f"no verified helpline data at {args.verified}: it lives outside the repository"
+            " (the maintainers' ../shared/data/helplines_verified.yaml); pass its path",
+            file=sys.stderr,
+        )
+        return 2
     verified = yaml.safe_load(args.verified.read_text("utf-8"))
     report = Report()
     text = dump(convert(verified, report))

@@ -41,3 +41,11 @@ def test_the_cli_prints_it() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# What a dialog can use")
+
+
+def test_a_hook_attached_by_code_is_not_called_unused() -> None:
+    """`contacts_move_up` sits on buttons the contacts choices hook makes, not in a file."""
+    text = catalogue(load_dialogs())
+    line = next(x for x in text.splitlines() if x.startswith("- `contacts_move_up`"))
+    assert "not used by any dialog file" not in line
+    assert "dialogs/hooks/contacts.py" in line

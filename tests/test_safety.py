@@ -372,7 +372,7 @@ def test_the_structural_reader_reads_new_wordings_by_their_shape() -> None:
     """Plans, means, goodbyes and questions in wordings no pattern lists (safety._field_hits)."""
     crisis = [
         "sunday. that's when. already decided",  # a decision and a time
-        "the hosepipe is in the boot and the dialog manager's on",  # means, here and now
+        "the hosepipe is in the boot and the engine's on",  # means, here and now
         "sitting with the tablets lined up in front of me",
         "passwords are in the blue folder. thank you for everything",  # two signs of leaving
         "how many of my sleeping tablets until you don't wake up",  # a question about dying

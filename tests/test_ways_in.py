@@ -30,8 +30,8 @@ TELEGRAM_ORDER = [
 
 GRATITUDE = """\
 # One good thing from today: a dialog made of YAML and prompts only.
-id: gratitude
-command: gratitude
+id: goodthing
+command: goodthing
 menu: true
 order: 75
 needs_profile: true
@@ -55,11 +55,11 @@ steps:
 """
 
 WORDS = {
-    "gratitude/ask.j2": "What is one good thing that happened today, however small?",
-    "gratitude/thanks.j2": "<i>{{ slots.good }}</i>: thank you for noticing it.",
-    "gratitude/_help.j2": "/gratitude: note one good thing from your day",
-    "gratitude/buttons.yaml": (
-        'gratitude.command: "Note one good thing from today"\ngratitude.menu: "🌼 One good thing"\n'
+    "goodthing/ask.j2": "What is one good thing that happened today, however small?",
+    "goodthing/thanks.j2": "<i>{{ slots.good }}</i>: thank you for noticing it.",
+    "goodthing/_help.j2": "/goodthing: note one good thing from your day",
+    "goodthing/buttons.yaml": (
+        'goodthing.command: "Note one good thing from today"\ngoodthing.menu: "🌼 One good thing"\n'
     ),
     "quiet/hush.j2": "A quiet moment.",
 }
@@ -67,10 +67,10 @@ WORDS = {
 
 @pytest.fixture
 def world(tmp_path: Path) -> tuple[Path, Catalog]:
-    """The shipped dialog files and prompts, copied, plus `gratitude` and `quiet`."""
+    """The shipped dialog files and prompts, copied, plus `goodthing` and `quiet`."""
     flows = tmp_path / "dialogs" / "flows"
     shutil.copytree(FLOWS_DIR, flows)
-    (flows / "gratitude.yaml").write_text(GRATITUDE, encoding="utf-8")
+    (flows / "goodthing.yaml").write_text(GRATITUDE, encoding="utf-8")
     (flows / "quiet.yaml").write_text(QUIET, encoding="utf-8")
     prompts = tmp_path / "prompts"
     shutil.copytree(PROMPTS_DIR / "en", prompts / "en")
@@ -90,15 +90,15 @@ async def test_a_new_dialog_from_yaml_and_prompts_has_every_way_in(
         # Telegram's command list: in its place (order 75: after /reframe), with its words.
         sent = {c["command"]: c["description"] for c in tg.fake.commands}
         at = TELEGRAM_ORDER.index("reframe") + 1
-        assert list(sent) == [*TELEGRAM_ORDER[:at], "gratitude", *TELEGRAM_ORDER[at:]]
-        assert sent["gratitude"] == "Note one good thing from today"
+        assert list(sent) == [*TELEGRAM_ORDER[:at], "goodthing", *TELEGRAM_ORDER[at:]]
+        assert sent["goodthing"] == "Note one good thing from today"
 
         ada = tg.chat()
         await onboard(ada)
         help_text = (await ada.send("/help"))[0].plain_text
         lines = help_text.splitlines()
         reframe = next(i for i, line in enumerate(lines) if line.startswith("/reframe:"))
-        assert lines[reframe + 1] == "/gratitude: note one good thing from your day"
+        assert lines[reframe + 1] == "/goodthing: note one good thing from your day"
         assert "/quiet" not in help_text
 
         await ada.send("/menu")
@@ -107,14 +107,14 @@ async def test_a_new_dialog_from_yaml_and_prompts_has_every_way_in(
         assert not any("quiet" in b.lower() for b in buttons)
         await ada.click("One good thing")
         top = tg.state().top
-        assert top is not None and (top.dialog, top.step) == ("gratitude", "ask")
+        assert top is not None and (top.dialog, top.step) == ("goodthing", "ask")
         await ada.send("the baker saved me the last loaf")
         assert "the baker saved me the last loaf</i>: thank you" in ada.last_text
 
-        await ada.send("/gratitude")
+        await ada.send("/goodthing")
         assert ada.last_text.startswith("What is one good thing")
         top = tg.state().top
-        assert top is not None and top.dialog == "gratitude"
+        assert top is not None and top.dialog == "goodthing"
 
         replies = await ada.send("/quiet")
         assert replies[0].plain_text.startswith("I don't know /quiet.")
