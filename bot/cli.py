@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="print counts of people and check-ins (no personal data)")
     chat = sub.add_parser("chat", help="talk to Bridges in this terminal")
     chat.add_argument("--user", default="me", help="who is talking (each name has its own data)")
+    chat.add_argument(
+        "--lang",
+        help="the language a new chat begins in, as Telegram's app language: es, es-MX, en"
+        " (a language without prompts/ means English; /settings changes it later)",
+    )
     dialogs = sub.add_parser("dialogs", help="check or draw the dialog files")
     dsub = dialogs.add_subparsers(dest="action", required=True)
     dsub.add_parser("check", help="validate every dialog and its prompts")
@@ -57,9 +62,14 @@ def _dialogs(args: argparse.Namespace) -> int:
         return 1
     if args.action == "check":
         from dialogs.intents import check as check_intents
+        from prompts.tree import compare
 
         if intent_problems := check_intents():
             print("Intent check failed:\n" + "\n".join(intent_problems), file=sys.stderr)
+            return 1
+        # What the dialog files can't see: templates included by others, words named in code.
+        if locale_problems := compare():
+            print("Locale check failed:\n" + "\n".join(locale_problems), file=sys.stderr)
             return 1
         names = ", ".join(sorted(loaded.dialogs))
         print(f"OK: {len(loaded.dialogs)} dialogs ({names}), script {loaded.script_version}")
@@ -156,15 +166,22 @@ def _stats(settings: Settings) -> int:
     return 0
 
 
-def _chat(settings: Settings, user: str) -> int:
-    from bot.console import chat
+def _chat(settings: Settings, user: str, language: str | None = None) -> int:
+    from bot.console import chat, farewell
     from bot.core import Bridges
 
     bridges = Bridges.open(settings.database_url)
     try:
-        chat(bridges, user, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        chat(
+            bridges,
+            user,
+            sys.stdin,
+            sys.stdout,
+            interactive=sys.stdin.isatty(),
+            language=language,
+        )
     except KeyboardInterrupt:
-        print("\nBye for now. Take care.")
+        print("\n" + farewell(bridges, user, language))
     finally:
         bridges.close()
     return 0
@@ -189,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stats":
             return _stats(settings)
         if args.command == "chat":
-            return _chat(settings, args.user)
+            return _chat(settings, args.user, args.lang)
         if args.command == "db":
             from storage import migrate
             from storage.db import make_engine

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
@@ -25,7 +26,7 @@ from bot.core import Bridges
 from bot.sender import Outgoing, html_to_plain, render
 from bot.telegram_app import parse_command
 from dialogs.inputs import fold
-from dialogs.model import Event, Press, Text
+from dialogs.model import Command, Event, Press, Text
 from dialogs.safety import assess
 from storage.repository import UserKey
 
@@ -146,20 +147,31 @@ def _is_terminal(out: TextIO) -> bool:
 
 
 class _Session:
-    """One person's chat: turns through Bridges, lines written to `out`."""
+    """One person's chat: turns through Bridges, lines written to `out`. `language`: the
+    terminal's language (--lang), an IETF tag such as "es", or None."""
 
-    def __init__(self, bridges: Bridges, user: str, out: TextIO, clock: Clock) -> None:
+    def __init__(
+        self, bridges: Bridges, user: str, out: TextIO, clock: Clock, language: str | None = None
+    ) -> None:
         self.bridges = bridges
         self.user = user
         self.key = UserKey("console", user)
         self.out = out
         self.clock = clock
+        self.language = language
         self.buttons: Buttons = []
+
+    def locale(self) -> str:
+        """The person's language; before onboarding is finished, the terminal's (--lang),
+        which /start makes theirs, as Telegram's app language does."""
+        profile = self.bridges.store.load(self.key).profile
+        if self.language and not profile.onboarded:
+            return self.bridges.catalog.locale_for(self.language)
+        return profile.locale
 
     def say(self, name: str, **ctx: object) -> str:
         """A console sentence in the person's language, as plain text."""
-        locale = self.bridges.store.load(self.key).profile.locale
-        return html_to_plain(self.bridges.catalog.render(locale, f"console/{name}", ctx))
+        return html_to_plain(self.bridges.catalog.render(self.locale(), f"console/{name}", ctx))
 
     def completions(self) -> list[str]:
         commands = [f"/{name}" for name in sorted(self.bridges.manager.commands)]
@@ -177,6 +189,8 @@ class _Session:
 
     def turn(self, line: str) -> None:
         event = event_from_line(line, self.buttons)
+        if self.language and isinstance(event, Command | Text):
+            event = replace(event, language=self.language)
         self.buttons = []  # numbers always refer to the buttons of the latest reply
         now = self.clock()
         for message in self.bridges.handle(self.key, event, now):
@@ -207,6 +221,7 @@ def chat(
     interactive: bool = False,
     clock: Clock = _utc_now,
     hint: bool | None = None,
+    language: str | None = None,
 ) -> None:
     """Talk with Bridges as console user `user` until `lines` end (or Ctrl-C).
 
@@ -216,8 +231,11 @@ def chat(
     hint: show the one-line /sos reminder before each prompt; None means when someone is
       at the terminal (interactive, or `out` is a terminal). It is dimmed on a colour
       terminal (not when NO_COLOR is set).
+    language: the terminal's language (`bridges chat --lang es`): what /start reads, as
+      Telegram's app language, so a new person is answered in it; someone who has finished
+      onboarding keeps the language they have (/settings changes it).
     """
-    session = _Session(bridges, user, out, clock)
+    session = _Session(bridges, user, out, clock, language)
     show_hint = (interactive or _is_terminal(out)) if hint is None else hint
     dim = _wants_color(out)
 
@@ -272,3 +290,8 @@ def _echoed(
         before_prompt()
         out.write(f"{YOU}{line.rstrip()}\n")
         yield line
+
+
+def farewell(bridges: Bridges, user: str, language: str | None = None) -> str:
+    """The goodbye line for console user `user`, in their language (see `chat`)."""
+    return _Session(bridges, user, sys.stdout, _utc_now, language).say("bye")

@@ -18,14 +18,13 @@ from typing import Any
 from telegram import Message, Update
 
 from dialogs import helplines
-from dialogs.hooks.helplines import _lines_view
+from dialogs.hooks.helplines import _lines_view, country_name
 from dialogs.safety import assess
 from prompts import Catalog
 
 log = logging.getLogger("bridges.fallback")
 
 TEMPLATE = "common/crisis_fallback"
-LOCALE = "en"  # the only locale with templates today
 # An IETF language tag is at most a few dozen characters; anything longer is not one.
 _MAX_TAG = 35
 _SUBTAG = re.compile(r"[a-z0-9]{1,8}")
@@ -41,8 +40,9 @@ def crisis_text(catalog: Catalog, words: str, language_code: str | None) -> str 
     it has one, picks the country whose lines are shown (region_of). At risk means
     dialogs.safety.assess grades the words "crisis" or "concern", for themselves or
     someone else. Never raises for a screening failure (logged by exception type, and
-    taken as not at risk: the caller then sends its ordinary apology). Rendered in
-    English without any database.
+    taken as not at risk: the caller then sends its ordinary apology). Rendered without
+    any database, in the language of their app (`language_code`: "es-MX" is Spanish;
+    English for a language we have no prompts for).
     """
     if not _at_risk(words):
         return None
@@ -50,16 +50,17 @@ def crisis_text(catalog: Catalog, words: str, language_code: str | None) -> str 
 
 
 def _render(catalog: Catalog, language_code: str | None) -> str:
-    ctx = _context(region_of(language_code))
+    locale = catalog.locale_for(language_code)
+    ctx = _context(region_of(language_code), catalog, locale)
     try:
-        return catalog.render(LOCALE, TEMPLATE, ctx)
+        return catalog.render(locale, TEMPLATE, ctx)
     except Exception as err:
         if not ctx:
             raise  # the template itself is broken: nothing better to send
         # A country's data that the template could not show must not cost the person
         # the reply: the general lines need nothing from the data file.
         log.error("crisis fallback for a country failed with %s", type(err).__name__)
-        return catalog.render(LOCALE, TEMPLATE, {})
+        return catalog.render(locale, TEMPLATE, {})
 
 
 def crisis_text_for_update(catalog: Catalog, update: Update) -> str | None:
@@ -136,7 +137,7 @@ def _at_risk(words: str) -> bool:
         return False
 
 
-def _context(code: str | None) -> dict[str, Any]:
+def _context(code: str | None, catalog: Catalog, locale: str) -> dict[str, Any]:
     """`helplines` for common/_helplines.j2 (the shape of the `helplines` enter hook),
     for a country in our data; {} (the general lines) for none or one we know nothing of.
     """
@@ -151,7 +152,7 @@ def _context(code: str | None) -> dict[str, Any]:
             return {}
         view = {
             "code": found.code,
-            "country": found.name,
+            "country": country_name(found.code, found.name, locale, catalog),
             "guessed": False,  # "going by your time zone" would be untrue here
             "emergency": found.emergency,
             "emergency_number": found.emergency,

@@ -108,6 +108,7 @@ class Outgoing:
     photo: str | None = None  # a photo's file id; the text is then its caption
     document: tuple[str, bytes] | None = None  # a file (name, bytes); the text is its caption
     image: tuple[str, bytes] | None = None  # a drawn picture (name, PNG bytes) sent as a photo
+    locale: str = "en"  # the person's language: a reply keyboard's labels are said in it
 
     @property
     def plain(self) -> str:
@@ -123,7 +124,16 @@ def render(catalog: Catalog, locale: str, replies: list[Reply]) -> list[Outgoing
         text = catalog.render(locale, reply.template, reply.ctx)
         image = _chart(catalog, locale, reply.chart) if reply.chart else None
         out.append(
-            Outgoing(text, rows, reply.keyboard, reply.edit, reply.photo, reply.document, image)
+            Outgoing(
+                text,
+                rows,
+                reply.keyboard,
+                reply.edit,
+                reply.photo,
+                reply.document,
+                image,
+                locale,
+            )
         )
     return out
 
@@ -167,6 +177,8 @@ def outgoing_to_json(out: Outgoing, tapped: int | None = None) -> dict[str, Any]
         ]
     if out.keyboard:
         data["keyboard"] = out.keyboard
+    if out.locale != "en":  # for a reply keyboard's labels and a note about a failed send
+        data["locale"] = out.locale
     if out.edit and tapped is not None:
         data["edit"] = tapped
     if out.photo:
@@ -197,6 +209,7 @@ def outgoing_from_json(data: dict[str, Any]) -> tuple[Outgoing, int | None]:
         data.get("photo"),
         doc,
         image,
+        str(data.get("locale") or "en"),  # rows queued before it was kept: English
     )
     return out, tapped
 
@@ -474,7 +487,7 @@ class Sender:
         if out.document is not None or out.image is not None:
             # Say honestly what happened and what to try; the replies after it still go.
             note = self.catalog.render(
-                "en", "common/document_failed", {"chart": out.image is not None}
+                out.locale, "common/document_failed", {"chart": out.image is not None}
             )
             try:
                 await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
@@ -487,7 +500,8 @@ class Sender:
     async def _give_up(self, item: Pending) -> None:
         if item.payload.get("safety"):
             # Help must not be what is lost: the crisis reply that needs no state instead.
-            note = self.catalog.render("en", "common/crisis_fallback")
+            locale = str(item.payload.get("locale") or "en")
+            note = self.catalog.render(locale, "common/crisis_fallback")
             try:
                 await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
             except TelegramError as err:
@@ -519,10 +533,11 @@ def _inline(button: OutButton) -> InlineKeyboardButton:
     return InlineKeyboardButton(button.label, callback_data=button.data)
 
 
-def markup(catalog: Catalog, out: Outgoing, locale: str = "en") -> ReplyMarkup:
+def markup(catalog: Catalog, out: Outgoing) -> ReplyMarkup:
     """The reply's Telegram keyboard: its inline buttons, else the location, main or removing
-    reply keyboard it asks for, else None. Labels come from `catalog` in `locale`.
+    reply keyboard it asks for, else None. Labels come from `catalog` in `out.locale`.
     """
+    locale = out.locale
     if out.buttons:
         return InlineKeyboardMarkup([[_inline(b) for b in row] for row in out.buttons])
     if out.keyboard == "location":

@@ -29,7 +29,7 @@ import signal
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +48,7 @@ from bot.sender import Sender
 from dialogs.commands import listed
 from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
 from dialogs.safety import assess
+from prompts import DEFAULT_LOCALE
 from storage.inbox import Incoming
 from storage.message_log import MessageLog
 from storage.sent_journal import SentJournal
@@ -239,22 +240,24 @@ class TelegramAdapter:
                 await query.answer()
             except TelegramError as err:
                 log.info("callback answer failed (%s)", type(err).__name__)
-        elif _at_risk(words_in(update)):
-            await self._group_crisis(bot, chat.id)
+        # No profile is read for a group: the sender's app language says how to answer.
+        locale = self.bridges.catalog.locale_for(user.language_code)
+        if query is None and _at_risk(words_in(update)):
+            await self._group_crisis(bot, chat.id, locale)
             return True
-        await self._private_only(bot, chat.id)
+        await self._private_only(bot, chat.id, locale)
         return True
 
-    async def _private_only(self, bot: Bot, chat_id: int) -> None:
+    async def _private_only(self, bot: Bot, chat_id: int, locale: str) -> None:
         # Nothing from a group touches the database; we only remember, in memory,
         # that we already explained, so the group is not spammed.
         if chat_id in self._told_groups:
             return
         _remember(self._told_groups, chat_id, None)
-        text = self.bridges.catalog.render("en", "common/private_only")
+        text = self.bridges.catalog.render(locale, "common/private_only")
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
 
-    async def _group_crisis(self, bot: Bot, chat_id: int) -> None:
+    async def _group_crisis(self, bot: Bot, chat_id: int, locale: str) -> None:
         """A group message that sounds like a crisis: the emergency number and an invitation
         to a private chat, at most once per group every GROUP_CRISIS_EVERY. Nothing stored,
         nothing logged about the message."""
@@ -267,7 +270,7 @@ class TelegramAdapter:
         # Checked and set with no await between: two updates at once send one reply.
         _remember(self._group_crisis_at, chat_id, now)
         ctx = {"bot_link": _bot_link(bot)}
-        text = self.bridges.catalog.render("en", "common/group_crisis", ctx)
+        text = self.bridges.catalog.render(locale, "common/group_crisis", ctx)
         await bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
         )
@@ -291,7 +294,10 @@ class TelegramAdapter:
                 text = fallback
                 parse_mode: str | None = ParseMode.HTML
             else:
-                text = self.bridges.catalog.render("en", "common/error")
+                # Their app's language: the turn that failed may be what reads their profile.
+                user = update.effective_user
+                locale = self.bridges.catalog.locale_for(user.language_code if user else None)
+                text = self.bridges.catalog.render(locale, "common/error")
                 parse_mode = None
             try:
                 await context.bot.send_message(
@@ -314,11 +320,14 @@ class TelegramAdapter:
         if self.recover:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
-        label = self.bridges.catalog.label
-        dialogs = self.bridges.dialogs.dialogs.values()
-        await app.bot.set_my_commands(
-            [BotCommand(e.command, label("en", e.describe)) for e in listed(dialogs)]
-        )
+        catalog = self.bridges.catalog
+        entries = listed(self.bridges.dialogs.dialogs.values())
+        # English for everyone, and each other language for the apps set to it: Telegram
+        # picks the list by the person's app language.
+        for locale in [DEFAULT_LOCALE, *(x for x in catalog.locales if x != DEFAULT_LOCALE)]:
+            commands = [BotCommand(e.command, catalog.label(locale, e.describe)) for e in entries]
+            language = None if locale == DEFAULT_LOCALE else locale
+            await app.bot.set_my_commands(commands, language_code=language)
 
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -355,20 +364,21 @@ def _bot_link(bot: Bot) -> str | None:
 
 # --- reading an update: the inbox entry, and the dialog manager's event at the turn ---------
 
-# Message attributes we recognise but cannot use, in the words the reply uses.
+# Message attributes we recognise but cannot use; the attribute is the Unsupported kind,
+# which common/unsupported.j2 names in each language.
 _MEDIA = (
-    ("sticker", "sticker"),
-    ("animation", "GIF"),
-    ("photo", "photo"),
-    ("video", "video"),
-    ("video_note", "video message"),
-    ("voice", "voice message"),
-    ("audio", "audio file"),
-    ("document", "file"),
-    ("contact", "contact"),
-    ("poll", "poll"),
-    ("dice", "dice"),
-    ("venue", "place"),
+    "sticker",
+    "animation",
+    "photo",
+    "video",
+    "video_note",
+    "voice",
+    "audio",
+    "document",
+    "contact",
+    "poll",
+    "dice",
+    "venue",
 )
 
 
@@ -397,6 +407,8 @@ def parse_command(text: str) -> Command | None:
 
 def _from_message(message: Message) -> Event:
     if message.text is not None:
+        # The app's language: a new person's locale at /start (dialogs/engine_events.py).
+        language = (message.from_user.language_code if message.from_user else None) or ""
         entities = message.entities or ()
         starts_with_command = any(
             e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in entities
@@ -404,15 +416,17 @@ def _from_message(message: Message) -> Event:
         command = parse_command(message.text) if starts_with_command else None
         if command is not None and command.args and assess(command.args).level != "none":
             # Commands ignore their words; these must be screened like any message.
-            return Text(message.text)
-        return command or Text(message.text)
+            return Text(message.text, language)
+        if command is not None:
+            return replace(command, language=language)
+        return Text(message.text, language)
     if message.location is not None and message.venue is None:
         return Location(message.location.latitude, message.location.longitude)
     if message.photo:
         # Telegram lists each photo in several sizes, the largest last.
         return Photo(message.photo[-1].file_id, message.caption or "")
-    for attribute, kind in _MEDIA:
-        if getattr(message, attribute, None):
+    for kind in _MEDIA:
+        if getattr(message, kind, None):
             return Unsupported(kind, message.caption or "")
     return Unsupported("message", message.caption or "")
 

@@ -72,6 +72,7 @@ class Line:
     chat: str | None = None  # a site with a chat, "113.nl"
     hours: str | None = None  # as shown: "24/7", "daily 11:00–04:00"
     audience: str | None = None  # "youth": the template says who the line is for
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes it answers in; () when not known
     status: str = "CONFIRMED"
     source: str = ""  # where it was confirmed (an address, or a named data set)
 
@@ -126,6 +127,7 @@ def _line(code: str, raw: dict[str, Any]) -> Line:
             chat=str(raw["chat"]) if raw.get("chat") else None,
             hours=str(raw["hours"]) if raw.get("hours") else None,
             audience=str(raw["for"]) if raw.get("for") else None,
+            languages=tuple(str(x) for x in raw.get("languages") or ()),
             status=str(raw["status"]),
             source=str(raw.get("source") or ""),
         )

@@ -65,6 +65,7 @@ from dialogs.model import (
     Missed,
     Photo,
     Press,
+    Profile,
     Reply,
     Text,
     Turn,
@@ -147,6 +148,8 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
         kept = top.slots.pop(crisis_hooks.KEPT, None) if top is not None else None
         if isinstance(event, Missed) and (isinstance(event.event, Command) or top is None):
             event = event.event  # a command, or no question open: nothing to show again
+        if isinstance(event, Text | Command) and event.language:
+            self._app_language(turn, event)
         if isinstance(event, Text):
             self._on_text(turn, event.text, now, kept)
         elif isinstance(event, Command):
@@ -164,7 +167,8 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
         elif isinstance(event, Missed):
             self._on_missed(turn, event, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
-            turn.state = UserState()
+            # The goodbye is still said in their language; storage keeps nothing of it.
+            turn.state = UserState(profile=Profile(locale=turn.state.profile.locale))
         if turn.state.profile.unsafe_at is not None:  # "No, I'm not safe" (manager_safety.py)
             self._keep_emergency_in_view(turn, now)
         return turn

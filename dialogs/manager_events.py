@@ -33,6 +33,7 @@ from dialogs.model import (
     Missed,
     Photo,
     Reply,
+    Text,
     Turn,
     Unsupported,
     UserState,
@@ -199,6 +200,18 @@ class EventRouting(_Parts):
             self._cmd_open(turn, handler.removeprefix(DIALOG_PREFIX), now)
         else:
             getattr(self, f"_cmd_{handler}")(turn, now)
+
+    def _app_language(self, turn: Turn, event: Text | Command) -> None:
+        """The language of their app becomes theirs as they begin: on /start, or words with
+        nothing open (which begin as /start does), until onboarding is finished. A language
+        with no prompts folder means English. After onboarding only /settings changes it
+        (change_language; it needs onboarding), so a later /start never undoes a choice."""
+        state = turn.state
+        if state.profile.onboarded:
+            return
+        begins = event.name == "start" if isinstance(event, Command) else state.top is None
+        if begins:
+            state.profile.locale = self.catalog.locale_for(event.language)
 
     # --- commands ---------------------------------------------------------------
 

@@ -106,6 +106,9 @@ class Text:
     Telegram's 4,096 characters, screened for crisis before anything else."""
 
     text: str
+    # The language of the person's app as it reports it, an IETF tag ("es-MX"); "" when
+    # unknown. Read only before onboarding is finished (dialogs/engine_events.py).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Command:
 
     name: str  # lower-case, without the slash or a @botname suffix
     args: str = ""
+    language: str = ""  # the app's language tag, as on Text
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,9 @@ class Unsupported:
     where none is asked...) or an edit, whose words come in `caption` so they are
     screened like any message."""
 
-    kind: str  # sticker, photo, voice, document, edited, ...
+    # The Telegram message part ("sticker", "animation", "video_note", "voice", "document",
+    # ...), "message" for another kind, or "edited"; common/unsupported.j2 names each.
+    kind: str
     caption: str = ""  # a photo's caption is free text too, so it is screened
 
 

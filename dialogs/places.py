@@ -118,11 +118,21 @@ def zone_label(zone: str) -> str:
     return zone
 
 
-def describe_zone(zone: str, now_utc: datetime) -> str:
-    """Short label with the local time: "Europe/Berlin (UTC+01:00, 14:05 now)".
+class ZoneView(NamedTuple):
+    """A zone as a person reads it, for a template to put in its own words (common/_zone.j2):
+    `name` "Europe/Berlin" (or "UTC+2" for a zone that is only an offset), `offset` its
+    offset now in full, "UTC+01:00" (None for an offset-only zone: the name says it), and
+    `clock` the local time now, "14:05"."""
 
-    A zone that is only an offset shows just that: "Etc/GMT-2" -> "UTC+2 (14:05 now)",
-    "Etc/GMT+5" -> "UTC-5 (07:05 now)", "UTC" and "Etc/UTC" -> "UTC (12:05 now)".
+    name: str
+    offset: str | None
+    clock: str
+
+
+def describe_zone(zone: str, now_utc: datetime) -> ZoneView:
+    """The zone and its local time now: Europe/Berlin -> ("Europe/Berlin", "UTC+01:00",
+    "14:05"); a zone that is only an offset shows just that: "Etc/GMT-2" -> ("UTC+2", None,
+    "14:05"), "UTC" and "Etc/UTC" -> ("UTC", None, "12:05").
     Raises ValueError for an unknown zone or a naive datetime: both are caller bugs.
     """
     if now_utc.tzinfo is None or now_utc.utcoffset() is None:
@@ -134,8 +144,8 @@ def describe_zone(zone: str, now_utc: datetime) -> str:
     assert offset is not None  # always set for a ZoneInfo-aware datetime
     clock = local.strftime("%H:%M")
     if _is_offset_zone(zone):
-        return f"{_short_offset(offset)} ({clock} now)"
-    return f"{zone} ({_format_offset(offset)}, {clock} now)"
+        return ZoneView(_short_offset(offset), None, clock)
+    return ZoneView(zone, _format_offset(offset), clock)
 
 
 # --------------------------------------------------------------------------- offsets

@@ -193,6 +193,7 @@ class Sample:
             undefined=Placeholder,
             lstrip_blocks=True,
         )
+        self.env.filters.update(self.catalog.filters(self.locale))  # `number`, `date`
 
     def html(self, name: str, ctx: Mapping[str, Any]) -> str | None:
         """Template `name` rendered as the dialog manager would (Telegram HTML) with the values

@@ -6,11 +6,17 @@ typed reaches a template only as a variable, so it is escaped, never evaluated.
 Button labels live in YAML files beside them (``prompts/<locale>/buttons.yaml`` and
 ``prompts/<locale>/<dialog>/buttons.yaml``, merged); Telegram shows labels as plain
 text, so they are rendered without HTML escaping.
+
+Numbers and dates a template shows go through two filters written in each locale's own
+words (the ``format.*`` labels, see `LocaleFilters`): ``{{ average | number }}`` ("3.4",
+"3,4") and ``{{ entry.date | date }}`` ("23 Nov 2026", "23 nov 2026"). Never strftime:
+the process's C locale would name English months in every language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,8 +39,8 @@ class Catalog:
     def __init__(self, root: Path = PROMPTS_DIR) -> None:
         self.root = root
         self._html: dict[str, Environment] = {}
+        self._plain: dict[str, Environment] = {}
         self._label_templates: dict[tuple[str, str], Template] = {}
-        self._plain = Environment(autoescape=False, undefined=StrictUndefined)
 
     @cached_property
     def locales(self) -> list[str]:
@@ -50,8 +56,23 @@ class Catalog:
                 undefined=StrictUndefined,
                 lstrip_blocks=True,
             )
+            env.filters.update(self.filters(locale))
             self._html[locale] = env
         return env
+
+    def _plain_env(self, locale: str) -> Environment:
+        env = self._plain.get(locale)
+        if env is None:
+            env = Environment(autoescape=False, undefined=StrictUndefined)
+            env.filters.update(self.filters(locale))
+            self._plain[locale] = env
+        return env
+
+    def filters(self, locale: str) -> dict[str, Callable[..., str]]:
+        """The filters every template and label of `locale` may use: `number` and `date`
+        (LocaleFilters), in that locale's words."""
+        words = LocaleFilters(self, self._locale(locale))
+        return {"number": words.number, "date": words.date}
 
     def _locale(self, locale: str) -> str:
         return locale if locale in self.locales else DEFAULT_LOCALE
@@ -69,6 +90,14 @@ class Catalog:
                     merged[str(key)] = str(value)
             out[locale] = merged
         return out
+
+    def locale_for(self, language: str | None) -> str:
+        """The locale for an IETF language tag as an app reports it (Telegram's
+        `from.language_code`, the terminal's --lang): its language part when a folder of
+        that name exists ("es", "es-419", "es-MX", "ES_es" -> "es"), else DEFAULT_LOCALE
+        (also for None or "")."""
+        primary = (language or "").strip().replace("_", "-").split("-", 1)[0].lower()
+        return primary if primary in self.locales else DEFAULT_LOCALE
 
     def has_template(self, locale: str, name: str) -> bool:
         """Whether <root>/<locale>/<name>.j2 exists in exactly this locale (no fallback to
@@ -98,9 +127,58 @@ class Catalog:
         loc = self._locale(locale)
         template = self._label_templates.get((loc, key))
         if template is None:
-            template = self._plain.from_string(self._labels[loc][key])
+            template = self._plain_env(loc).from_string(self._labels[loc][key])
             self._label_templates[(loc, key)] = template
         return template.render(**(ctx or {})).strip()
+
+
+class LocaleFilters:
+    """`number` and `date` for one locale, from its `format.*` labels (top buttons.yaml):
+
+    - format.decimal: the decimal mark ("." or ",");
+    - format.weekdays, format.months, format.months_short: seven and twelve names,
+      separated by spaces, Monday and January first;
+    - format.date.<style>: how a date reads, a label template with `day`, `weekday`,
+      `month`, `mon` (short), `year` and `time` ("HH:MM", "" for a date alone).
+    """
+
+    def __init__(self, catalog: Catalog, locale: str) -> None:
+        self.catalog = catalog
+        self.locale = locale
+
+    def _names(self, key: str) -> list[str]:
+        return self.catalog.label(self.locale, key).split()
+
+    def number(self, value: float | int, places: int = 1) -> str:
+        """A number as this locale writes it: whole numbers as they are ("3"), others with
+        `places` decimals and the locale's mark ("3.4", "3,4"). Raises TypeError for
+        something that is not a number."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"number: not a number: {type(value).__name__}")
+        if isinstance(value, int):
+            return str(value)
+        text = f"{value:.{places}f}"
+        return text.replace(".", self.catalog.label(self.locale, "format.decimal"))
+
+    def date(self, value: date | str | None, style: str = "short") -> str:
+        """A day (a date, a datetime with its time, or an ISO text as records keep them:
+        "2026-11-23") in the words of label format.date.<style>; "" for None or "".
+        Raises ValueError for a text that is no ISO date and KeyError for an unknown style."""
+        if value is None or value == "":
+            return ""
+        if not isinstance(value, str | date):
+            raise TypeError(f"date: not a day: {type(value).__name__}")
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        ctx = {
+            "day": value.day,
+            "weekday": self._names("format.weekdays")[value.weekday()],
+            "month": self._names("format.months")[value.month - 1],
+            "mon": self._names("format.months_short")[value.month - 1],
+            "year": value.year,
+            "time": value.strftime("%H:%M") if isinstance(value, datetime) else "",
+        }
+        return self.catalog.label(self.locale, f"format.date.{style}", ctx)
 
 
 _default: Catalog | None = None

@@ -18,6 +18,11 @@ Policy (a wrong number in a crisis is worse than none):
   left out, so nothing reads as 24/7 unless the data says 24/7.
 - Text and chat: only the forms recognised below ("text HOME to 741741", "text 988",
   "chat at site"); anything with a qualifier such as hours or a call-back is left out.
+- Languages: the ISO 639-1 codes of the languages a line answers in, only for a wording
+  listed in LANGUAGES below (the line's status covers them); anything else (interpreters,
+  a separate line, "about 20 languages") is not carried. The Spanish templates say
+  "también en español" for a line with "es" (the US 988 line: the data confirms Spanish,
+  not which key to press, so no key is named).
 - Emergency: the country's number; for South Africa also 112 from a mobile, which the
   data gives as `emergency_other` (SECONDARY) and the issue asks for.
 - Every decision is printed: what was kept, what was dropped and why.
@@ -89,6 +94,26 @@ HOURS: dict[str, str] = {
     "11:00-23:00; Fri-Sat to 03:00 (2021)": "daily 11:00–23:00, Fri–Sat until 03:00",
 }  # fmt: skip
 
+# Languages a line answers in, keyed by the verified text. A text not listed here is not
+# carried (and reported): only plain lists of the line's own languages are.
+LANGUAGES: dict[str, list[str]] = {
+    "English and Spanish; interpreters for 250+ languages on calls": ["en", "es"],
+    "English and French (interpreters for other languages)": ["en", "fr"],
+    "English and French": ["en", "fr"],
+    "English": ["en"],
+    "Chinese": ["zh"],
+    "Czech": ["cs"],
+    "Dutch": ["nl"],
+    "Finnish": ["fi"],
+    "French": ["fr"],
+    "German, French, Italian": ["de", "fr", "it"],
+    "Hebrew, Arabic, Russian, English, French, Spanish, Amharic":
+        ["he", "ar", "ru", "en", "fr", "es", "am"],
+    "Hungarian": ["hu"],
+    "Portuguese": ["pt"],
+    "Portuguese; English since 2022": ["pt", "en"],
+}  # fmt: skip
+
 # Phone fields that are more than a number: (country, verified phone) -> number, option.
 PHONES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("PT", "808 24 24 24 (option 4)"): ("808 24 24 24", "4"),
@@ -154,6 +179,16 @@ def _hours(code: str, raw: dict[str, Any], report: Report) -> str | None:
     return HOURS[str(hours)]
 
 
+def _languages(code: str, raw: dict[str, Any], report: Report) -> list[str] | None:
+    text = raw.get("languages")
+    if text is None:
+        return None
+    if str(text) not in LANGUAGES:
+        report.say(code, f"{raw['name']}: languages {text!r} not in a known wording: not carried")
+        return None
+    return list(LANGUAGES[str(text)])
+
+
 def _name(code: str, verified: str) -> str | None:
     if (code, verified) in NAMES:
         return NAMES[(code, verified)]
@@ -184,6 +219,8 @@ def _line(code: str, raw: dict[str, Any], report: Report) -> dict[str, Any] | No
             line[key] = ways[key]
     if hours := _hours(code, raw, report):
         line["hours"] = hours
+    if languages := _languages(code, raw, report):
+        line["languages"] = languages
     if str(raw.get("audience") or "").startswith("youth"):
         line["for"] = "youth"
     line["status"] = status
@@ -265,7 +302,8 @@ HEADER = """\
 # countries: ISO 3166-1 alpha-2 code -> name, emergency (+ emergency_mobile), their status
 #   and sources, lines: name (null: not known), call [numbers], option (a menu choice),
 #   text [{number, keyword}], chat (a site), hours (as shown; absent: not confirmed),
-#   for (youth), status (CONFIRMED, or SECONDARY: shown with its caveat), source.
+#   languages (ISO 639-1 codes it answers in; absent: not known), for (youth),
+#   status (CONFIRMED, or SECONDARY: shown with its caveat), source.
 #   abuse_lines: the same shape, for domestic abuse and violence (none in the data yet).
 # emergency_only: countries with an emergency number and no line we can show.
 """

@@ -18,7 +18,7 @@ from bot.sender import Sender
 from bot.telegram_app import build_application
 from dialogs.model import UserState
 from dialogs.spec import FLOWS_DIR
-from prompts import Catalog
+from prompts import Catalog, default_catalog
 from storage.repository import UserKey
 from storage.tables import Conversation, OutboxRow, User
 from tests.fakebot import FAKE_TOKEN, ChatDriver, FakeBotApi, InProcessRequest, running
@@ -83,16 +83,23 @@ async def bridges_on_fake(
         bridges.close()
 
 
-async def onboard(chat: ChatDriver, zone_text: str = "Lisbon", time_label: str = "8:00") -> None:
-    """Onboard with the usual answers, leaving the reach-out list for later: ends at the menu."""
+async def onboard(
+    chat: ChatDriver, zone_text: str = "Lisbon", time_label: str = "8:00", locale: str = "en"
+) -> None:
+    """Onboard with the usual answers, leaving the reach-out list for later: ends at the menu.
+    `locale`: the language the buttons are read in (the chat's app language picks it)."""
+
+    def label(key: str) -> str:
+        return default_catalog().label(locale, key)
+
     await chat.send("/start")
-    await chat.click("Tell me more")
-    await chat.click("Okay, got it")
-    await chat.click("Yes, keep my answers")
+    await chat.click(label("onboarding.welcome.more"))
+    await chat.click(label("onboarding.about.ok"))
+    await chat.click(label("onboarding.consent.keep"))
     await chat.send(zone_text)
     await chat.click(time_label)
-    await chat.click("Skip for now")  # the loneliness measure
-    await chat.click("Maybe later")
+    await chat.click(label("onboarding.measure_offer.skip"))  # the loneliness measure
+    await chat.click(label("onboarding.invite.later"))
 
 
 @dataclass

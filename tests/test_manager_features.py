@@ -73,10 +73,11 @@ def manager(tmp_path_factory: pytest.TempPathFactory) -> DialogManager:
             target = prompts / path.relative_to(Path(__file__).parents[1] / "prompts")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(path.read_text())
-    (prompts / "en" / "demo").mkdir()
-    (prompts / "en" / "demo" / "buttons.yaml").write_text(LABELS)
-    for step in ("resume", "when", "evidence", "bye"):
-        (prompts / "en" / "demo" / f"{step}.j2").write_text(f"{step}: {{{{ slots }}}}")
+    for locale in ("en", "es"):  # every locale has every prompt (bridges dialogs check)
+        (prompts / locale / "demo").mkdir()
+        (prompts / locale / "demo" / "buttons.yaml").write_text(LABELS)
+        for step in ("resume", "when", "evidence", "bye"):
+            (prompts / locale / "demo" / f"{step}.j2").write_text(f"{step}: {{{{ slots }}}}")
     catalog = Catalog(prompts)
     return DialogManager(load_dialogs(flows, catalog=catalog), catalog)
 

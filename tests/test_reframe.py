@@ -295,7 +295,7 @@ async def test_cancel_midway_keeps_a_draft_to_continue_after_a_restart(sqlite_ur
         ada = tg.chat()
         replies = await ada.send("/reframe")
         assert replies[0].plain_text == (
-            "You have an unfinished entry from 2026-11-23 about “nobody wants to hear from me”."
+            "You have an unfinished entry from 23 Nov 2026 about “nobody wants to hear from me”."
             "\n\nShall we carry on where you left off, or start a fresh one? "
             "(Starting fresh lets the old draft go.)"
         )
@@ -349,7 +349,7 @@ async def test_another_command_midway_keeps_the_draft_too(tg: Harness) -> None:
     await ada.send("/menu")
     await ada.click("Close menu")
     replies = await ada.send("/reframe")
-    assert replies[0].plain_text.startswith("You have an unfinished entry from 2026-11-23")
+    assert replies[0].plain_text.startswith("You have an unfinished entry from 23 Nov 2026")
     await ada.click("Continue")
     assert frame_slots(tg.state())["evidence_for"] == ["Sam didn't answer"]
 

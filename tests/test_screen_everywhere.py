@@ -163,13 +163,16 @@ def test_each_kind_of_update_hands_its_words_to_the_engine() -> None:
     document = fake.make_document_update(1, caption="on a file")
     edited = fake.make_edited_text_update(1, first["message"]["message_id"], "edited words")
     recaptioned = fake.make_edited_caption_update(1, photo["message"]["message_id"], "new caption")
-    assert event(first) == Text("first words")
+    assert event(first) == Text("first words", language="en")  # the app's language rides along
     assert event(photo).caption == "on a photo"  # type: ignore[attr-defined]
-    assert event(document) == Unsupported("file", "on a file")
+    assert event(document) == Unsupported("document", "on a file")
     assert event(edited) == Unsupported("edited", "edited words")
     assert event(recaptioned) == Unsupported("edited", "new caption")
-    assert event(fake.make_text_update(1, "/menu")) == Command("menu")
-    assert event(fake.make_text_update(1, f"/sos {CRISIS}")) == Text(f"/sos {CRISIS}")
+    assert event(fake.make_text_update(1, "/menu")) == Command("menu", language="en")
+    assert event(fake.make_text_update(1, f"/sos {CRISIS}")) == Text(f"/sos {CRISIS}", "en")
+    mexico = fake.make_text_update(1, "/start", language_code="es-MX")
+    assert event(mexico) == Command("start", language="es-MX")
+    assert event(fake.make_text_update(1, "hola", language_code=None)) == Text("hola")
 
 
 # --- groups -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ async def tg(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def entry_buttons(chat: ChatDriver) -> list[str]:
-    return [label for label in chat.buttons() if label.startswith("2026-")]
+    return [label for label in chat.buttons() if " · " in label]
 
 
 async def test_no_entries_yet_offers_to_write_one(tg: Harness) -> None:
@@ -41,11 +41,11 @@ async def test_entries_are_listed_newest_first_and_paged(tg: Harness) -> None:
         "Your past thoughts (page 1 of 2), newest first. Tap one to open it."
     )
     assert replies[0].button_labels == [
-        "2026-11-23 · thought number 7 says I…",
-        "2026-11-23 · thought number 6 says I…",
-        "2026-11-23 · thought number 5 says I…",
-        "2026-11-23 · thought number 4 says I…",
-        "2026-11-23 · thought number 3 says I…",
+        "23 Nov 2026 · thought number 7 says I…",
+        "23 Nov 2026 · thought number 6 says I…",
+        "23 Nov 2026 · thought number 5 says I…",
+        "23 Nov 2026 · thought number 4 says I…",
+        "23 Nov 2026 · thought number 3 says I…",
         "Older »",
         "✍️ Weigh a new thought",
         "Close",
@@ -53,8 +53,8 @@ async def test_entries_are_listed_newest_first_and_paged(tg: Harness) -> None:
     replies = await ada.click("Older »")
     assert replies[0].plain_text.startswith("Your past thoughts (page 2 of 2)")
     assert replies[0].button_labels == [
-        "2026-11-23 · thought number 2 says I…",
-        "2026-11-23 · thought number 1 says I…",
+        "23 Nov 2026 · thought number 2 says I…",
+        "23 Nov 2026 · thought number 1 says I…",
         "« Newer",
         "✍️ Weigh a new thought",
         "Close",
@@ -62,14 +62,14 @@ async def test_entries_are_listed_newest_first_and_paged(tg: Harness) -> None:
     # Opening one shows its table; back returns to the same page.
     replies = await ada.click("thought number 1")
     table = replies[0].plain_text
-    assert table.startswith("🗓 2026-11-23\nThought: “thought number 1 says I am too quiet”")
+    assert table.startswith("🗓 23 Nov 2026\nThought: “thought number 1 says I am too quiet”")
     assert "Belief: 10 → 40" in table
     assert "For\n• a reason it seems true\nAgainst\n• a moment that doesn't fit" in table
     assert replies[0].button_labels == ["« Back to the list", "Close"]
     replies = await ada.click("Back to the list")
     assert replies[0].plain_text.startswith("Your past thoughts (page 2 of 2)")
     await ada.click("« Newer")
-    assert entry_buttons(ada)[0] == "2026-11-23 · thought number 7 says I…"
+    assert entry_buttons(ada)[0] == "23 Nov 2026 · thought number 7 says I…"
     replies = await ada.click("Close")
     assert replies[0].plain_text == "Closed. Send /thoughts whenever you'd like to look back."
 
@@ -127,7 +127,7 @@ async def test_their_words_are_escaped_in_the_list_and_the_table(tg: Harness) ->
     await onboard(ada)
     await write_entry(ada, "<b>me</b> & {{ x }}")
     replies = await ada.send("/thoughts")
-    assert "2026-11-23 · <b>me</b> & {{ x }}" in replies[0].button_labels
+    assert "23 Nov 2026 · <b>me</b> & {{ x }}" in replies[0].button_labels
     replies = await ada.click("<b>me</b>")
     assert "Thought: “<b>me</b> & {{ x }}”" in replies[0].plain_text
     assert "“&lt;b&gt;me&lt;/b&gt; &amp; {{ x }}”" in replies[0].text

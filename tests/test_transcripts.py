@@ -25,13 +25,20 @@ from tests.transcript_runner import (
 
 FOLDER = Path(__file__).parent / "transcripts"
 FILES = list(chat_files(FOLDER))
+# One conversation per dialog in Spanish (issue 14); each file starts with `@lang es`.
+SPANISH = list(chat_files(FOLDER / "es"))
 
 
 def test_there_are_enough_transcripts() -> None:
     assert len(FILES) >= 30
+    assert len(SPANISH) >= 12
+    for path in SPANISH:
+        assert "\n@lang es" in "\n" + path.read_text("utf-8"), path.name
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+@pytest.mark.parametrize(
+    "path", FILES + SPANISH, ids=[p.name for p in FILES] + [f"es/{p.name}" for p in SPANISH]
+)
 async def test_transcript(path: Path, tmp_path: Path) -> None:
     try:
         await check_file(path, tmp_path)

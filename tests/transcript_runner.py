@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from prompts import default_catalog
 from tests.fakebot import ChatDriver
 from tests.fakebot.models import UserAction
 from tests.fakebot.transcript import render
@@ -40,11 +41,16 @@ RECENT_LINES = 25  # of the chat, shown when a step cannot be performed
 
 # --- placeholders ----------------------------------------------------------------------
 
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
+_MONTH = (
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+    r"|ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)[a-z]*"
+)
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|lunes|martes|miércoles|jueves|viernes|sábado|domingo)[a-z]*"
 PLACEHOLDERS: dict[str, str] = {
-    # 2026-11-23, 23 Nov, 23 November 2026, Mon 23 Nov, Monday, 23 November
-    "date": rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_DAY},? )?\d{{1,2}} {_MONTH}(?: \d{{4}})?|{_DAY})",
+    # 2026-11-23, 23 Nov, 23 November 2026, Mon 23 Nov, Monday, 23 November; in Spanish
+    # 23 nov 2026, lunes 23 de noviembre
+    "date": rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_DAY},? )?\d{{1,2}} (?:de )?{_MONTH}(?: \d{{4}})?"
+    rf"|{_DAY})",
     "time": r"\d{1,2}:\d{2}(?: ?[AaPp][Mm])?",  # 09:00, 8:15, 7:30 pm
     "n": r"-?\d+(?:[.,]\d+)?",  # a number
     "any": r".*?",  # anything on the rest of this line, even nothing
@@ -269,13 +275,16 @@ class Replay:
         self.clock = clock
         self.zone = ZoneInfo("UTC")
         self.chats: dict[int, ChatDriver] = {}
+        self.language = "en"  # the app language of people who start talking (@lang)
         self.seen: dict[int, int] = {}  # chat id -> history entries already shown (or hidden)
         self.chat = self._person(DEFAULT_USER, DEFAULT_NAME)
         self.setup = False  # between @setup and @end: performed, replies not shown
 
     def _person(self, user_id: int, name: str) -> ChatDriver:
         if user_id not in self.chats:
-            self.chats[user_id] = self.bot.tg.chat(user_id, first_name=name)
+            self.chats[user_id] = self.bot.tg.chat(
+                user_id, first_name=name, language_code=self.language
+            )
         return self.chats[user_id]
 
     async def step(self, text: str) -> list[str]:
@@ -319,10 +328,16 @@ class Replay:
         elif name == "user":
             user_id, _, person = arg.partition(" ")
             self.chat = self._person(int(user_id), person.strip() or DEFAULT_NAME)
+        elif name == "lang":
+            # From now on this person's app is in that language (Telegram's language_code).
+            self.language = arg
+            self.chat.sender["language_code"] = arg
+            return False
         elif name == "onboard":
             words = arg.split()
             time_label = words.pop() if words and _TIME.match(words[-1]) else "8:00"
-            await onboard(self.chat, " ".join(words) or "Lisbon", time_label)
+            locale = default_catalog().locale_for(self.chat.sender["language_code"])
+            await onboard(self.chat, " ".join(words) or "Lisbon", time_label, locale)
             return False  # the onboarding files show it whole; here it is only the setup
         elif name in ("setup", "end"):
             self.setup = name == "setup"

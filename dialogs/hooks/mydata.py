@@ -1,6 +1,8 @@
-"""Hooks for a person's own data: the export file.
+"""Hooks for a person's own data: the export file, and the word that confirms erasing.
 
-The erase confirmation needs none: dialogs/flows/delete.yaml checks the typed word itself.
+The word is a label, `delete.confirm.word` ("DELETE", "BORRAR"): the confirm step shows it
+(`delete_word`) and `check_delete_word` compares what they typed with it; the dialog file
+then goes on with `slots.erase`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogs import coaching, export
-from dialogs.hooks import HookCall, enter
+from dialogs.hooks import HookCall, action, enter
+from prompts import DEFAULT_LOCALE, default_catalog
+
+DELETE_WORD = "delete.confirm.word"
 
 
 @enter("export_file")
@@ -33,3 +38,22 @@ def export_file(call: HookCall) -> dict[str, Any]:
         "document": (export.filename(day), export.to_bytes(data)),
         "saved_count": sum(counts.values()),
     }
+
+
+@enter("delete_word")
+def delete_word(call: HookCall) -> dict[str, Any]:
+    """`word`: what to type to erase everything, in their language ("DELETE", "BORRAR")."""
+    return {"word": default_catalog().label(call.state.profile.locale, DELETE_WORD)}
+
+
+@action("check_delete_word")
+def check_delete_word(call: HookCall) -> None:
+    """`slots.erase`: True only when the answer is the word of their language or the English
+    one, in any case, with spaces around it; False for anything else (a button too)."""
+    catalog = default_catalog()
+    words = {
+        catalog.label(locale, DELETE_WORD).casefold()
+        for locale in (call.state.profile.locale, DEFAULT_LOCALE)
+    }
+    typed = call.value.strip().casefold() if isinstance(call.value, str) else None
+    call.frame.slots["erase"] = typed in words

@@ -11,6 +11,7 @@ from dialogs import coaching, places
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.model import ForgetMe
 from dialogs.spec import ChoiceSpec
+from prompts import default_catalog
 
 
 @action("give_consent")
@@ -56,22 +57,34 @@ def note_measure_offered(call: HookCall) -> None:
 
 @enter("zone_info")
 def zone_info(call: HookCall) -> dict[str, Any]:
-    """`zone`: their zone described for people (places.describe_zone: city and UTC offset now),
-    or the raw value when it is unset (None) or unknown."""
+    """`zone`: their zone for common/_zone.j2, {name, offset, clock} (places.describe_zone:
+    its name, UTC offset and local time now; offset and clock None for a zone this machine
+    doesn't know), or None when it is unset."""
     zone = call.state.profile.timezone
-    if zone is not None and places.is_valid_zone(zone):
-        return {"zone": places.describe_zone(zone, call.now)}
-    return {"zone": zone}
+    if zone is None:
+        return {"zone": None}
+    if places.is_valid_zone(zone):
+        return {"zone": places.describe_zone(zone, call.now)._asdict()}
+    return {"zone": {"name": zone, "offset": None, "clock": None}}
 
 
 @choices("common_zones")
 def common_zones(call: HookCall) -> list[ChoiceSpec]:
-    """One button per common zone (places.common_zones), labelled with its place; the value is
-    the IANA zone name."""
-    return [
-        ChoiceSpec(id=z.id, label="common.place", value=z.zone, ctx=(("name", z.label),))
-        for z in places.common_zones()
-    ]
+    """One button per common zone (places.common_zones), labelled with its places in the
+    person's language (label `common.zone.<id>`; the data's own label for a zone without
+    one); the value is the IANA zone name."""
+    catalog = default_catalog()
+    locale = call.state.profile.locale
+    buttons = []
+    for z in places.common_zones():
+        key = f"common.zone.{z.id}"
+        if catalog.has_label(locale, key):
+            buttons.append(ChoiceSpec(id=z.id, label=key, value=z.zone))
+        else:
+            buttons.append(
+                ChoiceSpec(id=z.id, label="common.place", value=z.zone, ctx=(("name", z.label),))
+            )
+    return buttons
 
 
 # --- the person's own time of day ---------------------------------------------------
