@@ -55,7 +55,7 @@ async def test_every_language_is_offered_and_choosing_spanish_switches(tg: Harne
     asked = await ada.click("🗣 Language")
     assert asked[-1].plain_text == (
         "Right now I speak English with you. Which language would you like?\n\n"
-        "I hope to learn more languages. When a new one arrives, you'll find it here."
+        "More languages may come; each new one will appear here."
     )
     assert ada.buttons() == ["English", "Español", "Keep it as it is"]
     assert tg.state().profile.locale == "en"  # the default, until they choose
