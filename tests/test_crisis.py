@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dialogs.drafts import own_slots
+from dialogs.hooks.crisis import read_answer
 from dialogs.model import UserState
 from tests.fakebot import ChatDriver
 from tests.fakebot.models import SentMessage
@@ -352,3 +353,30 @@ async def test_someone_reached_by_phone_gets_an_honest_share_button_and_their_nu
     replies = await ada.send("Need a quick chat?")
     assert "📞 Marie: +33612345678" in replies[0].plain_text
     assert "📤 Share “Need a quick chat?” (pick Marie)" in labels(replies[0])
+
+
+@pytest.mark.parametrize(
+    ("typed", "reading"),
+    [
+        ("sí", "yes"),
+        ("claro", "yes"),
+        ("no", "no"),
+        ("para nada", "no"),
+        ("No sé", "unsure"),
+        ("bueno, no sé", "unsure"),
+        ("no estoy segura", "unsure"),  # "not sure" here, never "not safe"
+        ("ayúdame por favor", "unsure"),
+        ("estoy bien", "safe"),
+        ("Sí, estoy a salvo ahora", "safe"),
+        ("No, no estoy a salvo", "unsafe"),
+        ("no me siento seguro", "unsafe"),
+        ("era broma", "misread"),
+        ("hablaba de una película", "misread"),
+        ("es sobre mi hermana", "other"),
+        ("no es sobre mí", "other"),
+        ("nadie", None),
+    ],
+)
+def test_a_typed_answer_in_spanish_is_read(typed: str, reading: str | None) -> None:
+    """Whatever their settings say, a Spanish reply to "are you safe?" is understood."""
+    assert read_answer(typed) == reading

@@ -48,9 +48,11 @@ Reading = Literal["yes", "no", "unsure", "safe", "unsafe", "misread", "other"]
 
 # --- reading a typed answer ------------------------------------------------------------
 
-_LEAD = r"(?:(?:um+|uh+|hm+|well|honestly|i think|i guess|so|lol|haha|oh)\s)*"
+# English and Spanish read together: the person may write either, whatever their settings.
+_LEAD = r"(?:(?:um+|uh+|hm+|well|honestly|i think|i guess|so|lol|haha|oh|pues|bueno|eh+|mm+)\s)*"
 _TAIL = (r"(?:\s(?:now|right now|for now|atm|at the moment|thanks|thank you|thx|i think|i guess"
-         r"|i suppose|tbh|honestly|really|lol|haha))*")  # fmt: skip
+         r"|i suppose|tbh|honestly|really|lol|haha"
+         r"|ahora|ahora mismo|gracias|creo|la verdad))*")  # fmt: skip
 
 
 def _whole(body: str) -> re.Pattern[str]:
@@ -58,33 +60,51 @@ def _whole(body: str) -> re.Pattern[str]:
 
 
 _YES = _whole(r"y|yes|yeah|yea|yep|yup|ya|yes yes|i am|i do|i have|definitely|kind of|kinda"
+              r"|si|sip|si si|claro|claro que si|si claro|por supuesto|desde luego"
               r"|(?:yes|yeah|yep) (?:i am|i do|i have|definitely)|i am yes|i do yes")  # fmt: skip
 _NO = _whole(r"n|no|nope|nah|no no|not really|i dont think so|not at all|no not really"
              r"|nope not really|nah not really|no i dont|no im not|no i am not|not really no"
-             r"|no i dont think so|definitely not|absolutely not|no way")  # fmt: skip
+             r"|no i dont think so|definitely not|absolutely not|no way"
+             r"|nop|no no no|para nada|creo que no|la verdad que no|no la verdad|en absoluto"
+             r"|de ninguna manera|no mucho")  # fmt: skip
 _UNSURE = _whole(r"i dont know|i do not know|dont know|idk|dunno|i dunno|not sure|im not sure"
                  r"|i am not sure|unsure|maybe|no idea|i have no idea|i dont know honestly"
                  r"|sort of|sorta|i think so|i guess so|possibly|perhaps|a bit|a little"
                  # "help me" to "are you safe?": not a clear yes; the reply for not sure gives
                  # the emergency number, the helplines, their people and a calm minute.
-                 r"|help|help me|please|please help|please help me|i need help")  # fmt: skip
+                 r"|help|help me|please|please help|please help me|i need help"
+                 # Spanish: "no estoy segura" is "I'm not sure" here, never "not safe".
+                 r"|no se|no lo se|nose|ni idea|no tengo ni idea|no estoy segur[oa]|quizas|quiza"
+                 r"|tal vez|a lo mejor|puede ser|creo que si|mas o menos|un poco|ayuda|ayudame"
+                 r"|por favor|por favor ayudame|ayudame por favor|necesito ayuda|auxilio"
+                 r"|socorro")  # fmt: skip
 _SAFE = _whole(r"(?:(?:yes|yeah|yep|yup|ya)\s)?(?:im|i am|i feel|i\s?m)?\s?"
-               r"(?:safe|ok|okay|fine|alright|all right|good)(?:\s(?:enough|here))?")  # fmt: skip
+               r"(?:safe|ok|okay|fine|alright|all right|good)(?:\s(?:enough|here))?"
+               r"|(?:si\s)?(?:estoy\s)?(?:a salvo|bien|tranquil[oa])"
+               r"(?:\s(?:aqui|en casa))?")  # fmt: skip
 _UNSAFE = _whole(r"(?:(?:no|nope|nah)\s)?(?:im not|i am not|i dont feel|not)\s?"
                  r"(?:safe|ok|okay|fine|alright|all right)"
-                 r"|unsafe|im in danger|i am in danger")  # fmt: skip
+                 r"|unsafe|im in danger|i am in danger"
+                 r"|(?:no\s)?no estoy (?:a salvo|bien)|no me siento (?:a salvo|bien|segur[oa])"
+                 r"|estoy en peligro|no,? no estoy a salvo")  # fmt: skip
 # "no, I was talking about a documentary": putting us right, not an answer.
 _CORRECTION = re.compile(
     r"\b(?:i meant|i mean|meant|talking about|was about|not what i meant|not like that"
     r"|didnt mean|did not mean|misunderstood|misread|got it wrong|wrong idea|joking|kidding"
     r"|just saying|figure of speech|expression|a joke|documentary|film|movie|series|show"
     r"|song|lyrics|book|novel|game|character|quote|quoting|news|article|podcast|history"
-    r"|homework|essay|false alarm|not serious)\b"
+    r"|homework|essay|false alarm|not serious"
+    r"|quise decir|queria decir|hablaba de|hablo de|era broma|es broma|bromeando|una expresion"
+    r"|forma de hablar|pelicula|serie|libro|cancion|noticia|me malinterpretaste|malentendido"
+    r"|no iba en serio|no lo decia en serio)\b"
 )
 _OTHER = re.compile(
     r"\b(?:someone else|somebody else|not about me|isnt about me|its about my \w+|its my \w+ not me"
     r"|about (?:a|my) (?:friend|sister|brother|mum|mom|mother|dad|father|partner|son"
-    r"|daughter|wife|husband|girlfriend|boyfriend|cousin|colleague|classmate|flatmate|roommate))\b"
+    r"|daughter|wife|husband|girlfriend|boyfriend|cousin|colleague|classmate|flatmate|roommate)"
+    r"|otra persona|alguien mas|no es sobre mi|no es por mi|no hablo de mi"
+    r"|es (?:sobre|por) (?:mi|una|un) (?:amig[oa]|herman[oa]|madre|padre|mama|papa|pareja"
+    r"|hij[oa]|prim[oa]|novi[oa]|compa[nñ]er[oa]))\b"
 )
 
 
