@@ -21,7 +21,15 @@ import pytest
 import yaml
 
 from dialogs import safety
-from dialogs.safety import Risk, assess, compile_one, is_crisis, load_patterns, normalise
+from dialogs.safety import (
+    PatternBook,
+    Risk,
+    assess,
+    compile_one,
+    is_crisis,
+    load_patterns,
+    normalise,
+)
 
 TABLE = yaml.safe_load((Path(__file__).parent / "data" / "crisis_phrases.yaml").read_text("utf-8"))
 PHRASES: list[dict] = TABLE["phrases"]
@@ -287,13 +295,13 @@ def test_empty_and_blank_messages_are_none() -> None:
 # --- the pattern file --------------------------------------------------------------------------
 
 
-def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
-    """No dead pattern: each line of the YAML matches at least one phrase of the table (so a
-    typo that breaks a pattern shows up here, and every pattern has an example)."""
-    book = load_patterns()
-    spellings = [safety._spellings(row["text"]) for row in PHRASES]
-    removals = compile_one("|".join(book.removals))
-    cleaned = [[removals.sub(".", s) for s in group] for group in spellings]
+def unexercised_patterns(book: PatternBook, texts: list[str], removals: list[str]) -> list[str]:
+    """Each pattern line of `book` that matches none of `texts` (family, field or other
+    list), named by its source line; `removals` are the patterns blanked out before the
+    family and field patterns are tried, as assess() does."""
+    spellings = [safety._spellings(text) for text in texts]
+    removed = compile_one("|".join(removals))
+    cleaned = [[removed.sub(".", s) for s in group] for group in spellings]
     unexercised = []
     for (family, level), patterns in book.families.items():
         for pattern in patterns:
@@ -307,10 +315,19 @@ def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
                 unexercised.append(f"fields/{name}: {book.sources[pattern][:80]}")
     others = book.overrides + book.removals + book.abuse + book.abuse_not + book.benign
     others += book.benign_weak + book.benign_means + book.jokes + book.self_frame
+    others += book.laughter + book.serious + book.exclamations + book.causes
     for pattern in others:
         regex = compile_one(pattern)
         if not any(regex.search(s) for group in spellings for s in group):
             unexercised.append(book.sources[pattern])
+    return unexercised
+
+
+def test_every_pattern_compiles_and_is_exercised_by_the_table() -> None:
+    """No dead pattern: each line of the YAML matches at least one phrase of the table (so a
+    typo that breaks a pattern shows up here, and every pattern has an example)."""
+    book = load_patterns()
+    unexercised = unexercised_patterns(book, [row["text"] for row in PHRASES], book.removals)
     assert not unexercised, "\n".join(unexercised)
 
 

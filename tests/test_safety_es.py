@@ -20,12 +20,11 @@ from dialogs import safety
 from dialogs.safety import (
     PATTERNS_FILE_ES,
     assess,
-    compile_one,
     is_crisis,
     load_patterns,
     normalise,
 )
-from tests.test_safety import RANK, _param
+from tests.test_safety import RANK, _param, unexercised_patterns
 
 TABLE = yaml.safe_load(
     (Path(__file__).parent / "data" / "crisis_phrases_es.yaml").read_text("utf-8")
@@ -197,25 +196,6 @@ def test_every_spanish_pattern_compiles_and_is_exercised_by_the_spanish_table() 
     """No dead Spanish line: each matches at least one phrase of the Spanish table."""
     book = load_patterns(PATTERNS_FILE_ES)
     assert book.origin and set(book.origin.values()) == {"es"}
-    spellings = [safety._spellings(row["text"]) for row in PHRASES]
-    removals = compile_one("|".join(safety._BOOK.removals))
-    cleaned = [[removals.sub(".", s) for s in group] for group in spellings]
-    unexercised = []
-    for (family, level), patterns in book.families.items():
-        for pattern in patterns:
-            regex = compile_one(pattern)
-            if not any(regex.search(s) for group in cleaned for s in group):
-                unexercised.append(f"{family}/{level}: {book.sources[pattern]}")
-    for name, patterns in book.fields.items():
-        for pattern in patterns:
-            regex = compile_one(pattern)
-            if not any(regex.search(s) for group in cleaned for s in group):
-                unexercised.append(f"fields/{name}: {book.sources[pattern][:80]}")
-    others = book.overrides + book.removals + book.abuse + book.abuse_not + book.benign
-    others += book.benign_weak + book.benign_means + book.jokes + book.self_frame
-    others += book.laughter + book.serious + book.exclamations + book.causes
-    for pattern in others:
-        regex = compile_one(pattern)
-        if not any(regex.search(s) for group in spellings for s in group):
-            unexercised.append(book.sources[pattern])
+    texts = [row["text"] for row in PHRASES]
+    unexercised = unexercised_patterns(book, texts, safety._BOOK.removals)
     assert not unexercised, "\n".join(unexercised)
