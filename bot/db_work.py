@@ -24,7 +24,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
@@ -77,3 +77,49 @@ class DbWork:
         if urgent and self._urgent is not None:
             return await asyncio.get_running_loop().run_in_executor(self._urgent, fn, *args)
         return await asyncio.to_thread(fn, *args)
+
+
+class Coalescer(Generic[T]):
+    """Coalesces small writes made from many tasks into one transaction at a time.
+
+    `await add(items)` queues `items` and returns the result of the call of `write(items
+    of a batch)` that wrote them. While a batch is being written, everything added joins
+    the next one: under load one commit serves many callers (a busy minute's "sent"
+    deletes, a burst of webhook POSTs), and an idle caller waits for nothing but its own
+    write. The write runs on `db` with `urgent`; its exception reaches every caller of
+    its batch.
+    """
+
+    def __init__(self, db: DbWork, write: Callable[[list[Any]], T], urgent: bool = True) -> None:
+        self._db = db
+        self._write = write
+        self._urgent = urgent
+        self._queued: list[tuple[list[Any], asyncio.Future[T]]] = []
+        self._writing = False
+
+    async def add(self, items: list[Any]) -> T:
+        """Queue `items`; the result of the write that included them."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((items, future))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                everything = [item for items, _ in batch for item in items]
+                try:
+                    result = await self._db.run(self._write, everything, urgent=self._urgent)
+                except Exception as err:  # each caller decides what a failure means
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(err)
+                    continue
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._writing = False

@@ -46,6 +46,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.core import Bridges
+from bot.db_work import Coalescer
 from bot.sender import Outgoing, Sender, outgoing_to_json, render
 from bot.telegram_app import Read, incoming, read_update, seen_only
 from dialogs.model import Command, Due, ForgetMe, Missed, Turn, UserState
@@ -101,8 +102,15 @@ class Intake:
         self._fallback_sent: OrderedDict[int, None] = OrderedDict()
         self._unanswered: dict[str, dict[int, Update]] = {}
         self._parsed: dict[int, Update] = {}  # update_id -> the Update, until its turn ran
-        self._to_store: list[tuple[list[Incoming], asyncio.Future[list[Incoming]]]] = []
-        self._storing = False
+        # inbox.record, batched: updates arriving while a batch is being written go
+        # together in the next one (a webhook under a burst takes one transaction for many
+        # POSTs instead of one each, so a person's earlier update is not left queued behind
+        # hundreds of inserts while their later one is answered). The clock is read as the
+        # batch is written.
+        engine = bridges.store.engine
+        self._inbox: Coalescer[list[Incoming]] = Coalescer(
+            bridges.db, lambda batch: inbox.record(engine, batch, self.clock())
+        )
         self._gaps: dict[int, datetime] = {}  # see UpdateTurn._hold
         self._maintainer: asyncio.Task[None] | None = None
         self._pruned_at: datetime | None = None
@@ -177,38 +185,9 @@ class Intake:
         return True
 
     async def _store(self, entries: list[Incoming]) -> list[Incoming]:
-        """inbox.record, batched: updates arriving while a batch is being written go
-        together in the next one (a webhook under a burst takes one transaction for many
-        POSTs instead of one each, so a person's earlier update is not left queued behind
-        hundreds of inserts while their later one is answered)."""
-        future: asyncio.Future[list[Incoming]] = asyncio.get_running_loop().create_future()
-        self._to_store.append((entries, future))
-        if not self._storing:
-            self._storing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self._to_store:
-                batch, self._to_store = self._to_store, []
-                everything = [e for entries, _ in batch for e in entries]
-                try:
-                    fresh = await self.bridges.db.run(
-                        inbox.record, self.bridges.store.engine, everything, self.clock(),
-                        urgent=True,
-                    )  # fmt: skip
-                except Exception as err:  # each caller decides what a failure means
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(err)
-                    continue
-                new = {e.update_id for e in fresh}
-                for entries, future in batch:
-                    if not future.done():
-                        future.set_result([e for e in entries if e.update_id in new])
-        finally:
-            self._storing = False
+        """The ones of `entries` that were new to the inbox, once stored (see _inbox)."""
+        new = {e.update_id for e in await self._inbox.add(entries)}
+        return [e for e in entries if e.update_id in new]
 
     def wake(self, external_id: str) -> None:
         """Make sure someone is working through this person's pending updates."""
@@ -255,6 +234,14 @@ class Intake:
                         continue
                     return
                 self._ran(turn)
+                # Nothing else of theirs was pending at the claim, and nothing arrived here
+                # since (accept would have woken us: _again): no transaction just to look.
+                # An update stored meanwhile by another process wakes a worker there.
+                if not turn.more:
+                    if external_id in self._again:
+                        self._again.discard(external_id)
+                        continue
+                    return
         finally:
             self._workers.pop(external_id, None)
             self._again.discard(external_id)
@@ -507,6 +494,8 @@ class UpdateTurn:
         self.messages: list[Outgoing] = []
         self.safety: list[bool] = []
         self.pending: list[outbox.Pending] = []
+        # Another update of theirs was pending behind this one when it was claimed.
+        self.more = False
 
     # --- storage.repository.TurnHooks ----------------------------------------
 
@@ -517,10 +506,10 @@ class UpdateTurn:
         update means nothing to the dialog manager (marked done at once: `skipped`).
         """
         self._reset()  # run_turn may retry the whole transaction
-        found = inbox.next_pending(conn, self.key.external_id)
+        found = inbox.pending_head(conn, self.key.external_id)
         if found is None:
             return False
-        update_id, payload, received = found
+        update_id, payload, received, self.more = found
         self.update_id, self.payload = update_id, payload
         request = self.read(payload)
         if self._hold(conn, update_id, received, request):

@@ -68,7 +68,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.db_work import DbWork
+from bot.db_work import Coalescer, DbWork
 from bot.probe import SENDING, Probe, arrived, probe_able
 from bot.split import MESSAGE_LIMIT, split_caption, split_html
 from dialogs.model import Button, Keyboard, Reply
@@ -260,6 +260,9 @@ class Sender:
         # SQLite: "sent" is written here the instant Telegram answers (no lock to wait
         # for); the row's delete follows (storage/sent_journal.py).
         self.journal = journal
+        # Rows' deletes once sent, one transaction for every row that became sent while
+        # the last one ran (storage/outbox.py `sent`).
+        self._sent: Coalescer[None] = Coalescer(self.db, lambda ids: outbox.sent(self.engine, ids))
         # Message ids noted per chat, so a restart can look before resending (bot/probe.py).
         self.probe = probe or Probe(None)
         self.bot = bot
@@ -472,7 +475,7 @@ class Sender:
                 log.warning("sent journal failed (%s)", type(err).__name__)
 
     async def _done(self, item: Pending) -> None:
-        await self.db.run(outbox.sent, self.engine, item.id, urgent=True)
+        await self._sent.add([item.id])
 
     async def _blocked(self, item: Pending) -> None:
         # Nothing more can reach them until they write again: drop what waits behind it
@@ -506,7 +509,7 @@ class Sender:
                 await self.bot.send_message(item.chat_id, note, parse_mode="HTML")
             except TelegramError as err:
                 log.warning("could not send the crisis fallback: %s", type(err).__name__)
-        await self.db.run(outbox.sent, self.engine, item.id, urgent=True)
+        await self._sent.add([item.id])
         if item.origin != "notice":
             await self.db.run(
                 outbox.undelivered, self.engine, "telegram", item.external_id, self.clock()

@@ -95,16 +95,27 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
 def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:
     """The person's oldest pending update: (update_id, update JSON, received_at aware UTC),
     or None when nothing of theirs is pending."""
-    row = conn.execute(
+    found = pending_head(conn, external_id)
+    return None if found is None else found[:3]
+
+
+def pending_head(
+    conn: Connection, external_id: str
+) -> tuple[int, dict[str, Any], datetime, bool] | None:
+    """next_pending plus whether another update of theirs is pending after it, read in the
+    same statement: a worker that knows nothing else waits need not open one more
+    transaction just to find that out (bot/intake.py)."""
+    rows = conn.execute(
         select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
         .where(INBOX.c.external_id == external_id, INBOX.c.done_at.is_(None))
         .order_by(INBOX.c.update_id)
-        .limit(1)
-    ).first()
-    if row is None:
+        .limit(2)
+    ).all()
+    if not rows:
         return None
+    row = rows[0]
     received = row[2] if row[2].tzinfo else row[2].replace(tzinfo=UTC)
-    return int(row[0]), dict(row[1] or {}), received
+    return int(row[0]), dict(row[1] or {}), received, len(rows) > 1
 
 
 def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:

@@ -105,18 +105,24 @@ def older_unsent(engine: Engine, chat_id: int, row_id: int) -> list[int]:
         )
 
 
-def sent(engine: Engine, row_id: int) -> None:
-    """Telegram accepted it (or it was given up): the row and its words go.
+def sent(engine: Engine, row_ids: Sequence[int]) -> None:
+    """Telegram accepted them (or they were given up): the rows and their words go.
 
-    Until this commits, a crash resends the reply, so it must commit fast. On
-    PostgreSQL it does not wait for the WAL flush (synchronous_commit off for this
-    transaction only): a bot crash cannot lose it, only a database crash in the next
-    moment could, and then the reply is sent once more rather than lost.
+    Until this commits, a crash resends the reply, so it must commit fast; the sender
+    passes every id that became sent while the last call ran, so under load one commit
+    serves many replies. On PostgreSQL it does not wait for the WAL flush
+    (synchronous_commit off for this transaction only): a bot crash cannot lose it, only a
+    database crash in the next moment could, and then the reply is sent once more rather
+    than lost.
     """
+    ids = list(row_ids)
+    if not ids:
+        return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        conn.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
+        for start in range(0, len(ids), 500):
+            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
 
 
 def forget(engine: Engine, row_ids: Sequence[int]) -> None:
