@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from re import _constants as _C  # type: ignore[attr-defined]
@@ -303,7 +305,9 @@ class PatternBook:
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
     """Read and expand the pattern file. Raises ValueError on an unknown {macro} or a level
     other than crisis/concern, OSError when the file can't be read."""
-    data = yaml.safe_load(path.read_text("utf-8"))
+    # libyaml's loader when PyYAML has it (its wheels do): the pattern files are large and
+    # the pure-Python one took a tenth of a second at every start.
+    data = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     macros: dict[str, str] = {}
     for name, body in (data.get("macros") or {}).items():
         macros[name] = _expand(str(body), macros, path.name)
@@ -410,7 +414,71 @@ def compile_one(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?=\w)(?:{pattern})\b")
 
 
-def _compile_all(patterns: list[str]) -> re.Pattern[str]:
+class _Lazy:
+    """A regex compiled on first use (or by warm_up), with the methods the screen calls.
+
+    Compiling every pattern of the screen takes about 2 s of CPU in Python's re (its parser
+    is pure Python), which made that the largest part of the bot's start-up; most messages
+    touch a few of these. Compiling twice in a race between threads is harmless: both get
+    the same pattern, one is kept.
+    """
+
+    __slots__ = ("_build", "_regex")
+
+    def __init__(self, build: Callable[[], re.Pattern[str]]) -> None:
+        self._build: Callable[[], re.Pattern[str]] | None = build
+        self._regex: re.Pattern[str] | None = None
+        _ALL_LAZY.append(self)
+
+    def compiled(self) -> re.Pattern[str]:
+        """The compiled regex (compiling it now if nothing did yet)."""
+        regex = self._regex
+        if regex is None:
+            assert self._build is not None
+            regex = self._regex = self._build()
+            self._build = None
+        return regex
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        """re.Pattern.search."""
+        return self.compiled().search(text, pos, endpos)
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
+        """re.Pattern.sub."""
+        return self.compiled().sub(repl, text)
+
+    def findall(self, text: str) -> list[Any]:
+        """re.Pattern.findall."""
+        return self.compiled().findall(text)
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        """re.Pattern.match."""
+        return self.compiled().match(text, pos)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """re.Pattern.finditer."""
+        return self.compiled().finditer(text)
+
+
+_ALL_LAZY: list[_Lazy] = []
+
+
+def warm_up() -> int:
+    """Compile every regex of the screen now rather than at first use; returns how many
+    were compiled. Bots call it in a thread once they are polling (bot/cli.py), so the
+    first messages after a start do not pay for it; bench/safety.py before timing."""
+    waiting = [lazy for lazy in list(_ALL_LAZY) if lazy._regex is None]
+    for lazy in waiting:
+        lazy.compiled()
+    return len(waiting)
+
+
+def _compile_all(patterns: list[str]) -> _Lazy:
+    """All `patterns` as one regex (compiled at first use), dispatched on the first letter."""
+    return _Lazy(lambda: _compile_all_now(patterns))
+
+
+def _compile_all_now(patterns: list[str]) -> re.Pattern[str]:
     """All `patterns` in one regex, dispatched on the first letter: Python's re tries every
     alternative of an alternation at every word start, so 400 patterns over 4,096 characters
     cost about 10 ms; grouped behind a one-letter lookahead ("(?=k)(?:kms|kill...)") each word
@@ -618,10 +686,9 @@ class _Dispatch:
                 by_size[len(key)].setdefault(key, []).append(pattern)
         self._any = _compile_all(anywhere) if anywhere else None
 
-        def group(ps: list[str]) -> re.Pattern[str]:
-            return re.compile(
-                r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
-            )
+        def group(ps: list[str]) -> _Lazy:
+            source = r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
+            return _Lazy(lambda: re.compile(source))
 
         # A word start tries only the patterns that can begin with its first three letters
         # (or two, or one, for patterns whose start is known only that far).
@@ -657,8 +724,8 @@ class _Dispatch:
             found = sorted({*found, *(m.start() for m in self._any.finditer(text))})
         return found
 
-    def group(self, key: str) -> re.Pattern[str] | None:
-        """The compiled group for a word start beginning with `key` (up to 3 characters)."""
+    def group(self, key: str) -> _Lazy | None:
+        """The group for a word start beginning with `key` (up to 3 characters)."""
         return self._three.get(key) or self._two.get(key[:2]) or self._one.get(key[:1])
 
     def keys(self) -> tuple[set[str], set[str], set[str]]:
@@ -765,7 +832,7 @@ class _Either:
         heads = first.heads | second.heads
         self._candidates = re.compile(r"(?<!\w)" + _trie(heads)) if heads else None
         # Each key -> the groups of both that a word start with it must try, looked up once.
-        maps: list[dict[str, tuple[re.Pattern[str], ...]]] = []
+        maps: list[dict[str, tuple[_Lazy, ...]]] = []
         for size in (0, 1, 2):
             keys = first.keys()[size] | second.keys()[size]
             maps.append(
