@@ -83,7 +83,11 @@ async def test_a_link_with_a_name_and_removing_an_item(tg: Harness) -> None:
     assert labels(replies[0]) == ["1. 🔗 the <b>song</b> from our trip",
                                   "2. 📝 Call Anna, she always picks up", "« Back"]  # fmt: skip
     replies = await ada.click("1. 🔗")
-    assert replies[0].plain_text == "Done, that's out of your kit."
+    # One message: the removal said above the kit's question, with its buttons.
+    assert [m.plain_text for m in replies] == [
+        "Done, that's out of your kit.\nWhat would you like to do?"
+    ]
+    assert "🗑 Remove something" in labels(replies[0])
     assert kit(tg) == [{"type": "text", "text": "Call Anna, she always picks up"}]
     # The old button is stale now: nothing else is removed.
     replies = await ada.click_data("c|kit|remove|1")

@@ -26,6 +26,7 @@ MAX_ITEMS = 12  # a handful the person can take in at a glance
 MAX_PHOTOS = 6  # each photo is its own message: a few, not an album
 PHOTO_AT = "photo_at"  # slot: index of the photo being shown
 TYPED = "typed"  # slot of the link step
+REMOVED = "removed"  # slot: an item was just removed, for the "done" line above the question
 # A site name: dot-separated labels in any script, ending in a real-looking top level.
 _HOST = re.compile(r"^(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[\w-]+)$")
 # "mailto:", "javascript:", "tel:"... but not "example.com:8080".
@@ -243,14 +244,14 @@ def kit_photo(call: HookCall) -> dict[str, Any]:
 @choices("kit_remove_choices")
 def kit_remove_choices(call: HookCall) -> list[ChoiceSpec]:
     """One button per saved item ("remove 2: <first words>"), valued by its record id; each runs
-    `kit_remove` and goes to `removed`."""
+    `kit_remove` and goes back to `manage`."""
     return [
         ChoiceSpec(
             id=str(r.id),
             label=f"kit.remove.{r.data.get('type')}",
             value=r.id,
             hook="kit_remove",
-            next="removed",
+            next="manage",
             ctx=(("number", i), ("words", _words(r))),
         )
         for i, r in enumerate(items(call.state), start=1)
@@ -266,10 +267,18 @@ def _words(record: Record) -> str:
 
 @action("kit_remove")
 def kit_remove(call: HookCall) -> str | None:
-    """Remove the item whose record id is the value. Returns "open" when it is already gone (a
-    stale button), else None."""
+    """Remove the item whose record id is the value and note it in the slot `removed` (read by
+    `kit_just_removed`). Returns "open" when it is already gone (a stale button), else None."""
     record = records.find(call.state, KIND, call.value)
     if record is None:
         return "open"
     records.remove(call.state, KIND, record)
+    call.frame.slots[REMOVED] = True
     return None
+
+
+@enter("kit_just_removed")
+def kit_just_removed(call: HookCall) -> dict[str, Any]:
+    """`removed`: True when an item was removed just before (the slot, taken out, so only the
+    question shown straight after says so), else False."""
+    return {"removed": bool(call.frame.slots.pop(REMOVED, False))}

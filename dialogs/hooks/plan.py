@@ -144,9 +144,9 @@ def plan_keep_section(call: HookCall) -> str | None:
     plan record, made on the first save; the slot is emptied.
 
     Runs on the save button (value SAVE) and on the last line that fits; another button
-    (value None) does nothing. Returns "part_saved" when the part was opened from the overview
-    (its name goes to the slot `saved`), else None: the walk-through goes on. The branch stays
-    here, beside the write it depends on."""
+    (value None) does nothing. Returns "overview" when the part was opened from there (its name
+    goes to the slot `saved`, so the overview's question says it was saved), else None: the
+    walk-through goes on. The branch stays here, beside the write it depends on."""
     if call.value is None:  # another button: its own hook and next do the work
         return None
     section = call.frame.step
@@ -159,12 +159,13 @@ def plan_keep_section(call: HookCall) -> str | None:
     if not _editing(call):
         return None
     call.frame.slots[SAVED] = section
-    return "part_saved"
+    return "overview"
 
 
 @enter("plan_saved_part")
 def plan_saved_part(call: HookCall) -> dict[str, Any]:
-    """The part just saved (the slot `saved`, taken out): `section` (or None) and its `lines`."""
+    """The part just saved (the slot `saved`, taken out, so only the overview shown straight after
+    the save says it): `section` (or None) and its `lines`."""
     section = str(call.frame.slots.pop(SAVED, "") or "")
     return {"section": section if section in WRITTEN else None,
             "lines": sections(call.state).get(section, [])}  # fmt: skip
