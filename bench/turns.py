@@ -115,11 +115,14 @@ async def run_bot(
         users=len(scripts),
         turns_per_user=len(scripts[0]),
         turns=turns,
+        attempted=load.attempted,
         wall_s=load.wall,
         turns_per_s=turns / load.wall if load.wall else float("nan"),
         p50_ms=percentile(load.latencies, 0.50) * 1000,
         p99_ms=percentile(load.latencies, 0.99) * 1000,
-        bot_cpu_ms_per_turn=report["cpu_s"] / turns * 1000 if turns else float("nan"),
+        bot_cpu_ms_per_turn=(
+            report["cpu_s"] / load.attempted * 1000 if load.attempted else float("nan")
+        ),
         harness_cpu_pct=load.harness_cpu / load.wall * 100 if load.wall else float("nan"),
         peak_rss_mb=report["peak_rss_mb"],
         startup_s=(fake.first_poll_at or float("nan")) - child.spawned_at,

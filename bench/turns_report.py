@@ -27,6 +27,7 @@ class BotRun:
     users: int
     turns_per_user: int
     turns: int  # completed
+    attempted: int  # queued, failed turns included: CPU per turn divides by this
     wall_s: float
     turns_per_s: float
     p50_ms: float
@@ -76,7 +77,7 @@ def print_table(title: str, rows: dict[str, list[BotRun]]) -> None:
     """One line per bot: medians over its runs, [min-max] where there were several."""
     print(title)
     print(
-        f"{'bot':<14} {'turns':>6} {'turns/s':>20} {'p50 ms':>20} {'p99 ms':>22} "
+        f"{'bot':<14} {'turns':>9} {'turns/s':>20} {'p50 ms':>20} {'p99 ms':>22} "
         f"{'CPU ms/turn':>20} {'peak RSS MB':>12} {'start-up s':>18}"
     )
     for name, runs in rows.items():
@@ -85,11 +86,16 @@ def print_table(title: str, rows: dict[str, list[BotRun]]) -> None:
             return spread([get(r) for r in runs], digits)
 
         print(
-            f"{name:<14} {runs[0].turns:>6} {col(lambda r: r.turns_per_s):>20} "
+            f"{name:<14} {turns(runs[0]):>9} {col(lambda r: r.turns_per_s):>20} "
             f"{col(lambda r: r.p50_ms):>20} {col(lambda r: r.p99_ms):>22} "
             f"{col(lambda r: r.bot_cpu_ms_per_turn, 2):>20} "
             f"{max(r.peak_rss_mb for r in runs):>12.1f} {col(lambda r: r.startup_s, 2):>18}"
         )
+
+
+def turns(run: BotRun) -> str:
+    """Completed turns, "/attempted" when some failed."""
+    return str(run.turns) if run.turns == run.attempted else f"{run.turns}/{run.attempted}"
 
 
 @dataclass

@@ -197,6 +197,7 @@ class Load:
     failures: list[str]
     marks: dict[int, list[TurnMark]] = field(default_factory=dict)  # per chat
     late: int = 0  # open loop: turns started late because the user still awaited a reply
+    attempted: int = 0  # turns queued, failed ones included (the bot worked on those too)
 
 
 def arrival_offsets(turns: int, rate: float, seed: int = 15) -> list[float]:
@@ -230,11 +231,11 @@ async def drive(
     users = [SimUser(fake, FIRST_USER_ID + i, timeout) for i in range(len(scripts))]
     total = sum(len(s) for s in scripts)
     offsets = arrival_offsets(total, rate) if rate else []
-    late = 0
+    late = attempted = 0
     start = time.perf_counter() + 0.05  # open loop: every user is waiting before the first
 
     async def one(index: int, script: list[Step]) -> None:
-        nonlocal late
+        nonlocal late, attempted
         user = users[index]
         async with gate:
             for turn, step in enumerate(script):
@@ -246,6 +247,7 @@ async def drive(
                         await asyncio.sleep(wait)
                     elif wait < -0.001:
                         late += 1
+                attempted += 1
                 try:
                     latencies.append(await user.play(step, due))
                 except TurnError as error:
@@ -256,7 +258,7 @@ async def drive(
     await asyncio.gather(*(one(i, s) for i, s in enumerate(scripts)))
     wall = time.perf_counter() - (start if rate else started)
     marks = {user.user_id: user.marks for user in users}
-    return Load(latencies, wall, cpu_seconds() - cpu, failures, marks, late)
+    return Load(latencies, wall, cpu_seconds() - cpu, failures, marks, late, attempted)
 
 
 def wrong_totals(fake: FakeBotApi, scripts: list[list[Step]]) -> list[str]:
