@@ -83,13 +83,14 @@ async def running(app: Any, polling: bool) -> AsyncIterator[None]:
 def build_bridges(
     base_url: str, token: str, database_url: str, rate_limit: bool
 ) -> tuple[Any, Any]:
+    from bot.cli import after_start
     from bot.core import Bridges
     from bot.telegram_app import build_application
-    from dialogs import places
 
     bridges = Bridges.open(database_url)
-    places.preload()  # as `bridges run` does (bot/cli.py): the city index is built at boot
-    return build_application(bridges, token, base_url=base_url, rate_limit=rate_limit), bridges
+    app = build_application(bridges, token, base_url=base_url, rate_limit=rate_limit)
+    after_start()  # as `bridges run` does (bot/cli.py): warm-up thread, frozen heap
+    return app, bridges
 
 
 def build_echo(base_url: str, token: str, rate_limit: bool) -> Any:

@@ -119,8 +119,7 @@ def _run(settings: Settings, webhook: bool = False) -> int:
     app = build_application(
         bridges, settings.token, settings.api_base_url, sweep_seconds=settings.sweep_seconds
     )
-    _warm_up_later()
-    _freeze_heap()
+    after_start()
     if webhook:
         import asyncio
 
@@ -168,6 +167,14 @@ def _warm_up() -> None:
         places.prepare()
     except Exception as err:
         logging.getLogger("bridges").warning("warm-up failed (%s)", type(err).__name__)
+
+
+def after_start() -> None:
+    """What `bridges run` does once the Application is built, before serving: the warm-up
+    thread (_warm_up) and the frozen heap (_freeze_heap). bench/turns.py calls it too, so
+    the bot it measures starts the same way."""
+    _warm_up_later()
+    _freeze_heap()
 
 
 def _warm_up_later() -> None:

@@ -46,7 +46,7 @@ class Bridges:
         """
         db = make_engine(database_url)
         if apply_migrations:
-            migrate.upgrade(db)
+            migrate.upgrade_if_behind(db)
         catalog = catalog or default_catalog()
         dialogs = load_dialogs(flows, catalog=catalog)
         return cls(StateStore(db), dialogs, catalog, DialogManager(dialogs, catalog))

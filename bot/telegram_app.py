@@ -47,7 +47,7 @@ from bot.scheduler import Sweeper
 from bot.sender import Sender
 from dialogs.commands import listed
 from dialogs.model import Command, Event, Location, Photo, Press, Text, Unsupported
-from dialogs.safety import assess, warm_up
+from dialogs.safety import assess
 from prompts import DEFAULT_LOCALE
 from storage.inbox import Incoming
 from storage.message_log import MessageLog
@@ -75,9 +75,6 @@ CONCURRENT_UPDATES = 4096
 # the sender lets at most PARALLEL_CHATS chats send at once.
 SEND_CONNECTIONS = 16
 POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time (`poll`), on its own connection
-# Seconds after start before the crisis screen compiles the rest of its patterns (a start
-# under a backlog answers its first messages first; they compile what they use).
-WARM_UP_AFTER_S = 1.0
 GROUP_MEMORY = 1024  # groups already told "private chats only", kept in memory only
 # At most one crisis reply per group in this long (memory only): a group talking about a
 # hard moment gets the emergency number once, not after every message.
@@ -335,11 +332,6 @@ class TelegramAdapter:
         if self.recover:
             # A real run (not a test): look for work a crash left, now and every few seconds.
             self.intake.start()
-            # The crisis screen compiles its patterns at first use (dialogs/safety.py): all
-            # of them here, in a thread, once polling has begun, so neither the start nor
-            # the first messages wait for two seconds of regex compiling.
-            loop = asyncio.get_running_loop()
-            loop.call_later(WARM_UP_AFTER_S, lambda: loop.run_in_executor(None, warm_up))
         catalog = self.bridges.catalog
         entries = listed(self.bridges.dialogs.dialogs.values())
         # English for everyone, and each other language for the apps set to it: Telegram

@@ -20,11 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dialogs import places
 from dialogs.inputs import fold
 from dialogs.model import Profile
+from dialogs.yaml_data import load_yaml
 
 DATA_FILE = Path(__file__).parent / "data" / "helplines.yaml"
 NUMBER = re.compile(r"^\+?[0-9][0-9 -]*[0-9]$|^[0-9]$")
@@ -158,7 +157,7 @@ def load() -> Helplines:
     Read once per process. Raises ValueError naming the country and entry that is wrong
     (a malformed number, an unconfirmed emergency number, a line without a source...).
     """
-    data = yaml.safe_load(DATA_FILE.read_text("utf-8"))
+    data = load_yaml(DATA_FILE.read_text("utf-8"))
     countries: dict[str, Country] = {}
     for section in ("countries", "emergency_only"):
         for code, raw in data[section].items():

@@ -22,7 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from dialogs.yaml_data import load_yaml
 
 _TIME = re.compile(
     r"^(?:at\s+)?(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?$", re.IGNORECASE
@@ -188,7 +188,7 @@ def _data_file(locale: str, name: str) -> Any:
     path = resources.files("dialogs") / "data" / locale / name
     if not path.is_file():
         return None
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 @cache
@@ -413,7 +413,7 @@ def _mood_data(locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     """The mood words of `locale` compiled: dialogs/data/mood_words.yaml for English,
     dialogs/data/<locale>/mood_words.yaml for others (English when it has none). A
     locale's file may leave out `emoji`: faces mean the same in every language."""
-    english = yaml.safe_load(
+    english = load_yaml(
         (resources.files("dialogs") / "data" / "mood_words.yaml").read_text(encoding="utf-8")
     )
     own = _data_file(locale, "mood_words.yaml") if locale != DEFAULT_LOCALE else None

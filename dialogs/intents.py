@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from dialogs.inputs import DEFAULT_LOCALE, base_locale, fold
+from dialogs.yaml_data import load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 INTENTS_FILE = DATA_DIR / "intents.yaml"
@@ -539,7 +540,7 @@ def _compiled(alternation: str) -> re.Pattern[str] | None:
 def _yaml(text: str, source: str, problems: list[str]) -> dict[str, Any]:
     """The mapping in `text`, or {} with the reason added to `problems`."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as err:
         problems.append(f"{source}: not valid YAML: {err}")
         return {}

@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-
 # The exact wall-clock rules of the check-ins (a time in a DST gap moves to the end of the
 # gap, a time that happens twice is its first occurrence): one rule for every local time.
 from dialogs.schedule import _wall_instants, next_checkin, parse_local_time
+from dialogs.yaml_data import load_yaml
 
 LIBRARY_PATH = Path(__file__).parent / "data" / "step_ideas.yaml"
 NEEDS: tuple[str, ...] = ("confidant", "casual", "activities", "group", "bond")
@@ -120,7 +119,7 @@ def _parse(raw: Any, source: str) -> Library:
 def load_library(path: Path = LIBRARY_PATH) -> Library:
     """The library of step ideas and portfolio items (cached per path); ValueError names a
     broken entry, OSError when the file can't be read."""
-    return _parse(yaml.safe_load(path.read_text("utf-8")), str(path))
+    return _parse(load_yaml(path.read_text("utf-8")), str(path))
 
 
 # --- proposing a ladder ---------------------------------------------------------------

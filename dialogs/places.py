@@ -26,9 +26,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
-import yaml
-
 from dialogs.inputs import DEFAULT_LOCALE, base_locale
+from dialogs.yaml_data import load_yaml
 
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
@@ -324,7 +323,7 @@ def prepare() -> None:
 
 def _load_yaml(name: str) -> Any:
     text = (resources.files("dialogs") / "data" / name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def _each_city(geo: Any, visit: Callable[[dict[str, Any]], None]) -> None:
@@ -553,7 +552,7 @@ def _vocab(locale: str) -> _Vocab:
     path = resources.files("dialogs") / "data" / base / "places.yaml"
     if base == DEFAULT_LOCALE or not path.is_file():
         return english
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or set(data) != _PLACES_KEYS:
         raise ValueError(f"{base}/places.yaml: needs exactly the keys {sorted(_PLACES_KEYS)}")
     own: dict[str, frozenset[str]] = {}

@@ -30,9 +30,8 @@ from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
-import yaml
-
 from dialogs import safety_es
+from dialogs.yaml_data import load_yaml
 
 PATTERNS_FILE = Path(__file__).parent / "data" / "crisis_patterns.yaml"
 # Spanish has its own file (issue 14): its idioms, negations and regional slang are many and
@@ -305,9 +304,7 @@ class PatternBook:
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternBook:
     """Read and expand the pattern file. Raises ValueError on an unknown {macro} or a level
     other than crisis/concern, OSError when the file can't be read."""
-    # libyaml's loader when PyYAML has it (its wheels do): the pattern files are large and
-    # the pure-Python one took a tenth of a second at every start.
-    data = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = load_yaml(path.read_text("utf-8"))
     macros: dict[str, str] = {}
     for name, body in (data.get("macros") or {}).items():
         macros[name] = _expand(str(body), macros, path.name)

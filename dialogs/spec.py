@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from dialogs.conditions import Branch, ConditionError, compile_branch
+from dialogs.yaml_data import load_yaml
 
 FLOWS_DIR = Path(__file__).parent / "flows"
 INPUT_KINDS = ("choice", "multi", "text", "number", "time", "timezone", "photo", "none")
@@ -339,7 +340,7 @@ def parse_dialog(text: str, source: str) -> tuple[DialogSpec | None, _Problems]:
     when it cannot be read at all, and the problems found in it (never raises)."""
     problems = _Problems(source)
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         problems.add(None, f"is not valid YAML ({exc})")
         return None, problems

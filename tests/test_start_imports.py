@@ -36,3 +36,13 @@ def test_the_start_path_leaves_heavy_modules_alone(tmp_path: Path) -> None:
     loaded, frozen = done.stdout.splitlines()[-2:]
     assert loaded == "", f"imported at start: {loaded}"
     assert int(frozen) > 10_000, "the start-up heap is frozen"
+
+
+def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/b.db"
+    run = [sys.executable, "-c", START, url, "alembic", "mako"]
+    where = Path(__file__).resolve().parent.parent
+    first = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True, cwd=where)
+    assert first.stdout.splitlines()[-2] == "alembic,mako", "a new database is migrated"
+    again = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True, cwd=where)
+    assert again.stdout.splitlines()[-2] == "", "already at the newest revision: no Alembic"

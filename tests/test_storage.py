@@ -21,7 +21,13 @@ from sqlalchemy.exc import StatementError
 
 from dialogs.model import Effect, ForgetMe, Frame, Profile, Reply, Turn, UserState
 from storage.db import make_engine
-from storage.migrate import alembic_config, current_revision, upgrade
+from storage.migrate import (
+    alembic_config,
+    current_revision,
+    newest_revision,
+    upgrade,
+    upgrade_if_behind,
+)
 from storage.repository import StateStore, UserKey
 from storage.tables import Conversation, User
 
@@ -110,6 +116,18 @@ def explode(_state: UserState) -> Turn:
 
 
 # --- migrations --------------------------------------------------------------------
+
+
+def test_a_start_migrates_only_a_database_behind_the_newest_revision(db_url: str) -> None:
+    # Read from the files without Alembic, it must agree with Alembic's own head.
+    assert newest_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(db_url)
+    try:
+        assert upgrade_if_behind(engine) is True
+        assert current_revision(engine) == newest_revision()
+        assert upgrade_if_behind(engine) is False
+    finally:
+        engine.dispose()
 
 
 def test_migrations_apply_from_empty_to_head_and_twice_is_harmless(db_url: str) -> None:
