@@ -157,12 +157,14 @@ WARM_UP_AFTER_S = 2.0
 
 
 def _warm_up() -> None:
-    """Compile the intents (~0.1-0.2 s) and ready the city index file (opened: ~15 ms;
+    """Build the crisis screen's dispatch tables (~0.2 s; its regexes compile as messages
+    need them), compile the intents (~0.1-0.2 s) and ready the city index file (opened: ~15 ms;
     built in a child process once per install: ~1-3 s). Either would otherwise happen in
     the first turn that needs it. Never raises: a failure here is met again at first use."""
-    from dialogs import intents, places
+    from dialogs import intents, places, safety
 
     try:
+        safety.prepare()
         intents.load()
         places.prepare()
     except Exception as err:
