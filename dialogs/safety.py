@@ -108,6 +108,10 @@ _RUN3 = re.compile(r"([^\W\d_])\1{2,}")
 _ONE_WORD_SENTENCES = re.compile(r"(?:^|\. )\w+ \. \w+ \. \w+(?: \.|$)")
 # Letters spelled one at a time: "k m s", "s.u.i.c.i.d.e", "k-m-s".
 _SPELLED = re.compile(r"(?<![\w])[a-z](?:(?: \.)? [a-z](?!\w)){2,}")
+# Leetspeak at a word's edge, which the inner-letter rule leaves: "m4t4rm3", "n0", "3stoy"
+# (a word of letters and 0 1 3 4 5 7, with a letter). Read only as a last spelling.
+_LEET_DIGIT = re.compile("[a-z][013457]|[013457][a-z]")  # cheap first: most texts hold none
+_EDGE_LEET = re.compile(r"(?<![\w])(?=[a-z]*[013457])(?=[0-9]*[a-z])[a-z013457]{2,}(?![\w])")
 
 
 def _unmask_lookalikes(match: re.Match[str]) -> str:
@@ -179,7 +183,8 @@ def _respell(text: str) -> str:
 
 def _spellings(text: str) -> list[str]:
     """The normalised text, plus the extra spellings worth a look (usually none): runs
-    squeezed to one letter ("diiiie" -> "die"), and spelled-out letters joined ("k m s")."""
+    squeezed to one letter ("diiiie" -> "die"), spelled-out letters joined ("k m s"), and
+    digits at a word's edge read as letters ("m4t4rm3", "n0 qu1er0"; tried last)."""
     plain = _plain(text)
     spellings = [_RUN3.sub(r"\1\1", plain)]
     if _RUN3.search(plain):
@@ -194,7 +199,15 @@ def _spellings(text: str) -> list[str]:
             spaced = _LONG_WORD.sub(_segment, spelling)
             if spaced != spelling:
                 spellings.append(spaced)
+    if _LEET_DIGIT.search(spellings[0]) and _EDGE_LEET.search(spellings[0]):
+        unleet = _respell(_EDGE_LEET.sub(_unleet, spellings[0]))
+        if unleet != spellings[0]:
+            spellings.append(unleet)
     return spellings
+
+
+def _unleet(match: re.Match[str]) -> str:
+    return "".join(_LEET_CHARS.get(c, c) for c in match.group())
 
 
 # Words run together ("nobodywouldcareifiwasgone", "k i l l m y s e l f t o n i g h t"
@@ -1063,7 +1076,7 @@ def _assess(text: str) -> Risk:
         hits = []  # recovery told as past, nothing said about now
     joking = bool(hits) and not serious and bool(_JOKES.search(scope))
     if hits and not serious:
-        hits = _exclaimed(hits, scope, joking)
+        hits = _exclaimed(hits, scope, joking or bool(_LAUGH_EMOJI.search(text)))
     if hits and not serious and _TRIVIAL.search(scope):
         # Hyperbole about an ordinary thing, in the same sentence: "if I have to sit through
         # one more group project I'm gonna kms 💀", "this wifi... out the window jk".
@@ -1102,6 +1115,9 @@ def _assess(text: str) -> Risk:
     return Risk(level, subject, families, abuse)
 
 
+# A skull said as laughter ("me quiero morir 💀 se me cayó el celu", decision D2 of the
+# Spanish table); read for the stock exclamations only, which are Spanish.
+_LAUGH_EMOJI = re.compile("[\U0001f480\u2620]")
 # "si" (if) before a word: the exclamation is a condition ("si pierde el Madrid me mato").
 _CONDITION = re.compile(r"(?<!\w)si (?=\w)")
 
@@ -1110,7 +1126,9 @@ def _exclaimed(hits: list[_Hit], scope: str, joking: bool) -> list[_Hit]:
     """Stock exclamations (`exclamations`: "me quiero morir", "me mato") read with their
     setting (decisions D2 and D3 of the Spanish table): an ordinary cause in the message
     (`causes`: the coffee, an exam, the bus) with laughter next to it, or said as a
-    condition ("si..."), makes one none; a cause or a laugh alone makes it a concern.
+    condition ("si..."), makes one none; a cause or a laugh alone makes it a concern. The
+    cause is never the exclamation's own words, and an exclamation that is itself the
+    condition ("y si me tiro del puente, alguien se daría cuenta?") is kept as it is.
     Structural hits read from such an exclamation count as one. The caller has already
     kept messages said to be no joke."""
     if not any(_EXCLAMATIONS.search(hit.said or hit.near) for hit in hits):
@@ -1121,8 +1139,17 @@ def _exclaimed(hits: list[_Hit], scope: str, joking: bool) -> list[_Hit]:
         if not said or not _EXCLAMATIONS.search(said):
             kept.append(hit)
             continue
-        cause = bool(_CAUSES.search(scope if len(scope) <= _SHORT else hit.near))
-        laughing = joking or bool(_LAUGHTER.search(hit.around or hit.near))
+        if hit.said and f"si {hit.said}" in hit.near:
+            kept.append(hit)  # the act itself is the "if" ("y si me tiro del puente...?")
+            continue
+        short = len(scope) <= _SHORT
+        # The cause is looked for outside the exclamation's own words ("me quiero tirar
+        # abajo del bondi": the bus is the method there, not what it is about).
+        setting = scope if short else hit.near
+        cause = bool(_CAUSES.search(setting.replace(hit.said, " ") if hit.said else setting))
+        # A short message is one thought: its laugh goes with the exclamation wherever it
+        # is ("ay me quiero morir que oso, saludé a alguien que no conocía jajaja").
+        laughing = joking or bool(_LAUGHTER.search(scope if short else hit.around or hit.near))
         if cause and (laughing or _CONDITION.search(hit.near)):
             continue  # "me quiero morir jajaja se me cayó el café", "si vuelve... me tiro"
         if (cause or laughing) and hit.level == "crisis":

@@ -35,7 +35,8 @@ THIRD = _words(
     "profesor amigas amigos chica chico chamaco chamaca morra morro pibe piba chaval "
     "chavala cuate cuata pana parcero parcera hijastra hijastro padrastro madrastra "
     "exnovio exnovia protagonista personaje senora senor vieja viejo ella ellos ellas "
-    "hermanita hermanito hijos hijas nietos"
+    "hermanita hermanito hijos hijas nietos actor actriz cantante famoso famosa youtuber "
+    "futbolista influencer streamer rapero rapera"
 )
 
 # Story and news words: someone else's death in one of these is fiction or news, not a
@@ -64,8 +65,9 @@ _TO_ME = frozenset(("sin", "para", "de", "a"))
 
 def speaks_of_self(words: list[str]) -> bool:
     """True when a run of words says the writer is the one at risk: a first-person verb or
-    clitic, "he" before a participle ("he decidido", "he estado": I have), or "mí" ending the
-    run after "sin" or "para" ("más felices sin mí")."""
+    clitic, "he" before a participle ("he decidido", "he estado": I have), "mí" ending the
+    run after "sin" or "para" ("más felices sin mí"), or "yo" inside it ("que yo no
+    existiera")."""
     for index, word in enumerate(words):
         if first_person(word):
             return True
@@ -74,6 +76,8 @@ def speaks_of_self(words: list[str]) -> bool:
             return True
         if word == "mi" and index == len(words) - 1 and index and words[index - 1] in _TO_ME:
             return True
+        if word == "yo" and 0 < index < len(words) - 1:
+            return True  # "sería mejor que yo no existiera" (a first word "yo" may be English)
     return False
 
 
@@ -100,13 +104,14 @@ _OWNER = frozenset(("mi", "mis", "su", "sus"))
 def third_person(words: list[str]) -> bool:
     """True when the words of a hit about someone else say so in Spanish: they start with
     the reflexive "se" ("se quiere matar"), hold a reflexive infinitive ("quiere
-    suicidarse"), or name the person after "de mi" ("en el cuarto de mi hija")."""
+    suicidarse"), or name the person after "de mi" or "a mi" ("en el cuarto de mi hija", "le
+    encontré a mi hija pastillas escondidas")."""
     if words and words[0] == "se":
         return True
     for index, word in enumerate(words):
         if _CLITIC_SE.fullmatch(word):
             return True
-        if word == "de" and index + 2 < len(words) and words[index + 1] in _OWNER:
+        if word in ("de", "a") and index + 2 < len(words) and words[index + 1] in _OWNER:
             return True
     return False
 

@@ -30,6 +30,7 @@ TABLE = yaml.safe_load(
     (Path(__file__).parent / "data" / "crisis_phrases_es.yaml").read_text("utf-8")
 )
 PHRASES: list[dict] = TABLE["phrases"]
+KEYS = {"family", "level", "subject", "abuse", "known_miss", "note", "origin", "text"}
 FAMILIES = [
     "active_ideation", "passive_ideation", "plan_timing", "means_now", "lethal_question",
     "self_harm_act", "self_harm_urge", "goodbye", "hopeless_finality", "burden", "slang_es",
@@ -47,7 +48,8 @@ def test_the_spanish_table_is_well_formed_with_150_phrasings_by_family() -> None
     assert len(texts) == len(set(texts)), "a phrase is listed twice"
     assert len(texts) >= 150
     for row in PHRASES:
-        assert set(row) <= {"family", "level", "subject", "abuse", "known_miss", "note", "text"}
+        assert set(row) <= KEYS, row
+        assert row.get("origin", "es_r2") == "es_r2", row
         assert row["level"] in RANK and row["text"].strip(), row
         assert row.get("subject", "self") in ("self", "other"), row
         assert row["family"] in FAMILIES, row
