@@ -1,12 +1,14 @@
 """Crisis screen figures: graded recall and false alarms by family, the handed cases, the
-holdout (the honest estimate) and the time assess() takes, in English and in Spanish.
+holdouts (the honest estimates) and the time assess() takes, in English and in Spanish.
 
 Reads tests/data/crisis_phrases.yaml (our own table, by family: each row a level to reach,
 a subject, maybe abuse), tests/data/crisis_phrases_es.yaml (the Spanish table, issue 14,
 written blind to the patterns but read by them since: memory too),
 tests/data/safety_handed.tsv (label crisis/non/other, category, text: a quarter of the
 outside set the issue is judged on) and the holdouts, when they exist (the Spanish one,
-tests/data/safety_holdout_es.yaml, is written blind after the Spanish patterns' freeze).
+tests/data/safety_holdout_es.yaml, was written blind after the first Spanish freeze and guided
+round 2; safety_holdout_es_2.yaml, written blind before round 2 was run on it, is the honest
+Spanish estimate).
 Each was written after a freeze of the patterns by someone who had not read them, and
 none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
 The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
@@ -43,9 +45,16 @@ from tests.handed_cases import HANDED, load_handed, must_be_crisis  # noqa: E402
 
 TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 TABLE_ES = ROOT / "tests" / "data" / "crisis_phrases_es.yaml"
-HOLDOUT_ES = (
-    ROOT / "tests" / "data" / "safety_holdout_es.yaml",
-    "SPANISH HOLDOUT (tests/data/safety_holdout_es.yaml): the honest Spanish estimate",
+HOLDOUTS_ES = (
+    (
+        ROOT / "tests" / "data" / "safety_holdout_es_2.yaml",
+        "SPANISH HOLDOUT 2 (tests/data/safety_holdout_es_2.yaml): the honest Spanish estimate",
+    ),
+    (
+        ROOT / "tests" / "data" / "safety_holdout_es.yaml",
+        "Spanish holdout 1 (tests/data/safety_holdout_es.yaml): its family figures guided "
+        "Spanish round 2, so no longer blind",
+    ),
 )
 HOLDOUTS = (
     (
@@ -353,7 +362,7 @@ def main() -> int:
         if handed_bad:
             status = 1
 
-    for path, title in (HOLDOUT_ES, *HOLDOUTS):
+    for path, title in (*HOLDOUTS_ES, *HOLDOUTS):
         if path.exists():
             holdout = load_table(path)
             table_report(holdout, title)
