@@ -1,10 +1,13 @@
-"""The check-in sweep at scale: find due users, take each in its transaction, the bot, sending.
+"""The check-in sweep at scale: claim due users, take each in its transaction, the bot, sending.
 
 Fills a database with N onboarded users (varied IANA zones, half-hour ones included, varied
 check-in times, `next_checkin_at` from dialogs.schedule.next_checkin), then measures:
 
 1. reading a page of 1,000 due users (storage.schedule_store.due_candidates: a plain SELECT on
-   the partial index, nothing locked or moved; median of a few runs);
+   the partial index, nothing locked or moved; median of a few runs), and claiming 1,000 due
+   users as the sweep does (bot.scheduler.Sweeper.claim, batch after batch of
+   bot.scheduler.BATCH: one SELECT, the rules in one pass, one executemany UPDATE each; median
+   of a few runs, each put back afterwards). More than CLAIM_BOUND_MS fails the bench;
 2. a full sweep (bot.scheduler.Sweeper: for each due user one transaction that re-checks the
    due time under the row lock, moves it on, runs the Due("checkin") turn and writes the
    replies to the outbox; the sender given the rows only records them, nothing is sent) when
@@ -22,6 +25,7 @@ check-in times, `next_checkin_at` from dialogs.schedule.next_checkin), then meas
    (compare storage.outbox.LEASE: a row waiting longer may be taken over by another replica).
 
 "Now" is the real clock at filling time: every user's next check-in lies within the next day.
+Also printed: this bench process's own peak RSS (ru_maxrss, after filling and sweeping).
 The sweeps run at a later instant chosen so that exactly the wanted number of users are due
 (as if the clock had moved on), so nothing depends on when the bench runs.
 
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -53,6 +58,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update  
 
 from bench.scratch_db import scratch_schema  # noqa: E402
 from bot.core import Bridges  # noqa: E402
+from bot.scheduler import BATCH as CLAIM_BATCH  # noqa: E402
 from bot.scheduler import Sweeper  # noqa: E402
 from dialogs.schedule import next_checkin  # noqa: E402
 from storage.outbox import LEASE, Pending  # noqa: E402
@@ -64,6 +70,7 @@ FIRST_USER_ID = 770_000_001  # Telegram ids of the bench's users
 BATCH = 1000
 FILL_CHUNK = 10_000
 CLAIM_RUNS = 5
+CLAIM_BOUND_MS = 30.0  # issue 15: claiming 1,000 due people
 BOT_RUN_SECONDS = 5.0
 BOT_START_TIMEOUT = 120.0
 BOT_STOP_TIMEOUT = 30.0
@@ -223,6 +230,32 @@ def time_candidates(engine: Engine, at: datetime, runs: int) -> tuple[list[float
         got = len(due_candidates(engine, "checkin", at, BATCH))
         timings.append(time.perf_counter() - started)
     return timings, got
+
+
+def time_claims(bridges: Bridges, at: datetime, runs: int) -> tuple[list[float], int, int]:
+    """Seconds for each of `runs` claims of everyone due at `at` (batch after batch, as
+    Sweeper.claim does it), each put back afterwards. Also (held, batches) of the last run."""
+    engine = bridges.store.engine
+    sweeper = Sweeper(bridges, lambda: at)
+    until = at + timedelta(minutes=1)
+    timings, held, batches = [], 0, 0
+    for _ in range(runs):
+        saved = due_rows(engine, at)
+        held, batches, after = 0, 0, None
+        started = time.perf_counter()
+        while True:
+            claimed = sweeper.claim("checkin", at, until, after)
+            held, batches, after = held + len(claimed.held), batches + 1, claimed.last
+            if claimed.count < sweeper.batch:
+                break
+        timings.append(time.perf_counter() - started)
+        restore(engine, saved)
+    return timings, held, batches
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Recorder:
@@ -519,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
 
         at_batch = instant_with_due(times, BATCH)
         reads, got = time_candidates(engine, at_batch, CLAIM_RUNS)
+        claim_due_n = count_due(engine, at_batch)  # ties: a few more than BATCH
+        claims, held, batches = time_claims(bridges, at_batch, CLAIM_RUNS)
 
         due_n = round(args.users * args.due_percent / 100)
         at_some = instant_with_due(times, due_n)
@@ -528,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         nones = [sweep(bridges, at_none, args.parallel) for _ in range(CLAIM_RUNS)]
         none_s = statistics.median(n["wall_s"] for n in nones)
         bridges.close()
+        bench_rss = peak_rss_mb()
 
         bot = asyncio.run(bot_process(url, args.bot_seconds))
         send = asyncio.run(send_rate(url, args.messages))
@@ -542,6 +578,13 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{c * 1000:.0f}" for c in reads)
         + " ms)",
     )
+    claim_ms = statistics.median(claims) * 1000
+    row(
+        f"claim {BATCH:,} due users, {batches} batches of {CLAIM_BATCH} (median of {CLAIM_RUNS})",
+        f"{claim_ms:.1f} ms  (held {held:,} of {claim_due_n:,}; runs "
+        + ", ".join(f"{c * 1000:.1f}" for c in claims)
+        + f" ms; bound {CLAIM_BOUND_MS:g} ms)",
+    )
     per_user = some["wall_s"] / max(some["due"], 1) * 1e3
     row(
         f"full sweep, {args.due_percent:g}% due ({due_n:,} users), {some['parallel']} at once",
@@ -552,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{some['queued']:,} / {some['rows']:,} / {some['handed']:,} / {some['left_due']:,}",
     )
     row(f"full sweep, none due (median of {CLAIM_RUNS})", f"{none_s * 1000:.2f} ms")
+    row("bench process peak RSS (after filling and sweeping)", f"{bench_rss:.1f} MB")
     row("bot process start-up (spawn -> first getUpdates)", f"{bot['startup_s']:.2f} s")
     row(
         f"bot process peak RSS (VmHWM after {args.bot_seconds:g} s polling)",
@@ -604,7 +648,14 @@ def main(argv: list[str] | None = None) -> int:
             "FAILED: swept, queued or sent counts differ from what was due / asked",
             file=sys.stderr,
         )
-    return 1 if failed else 0
+    slow = held != claim_due_n or claim_ms > CLAIM_BOUND_MS
+    if slow:
+        print(
+            f"FAILED: claiming {BATCH:,} due users took {claim_ms:.1f} ms (bound "
+            f"{CLAIM_BOUND_MS:g} ms), or held {held:,} of {claim_due_n:,} due",
+            file=sys.stderr,
+        )
+    return 1 if failed or slow else 0
 
 
 if __name__ == "__main__":

@@ -1,28 +1,35 @@
 """One due person's crisis follow-up, check-in or nudge: one transaction, nothing lost or doubled.
 
-The sweep (bot/scheduler.py) hands each due candidate to `run_due`, which runs
-`StateStore.run_turn` with this module's hooks (storage.repository.TurnHooks),
-`seen=False` (the person did not write). In that single transaction, under the
-person's row lock:
+The sweep (bot/scheduler.py) claims due people a batch at a time
+(storage.schedule_store.claim_due). `settle` below is what the claim runs on each
+row: the rules of `plan`, in one pass. Someone for whom no turn runs (a check-in missed
+by hours, a pause, a nudge held back, a follow-up 12 hours late, a console person) is
+moved to their next time right there, in the claim's transaction, and is done. The
+others are held (their due column holds the claim's `until`, a `Hold`), and the sweep
+hands each to `run_due`, which runs `StateStore.run_turn` with this module's hooks
+(storage.repository.TurnHooks), `seen=False` (the person did not write). In that
+single transaction, under the person's row lock:
 
-1. `claim`: read the due time again. If it is no longer due (another sweeper, or
-   this one before a crash and restart, took it; they blocked the bot), stop:
-   nothing is written. Otherwise move it on (`plan` below says to what) and
-   decide whether a turn runs at all. When it does not (a check-in missed by
-   hours, a pause, a nudge held back, a follow-up 12 hours late, a console
-   person), only the moved due time is committed.
+1. `claim`: read the due time again. If it still holds this sweeper's `until`, the
+   claim is ours and the time it took is the `Hold`'s; if it is due (not claimed, as
+   when `run_due` is called without a hold) it is taken as it stands. Otherwise stop:
+   nothing is written (another sweeper took it after the claim passed, they changed
+   their check-in time, they blocked the bot). Then move it on (`plan` below says to
+   what) and decide again, on the locked row, whether a turn runs. When it does not,
+   only the moved due time is committed.
 2. `decide`: the dialog manager's `Due(kind, soft=...)` turn, rendered.
    A check-in or nudge that says something adds one to `unanswered`.
 3. `after`: the rendered replies go to the outbox (origin = kind).
 
 The commit makes the moved time and the outbox rows durable together; the
 caller hands `pending` to the sender only after it. A crash before the commit
-leaves the person due, so the next sweep takes them; a crash after it leaves
-the rows in the outbox, which the sender (or, after a restart, the outbox
+leaves the person held until the claim's `until` passes (then any sweep takes them;
+the sweep puts them back at once when their transaction merely failed); a crash after
+it leaves the rows in the outbox, which the sender (or, after a restart, the outbox
 recovery in bot/intake.py) delivers. A sender never repeats a check-in, nudge or
 follow-up on an ambiguous timeout (bot/sender.py).
 
-How the due time moves is unchanged from when the sweep claimed whole batches:
+How the due time moves (`plan`: the same in the claim and again in the turn):
 
 - Follow-up: cleared, so it is sent at most once. Not held by a pause (it is about
   their safety, not coaching) and still sent after downtime, unless more than
@@ -58,7 +65,7 @@ from dialogs.schedule import (
 )
 from storage import outbox
 from storage.repository import UserKey
-from storage.schedule_store import DuePerson, Kind, due_at, due_person, move_due
+from storage.schedule_store import DuePerson, Kind, Settle, due_at, due_person, move_due
 from storage.tables import User
 
 # A crisis follow-up later than this (downtime) is dropped rather than sent: by then it
@@ -163,34 +170,72 @@ class Plan:
 
 def plan(kind: Kind, person: DuePerson, now: datetime) -> Plan:
     """The rules above, for one person whose `kind` is due at `now`."""
+    why = reason(kind, person, now)
+    return Plan(next_time(kind, person, now), why == "due", why)
+
+
+def reason(kind: Kind, person: DuePerson, now: datetime) -> str:
+    """Whether a turn runs ("due") or which rule holds it back (see `Plan.why`)."""
     if kind == "reminder":
         # What is due, and so the next time, is read from the records in the turn itself
-        # (dialogs/reminders.py), which also holds it for quiet hours and a pause; storage
-        # plans the next one from the state the turn leaves.
-        telegram = person.channel == "telegram"
-        return Plan(None, telegram, "due" if telegram else "console")
-    if kind == "followup":
-        next_at = no_next(person)
-    elif kind == "checkin":
-        next_at = next_after(now)(person)
-    else:
-        next_at = next_nudge_after(now)(person)
-
-    def hold(why: str) -> Plan:
-        return Plan(next_at, False, why)
-
+        # (dialogs/reminders.py), which also holds it for quiet hours and a pause.
+        return "due" if person.channel == "telegram" else "console"
     if person.channel != "telegram":
-        return hold("console")  # console people only see what they ask for
+        return "console"  # console people only see what they ask for
     if kind == "followup":
         # Not held by a pause; dropped (already cleared) when far too late.
-        return hold("late") if now - person.due_at > FOLLOWUP_STALE else Plan(next_at, True, "due")
+        return "late" if now - person.due_at > FOLLOWUP_STALE else "due"
     if kind == "checkin" and is_stale(person.due_at, now):
-        return hold("stale")  # missed by hours (downtime): the next one is planned
+        return "stale"  # missed by hours (downtime): the next one is planned
     if person.paused_until is not None and person.paused_until > now:
-        return hold("paused")
+        return "paused"
     if kind == "nudge" and not may_nudge(person, now):
-        return hold("held")  # planned again for the first allowed moment
-    return Plan(next_at, True, "due")
+        return "held"  # planned again for the first allowed moment
+    return "due"
+
+
+def next_time(kind: Kind, person: DuePerson, now: datetime) -> datetime | None:
+    """Where taking a due `kind` at `now` moves it (None: nothing planned). A reminder's is
+    planned by storage from the state its turn leaves, a follow-up's is cleared."""
+    if kind == "checkin":
+        return next_after(now)(person)
+    if kind == "nudge":
+        return next_nudge_after(now)(person)
+    return no_next(person)
+
+
+def settle(
+    kind: Kind, now: datetime, settled: Callable[[DuePerson, Plan], None] | None = None
+) -> Settle:
+    """What a claim does with each due row (storage.schedule_store.claim_due): (a turn runs,
+    the next time if none does), by `plan`'s rules (the next time only computed for those
+    with no turn: the others' is planned in their turn); `settled` is told of each person moved on
+    with no turn. A rule that raises counts as "a turn runs": the person is then held
+    and taken alone by `run_due`, where an error stays theirs instead of undoing the
+    whole batch's claim."""
+
+    def decide(person: DuePerson) -> tuple[bool, datetime | None]:
+        try:
+            why = reason(kind, person, now)
+            if why == "due":
+                # Held for its turn, which plans the next time itself: not computed twice.
+                return True, None
+            decided = Plan(next_time(kind, person, now), False, why)
+        except Exception:  # see above: one person's rule must never fail the batch
+            return True, None
+        if settled is not None:
+            settled(person, decided)
+        return False, decided.next_at
+
+    return decide
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A claim this sweeper holds on a person (storage.schedule_store.claim_due)."""
+
+    until: datetime  # what their due column holds while the claim is this sweeper's (UTC)
+    due_at: datetime  # the due time the claim took: what lateness is counted from (UTC)
 
 
 class DueTurn:
@@ -201,11 +246,14 @@ class DueTurn:
     outbox rows written (empty if no turn ran or it said nothing).
     """
 
-    def __init__(self, bridges: Bridges, key: UserKey, kind: Kind, now: datetime) -> None:
+    def __init__(
+        self, bridges: Bridges, key: UserKey, kind: Kind, now: datetime, hold: Hold | None = None
+    ) -> None:
         self.bridges = bridges
         self.key = key
         self.kind = kind
         self.now = now
+        self.hold = hold
         self._reset()
 
     def _reset(self) -> None:
@@ -219,16 +267,18 @@ class DueTurn:
     # --- storage.repository.TurnHooks ----------------------------------------
 
     def claim(self, conn: Connection, user: User | None) -> bool:
-        """Under the person's lock: if their time of this kind is still due, move it on (kept
-        whether a turn runs or not). True if a turn runs now; False if it was no longer due,
-        they are inactive, or the plan says nothing goes now.
+        """Under the person's lock: if their time of this kind is still this sweeper's hold, or
+        due, move it on (kept whether a turn runs or not). True if a turn runs now; False if
+        it was neither, they are inactive, or the plan says nothing goes now.
         """
         self._reset()  # run_turn may retry the whole transaction
         if user is None or not user.active:
             return False
         due = due_at(user, self.kind)
-        if due is None or due > self.now:
-            return False  # already taken (another sweeper, or before a restart): nothing
+        if due is not None and self.hold is not None and due == self.hold.until:
+            due = self.hold.due_at  # still our claim: decide on the time it took
+        elif due is None or due > self.now:
+            return False  # taken by someone else, moved, or not due: nothing
         person = due_person(user, due)
         self.plan = plan(self.kind, person, self.now)
         # On the locked ORM row: committed with this transaction, whether a turn runs
@@ -261,13 +311,16 @@ class DueTurn:
         )
 
 
-def run_due(bridges: Bridges, key: UserKey, kind: Kind, now: datetime) -> DueTurn:
-    """Take one due person in one transaction (blocking; call in a thread).
+def run_due(
+    bridges: Bridges, key: UserKey, kind: Kind, now: datetime, hold: Hold | None = None
+) -> DueTurn:
+    """Take one due (or, with `hold`, claimed) person in one transaction (blocking; call in
+    a thread).
 
     Raises what the database or the turn raises; then nothing was changed and the
-    person is still due.
+    person is still due (or still held: storage.schedule_store.release puts them back).
     """
-    work = DueTurn(bridges, key, kind, now)
+    work = DueTurn(bridges, key, kind, now, hold)
     bridges.store.run_turn(
         key, work.decide, now, bridges.dialogs.script_version, seen=False, hooks=work
     )

@@ -1,17 +1,29 @@
-"""The sweep's storage half: who is due, and reading and moving a person's due time.
+"""The sweep's storage half: who is due, claiming them a batch at a time, and reading and
+moving a person's due time.
 
-Each person's next check-in, nudge and crisis follow-up is a UTC timestamp in an
-indexed column of `users` (None: nothing planned). `due_candidates` is a plain
-read of that index: up to `limit` active people whose `kind` is due, oldest
-first, paged by (due time, id). It locks and changes nothing, because a
-candidate is only a hint. The sweep (bot/due_turn.py) takes each candidate in a
-transaction of its own, under that person's row lock (storage.repository
-`run_turn`): it reads the due time again there with `due_at`, moves it on with
-`move_due`, and writes the check-in to the outbox, all in that one transaction.
-A candidate that another sweeper, or this one before a crash, has already taken
-is then simply found no longer due.
+Each person's next check-in, nudge, crisis follow-up and reminder is a UTC timestamp in
+an indexed column of `users` (None: nothing planned).
 
-`due_person` is the snapshot of a locked row that the sweep's rules decide on.
+`claim_due` takes up to `limit` due people of one kind in one short transaction: one
+SELECT of their rows (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so a second sweeper, or
+a person's own turn holding their lock, is passed over, never waited for; on SQLite
+the engine's `BEGIN IMMEDIATE` makes it the only writer), the caller's `settle` run on
+each row in one pass in Python, and one executemany UPDATE. People for whom no turn
+runs (a check-in missed by hours, a pause, a held nudge, a stale follow-up) get their
+next time there and are done. The others are *held*: their due column is set to the
+claim's `until` (now + the sweep's lease), a time no sweeper counts as due before it
+passes. Each held person's turn then runs in a transaction of its own (bot/due_turn.py,
+under their row lock via storage.repository `run_turn`): `due_at` reads the column,
+finds `until` there (so the claim is still this sweeper's), `move_due` moves it on and
+the check-in is written to the outbox, all in that one transaction. If the process
+dies in between, the held people become due again once `until` passes, and any
+sweeper takes them; `release` puts a held person's due time back at once when their
+turn failed. Nobody is claimed twice: a held row is no longer due, and on PostgreSQL
+a row another claim has locked is skipped (and re-checked against the WHERE clause
+once that claim commits).
+
+`due_candidates` is a plain read of the same index (no lock, no write), for reports
+and tests. `due_person` is the snapshot of a locked ORM row the sweep's rules decide on.
 
 Also here: planning a time by hand (`set_next`) and people who blocked the bot
 (`mark_inactive`, `mark_inactive_person`, `mark_active`). A blocked person's due
@@ -22,11 +34,23 @@ Timestamps go in as UTC (SQLite drops offsets) and come back aware.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, Engine, and_, false, or_, select, true, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Engine,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from storage.tables import User
 
@@ -112,13 +136,161 @@ def due_candidates(
         select(USERS.c.id, USERS.c.channel, USERS.c.external_id, column)
         .where(column <= _to_db(now), USERS.c.active == true())
         .order_by(column, USERS.c.id)
+        .where(_after(column, after))
         .limit(limit)
     )
-    if after is not None:
-        last_at, last_id = _to_db(after[0]), after[1]
-        query = query.where(or_(column > last_at, and_(column == last_at, USERS.c.id > last_id)))
     with engine.connect() as conn:
         return [Candidate(row[0], row[1], row[2], _from_db(row[3])) for row in conn.execute(query)]
+
+
+# What a claim reads of each row: what the sweep's rules (bot/due_turn.py plan) decide on.
+_PERSON = (
+    USERS.c.id,
+    USERS.c.channel,
+    USERS.c.external_id,
+    USERS.c.timezone,
+    USERS.c.checkin_time,
+    USERS.c.nudges,
+    USERS.c.quiet_start,
+    USERS.c.quiet_end,
+    USERS.c.paused_until,
+    USERS.c.last_seen_at,
+    USERS.c.unanswered,
+)
+
+# settle(person) -> (a turn runs, the next time when none does). See `claim_due`.
+Settle = Callable[["DuePerson"], tuple[bool, datetime | None]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What one `claim_due` took.
+
+    `held`: people whose turn is to run, each with the due time that was taken (their
+    column now holds `until`). `settled`: how many were moved to their next time with no
+    turn. `last`: (due time, id) of the last row claimed, in claim order, for the next
+    page's `after`; None when nothing was due.
+    """
+
+    held: list[DuePerson]
+    settled: int
+    last: tuple[datetime, int] | None
+
+    @property
+    def count(self) -> int:
+        """Rows claimed (held and settled): fewer than the limit means none are left due."""
+        return len(self.held) + self.settled
+
+
+def _after(column: Column[Any], after: tuple[datetime, int] | None) -> ColumnElement[bool]:
+    if after is None:
+        return true()
+    last_at, last_id = _to_db(after[0]), after[1]
+    return or_(column > last_at, and_(column == last_at, USERS.c.id > last_id))
+
+
+def _row_person(row: Any, due: datetime) -> DuePerson:
+    return DuePerson(
+        user_id=row.id,
+        channel=row.channel,
+        external_id=row.external_id,
+        timezone=row.timezone,
+        checkin_time=row.checkin_time,
+        due_at=due,
+        nudges=row.nudges,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
+        paused_until=_from_db(row.paused_until) if row.paused_until is not None else None,
+        last_seen_at=_from_db(row.last_seen_at) if row.last_seen_at is not None else None,
+        unanswered=row.unanswered or 0,
+    )
+
+
+def claim_due(
+    engine: Engine,
+    kind: Kind,
+    now: datetime,
+    until: datetime,
+    settle: Settle,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+) -> Claimed:
+    """Claim up to `limit` active people whose `kind` is due at `now`, oldest first, in one
+    transaction: one SELECT, `settle` on each row, one UPDATE of those held (and one
+    executemany UPDATE of those moved on, if any).
+
+    `settle(person)` says whether their turn runs and, if not, their next time (None:
+    nothing planned). Those with no turn are moved to that time and done; the others
+    are held: their column becomes `until` (aware, later than `now`) until their own
+    transaction takes them (bot/due_turn.py) or `release` puts them back. `settle` must
+    not raise (it runs inside the claim: an error rolls back the whole batch).
+    `after` is the previous page's `Claimed.last`: the page starts behind it, so someone
+    released after a failed turn is not claimed again in the same sweep.
+    Raises ValueError for an unknown `kind`, naive times, or `until` not after `now`.
+    """
+    column = _column(kind)
+    if until <= now:
+        raise ValueError("a claim must hold people until after now")
+    if limit <= 0:
+        return Claimed([], 0, None)
+    query = (
+        select(*_PERSON, column.label("due"))
+        .where(column <= _to_db(now), USERS.c.active == true(), _after(column, after))
+        .order_by(column, USERS.c.id)
+        .limit(limit)
+        # PostgreSQL: rows another claim or a person's turn has locked are skipped, not
+        # waited for. Not rendered on SQLite, where BEGIN IMMEDIATE already excludes both.
+        .with_for_update(skip_locked=True)
+    )
+    held: list[DuePerson] = []
+    moves: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+        if not rows:
+            return Claimed([], 0, None)
+        for row in rows:
+            person = _row_person(row, _from_db(row.due))
+            runs, next_at = settle(person)
+            if runs:
+                held.append(person)
+            else:
+                moves.append({"b_id": row.id, "b_at": _to_db(next_at)})
+        if held:  # the usual case: everyone to one value, in one statement
+            ids = [p.user_id for p in held]
+            hold = update(USERS).where(USERS.c.id.in_(ids)).values({column.name: _to_db(until)})
+            conn.execute(hold)
+        if moves:  # after downtime, pauses, held nudges: each their own next time
+            conn.execute(_move(column), moves)
+    last = rows[-1]
+    return Claimed(held, len(rows) - len(held), (_from_db(last.due), last.id))
+
+
+def release(engine: Engine, kind: Kind, until: datetime, people: Sequence[DuePerson]) -> int:
+    """Put held people's due time back to what it was (`DuePerson.due_at`), for those whose
+    column still holds this claim's `until` (a turn that committed, or another sweeper
+    that took over after the claim passed, has moved it on: left alone). One executemany;
+    returns how many were put back. Raises what the database raises."""
+    column = _column(kind)
+    if not people:
+        return 0
+    stmt = (
+        update(USERS)
+        .where(USERS.c.id == bindparam("b_id"), column == bindparam("b_until", type_=column.type))
+        .values({column.name: bindparam("b_at", type_=column.type)})
+    )
+    hold_at = _to_db(until)
+    moves = [{"b_id": p.user_id, "b_until": hold_at, "b_at": _to_db(p.due_at)} for p in people]
+    with engine.begin() as conn:
+        return int(conn.execute(stmt, moves).rowcount)
+
+
+def _move(column: Column[Any]) -> Any:
+    """UPDATE one due column by id, for executemany with b_id and b_at."""
+    return (
+        update(USERS)
+        .where(USERS.c.id == bindparam("b_id"))
+        .values({column.name: bindparam("b_at", type_=column.type)})
+    )
 
 
 def due_at(user: User, kind: Kind) -> datetime | None:

@@ -1,8 +1,10 @@
-"""The sweep's storage: reading who is due, and taking one due person in one transaction.
+"""The sweep's storage: reading who is due, claiming a batch, and taking one person in one
+transaction.
 
-`due_candidates` only reads; `run_due` (bot/due_turn.py) takes a person under their row
-lock, checking again that they are due, moving the due time and writing the outbox rows
-in that one transaction. Every test runs on SQLite and, when TEST_DATABASE_URL is set,
+`due_candidates` only reads; `claim_due` holds a batch (or moves on those with no turn)
+in one statement; `run_due` (bot/due_turn.py) takes a person under their row lock,
+checking that the hold is still its own (or that they are due), moving the due time and
+writing the outbox rows in that one transaction. Every test runs on SQLite and, when TEST_DATABASE_URL is set,
 on PostgreSQL (see the `db_url` fixture in conftest.py).
 """
 
@@ -19,16 +21,21 @@ from sqlalchemy import Engine, insert, select
 from sqlmodel import Session
 
 from bot.core import Bridges
-from bot.due_turn import DueTurn, run_due
+from bot.due_turn import DueTurn, Hold, run_due, settle
+from bot.scheduler import CLAIM_LEASE, Sweeper
 from dialogs.model import Frame, Profile, Reply, Turn, UserState
 from storage.repository import StateStore, UserKey
 from storage.schedule_store import (
+    Claimed,
+    DuePerson,
+    claim_due,
     due_at,
     due_candidates,
     due_person,
     mark_active,
     mark_inactive,
     move_due,
+    release,
     set_next,
 )
 from storage.tables import OutboxRow, User
@@ -371,6 +378,154 @@ def test_two_sweepers_take_each_of_200_due_people_exactly_once(db_url: str) -> N
         assert len(per_chat) == 200 and len(set(per_chat.values())) == 1
         assert set(due_times(engine).values()) == {datetime(2026, 3, 2, 7, 50, tzinfo=UTC)}
         print(f"\n[{engine.dialect.name}] taken: {len(taken[0])} + {len(taken[1])}")
+    finally:
+        for bridges in both:
+            bridges.close()
+
+
+# --- claiming a batch: one SELECT, one executemany ---------------------------------
+
+UNTIL = NOW + CLAIM_LEASE
+TOMORROW_0750 = datetime(2026, 3, 2, 7, 50, tzinfo=UTC)
+FRESH = {
+    "consented_at": NOW, "onboarded_at": NOW, "timezone": "UTC", "checkin_time": "07:50",
+    "nudges": "off",
+}  # fmt: skip
+
+
+def claim(
+    engine: Engine,
+    now: datetime = NOW,
+    limit: int = 50,
+    after: tuple[datetime, int] | None = None,
+    until: datetime | None = None,
+) -> Claimed:
+    """One check-in claim with the sweep's rules, held for CLAIM_LEASE unless `until`."""
+    hold = now + CLAIM_LEASE if until is None else until
+    return claim_due(engine, "checkin", now, hold, settle("checkin", now), limit, after)
+
+
+def test_a_claim_holds_those_whose_turn_runs_and_moves_the_others_on(db_engine: Engine) -> None:
+    fresh = add_users(db_engine, 3, next_checkin_at=at(-10), **FRESH)
+    stale = add_users(db_engine, 1, next_checkin_at=at(-300), **{**FRESH, "checkin_time": "03:00"})
+    blocked = add_users(db_engine, 1, next_checkin_at=at(-10), active=False, **FRESH)
+    later = add_users(db_engine, 1, next_checkin_at=at(5), **FRESH)
+
+    claimed = claim(db_engine)
+    assert [p.user_id for p in claimed.held] == fresh
+    assert {p.due_at for p in claimed.held} == {at(-10)}  # the time taken, not the hold
+    assert (claimed.settled, claimed.count, claimed.last) == (1, 4, (at(-10), fresh[-1]))
+    times = due_times(db_engine)
+    assert [times[u] for u in fresh] == [UNTIL] * 3  # held: no one's due before UNTIL
+    assert times[stale[0]] == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # missed: moved on
+    assert (times[blocked[0]], times[later[0]]) == (at(-10), at(5))  # untouched
+
+    assert claim(db_engine, NOW + timedelta(seconds=29)).count == 0  # held for everyone
+    # A crash left them held: once the hold passes, any sweeper claims them again.
+    again = claim(db_engine, UNTIL)
+    assert [p.user_id for p in again.held] == fresh and {p.due_at for p in again.held} == {UNTIL}
+    with pytest.raises(ValueError):
+        claim(db_engine, until=NOW)
+
+
+def test_claims_come_in_pages_that_start_behind_the_last(db_engine: Engine) -> None:
+    ids = add_users(db_engine, 5, next_checkin_at=at(-10), **FRESH)
+    pages, last = [], None
+    while (page := claim(db_engine, limit=2, after=last)).count:
+        pages.append([p.user_id for p in page.held])
+        last = page.last
+    assert pages == [ids[:2], ids[2:4], ids[4:]]
+    assert claim(db_engine, limit=0).count == 0
+
+
+def test_release_puts_back_only_those_still_held_by_that_claim(db_engine: Engine) -> None:
+    ids = add_users(db_engine, 3, next_checkin_at=at(-10), **FRESH)
+    held = claim(db_engine).held
+    set_next(db_engine, ids[1], "checkin", at(60))  # their turn moved it meanwhile
+    assert release(db_engine, "checkin", UNTIL, held) == 2
+    assert [due_times(db_engine)[u] for u in ids] == [at(-10), at(60), at(-10)]
+    assert release(db_engine, "checkin", UNTIL, held) == 0
+
+
+def test_a_held_person_is_taken_only_with_their_claims_hold(bridges: Bridges) -> None:
+    engine = bridges.store.engine
+    (uid,) = add_users(engine, 1, next_checkin_at=at(-10), **FRESH)
+    key = UserKey("telegram", row_external_id(engine, uid))
+    (person,) = claim(engine).held
+    assert not run_due(bridges, key, "checkin", NOW).taken  # held, so not due
+    other = Hold(UNTIL + timedelta(seconds=1), person.due_at)  # another sweeper's
+    assert not run_due(bridges, key, "checkin", NOW, other).taken
+    # Decided on the time the hold took: as if it had been missed by hours, no turn.
+    missed = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, at(-300)))
+    assert missed.plan is not None and (missed.plan.run, missed.plan.why) == (False, "stale")
+    assert due_times(engine)[uid] == TOMORROW_0750 and outbox_rows(engine) == []
+
+    set_next(engine, uid, "checkin", at(-10))
+    (person,) = claim(engine).held
+    work = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at))
+    assert work.taken and work.pending and due_times(engine)[uid] == TOMORROW_0750
+    assert [r["id"] for r in outbox_rows(engine)] == [p.id for p in work.pending]
+
+
+class Keeps:
+    """A sender that keeps what it is given and sends nothing."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def enqueue(self, items: Any) -> None:
+        self.items.extend(items)
+
+
+def test_people_a_crash_left_held_are_swept_once_when_the_hold_passes(bridges: Bridges) -> None:
+    import asyncio
+
+    engine = bridges.store.engine
+    ids = add_users(engine, 3, next_checkin_at=at(-10), **FRESH)
+    clock = [NOW]
+    sender = Keeps()
+    sweeper = Sweeper(bridges, lambda: clock[0], sender=sender)  # type: ignore[arg-type]
+    assert len(sweeper.claim("checkin", NOW, UNTIL, None).held) == 3  # then "killed"
+    assert asyncio.run(sweeper.sweep(None)) == 0 and outbox_rows(engine) == []
+    clock[0] = UNTIL
+    assert asyncio.run(sweeper.sweep(None)) == 3
+    assert asyncio.run(sweeper.sweep(None)) == 0
+    assert sorted(r["chat_id"] for r in outbox_rows(engine)) == [
+        int(row_external_id(engine, u)) for u in ids
+    ]
+    assert {due_times(engine)[u] for u in ids} == {TOMORROW_0750}
+
+
+def test_a_claim_in_progress_does_not_hold_up_another(db_url: str) -> None:
+    """PostgreSQL: a second claim skips the rows a first, still open, has locked (SKIP
+    LOCKED) and takes the rest at once. SQLite has one writer: it would wait instead."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no second claim at once")
+    both = [Bridges.open(db_url) for _ in range(2)]
+    try:
+        first, second = (b.store.engine for b in both)
+        ids = add_users(first, 10, next_checkin_at=at(-10), **FRESH)
+        inside, done = threading.Event(), threading.Event()
+        rules = settle("checkin", NOW)
+
+        def slow(person: DuePerson) -> tuple[bool, datetime | None]:
+            inside.set()
+            done.wait(timeout=10)
+            return rules(person)
+
+        got: list[Any] = []
+        thread = threading.Thread(
+            target=lambda: got.append(claim_due(first, "checkin", NOW, UNTIL, slow, 4))
+        )
+        thread.start()
+        try:
+            assert inside.wait(timeout=10)
+            other = claim(second)  # while the first holds its 4 rows locked
+        finally:
+            done.set()
+            thread.join(timeout=20)
+        assert [p.user_id for p in got[0].held] == ids[:4]
+        assert [p.user_id for p in other.held] == ids[4:]
     finally:
         for bridges in both:
             bridges.close()
