@@ -106,7 +106,9 @@ def _tails_query(parts: int) -> Any:
         core_select(*_COLUMNS)
         .where(_MINE, RECORDS.c.kind == bindparam(f"k{i}"))
         .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
-        .limit(bindparam(f"n{i}", type_=Integer))
+        # Rendered into the SQL, so the planner always sees the bound: a generic plan
+        # (psycopg prepares a statement run often) would have to guess it.
+        .limit(bindparam(f"n{i}", type_=Integer, literal_execute=True))
         for i in range(parts)
     ]
     if parts == 1:
