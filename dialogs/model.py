@@ -7,6 +7,7 @@ manager runs on Telegram, in the terminal and in the scheduler.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -73,14 +74,221 @@ class Record:
     created_at: datetime | None = None
 
 
+# What storage hands a state so records load only when read (storage/repository.py):
+# `load(kind)`: every record of one kind, in stored order;
+# `tails({kind: n})`: the newest n of each kind asked, in stored order (one round trip);
+# `kinds()`: the kinds the person keeps, for reading everything (/export).
+Load = Callable[[str], list[Record]]
+Tails = Callable[[Mapping[str, int]], dict[str, list[Record]]]
+Kinds = Callable[[], list[str]]
+
+
+@dataclass
+class Changes:
+    """What a turn did to a loader-backed Records, for storage to write (nothing else is).
+
+    `whole`: kinds held whole, each the full list as it should be stored (positions are
+    list indexes; [] deletes the kind). `known`: records of other kinds that were read
+    (the newest few) and may have been changed in place: only their data is written.
+    `added`: new records appended to kinds not held whole, to go after the stored ones.
+    """
+
+    whole: dict[str, list[Record]]
+    known: dict[str, list[Record]]
+    added: dict[str, list[Record]]
+
+
+class Records(MutableMapping[str, list[Record]]):
+    """A person's records by kind (each list in stored order, new ones last), loaded one
+    kind at a time on first read, so a turn costs what it reads, not a whole history.
+
+    Built from a plain dict (tests, the console's fresh states) it is just that dict.
+    Built by storage with `load`, `tails` and `kinds` (see above), reading a kind (`[]`,
+    `get`, `in`, iterating) loads it whole; `newest(kind, n)` and `fetch` load only the
+    newest n; `append` adds without loading. Storage writes back only what `changes()`
+    names: the kinds held whole, the newest records read, the records appended.
+
+    Why copy-on-load rather than copy-on-write: each Records (and so each UserState.copy())
+    builds its own Record objects from the loader when it first reads a kind, so the copy a
+    turn changes never shares a record with the state it was copied from, and nothing but
+    the few kinds already read is ever copied. Copy-on-write would need every read to hand
+    out a proxy or a frozen record, and hooks change `record.data` in place today.
+    """
+
+    def __init__(
+        self,
+        lists: Mapping[str, list[Record]] | None = None,
+        *,
+        load: Load | None = None,
+        tails: Tails | None = None,
+        kinds: Kinds | None = None,
+    ) -> None:
+        self._lists: dict[str, list[Record]] = dict(lists or {})  # kinds held whole
+        self._load, self._tails, self._kinds = load, tails, kinds
+        self._absent: set[str] = set()  # kinds read and found empty (or deleted)
+        self._recent: dict[str, list[Record]] = {}  # newest stored ones of kinds not whole
+        self._asked: dict[str, int] = {}  # how many of the newest `_recent` holds (at most)
+        self._added: dict[str, list[Record]] = {}  # appended to kinds not held whole
+
+    @property
+    def lazy(self) -> bool:
+        """True when backed by storage (a kind not read yet is not in memory)."""
+        return self._load is not None
+
+    def _stored(self, kind: str) -> bool:
+        # Could storage hold records of this kind that are not in memory yet?
+        return self._load is not None and kind not in self._lists and kind not in self._absent
+
+    def _whole(self, kind: str) -> list[Record] | None:
+        if self._stored(kind):
+            assert self._load is not None
+            found = self._load(kind)
+            # The newest records already handed out stay the same objects: a change made to
+            # one before the kind was read whole must not be lost.
+            known = {r.id: r for r in self._recent.pop(kind, [])}
+            found = [known.get(r.id, r) for r in found]
+            found += self._added.pop(kind, [])
+            self._asked.pop(kind, None)
+            if found:
+                self._lists[kind] = found
+            else:
+                self._absent.add(kind)
+        return self._lists.get(kind)
+
+    def __getitem__(self, kind: str) -> list[Record]:
+        found = self._whole(kind)
+        if found is None or kind in self._absent:
+            raise KeyError(kind)
+        return found
+
+    def __setitem__(self, kind: str, value: list[Record]) -> None:
+        self._lists[kind] = value
+        self._absent.discard(kind)
+        self._recent.pop(kind, None)
+        self._added.pop(kind, None)
+        self._asked.pop(kind, None)
+
+    def __delitem__(self, kind: str) -> None:
+        if self._whole(kind) is None:
+            raise KeyError(kind)
+        # Held as an empty list, so storage deletes the kind; reads say it is gone.
+        self._lists[kind] = []
+        self._absent.add(kind)
+
+    def __contains__(self, kind: object) -> bool:
+        if not isinstance(kind, str) or kind in self._absent:
+            return False
+        if kind in self._lists or self._added.get(kind):
+            return True
+        return bool(self.newest(kind, 1))
+
+    def __iter__(self) -> Iterator[str]:
+        names = dict.fromkeys(self._lists)
+        if self._kinds is not None:
+            names.update(dict.fromkeys(sorted(self._kinds())))
+        names.update(dict.fromkeys(self._added))
+        return iter([k for k in names if k not in self._absent])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        # Everything, loaded if need be: a repr that hid unread kinds would mislead (the
+        # privacy tests look for words in it).
+        return f"Records({dict(self.items())!r})"
+
+    def fetch(self, wanted: Mapping[str, int]) -> None:
+        """Make sure the newest n records of each kind in `wanted` ({kind: n}) are in
+        memory, in one round trip for all of them (storage's `tails`)."""
+        missing = {
+            kind: n
+            for kind, n in wanted.items()
+            if self._stored(kind) and self._asked.get(kind, 0) < n
+        }
+        if not missing:
+            return
+        load, tails = self._load, self._tails
+        assert load is not None
+        found = tails(missing) if tails else {k: load(k)[-n:] for k, n in missing.items()}
+        for kind, n in missing.items():
+            newest = found.get(kind, [])
+            known = {r.id: r for r in self._recent.get(kind, [])}
+            newest = [known.get(r.id, r) for r in newest]
+            if len(newest) < n:  # fewer than asked: that is all of them
+                added = self._added.pop(kind, [])
+                self._recent.pop(kind, None)
+                self._asked.pop(kind, None)
+                if newest or added:
+                    self._lists[kind] = newest + added
+                else:
+                    self._absent.add(kind)
+            else:
+                self._recent[kind] = newest
+                self._asked[kind] = n
+
+    def newest(self, kind: str, n: int) -> list[Record]:
+        """The newest `n` records of `kind` (fewer if there are fewer), oldest first, in
+        stored order with new ones last. A fresh list: appending to it saves nothing, but a
+        record in it changed in place is saved."""
+        if n <= 0:
+            return []
+        self.fetch({kind: n})
+        if kind in self._lists:
+            return self._lists[kind][-n:]
+        if kind in self._absent:
+            return []
+        return (self._recent.get(kind, []) + self._added.get(kind, []))[-n:]
+
+    def append(self, kind: str, record: Record) -> None:
+        """Add `record` after the others of `kind` without reading them."""
+        if kind in self._lists and kind not in self._absent:
+            self._lists[kind].append(record)
+        elif not self._stored(kind):  # known to be empty or deleted (or a dict without it)
+            self[kind] = [record]
+        else:
+            self._added.setdefault(kind, []).append(record)
+
+    def changes(self) -> Changes:
+        """What storage must write: see Changes. Only for a loader-backed Records."""
+        return Changes(
+            whole=dict(self._lists),
+            known={k: list(v) for k, v in self._recent.items()},
+            added={k: list(v) for k, v in self._added.items() if v},
+        )
+
+    def copy(self) -> Records:
+        """A deep copy of what is in memory, with the same loaders; kinds left empty in
+        memory are left out (for storage: deleted, as they would have been)."""
+        twin = Records(load=self._load, tails=self._tails, kinds=self._kinds)
+        for kind, found in self._lists.items():
+            if found:
+                twin._lists[kind] = copy.deepcopy(found)
+            elif self._load is not None:
+                # Not forgotten: an emptied kind must still be deleted by storage.
+                twin._lists[kind] = []
+                twin._absent.add(kind)
+        twin._absent |= self._absent
+        twin._recent = copy.deepcopy(self._recent)
+        twin._asked = dict(self._asked)
+        twin._added = copy.deepcopy(self._added)
+        return twin
+
+
 @dataclass
 class UserState:
     """Everything a turn knows about one person: the dialog stack (the last frame is on
-    top), the profile, and records by kind (each list in stored order, new ones last)."""
+    top), the profile, and records by kind (each list in stored order, new ones last).
+
+    `records` is a Records; a plain dict given (or assigned later) is wrapped in one."""
 
     stack: list[Frame] = field(default_factory=list)
     profile: Profile = field(default_factory=Profile)
-    records: dict[str, list[Record]] = field(default_factory=dict)
+    records: Records = field(default_factory=Records)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "records" and not isinstance(value, Records):
+            value = Records(value)
+        object.__setattr__(self, name, value)
 
     @property
     def top(self) -> Frame | None:
@@ -88,12 +296,13 @@ class UserState:
         return self.stack[-1] if self.stack else None
 
     def copy(self) -> UserState:
-        """A copy a turn may change freely: slots and records deep-copied, kinds with no
-        records left out."""
+        """A copy a turn may change freely: slots deep-copied, and of the records only what
+        is in memory (Records.copy; the rest is loaded by the copy when it reads it), kinds
+        with no records left out."""
         return UserState(
             stack=[Frame(f.dialog, f.step, copy.deepcopy(f.slots)) for f in self.stack],
             profile=Profile(**vars(self.profile)),
-            records={k: copy.deepcopy(v) for k, v in self.records.items() if v},
+            records=self.records.copy(),
         )
 
 

@@ -2,10 +2,13 @@
 review, the loneliness measure and connection windows (issue 12).
 
 Pure: every function takes the state and the current instant (aware) and reads the
-records of dialogs/coaching.py. The sweep has one due time per person for all of them,
-`users.next_reminder_at`, which storage sets to `next_at(state, now)` after every turn;
-when it comes, the dialog manager's `Due("reminder")` turn asks `due_items` what is due, opens
-the first one's dialog and marks it sent (`mark_sent`), so the next `next_at` moves on.
+records of dialogs/coaching.py. `next_at` runs after every turn, so it reads only what it
+needs, bounded whatever the history (`READS`, in one round trip): the rhythm, the newest
+measure, the newest plans and the newest few records of each kind that counts as noted.
+The sweep has one due time per person for all of them, `users.next_reminder_at`, which
+storage sets to `next_at(state, now)` after every turn; when it comes, the dialog manager's
+`Due("reminder")` turn asks `due_items` what is due, opens the first one's dialog and marks
+it sent (`mark_sent`), so the next `next_at` moves on.
 
 Rules, each documented in docs/coaching.md:
 
@@ -128,7 +131,7 @@ def _held_until(rhythm: dict[str, Any]) -> datetime | None:
 
 def _plan_items(state: UserState, rhythm: dict[str, Any], now: datetime) -> list[Item]:
     found: list[Item] = []
-    for record in state.records.get(coaching.PLAN, []):
+    for record in records.newest(state, coaching.PLAN, PLANS_READ):
         data = record.data
         if data.get("closed"):
             continue
@@ -159,26 +162,50 @@ def _review_slots(
         return None, None
 
 
-# Kinds that are settings or markers, not something the person did or noted.
-_NOT_NOTED = frozenset({coaching.RHYTHM, coaching.REVIEW, "checkin_log", "draft"})
+# Kinds that are something the person did or noted (a check-in, a step, a win...): every
+# kind but the settings and markers (rhythm, review, checkin_log, draft). Named rather than
+# found by listing what a person keeps, which would read every kind on every turn; a new
+# kind that counts as noted must be added here.
+NOTED = (
+    "mood", "win", "reflection", "step_follow_up", "ucla", "thought", "gratitude", "contact",
+    "kit_item", "needs_map", "safety_plan", "ladder", coaching.PLAN, "portfolio",
+)  # fmt: skip
 _NEWEST = 8  # records read per kind by _noted_since
+# Plans read by next_at: the newest. A plan has nothing left to send once it was reminded
+# and asked (or closed), and plans are made for the coming week at most, one open plan per
+# step of a ladder (ladder.MAX_STEPS, 8): a plan with something still to come is among the
+# newest 64 unless 64 were made after it, so older ones need not be read on every turn.
+PLANS_READ = 64
+# What next_at reads first, in one round trip: {kind: how many of the newest}. The noted
+# kinds but the mood follow in a second one only when no recent mood answers the question.
+READS: dict[str, int] = {
+    coaching.RHYTHM: 1,
+    coaching.UCLA: 1,
+    "mood": _NEWEST,
+    coaching.PLAN: PLANS_READ,
+}
 
 
 def _noted_since(state: UserState, slot: datetime) -> bool:
     """Whether anything was noted in the week before `slot` (a check-in, a win, a step...):
     a review of a week with nothing in it would only be a reminder of silence.
 
-    This runs on every turn, so it reads only the newest few records of each kind, never a
-    whole history: new records are appended at the end, and the kinds a person reorders
-    (contacts, at most 5) are shorter than that.
+    This runs on every turn, so it reads only the newest few records of each NOTED kind,
+    never a whole history: new records are appended at the end, and the kinds a person
+    reorders (contacts, at most 5) are shorter than that.
     """
     start = slot - SILENT_WEEK
-    return any(
-        r.created_at is not None and r.created_at >= start
-        for kind, found in state.records.items()
-        if kind not in _NOT_NOTED
-        for r in found[-_NEWEST:]
-    )
+
+    def recent(kind: str) -> bool:
+        return any(
+            r.created_at is not None and r.created_at >= start
+            for r in records.newest(state, kind, _NEWEST)
+        )
+
+    if recent("mood"):  # the usual answer, already read with READS
+        return True
+    records.fetch(state, {kind: _NEWEST for kind in NOTED})  # the rest in one round trip
+    return any(recent(kind) for kind in NOTED)
 
 
 def _review_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Item | None:
@@ -251,6 +278,8 @@ def _window_item(state: UserState, rhythm: dict[str, Any], now: datetime) -> Ite
 
 
 def _items(state: UserState, now: datetime) -> list[Item]:
+    # Everything below reads from READS: one round trip, whatever the history.
+    records.fetch(state, READS)
     rhythm = coaching.rhythm(state)
     found = _plan_items(state, rhythm, now)
     for item in (

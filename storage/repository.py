@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    union_all,
+    update,
+)
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from dialogs import reminders
-from dialogs.model import ForgetMe, Frame, Profile, Record, Turn, UserState
+from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
 from storage.tables import Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
+# Read at the start of a Telegram person's turn, in one query ({kind: how many newest}):
+# what reminders.next_at reads after every turn, and the check-in's log and needs map.
+PREFETCH: dict[str, int] = {**reminders.READS, "checkin_log": 1, "needs_map": 1}
 
 
 @dataclass(frozen=True)
@@ -41,11 +61,169 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+# SQLModel does not declare __table__ on RecordRow (storage/tables.py does so for others).
+RECORDS: Table = RecordRow.__table__  # type: ignore[attr-defined]
+# The data as stored text: decoded once for the record a turn may change, kept as text for
+# the comparison at the end of the turn (an independent copy, without a deep copy).
+_COLUMNS = (
+    RECORDS.c.id,
+    RECORDS.c.kind,
+    RECORDS.c.position,
+    RECORDS.c.created_at,
+    cast(RECORDS.c.data, Text).label("raw"),
+)
+_UPDATE = (
+    update(RECORDS)
+    .where(RECORDS.c.id == bindparam("b_id"))
+    .values(
+        kind=bindparam("b_kind"),
+        position=bindparam("b_position"),
+        data=bindparam("b_data", type_=RECORDS.c.data.type),
+        updated_at=bindparam("b_at", type_=RECORDS.c.updated_at.type),
+    )
+)
+
+
+# The queries are built once, with bound parameters, so SQLAlchemy's compiled cache serves
+# every turn (building a union of subqueries afresh costs more than running it).
+_MINE = RECORDS.c.user_id == bindparam("u")
+_LOAD = (
+    core_select(*_COLUMNS)
+    .where(_MINE, RECORDS.c.kind == bindparam("k"))
+    .order_by(RECORDS.c.position, RECORDS.c.id)
+)
+_KINDS = core_select(RECORDS.c.kind).where(_MINE).distinct()
+_EVERYTHING = (
+    core_select(*_COLUMNS).where(_MINE).order_by(RECORDS.c.kind, RECORDS.c.position, RECORDS.c.id)
+)
+
+
+@functools.cache
+def _tails_query(parts: int) -> Any:
+    """The newest n{i} records of kind k{i}, for i < parts, in one query: each part an index
+    range scan of ix_records_user_kind read backwards, so its cost is n, not the history."""
+    newest = [
+        core_select(*_COLUMNS)
+        .where(_MINE, RECORDS.c.kind == bindparam(f"k{i}"))
+        .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
+        # Rendered into the SQL, so the planner always sees the bound: a generic plan
+        # (psycopg prepares a statement run often) would have to guess it.
+        .limit(bindparam(f"n{i}", type_=Integer, literal_execute=True))
+        for i in range(parts)
+    ]
+    if parts == 1:
+        return newest[0]
+    # Each part in a subquery of its own: SQLite allows no LIMIT on a compound's member.
+    return union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(newest)))
+
+
+@functools.cache
+def _highest_query(parts: int) -> Any:
+    """The highest position of kind k{i}, for i < parts, in one row (each an index seek)."""
+    return core_select(
+        *(
+            core_select(func.max(RECORDS.c.position))
+            .where(_MINE, RECORDS.c.kind == bindparam(f"k{i}"))
+            .scalar_subquery()
+            for i in range(parts)
+        )
+    )
+
+
+@dataclass
+class _Stored:
+    kind: str
+    position: int
+    raw: str  # the data as stored (JSON text)
+
+
+@dataclass
+class RecordSource:
+    """One person's records as a turn reads them: `load`, `tails` and `kinds` for
+    dialogs.model.Records, each one query, and a note of every row handed out (`rows`) so
+    the turn's end writes only what changed. Reads go through `conn` (the turn's own
+    transaction) while it is set, else through a short connection of their own (a look
+    outside a turn, or a state read after its turn has ended)."""
+
+    engine: Engine
+    user_id: int
+    conn: Connection | None = None
+    rows: dict[int, _Stored] = field(default_factory=dict)
+    whole: set[str] = field(default_factory=set)  # kinds read whole
+    top: dict[str, int] = field(default_factory=dict)  # highest position seen (-1: none)
+
+    def _run(self, query: Any, **values: Any) -> list[Row[Any]]:
+        values["u"] = self.user_id
+        if self.conn is not None:
+            return list(self.conn.execute(query, values))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query, values))
+
+    def _records(self, found: list[Row[Any]]) -> list[Record]:
+        out = []
+        for row in found:
+            self.rows[row.id] = _Stored(row.kind, row.position, row.raw)
+            self.top[row.kind] = max(self.top.get(row.kind, -1), row.position)
+            out.append(Record(row.kind, json.loads(row.raw), row.id, _utc(row.created_at)))
+        return out
+
+    def load(self, kind: str) -> list[Record]:
+        """Every `kind` record, in stored order (position, then id)."""
+        self.whole.add(kind)
+        self.top.setdefault(kind, -1)
+        return self._records(self._run(_LOAD, k=kind))
+
+    def tails(self, wanted: Mapping[str, int]) -> dict[str, list[Record]]:
+        """The newest n of each kind ({kind: n}), in stored order, in one query."""
+        values: dict[str, Any] = {}
+        for i, (kind, n) in enumerate(wanted.items()):
+            values[f"k{i}"], values[f"n{i}"] = kind, n
+        out: dict[str, list[Record]] = {kind: [] for kind in wanted}
+        for record in self._records(self._run(_tails_query(len(wanted)), **values)):
+            out[record.kind].append(record)
+        for kind, found in out.items():
+            self.top.setdefault(kind, -1)
+            found.reverse()  # newest first from the query; stored order for the turn
+        return out
+
+    def kinds(self) -> list[str]:
+        """The kinds the person keeps (for reading everything: /export, a comparison)."""
+        return sorted(row[0] for row in self._run(_KINDS))
+
+    def everything(self) -> dict[str, list[Record]]:
+        """All the person's records by kind, in one query."""
+        out: dict[str, list[Record]] = {}
+        for record in self._records(self._run(_EVERYTHING)):
+            out.setdefault(record.kind, []).append(record)
+        self.whole |= set(out)
+        return out
+
+    def records(self) -> Records:
+        """A lazy Records reading through this source."""
+        return Records(load=self.load, tails=self.tails, kinds=self.kinds)
+
+    def next_positions(self, kinds: list[str]) -> dict[str, int]:
+        """The first free position of each kind (after its highest), in one query for the
+        kinds whose highest was not seen."""
+        unknown = [k for k in kinds if k not in self.top]
+        if unknown:
+            values = {f"k{i}": kind for i, kind in enumerate(unknown)}
+            found = self._run(_highest_query(len(unknown)), **values)[0]
+            for kind, value in zip(unknown, found, strict=True):
+                self.top[kind] = -1 if value is None else int(value)
+        return {kind: self.top[kind] + 1 for kind in kinds}
+
+
 def to_state(
-    user: User | None, conv: Conversation | None, rows: list[RecordRow] | None = None
+    user: User | None,
+    conv: Conversation | None,
+    rows: list[RecordRow] | None = None,
+    source: RecordSource | None = None,
 ) -> UserState:
-    """The engine's view of a stored person: profile, dialog stack and records by kind, each
-    kind's list in the order of `rows` (storage loads them by position). Times come back
+    """The engine's view of a stored person: profile, dialog stack and records by kind.
+
+    With `source`, records are loaded a kind at a time when first read (dialogs.model.Records);
+    otherwise they are `rows`, each kind's list in the order of `rows`. Times come back
     aware UTC (SQLite's naive ones read as UTC). No `user`: a new person, UserState().
     Raises KeyError for a stored frame without "dialog" or "step"."""
     if user is None:
@@ -68,12 +246,14 @@ def to_state(
         last_seen_at=_aware_utc(user.last_seen_at),
     )
     stack = [Frame.from_json(f) for f in (conv.stack if conv else None) or []]
+    if source is not None:
+        return UserState(stack=stack, profile=profile, records=source.records())
     records: dict[str, list[Record]] = {}
     for row in rows or []:
         records.setdefault(row.kind, []).append(
             Record(row.kind, dict(row.data), row.id, _utc(row.created_at))
         )
-    return UserState(stack=stack, profile=profile, records=records)
+    return UserState(stack=stack, profile=profile, records=Records(records))
 
 
 def planned_checkin(
@@ -159,6 +339,19 @@ class TurnHooks(Protocol):
         ...
 
 
+# Built once (SQLAlchemy's compiled cache then serves every turn).
+_FIND = (
+    select(User, Conversation)
+    .outerjoin(Conversation, col(Conversation.user_id) == col(User.id))
+    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
+)
+_FIND_LOCKED = (
+    select(User)
+    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
+    .with_for_update()
+)
+
+
 class StateStore:
     """People's state on `engine`: `load` to look, `run_turn` to decide and save in one
     transaction under the person's lock."""
@@ -166,29 +359,29 @@ class StateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _find(self, session: Session, key: UserKey, lock: bool) -> User | None:
-        query = select(User).where(User.channel == key.channel, User.external_id == key.external_id)
-        if lock:
-            query = query.with_for_update()
-        return session.exec(query).first()
+    def _find(self, session: Session, key: UserKey) -> tuple[User | None, Conversation | None]:
+        # The person and their stack in one round trip, for a look without the lock. A turn
+        # locks first and reads the stack after (`_lock`).
+        values = {"channel": key.channel, "external_id": key.external_id}
+        found = session.exec(_FIND, params=values).first()
+        return (found[0], found[1]) if found is not None else (None, None)
 
-    def _rows(self, session: Session, user: User | None) -> list[RecordRow]:
-        if user is None:
-            return []
-        query = (
-            select(RecordRow)
-            .where(RecordRow.user_id == user.id)
-            .order_by(RecordRow.kind, RecordRow.position, RecordRow.id)  # type: ignore[arg-type]
-        )
-        return list(session.exec(query))
+    def _lock(self, session: Session, key: UserKey) -> User | None:
+        # Not joined with the stack: a join's FOR UPDATE that waited for the lock re-reads
+        # the locked users row but not the joined one (PostgreSQL's EvalPlanQual), so the
+        # stack is read once the lock is held.
+        values = {"channel": key.channel, "external_id": key.external_id}
+        return session.exec(_FIND_LOCKED, params=values).first()
 
     def load(self, key: UserKey) -> UserState:
         """The person's state as stored (UserState() if unknown): no lock, no write, so
-        only for a look outside a turn (the console reads the locale with it)."""
+        only for a look outside a turn (the console reads the locale with it). Records are
+        read when first looked at, each read in a short connection of its own."""
         with Session(self.engine) as session:
-            user = self._find(session, key, lock=False)
-            conv = session.get(Conversation, user.id) if user else None
-            return to_state(user, conv, self._rows(session, user))
+            user, conv = self._find(session, key)
+        if user is None or user.id is None:
+            return UserState()
+        return to_state(user, conv, source=RecordSource(self.engine, user.id))
 
     def run_turn(
         self,
@@ -216,19 +409,33 @@ class StateStore:
         for attempt in range(NEW_USER_RETRIES):
             try:
                 with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    user = self._find(session, key, lock=True)
-                    if hooks is not None and not hooks.claim(session.connection(), user):
+                    user = self._lock(session, key)
+                    conn = session.connection()
+                    if hooks is not None and not hooks.claim(conn, user):
                         return None
                     conv = session.get(Conversation, user.id) if user else None
-                    rows = self._rows(session, user)
-                    turn = decide(to_state(user, conv, rows))
-                    owner = self._save(session, key, user, conv, turn, now, script_version, seen)
-                    if owner is not None:
-                        self._sync_records(session, owner, rows, turn, now)
+                    source = None
+                    if user is not None and user.id is not None:
+                        source = RecordSource(self.engine, user.id, conn)
+                    try:
+                        state = to_state(user, conv, source=source)
+                        if user is not None and user.active and key.channel == "telegram":
+                            # What next_reminder_at reads at the end of the turn anyway, and
+                            # the check-in's newest log and needs map, in one round trip.
+                            state.records.fetch(PREFETCH)
+                        turn = decide(state)
+                        owner = self._save(
+                            session, key, user, conv, turn, now, script_version, seen
+                        )
+                        if owner is not None:
+                            self._sync_records(conn, owner, source, turn.state.records, now)
+                    finally:
+                        if source is not None:
+                            source.conn = None  # read after the turn: a connection of its own
                     if hooks is not None:
                         session.flush()
                         kept = session.get(User, owner) if owner is not None else None
-                        hooks.after(session.connection(), kept, turn, now)
+                        hooks.after(conn, kept, turn, now)
                 return turn
             except IntegrityError:
                 # Another process created this person's row first; load it and retry.
@@ -286,6 +493,11 @@ class StateStore:
         )
         # Recomputed from the records every turn (dialogs/reminders.py): what a turn planned,
         # answered or marked sent moves it. Console people only see what they ask for.
+        # Not kept from the last turn even when no kind it reads has changed: it also moves
+        # with the profile and with their last message (a measure waits 3 hours after it, a
+        # review or a window comes back after a silent week), and a seen turn moves that.
+        # Instead next_at reads a bounded set (reminders.READS: the rhythm, the newest
+        # measure, plans and few of each noted kind) in one query: flat whatever the history.
         user.next_reminder_at = (
             _aware_utc(reminders.next_at(turn.state, now))
             if user.active and key.channel == "telegram"
@@ -320,41 +532,83 @@ class StateStore:
 
     def _sync_records(
         self,
-        session: Session,
+        conn: Connection,
         owner: int,
-        rows: list[RecordRow],
-        turn: Turn,
+        source: RecordSource | None,
+        records: Records,
         now: datetime,
     ) -> None:
-        """Write the records the turn added, changed, reordered or removed; nothing else."""
-        by_id = {row.id: row for row in rows}
+        """Write the records the turn added, changed, reordered or removed; nothing else.
+
+        Only what the turn read can have changed (Records.changes): the kinds it held whole
+        are compared row by row with what was loaded, the newest records it read by data,
+        and what it appended is inserted after the stored ones. A state that is not backed
+        by `source` (a new person, or a decide that built a state of its own) is the whole
+        truth: every stored row is compared with it. Inserts, updates and deletes are one
+        statement each (executemany)."""
+        if source is None or source.user_id != owner or not records.lazy:
+            source = source if source is not None and source.user_id == owner else None
+            stored = source.everything() if source is not None else {}
+            whole = {kind: records[kind] for kind in records}
+            whole |= {kind: [] for kind in stored if kind not in whole}
+            known: dict[str, list[Record]] = {}
+            added: dict[str, list[Record]] = {}
+            rows = source.rows if source is not None else {}
+        else:
+            changes = records.changes()
+            whole, known, added = changes.whole, changes.known, changes.added
+            for kind in whole:
+                if kind not in source.whole:  # replaced without being read: read what it was
+                    source.load(kind)
+            rows = source.rows
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         kept: set[int] = set()
-        for kind, records in turn.state.records.items():
-            for position, record in enumerate(records):
-                row = by_id.get(record.id) if record.id is not None else None
-                if row is None:
-                    session.add(
-                        RecordRow(
-                            user_id=owner,
-                            kind=kind,
-                            position=position,
-                            created_at=record.created_at or now,
-                            updated_at=now,
-                            data=record.data,
-                        )
-                    )
-                    continue
-                kept.add(row.id)  # type: ignore[arg-type]
-                if row.data != record.data or row.position != position or row.kind != kind:
-                    row.data, row.position, row.kind, row.updated_at = (
-                        record.data,
-                        position,
-                        kind,
-                        now,
-                    )
-        gone = [row_id for row_id in by_id if row_id not in kept]
+
+        def new(kind: str, position: int, record: Record) -> None:
+            inserts.append(
+                {
+                    "user_id": owner,
+                    "kind": kind,
+                    "position": position,
+                    "created_at": record.created_at or now,
+                    "updated_at": now,
+                    "data": record.data,
+                }
+            )
+
+        def changed(row_id: int, kind: str, position: int, record: Record) -> None:
+            kept.add(row_id)
+            old = rows[row_id]
+            if old.kind != kind or old.position != position or json.loads(old.raw) != record.data:
+                updates.append(
+                    {"b_id": row_id, "b_kind": kind, "b_position": position,
+                     "b_data": record.data, "b_at": now}
+                )  # fmt: skip
+
+        for kind, found in whole.items():
+            for position, record in enumerate(found):
+                if record.id is None or record.id not in rows:
+                    new(kind, position, record)
+                else:
+                    changed(record.id, kind, position, record)
+        for found in known.values():
+            for record in found:
+                if record.id is not None and record.id in rows and record.id not in kept:
+                    changed(record.id, rows[record.id].kind, rows[record.id].position, record)
+        if added:
+            assert source is not None
+            start = source.next_positions(sorted(added))
+            for kind, found in added.items():
+                for n, record in enumerate(found):
+                    new(kind, start[kind] + n, record)
+        gone = [i for i, row in rows.items() if row.kind in whole and i not in kept]
         if gone:
-            session.execute(delete(RecordRow).where(col(RecordRow.id).in_(gone)))
+            conn.execute(delete(RECORDS).where(RECORDS.c.id.in_(gone)))
+        if updates:
+            conn.execute(_UPDATE, updates)
+        if inserts:
+            conn.execute(insert(RECORDS), inserts)
 
     def _erase(self, session: Session, user_id: int | None) -> None:
         session.execute(delete(RecordRow).where(col(RecordRow.user_id) == user_id))

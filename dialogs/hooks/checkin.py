@@ -78,13 +78,10 @@ def pick_idea(state: UserState, now: datetime) -> str:
     return idea
 
 
-def _moods(state: UserState) -> list[Record]:
-    return state.records.get(MOOD, [])
-
-
 def needs_support(state: UserState, now: datetime) -> bool:
-    """Three lows in a row, and no support message in the last 24 hours."""
-    recent = _moods(state)[-LOW_STREAK:]
+    """Three lows in a row, and no support message in the last 24 hours. Reads the last
+    LOW_STREAK moods only, never the whole history."""
+    recent = records.newest(state, MOOD, LOW_STREAK)
     if len(recent) < LOW_STREAK or any(int(r.data["mood"]) > LOW for r in recent):
         return False
     last = _stamp(_log(state, now).data.get("support_at"))

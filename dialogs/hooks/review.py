@@ -102,8 +102,14 @@ def week_summary(state: UserState, now: datetime) -> dict[str, Any]:
     def this_week(day: date | None) -> bool:
         return day is not None and start <= day <= today
 
+    # Only the period shown is read (bounded by it, not by the whole history): the chart's
+    # 28 days and this week, with a day to spare for the time zone; the filters below
+    # still go by local dates. Measures (26 a year, every one in the trend) and reviews
+    # (52 a year; the last answer may be weeks back) are read whole.
+    chart_from = now - timedelta(days=CHART_DAYS + 1)
+    week_from = now - timedelta(days=WEEK_DAYS + 1)
     by_day: dict[date, list[int]] = {}
-    for record in state.records.get(MOOD, []):
+    for record in records.since(state, MOOD, chart_from):
         day = _local_day(zone, _when(record, "at"))
         mood = record.data.get("mood")
         if day is not None and isinstance(mood, int):
@@ -117,18 +123,18 @@ def week_summary(state: UserState, now: datetime) -> dict[str, Any]:
     before_moods = [m for d, ms in by_day.items() if before <= d < start for m in ms]
 
     reflections = [
-        r for r in state.records.get(coaching.REFLECTION, [])
+        r for r in records.since(state, coaching.REFLECTION, week_from)
         if this_week(_local_day(zone, _when(r)))
     ]  # fmt: skip
     tried = [r for r in reflections if r.data.get("happened") is True]
     climbed = [r for r in tried if r.data.get("choice") == "climb"]
     follow_ups = [
-        r for r in state.records.get(FOLLOW_UP, [])
+        r for r in records.since(state, FOLLOW_UP, week_from)
         if this_week(_local_day(zone, _when(r, "at")))
     ]  # fmt: skip
     reached = [r for r in follow_ups if r.data.get("answer") in REACHED]
     wins = [
-        r for r in state.records.get(coaching.WIN, [])
+        r for r in records.since(state, coaching.WIN, week_from)
         if this_week(_local_day(zone, _when(r))) and str(r.data.get("text") or "").strip()
     ]  # fmt: skip
     # Newest first; records keep the order they were made in, which breaks ties.

@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialogs import coaching, intents
+from dialogs import coaching, intents, records
 from dialogs.hooks import HookCall, action, choices, enter
 from dialogs.hooks.profile import local_time
 from dialogs.model import Record, UserState
@@ -21,6 +21,9 @@ PAGE = 10  # wins on one screen of the log
 PAGE_SLOT = "page"
 ADDED_SLOT = "added"  # the text of a win just typed, for the "noted" line
 PAST_AGE = timedelta(days=1)  # a "remember when" win is at least this old
+# A low check-in picks its past win among the newest this many: reading them all would make
+# every low check-in cost more as the victory log grows (a win a day is 365 a year).
+PAST_WINS = 100
 
 
 def _wins(state: UserState) -> list[Record]:
@@ -141,15 +144,16 @@ def wins_drop(call: HookCall) -> None:
 def past_win(state: UserState, now: datetime) -> str | None:
     """The text of one past win for a low check-in's "remember when…", or None.
 
-    Only wins at least a day old (`PAST_AGE`, by record.created_at) are offered: a win
-    from this morning is no memory yet. The pick looks random but is seeded by the
-    person's local date (profile.timezone; UTC when unset), so every call on the same day
-    gives the same win (a re-rendered message stays the same) and tests can rely on it.
+    Only wins at least a day old (`PAST_AGE`, by record.created_at), among the newest
+    `PAST_WINS`, are offered: a win from this morning is no memory yet. The pick looks
+    random but is seeded by the person's local date (profile.timezone; UTC when unset), so
+    every call on the same day gives the same win (a re-rendered message stays the same)
+    and tests can rely on it.
     `now` must be timezone-aware.
     """
     old = [
         r
-        for r in state.records.get(coaching.WIN, [])
+        for r in records.newest(state, coaching.WIN, PAST_WINS)
         if r.created_at is not None and now - r.created_at >= PAST_AGE and r.data.get("text")
     ]
     if not old:
