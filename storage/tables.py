@@ -152,7 +152,8 @@ class RecordRow(SQLModel, table=True):
     """Everything a person keeps (contacts, needs maps, thought entries, drafts...).
 
     One table for all kinds: the data is private to one person, never queried
-    across people, and always loaded whole; a new kind needs no migration.
+    across people, and a new kind needs no migration. A turn loads a kind only when it
+    reads it, often only its newest rows (index user_id, kind, position; issue 15).
     """
 
     __tablename__ = "records"
