@@ -50,6 +50,7 @@ ONE_CALL_AWAY = {
     "dialogs/inputs.py": "`fold(text)`, `is_blank(text)`: text compared loosely",
     "dialogs/intents.py": "`intents.match(text)`: the intent; which words is data (YAML)",
     "dialogs/model.py": "plain data: Turn, Frame, Reply",
+    "dialogs/yaml_data.py": "`load_yaml(text)`: a data file read at its first use",
     "dialogs/records.py": "beneath `reminders.next_at`",
     "dialogs/reminders.py": "`reminders.next_at(turn.state, now)`: the next reminder's time",
     "dialogs/schedule.py": "beneath `reminders.next_at`",

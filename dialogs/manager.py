@@ -148,8 +148,8 @@ class DialogManager(EventRouting, StackRules, SafetyRouting, ListenRouting):
         kept = top.slots.pop(crisis_hooks.KEPT, None) if top is not None else None
         if isinstance(event, Missed) and (isinstance(event.event, Command) or top is None):
             event = event.event  # a command, or no question open: nothing to show again
-        if isinstance(event, Text | Command) and event.language:
-            self._app_language(turn, event)
+        if isinstance(event, Text | Command) and event.language and not state.profile.onboarded:
+            self._app_language(turn, event)  # only as they begin: see there
         if isinstance(event, Text):
             self._on_text(turn, event.text, now, kept)
         elif isinstance(event, Command):
