@@ -81,6 +81,7 @@ class Record:
 Load = Callable[[str], list[Record]]
 Tails = Callable[[Mapping[str, int]], dict[str, list[Record]]]
 Kinds = Callable[[], list[str]]
+Count = Callable[[str], int]
 
 
 @dataclass
@@ -122,9 +123,10 @@ class Records(MutableMapping[str, list[Record]]):
         load: Load | None = None,
         tails: Tails | None = None,
         kinds: Kinds | None = None,
+        count: Count | None = None,
     ) -> None:
         self._lists: dict[str, list[Record]] = dict(lists or {})  # kinds held whole
-        self._load, self._tails, self._kinds = load, tails, kinds
+        self._load, self._tails, self._kinds, self._count = load, tails, kinds, count
         self._absent: set[str] = set()  # kinds read and found empty (or deleted)
         self._recent: dict[str, list[Record]] = {}  # newest stored ones of kinds not whole
         self._asked: dict[str, int] = {}  # how many of the newest `_recent` holds (at most)
@@ -239,6 +241,13 @@ class Records(MutableMapping[str, list[Record]]):
             return []
         return (self._recent.get(kind, []) + self._added.get(kind, []))[-n:]
 
+    def count(self, kind: str) -> int:
+        """How many records of `kind` there are, without reading them (storage's `count`;
+        one small query) unless the kind is already in memory whole."""
+        if not self._stored(kind) or self._count is None:
+            return len(self._whole(kind) or [])
+        return self._count(kind) + len(self._added.get(kind, []))
+
     def append(self, kind: str, record: Record) -> None:
         """Add `record` after the others of `kind` without reading them."""
         if kind in self._lists and kind not in self._absent:
@@ -259,7 +268,7 @@ class Records(MutableMapping[str, list[Record]]):
     def copy(self) -> Records:
         """A deep copy of what is in memory, with the same loaders; kinds left empty in
         memory are left out (for storage: deleted, as they would have been)."""
-        twin = Records(load=self._load, tails=self._tails, kinds=self._kinds)
+        twin = Records(load=self._load, tails=self._tails, kinds=self._kinds, count=self._count)
         for kind, found in self._lists.items():
             if found:
                 twin._lists[kind] = copy.deepcopy(found)

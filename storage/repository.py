@@ -93,6 +93,9 @@ _LOAD = (
     .order_by(RECORDS.c.position, RECORDS.c.id)
 )
 _KINDS = core_select(RECORDS.c.kind).where(_MINE).distinct()
+_COUNT = (
+    core_select(func.count()).select_from(RECORDS).where(_MINE, RECORDS.c.kind == bindparam("k"))
+)
 _EVERYTHING = (
     core_select(*_COLUMNS).where(_MINE).order_by(RECORDS.c.kind, RECORDS.c.position, RECORDS.c.id)
 )
@@ -190,6 +193,10 @@ class RecordSource:
         """The kinds the person keeps (for reading everything: /export, a comparison)."""
         return sorted(row[0] for row in self._run(_KINDS))
 
+    def count(self, kind: str) -> int:
+        """How many stored `kind` records the person has."""
+        return int(self._run(_COUNT, k=kind)[0][0])
+
     def everything(self) -> dict[str, list[Record]]:
         """All the person's records by kind, in one query."""
         out: dict[str, list[Record]] = {}
@@ -200,7 +207,7 @@ class RecordSource:
 
     def records(self) -> Records:
         """A lazy Records reading through this source."""
-        return Records(load=self.load, tails=self.tails, kinds=self.kinds)
+        return Records(load=self.load, tails=self.tails, kinds=self.kinds, count=self.count)
 
     def next_positions(self, kinds: list[str]) -> dict[str, int]:
         """The first free position of each kind (after its highest), in one query for the

@@ -266,3 +266,29 @@ def test_every_kind_a_person_notes_is_read_by_the_silent_week_check() -> None:
         coaching.REFLECTION, coaching.WIN, coaching.PORTFOLIO, coaching.UCLA,
     }  # fmt: skip
     assert set(reminders.NOTED) == kinds and not markers & set(reminders.NOTED)
+
+
+def test_the_wins_log_reads_the_pages_shown_and_counts_the_rest() -> None:
+    from dialogs.hooks import wins
+
+    stored = [
+        Record("win", {"text": f"win {i}"}, i + 1, NOW - timedelta(days=40 - i)) for i in range(40)
+    ]
+    fake = Fake({"win": stored})
+    counted: list[str] = []
+
+    def count(kind: str) -> int:
+        counted.append(kind)
+        return len(fake.stored.get(kind, []))
+
+    state = UserState(
+        records=Records(load=fake.load, tails=fake.tail, kinds=lambda: ["win"], count=count)
+    )
+    frame = Frame("wins", "list", {"page": 1})
+    page = wins.wins_page(HookCall(state, frame, None, NOW, []))
+    assert page["total"] == 40 and page["older"] == 20
+    assert [w["text"] for w in page["wins"]] == [f"win {i}" for i in range(29, 19, -1)]
+    assert fake.tails == [{"win": 20}], "only the first two pages were read"
+    assert counted == ["win"], "the total is counted, not loaded"
+    labels = [c.id for c in wins.wins_paging(HookCall(state, frame, None, NOW, []))]
+    assert labels == ["older", "newest"]

@@ -26,9 +26,8 @@ PAST_AGE = timedelta(days=1)  # a "remember when" win is at least this old
 PAST_WINS = 100
 
 
-def _wins(state: UserState) -> list[Record]:
-    """Wins newest first; records not yet saved (no time) count as the newest."""
-    found = list(state.records.get(coaching.WIN, []))
+def _newest_first(found: list[Record]) -> list[Record]:
+    """`found` newest first by time; records not yet saved (no time) count as the newest."""
     # The list keeps the order they were added; sorting by time makes imports safe too.
     # Python's sort is stable, so wins of the same moment keep that order (reversed below).
     found.sort(key=lambda r: r.created_at.timestamp() if r.created_at else float("inf"))
@@ -48,10 +47,13 @@ def wins_page(call: HookCall) -> dict[str, Any]:
     "page": int (0 = newest), "older": int (how many wins lie beyond this page),
     "added": str | None (a win typed just now)}.
     """
-    everything = _wins(call.state)
-    pages = max((len(everything) - 1) // PAGE, 0)
+    # Only the wins up to this page are read, and the total is counted: the log costs the
+    # same with 10 wins or 3,000 (issue 15). Newest first by time within what is read.
+    total = call.state.records.count(coaching.WIN)
+    pages = max((total - 1) // PAGE, 0)
     page = min(_page(call), pages)
-    shown = everything[page * PAGE : (page + 1) * PAGE]
+    read = records.newest(call.state, coaching.WIN, (page + 1) * PAGE)
+    shown = _newest_first(read)[page * PAGE : (page + 1) * PAGE]
     zone = call.state.profile.timezone
     return {
         "wins": [
@@ -62,9 +64,9 @@ def wins_page(call: HookCall) -> dict[str, Any]:
             }
             for r in shown
         ],
-        "total": len(everything),
+        "total": total,
         "page": page,
-        "older": max(len(everything) - (page + 1) * PAGE, 0),
+        "older": max(total - (page + 1) * PAGE, 0),
         "added": call.frame.slots.get(ADDED_SLOT),
     }
 
@@ -72,7 +74,7 @@ def wins_page(call: HookCall) -> dict[str, Any]:
 @choices("wins_paging")
 def wins_paging(call: HookCall) -> list[ChoiceSpec]:
     """[Show older] while older wins remain; [Back to the newest] on any later page."""
-    total = len(call.state.records.get(coaching.WIN, []))
+    total = call.state.records.count(coaching.WIN)
     page = _page(call)
     found = []
     if total > (page + 1) * PAGE:
