@@ -51,6 +51,10 @@ if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` and
 
 from bench.scratch_db import scratch_schema  # noqa: E402
 from bench.turns_bots import FIRST_USER_ID, BotChild, BotKind  # noqa: E402
+
+# Warm-up users: their own id range (after the measured ones), one per zone/check-in path.
+WARM_FIRST_USER = FIRST_USER_ID + 500_000
+WARM_USERS = 40
 from bench.turns_history import parse_history, seed_history  # noqa: E402
 from bench.turns_replay import Recording, calls_per_turn, record_turns, save  # noqa: E402
 from bench.turns_report import (  # noqa: E402
@@ -93,15 +97,28 @@ async def run_bot(
     rate: float | None = None,
     extra: list[str] | None = None,
     fake: TimedFake | None = None,
+    warm: list[list[Step]] | None = None,
 ) -> tuple[BotRun, TimedFake, dict[str, Any], Recording | None]:
     """Run one bot child against a fake (a fresh one unless given) and play the scripts.
+    With `warm`, those scripts first (users WARM_FIRST_USER...), not measured, then the bot
+    counts CPU from its "mark" (its own start-up warm-up finished too): a steady state, not
+    the one-off costs of a fresh process (templates and regexes compiled at first use).
     Returns the run, the fake, the child's READY settings and, for Bridges, its calls per turn.
     """
     fake = fake or TimedFake()
     fake.first_poll_at = None
+    warm_marks: dict[int, Any] = {}
     async with LoopbackBotApiServer(fake) as server:
         child = await BotChild.start(kind, server.base_url, args, database_url, extra)
         try:
+            if warm:
+                warmed = await drive(
+                    fake, warm, len(warm), args.turn_timeout, first_user=WARM_FIRST_USER
+                )
+                if warmed.failures:
+                    raise RuntimeError(f"warm-up turns failed: {warmed.failures[0]}")
+                warm_marks = warmed.marks
+                await child.mark()
             load = await drive(fake, scripts, args.concurrency, args.turn_timeout, rate)
         finally:
             report = await child.stop()
@@ -131,7 +148,8 @@ async def run_bot(
         onboarded=report.get("onboarded"),
         failures=failures,
     )
-    recording = record_turns(fake.calls, load.marks) if kind == "bridges" else None
+    marks = {**warm_marks, **load.marks}
+    recording = record_turns(fake.calls, marks) if kind == "bridges" else None
     return run, fake, child.settings, recording
 
 
@@ -149,10 +167,12 @@ async def compare(
 ) -> Comparison:
     """Bridges, then the replay of its calls, then echo, on the same script and load."""
     scripts = [bridges_script(i) for i in range(args.users)]
+    # Every zone and check-in path once, by users of their own, before the measured turns.
+    warm = [bridges_script(i) for i in range(WARM_USERS)]
     label = f"run {index + 1}/{args.runs}" + (f" at {rate:.1f} turns/s" if rate else "")
     progress(f"{label}: Bridges")
     bridges, bridges_fake, settings, recording = await run_bot(
-        "bridges", scripts, args, database_url, rate
+        "bridges", scripts, args, database_url, rate, warm=warm
     )
     bridges.failures += wrong_totals(bridges_fake, scripts)
     assert recording is not None
@@ -160,11 +180,16 @@ async def compare(
     save(recording, path)
     progress(f"{label}: replay of Bridges' calls")
     extra = ["--recording", str(path), "--settings", json.dumps(settings)]
-    replay, replay_fake, _, _ = await run_bot("replay", scripts, args, "sqlite://", rate, extra)
+    replay, replay_fake, _, _ = await run_bot(
+        "replay", scripts, args, "sqlite://", rate, extra, warm=warm
+    )
     replay.failures += wrong_totals(replay_fake, scripts)
     progress(f"{label}: echo")
     echo_scripts = [echo_script(s) for s in scripts]
-    echo, echo_fake, _, _ = await run_bot("echo", echo_scripts, args, "sqlite://", rate)
+    echo_warm = [echo_script(s) for s in warm]
+    echo, echo_fake, _, _ = await run_bot(
+        "echo", echo_scripts, args, "sqlite://", rate, warm=echo_warm
+    )
     echo.failures += wrong_totals(echo_fake, echo_scripts)
     return Comparison({"bridges": bridges, "replay": replay, "echo": echo}, recording, settings)
 
@@ -225,6 +250,7 @@ def forget_bench_users(url: str, users: int) -> None:
 
     engine = create_engine(url)
     ids = [str(FIRST_USER_ID + i) for i in range(users)]
+    ids += [str(WARM_FIRST_USER + i) for i in range(WARM_USERS)]
     mine = "SELECT id FROM users WHERE channel = 'telegram' AND external_id IN :ids"
     try:
         with engine.begin() as conn:
@@ -260,7 +286,8 @@ async def bench(args: argparse.Namespace) -> Results:
         progress("saturating rate: a closed-loop Bridges run")
         scripts = [bridges_script(i) for i in range(args.users)]
         with bench_database(args.database_url, args.users) as (url, _, _):
-            saturating, fake, _, _ = await run_bot("bridges", scripts, args, url)
+            warm = [bridges_script(i) for i in range(WARM_USERS)]
+            saturating, fake, _, _ = await run_bot("bridges", scripts, args, url, warm=warm)
         saturating.failures += wrong_totals(fake, scripts)
         rate = saturating.turns_per_s / 2
     elif args.rate is not None:

@@ -89,7 +89,9 @@ def build_bridges(
 
     bridges = Bridges.open(database_url)
     app = build_application(bridges, token, base_url=base_url, rate_limit=rate_limit)
-    after_start()  # as `bridges run` does (bot/cli.py): warm-up thread, frozen heap
+    # As `bridges run` does (bot/cli.py): warm-up thread, frozen heap. Joined before the
+    # measured turns (serve, "mark"): its one-off CPU is not a turn's.
+    app.bot_data["warm_up"] = after_start()
     return app, bridges
 
 
@@ -151,13 +153,13 @@ def count_onboarded(bridges: Any, users: int) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-async def wait_for_stop_line() -> None:
-    """Block until the parent writes a line (or closes stdin). A pipe reader, not to_thread:
-    a thread parked on readline would take one of the workers Bridges runs turns on."""
+async def parent_lines() -> asyncio.StreamReader:
+    """The parent's lines on stdin ("mark", "stop"). A pipe reader, not to_thread: a thread
+    parked on readline would take one of the workers Bridges runs turns on."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    await reader.readline()
+    return reader
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -190,7 +192,15 @@ async def serve(args: argparse.Namespace) -> None:
             poller = asyncio.create_task(poll(app, app.bot_data["adapter"].take, stop))
         cpu_before = cpu_seconds()
         print("READY " + json.dumps(settings), flush=True)
-        await wait_for_stop_line()
+        lines = await parent_lines()
+        # "mark": the warm-up turns are done; count CPU from here, once the bot's own
+        # start-up warm-up has finished too. "stop" (or EOF): report.
+        while (await lines.readline()).strip() == b"mark":
+            warm_up = app.bot_data.get("warm_up") if bridges is not None else None
+            if warm_up is not None:
+                await asyncio.to_thread(warm_up.join)
+            cpu_before = cpu_seconds()
+            print("MARKED", flush=True)
         load_cpu = cpu_seconds() - cpu_before
         if poller is not None:
             stop.set()  # poll cancels its pending getUpdates itself
@@ -257,6 +267,13 @@ class BotChild:
             raise
         child.settings = dict(json.loads(line.removeprefix("READY").strip() or "{}"))
         return child
+
+    async def mark(self) -> None:
+        """The warm-up is over: the child counts its CPU from now (after its own warm-up)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"mark\n")
+        await self.process.stdin.drain()
+        await asyncio.wait_for(self._line("MARKED"), CHILD_START_TIMEOUT)
 
     async def stop(self) -> dict[str, Any]:
         assert self.process.stdin is not None

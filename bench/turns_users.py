@@ -220,15 +220,17 @@ async def drive(
     concurrency: int,
     timeout: float,
     rate: float | None = None,
+    first_user: int = FIRST_USER_ID,
 ) -> Load:
-    """Play every user's script, each turn after turn. Closed loop (rate None): at most
-    `concurrency` users at once, each next turn as soon as the last reply came. Open loop:
-    turns due at `rate` per second (arrival_offsets), dealt to the users round robin, a user
-    still one turn at a time (a turn due while its user waits starts late, timed from due)."""
+    """Play every user's script (users first_user, first_user + 1...), each turn after turn.
+    Closed loop (rate None): at most `concurrency` users at once, each next turn as soon as the
+    last reply came. Open loop: turns due at `rate` per second (arrival_offsets), dealt to the
+    users round robin, a user still one turn at a time (a turn due while its user waits starts
+    late, timed from due)."""
     gate = asyncio.Semaphore(concurrency if rate is None else len(scripts))
     latencies: list[float] = []
     failures: list[str] = []
-    users = [SimUser(fake, FIRST_USER_ID + i, timeout) for i in range(len(scripts))]
+    users = [SimUser(fake, first_user + i, timeout) for i in range(len(scripts))]
     total = sum(len(s) for s in scripts)
     offsets = arrival_offsets(total, rate) if rate else []
     late = attempted = 0

@@ -171,18 +171,21 @@ def _warm_up() -> None:
         logging.getLogger("bridges").warning("warm-up failed (%s)", type(err).__name__)
 
 
-def after_start() -> None:
+def after_start() -> threading.Timer:
     """What `bridges run` does once the Application is built, before serving: the warm-up
-    thread (_warm_up) and the frozen heap (_freeze_heap). bench/turns.py calls it too, so
-    the bot it measures starts the same way."""
-    _warm_up_later()
+    thread (_warm_up) and the frozen heap (_freeze_heap). Returns the warm-up's timer
+    (join it to wait for the warm-up). bench/turns.py calls it too, so the bot it measures
+    starts the same way."""
+    timer = _warm_up_later()
     _freeze_heap()
+    return timer
 
 
-def _warm_up_later() -> None:
+def _warm_up_later() -> threading.Timer:
     timer = threading.Timer(WARM_UP_AFTER_S, _warm_up)
     timer.daemon = True  # never holds up the exit
     timer.start()
+    return timer
 
 
 def _freeze_heap() -> None:
