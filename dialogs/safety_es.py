@@ -67,7 +67,7 @@ def speaks_of_self(words: list[str]) -> bool:
     """True when a run of words says the writer is the one at risk: a first-person verb or
     clitic, "he" before a participle ("he decidido", "he estado": I have), "mí" ending the
     run after "sin" or "para" ("más felices sin mí"), or "yo" inside it ("que yo no
-    existiera")."""
+    existiera") or after "como" ("sin una madre como yo")."""
     for index, word in enumerate(words):
         if first_person(word):
             return True
@@ -78,6 +78,8 @@ def speaks_of_self(words: list[str]) -> bool:
             return True
         if word == "yo" and 0 < index < len(words) - 1:
             return True  # "sería mejor que yo no existiera" (a first word "yo" may be English)
+        if word == "yo" and index and words[index - 1] == "como":
+            return True  # "sin una madre como yo": the writer is the one spoken of
     return False
 
 
