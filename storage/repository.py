@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import manager_of_class
 from sqlmodel import Session, col, select
 
 from dialogs import reminders
@@ -223,7 +225,7 @@ class RecordSource:
 
 def to_state(
     user: User | None,
-    conv: Conversation | None,
+    conv: Conversation | _StoredConv | None,
     rows: list[RecordRow] | None = None,
     source: RecordSource | None = None,
 ) -> UserState:
@@ -333,6 +335,18 @@ def _keeps_nothing(turn: Turn) -> bool:
     return not profile.consented and not turn.state.stack
 
 
+def _write_changes(conn: Connection, user: User, stored: Mapping[str, Any]) -> None:
+    """One UPDATE of the columns of `user` that differ from `stored` (the row as read);
+    none if nothing differs."""
+    changed = {
+        name: value
+        for name in _USER_COLUMNS
+        if not _same(stored[name], value := getattr(user, name))
+    }
+    if changed:
+        conn.execute(update(USERS).where(USERS.c.id == stored["id"]).values(changed))
+
+
 class TurnHooks(Protocol):
     """What a caller adds to a turn's transaction (bot/core.py): the inbox and outbox."""
 
@@ -352,11 +366,51 @@ _FIND = (
     .outerjoin(Conversation, col(Conversation.user_id) == col(User.id))
     .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
 )
-_FIND_LOCKED = (
-    select(User)
-    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
-    .with_for_update()
+USERS: Table = User.__table__
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+# A turn reads and writes with Core, not the ORM: a Session's identity map, unit of work and
+# attribute events cost more than the few statements a turn needs (issue 15's profile).
+_LOCK = (
+    core_select(USERS)
+    .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+    .with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE (storage/db.py) locks instead
 )
+_CONV = core_select(
+    CONVERSATIONS.c.stack, CONVERSATIONS.c.version, CONVERSATIONS.c.script_version
+).where(CONVERSATIONS.c.user_id == bindparam("u"))
+_USER_COLUMNS = tuple(c.name for c in USERS.columns if c.name != "id")
+
+
+@dataclass
+class _StoredConv:
+    """A conversations row as the turn read it (what to_state and the UPDATE compare)."""
+
+    stack: list[dict[str, Any]]
+    version: int
+    script_version: str
+
+
+@functools.cache
+def _new_user() -> Callable[[], User]:
+    # An instance of the mapped class without its __init__ (pydantic's construction costs
+    # ~140 us; this, as the ORM's own loading does, ~3 us). Mappers must be configured first.
+    configure_mappers()
+    return manager_of_class(User).new_instance
+
+
+def _detached(values: Mapping[str, Any]) -> User:
+    """A User holding a row's values, tied to no Session: what the hooks read and may change
+    (the sweep moves its due time on it), compared with the row at the end of the turn."""
+    user = _new_user()()
+    user.__dict__.update(values)
+    return user
+
+
+def _same(old: Any, new: Any) -> bool:
+    # SQLite hands back naive UTC times; the turn sets aware ones: equal if the same instant.
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return _aware_utc(old) == _aware_utc(new)
+    return bool(old == new)
 
 
 class StateStore:
@@ -373,12 +427,23 @@ class StateStore:
         found = session.exec(_FIND, params=values).first()
         return (found[0], found[1]) if found is not None else (None, None)
 
-    def _lock(self, session: Session, key: UserKey) -> User | None:
-        # Not joined with the stack: a join's FOR UPDATE that waited for the lock re-reads
-        # the locked users row but not the joined one (PostgreSQL's EvalPlanQual), so the
-        # stack is read once the lock is held.
+    def _lock(
+        self, conn: Connection, key: UserKey
+    ) -> tuple[User | None, dict[str, Any], _StoredConv | None]:
+        """The person's row under the lock, as a detached User and as read, and their stack.
+
+        Not joined with the stack: a join's FOR UPDATE that waited for the lock re-reads
+        the locked users row but not the joined one (PostgreSQL's EvalPlanQual), so the
+        stack is read once the lock is held (a second round trip, only for a known person).
+        """
         values = {"channel": key.channel, "external_id": key.external_id}
-        return session.exec(_FIND_LOCKED, params=values).first()
+        row = conn.execute(_LOCK, values).first()
+        if row is None:
+            return None, {}, None
+        stored = dict(row._mapping)
+        found = conn.execute(_CONV, {"u": stored["id"]}).first()
+        conv = _StoredConv(list(found[0] or []), found[1], found[2]) if found else None
+        return _detached(stored), stored, conv
 
     def load(self, key: UserKey) -> UserState:
         """The person's state as stored (UserState() if unknown): no lock, no write, so
@@ -415,15 +480,15 @@ class StateStore:
         now = now.astimezone(UTC)  # SQLite drops offsets, so store UTC only
         for attempt in range(NEW_USER_RETRIES):
             try:
-                with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    user = self._lock(session, key)
-                    conn = session.connection()
+                with self.engine.begin() as conn:
+                    user, stored, conv = self._lock(conn, key)
                     if hooks is not None and not hooks.claim(conn, user):
+                        if user is not None:  # what the claim changed (the sweep's due time)
+                            _write_changes(conn, user, stored)
                         return None
-                    conv = session.get(Conversation, user.id) if user else None
                     source = None
-                    if user is not None and user.id is not None:
-                        source = RecordSource(self.engine, user.id, conn)
+                    if user is not None:
+                        source = RecordSource(self.engine, stored["id"], conn)
                     try:
                         state = to_state(user, conv, source=source)
                         if user is not None and user.active and key.channel == "telegram":
@@ -431,17 +496,16 @@ class StateStore:
                             # the check-in's newest log and needs map, in one round trip.
                             state.records.fetch(PREFETCH)
                         turn = decide(state)
-                        owner = self._save(
-                            session, key, user, conv, turn, now, script_version, seen
+                        kept = self._save(
+                            conn, key, user, stored, conv, turn, now, script_version, seen
                         )
-                        if owner is not None:
-                            self._sync_records(conn, owner, source, turn.state.records, now)
+                        if kept is not None:
+                            assert kept.id is not None
+                            self._sync_records(conn, kept.id, source, turn.state.records, now)
                     finally:
                         if source is not None:
                             source.conn = None  # read after the turn: a connection of its own
                     if hooks is not None:
-                        session.flush()
-                        kept = session.get(User, owner) if owner is not None else None
                         hooks.after(conn, kept, turn, now)
                 return turn
             except IntegrityError:
@@ -452,27 +516,60 @@ class StateStore:
 
     def _save(
         self,
-        session: Session,
+        conn: Connection,
         key: UserKey,
         user: User | None,
-        conv: Conversation | None,
+        stored: dict[str, Any],
+        conv: _StoredConv | None,
         turn: Turn,
         now: datetime,
         script_version: str,
         seen: bool = True,
-    ) -> int | None:
-        """Save profile and stack; return the person's id, or None if nothing is kept."""
+    ) -> User | None:
+        """Save profile and stack: one INSERT or UPDATE (only the columns that differ from
+        `stored`, the row as read) for each of users and conversations. Returns the person
+        as saved (their id set), or None if nothing is kept (then their rows are erased)."""
         if _keeps_nothing(turn):
             if user is not None:
-                self._erase(session, user.id)
+                self._erase(conn, stored["id"])
             return None
-        profile = turn.state.profile
         if user is None:
             user = User(
                 channel=key.channel, external_id=key.external_id, created_at=now, last_seen_at=now
             )
-            session.add(user)
-            session.flush()
+        self._plan(key, user, turn, now, seen)
+        if not stored:
+            values = {name: getattr(user, name) for name in _USER_COLUMNS}
+            created = conn.execute(insert(USERS).values(values)).inserted_primary_key
+            assert created is not None
+            user.id = int(created[0])
+        else:
+            _write_changes(conn, user, stored)
+        stack = [f.to_json() for f in turn.state.stack]
+        if conv is None:
+            conn.execute(
+                insert(CONVERSATIONS).values(
+                    user_id=user.id,
+                    stack=stack,
+                    version=1,
+                    script_version=script_version,
+                    updated_at=now,
+                )
+            )
+        else:
+            values = {"version": conv.version + 1, "updated_at": now}
+            if stack != conv.stack:
+                values["stack"] = stack
+            if script_version != conv.script_version:
+                values["script_version"] = script_version
+            conn.execute(
+                update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == user.id).values(values)
+            )
+        return user
+
+    def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:
+        """Set the person's profile, last-seen mark and the sweep's due times on `user`."""
+        profile = turn.state.profile
         if seen:  # scheduler turns are not the person writing
             user.last_seen_at = now
             user.unanswered = 0  # they answered (or at least wrote): no more back-off
@@ -527,15 +624,6 @@ class StateStore:
         # so a turn that loads after the claim sees None and never plans it twice. Not kept
         # for someone who blocked the bot: nothing can reach them.
         user.followup_at = _aware_utc(profile.followup_at) if user.active else None
-        assert user.id is not None
-        if conv is None:
-            conv = Conversation(user_id=user.id, updated_at=now)
-            session.add(conv)
-        conv.stack = [f.to_json() for f in turn.state.stack]
-        conv.version += 1
-        conv.script_version = script_version
-        conv.updated_at = now
-        return user.id
 
     def _sync_records(
         self,
@@ -617,10 +705,10 @@ class StateStore:
         if inserts:
             conn.execute(insert(RECORDS), inserts)
 
-    def _erase(self, session: Session, user_id: int | None) -> None:
-        session.execute(delete(RecordRow).where(col(RecordRow.user_id) == user_id))
-        session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
-        session.execute(delete(User).where(col(User.id) == user_id))
+    def _erase(self, conn: Connection, user_id: int) -> None:
+        conn.execute(delete(RECORDS).where(RECORDS.c.user_id == user_id))
+        conn.execute(delete(CONVERSATIONS).where(CONVERSATIONS.c.user_id == user_id))
+        conn.execute(delete(USERS).where(USERS.c.id == user_id))
 
     def counts(self) -> dict[str, int]:
         """Aggregate numbers only, never anything about a person: {"users": rows in users}."""
