@@ -7,8 +7,9 @@ written blind to the patterns but read by them since: memory too),
 tests/data/safety_handed.tsv (label crisis/non/other, category, text: a quarter of the
 outside set the issue is judged on) and the holdouts, when they exist (the Spanish one,
 tests/data/safety_holdout_es.yaml, was written blind after the first Spanish freeze and guided
-round 2; safety_holdout_es_2.yaml, written blind before round 2 was run on it, is the honest
-Spanish estimate).
+round 2; safety_holdout_es_2.yaml, written blind before round 2 was run on it, guided round 3;
+safety_holdout_es_3.yaml, written blind before round 3 was run on it, is the honest Spanish
+estimate).
 Each was written after a freeze of the patterns by someone who had not read them, and
 none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
 The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
@@ -47,8 +48,13 @@ TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 TABLE_ES = ROOT / "tests" / "data" / "crisis_phrases_es.yaml"
 HOLDOUTS_ES = (
     (
+        ROOT / "tests" / "data" / "safety_holdout_es_3.yaml",
+        "SPANISH HOLDOUT 3 (tests/data/safety_holdout_es_3.yaml): the honest Spanish estimate",
+    ),
+    (
         ROOT / "tests" / "data" / "safety_holdout_es_2.yaml",
-        "SPANISH HOLDOUT 2 (tests/data/safety_holdout_es_2.yaml): the honest Spanish estimate",
+        "Spanish holdout 2 (tests/data/safety_holdout_es_2.yaml): its failures guided Spanish "
+        "round 3, so no longer blind",
     ),
     (
         ROOT / "tests" / "data" / "safety_holdout_es.yaml",
