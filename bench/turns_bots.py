@@ -16,6 +16,7 @@ import contextlib
 import json
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -256,8 +257,15 @@ class BotChild:
         if args.rate_limit:
             command.append("--rate-limit")
         spawned_at = time.monotonic()
+        # A working directory of its own: on PostgreSQL the sent journal lives in the working
+        # directory, named by the URL (storage/sent_journal.py), and a scratch schema made
+        # again under the same URL reuses row ids, so an old run's journal would make the bot
+        # probe for replies "left by a crash" (editMessageText) that never were.
         process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=tempfile.mkdtemp(prefix="bridges-bench-"),
         )
         child = cls(process, spawned_at)
         try:
