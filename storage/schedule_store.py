@@ -190,6 +190,8 @@ def _after(column: Column[Any], after: tuple[datetime, int] | None) -> ColumnEle
 
 
 def _row_person(row: Any, due: datetime) -> DuePerson:
+    """A DuePerson from anything with the users table's column names as attributes (a Core
+    row of the claim, or an ORM User)."""
     return DuePerson(
         user_id=row.id,
         channel=row.channel,
@@ -308,22 +310,10 @@ def move_due(user: User, kind: Kind, at: datetime | None) -> None:
 
 
 def due_person(user: User, due: datetime) -> DuePerson:
-    """The snapshot the sweep's rules decide on, from a locked ORM row."""
+    """The snapshot the sweep's rules decide on, from a locked ORM row (the same columns as
+    the claim's rows, so the same reader)."""
     assert user.id is not None
-    return DuePerson(
-        user_id=user.id,
-        channel=user.channel,
-        external_id=user.external_id,
-        timezone=user.timezone,
-        checkin_time=user.checkin_time,
-        due_at=due,
-        nudges=user.nudges,
-        quiet_start=user.quiet_start,
-        quiet_end=user.quiet_end,
-        paused_until=_from_db(user.paused_until) if user.paused_until is not None else None,
-        last_seen_at=_from_db(user.last_seen_at) if user.last_seen_at is not None else None,
-        unanswered=user.unanswered or 0,
-    )
+    return _row_person(user, due)
 
 
 def set_next(engine: Engine, user_id: int, kind: Kind, at: datetime | None) -> None:
