@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import logs, startup
 from bot.config import Settings
+from storage.migrate import MigrationError
 
 NO_TOKEN = (
     "No TELEGRAM_BOT_TOKEN is set. Get one from @BotFather in Telegram (send it /newbot), "
@@ -108,6 +109,7 @@ def _run(settings: Settings, webhook: bool = False) -> int:
             return 2
     import asyncio
 
+    import_for_run(webhook)
     # A rejected token raises StartupError (one line, exit 1, see main); an unreachable
     # Bot API is said once and retried until it answers.
     asyncio.run(startup.check_token(settings.token, settings.api_base_url))
@@ -115,7 +117,8 @@ def _run(settings: Settings, webhook: bool = False) -> int:
     from bot.core import Bridges
     from bot.telegram_app import build_application
 
-    bridges = Bridges.open(settings.database_url)
+    # A database behind is migrated in a child process: Alembic never enters this one.
+    bridges = Bridges.open(settings.database_url, migrate_in_child=True)
     app = build_application(
         bridges, settings.token, settings.api_base_url, sweep_seconds=settings.sweep_seconds
     )
@@ -150,10 +153,52 @@ def _run(settings: Settings, webhook: bool = False) -> int:
     return 0
 
 
+def import_for_run(webhook: bool) -> None:
+    """Import what `bridges run` serves with (load_telegram, then the bot's modules) with
+    the cyclic garbage collector paused, then collect once and freeze what is left. While
+    ~900 modules load, the collector ran ~280 times, twice over the whole heap: ~130 ms of a
+    ~0.8 s start; the one collection here (the ~800 objects imports leave for it, the
+    datetime module's pure-Python classes among them) costs ~60 ms (issue 15). The
+    collector is left as it was found (enabled, for `bridges run`). bench/turns.py's
+    Bridges child calls it too."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        load_telegram(webhook)
+        import bot.core
+        import bot.intake
+        import bot.telegram_app  # noqa: F401
+    finally:
+        gc.collect()
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def load_telegram(webhook: bool) -> None:
+    """Import python-telegram-bot's telegram.ext for `bridges run`: when polling, without
+    Tornado. PTB imports Tornado (its own webhook server) whenever it is installed, and it
+    is, for Bridges' webhook mode (bot/webhook.py); a polling bot never serves a request,
+    and Tornado (with curses, which it pulls in) held ~2.6 MB and ~50 ms of every start
+    (issue 15). PTB treats Tornado as optional: without it, only its Updater.start_webhook
+    is unavailable, which Bridges never calls. Afterwards Tornado imports normally again.
+    Does nothing when telegram.ext or Tornado is already loaded (tests). bench/turns.py's
+    Bridges child calls it too."""
+    if webhook or "telegram.ext" in sys.modules or "tornado" in sys.modules:
+        return
+    sys.modules["tornado"] = None  # type: ignore[assignment]  # "import tornado" fails
+    try:
+        import telegram.ext  # noqa: F401
+    finally:
+        if "tornado" in sys.modules and sys.modules["tornado"] is None:
+            del sys.modules["tornado"]
+
+
 # Seconds after start before the intents compile and the city index file is readied, in a
 # thread: not before the first getUpdates (start-up, issue 15), and soon enough that the
 # first person typing a feeling or a city rarely waits for it.
 WARM_UP_AFTER_S = 2.0
+WARM_UP_WORD = "ok"
 
 
 def _warm_up() -> None:
@@ -165,6 +210,12 @@ def _warm_up() -> None:
 
     try:
         safety.prepare()
+        # One ordinary word compiles the few groups every message needs (~0.1 s): here,
+        # once, rather than in the first turns, where each thread (and the event loop,
+        # which screens updates as they arrive) compiled them at the same time, each with
+        # its own ~4 MB of regex parse trees: up to 16 MB more peak RSS on PostgreSQL's
+        # thread pool (issue 15). The screen's answers are the same either way.
+        safety.assess(WARM_UP_WORD)
         intents.load()
         places.prepare()
     except Exception as err:
@@ -259,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(make_engine(settings.database_url))
             print("Database is up to date.")
             return 0
-    except startup.StartupError as err:
+    except (startup.StartupError, MigrationError) as err:
         print(err, file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the bot runs (e.g. waiting for the Bot API)

@@ -37,16 +37,19 @@ class Bridges:
         apply_migrations: bool = True,
         flows: Path = FLOWS_DIR,
         catalog: Catalog | None = None,
+        migrate_in_child: bool = False,
     ) -> Bridges:
         """Connect to `database_url` (SQLAlchemy URL), migrate it unless told not to, load the
         dialogs from `flows` (a folder of dialog files) and the prompts from `catalog` (both
-        default to the shipped ones; tests pass others to add a dialog). Raises sqlalchemy
-        errors if the database is unusable and dialogs.spec.DialogError if a dialog file is
-        invalid.
+        default to the shipped ones; tests pass others to add a dialog). `migrate_in_child`:
+        a database behind is migrated in a child process (`bridges run`: see
+        storage/migrate.py). Raises sqlalchemy errors if the database is unusable,
+        storage.migrate.MigrationError if the child's migration failed and
+        dialogs.spec.DialogError if a dialog file is invalid.
         """
         db = make_engine(database_url)
         if apply_migrations:
-            migrate.upgrade_if_behind(db)
+            migrate.upgrade_if_behind(db, in_child=migrate_in_child)
         catalog = catalog or default_catalog()
         dialogs = load_dialogs(flows, catalog=catalog)
         return cls(StateStore(db), dialogs, catalog, DialogManager(dialogs, catalog))

@@ -37,7 +37,7 @@ from telegram import Bot, BotCommand, LinkPreviewOptions, Message, MessageEntity
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, ExtBot, JobQueue, TypeHandler
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot import startup
 from bot.core import Bridges
@@ -548,11 +548,11 @@ def build_application(
     limiter = NotingRateLimiter(max_retries=0) if rate_limit else NotingLimiter()
     noting: BaseRateLimiter[Any] = limiter  # either kind: see BridgesApp
     builder = builder.rate_limiter(noting)
-    builder = builder.request(request or HTTPXRequest(
-        connection_pool_size=SEND_CONNECTIONS, pool_timeout=None
-    ))  # fmt: skip
+    builder = builder.request(
+        request or startup.bot_api_request(SEND_CONNECTIONS, pool_timeout=None)
+    )
     builder = builder.get_updates_request(
-        updates_request or HTTPXRequest(connection_pool_size=POLL_CONNECTIONS)
+        updates_request or startup.bot_api_request(POLL_CONNECTIONS)
     )
     app = builder.build()
     sender = Sender(

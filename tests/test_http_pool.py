@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 from telegram.request import HTTPXRequest
 
 from bot.core import Bridges
+from bot.startup import tls_context
 from bot.telegram_app import POLL_CONNECTIONS, SEND_CONNECTIONS, build_application
 from tests.fakebot import FAKE_TOKEN, FakeBotApi
 from tests.fakebot.request import InProcessRequest
@@ -27,6 +29,11 @@ def test_sends_and_polls_get_small_pools_of_their_own(tmp_path: Path) -> None:
         assert SEND_CONNECTIONS <= 32
         assert pool_of(updates)[0] == POLL_CONNECTIONS == 1
         assert sends is not updates
+        # One TLS context for both (and the start-up token check): not one each (issue 15).
+        assert isinstance(sends, HTTPXRequest) and isinstance(updates, HTTPXRequest)
+        shared = sends._client_kwargs["verify"]
+        assert isinstance(shared, ssl.SSLContext) and shared is tls_context()
+        assert updates._client_kwargs["verify"] is shared
     finally:
         bridges.close()
 

@@ -20,8 +20,10 @@ from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from dialogs.model import Effect, ForgetMe, Frame, Profile, Reply, Turn, UserState
+from storage import migrate
 from storage.db import make_engine
 from storage.migrate import (
+    MigrationError,
     alembic_config,
     current_revision,
     newest_revision,
@@ -126,6 +128,37 @@ def test_a_start_migrates_only_a_database_behind_the_newest_revision(db_url: str
         assert upgrade_if_behind(engine) is True
         assert current_revision(engine) == newest_revision()
         assert upgrade_if_behind(engine) is False
+    finally:
+        engine.dispose()
+
+
+def test_a_start_can_migrate_in_a_new_python(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where it can't fork (another thread runs, as here under pytest): `python -m
+    # storage.migrate`. The fork, what `bridges run` uses, is in tests/test_start_imports.py.
+    monkeypatch.setattr(migrate, "_can_fork", lambda: False)
+    engine = make_engine(db_url)
+    try:
+        assert upgrade_if_behind(engine, in_child=True) is True
+        assert current_revision(engine) == newest_revision()
+        assert upgrade_if_behind(engine, in_child=True) is False
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_failing_in_a_child_is_one_line_without_its_sql(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrate, "_can_fork", lambda: False)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # the first migration creates it: it fails
+            conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY)"))
+        with pytest.raises(MigrationError) as failed:
+            upgrade_if_behind(engine, in_child=True)
+        said = str(failed.value)
+        assert "(ProgrammingError)" in said or "(OperationalError)" in said, said
+        assert "CREATE" not in said.upper() and "\n" not in said
+        assert current_revision(engine) is None  # one transaction: nothing half done
     finally:
         engine.dispose()
 
