@@ -2,21 +2,21 @@
 
 Each run spawns `bridges run` (the console script next to this Python, else
 `python -m bot.cli run`) against a fake Telegram Bot API (tests.fakebot) on 127.0.0.1 with a
-fresh SQLite file, and times spawn -> the first getUpdates reaching the fake: imports, the
+fresh SQLite file (or, with --database-url, a scratch PostgreSQL schema dropped afterwards),
+and times spawn -> the first getUpdates reaching the fake: imports, the
 token check, opening the database (migrations), building the Application, setMyCommands,
 deleteWebhook and crash recovery all lie in between. Then it reads the bot's RSS at idle,
 plays a few users through onboarding (typed cities and offsets among them, so the city
 lookup is used) and reads RSS again, and the peak (VmHWM) of the whole run.
 
-Every run shares one SQLite file and one cache directory (XDG_CACHE_HOME, a temp dir unless
+Every run shares one database and one cache directory (XDG_CACHE_HOME, a temp dir unless
 --cache-dir): the first run starts as a fresh install does (no tables, no city index file),
-the later ones as a restart (each onboards new users). The bot's modules are compiled to
-bytecode once, in the first run (PYTHONPYCACHEPREFIX, in the temp dir), and read from it after,
-as from an installed package (pip compiles at install): a shell with PYTHONDONTWRITEBYTECODE
-and an editable install would otherwise compile all of bot/, dialogs/, storage/ and prompts/ at
-every start (~0.3 s). --source-each-time keeps that.
+the later ones as a restart (each onboards new users). Every run reads the modules' bytecode
+from a cache compiled once before the first (bench/bytecode.py), as an installed package does;
+--source-each-time leaves the environment's bytecode settings as they are.
 
-    python bench/startup.py [--runs 5] [--users 8] [--cache-dir DIR] [--json]
+    python bench/startup.py [--runs 5] [--users 8] [--cache-dir DIR] [--database-url URL]
+        [--json]
 
 Prints each run and the medians; exits 1 if the median start-up exceeds 1.2 s, the peak RSS
 after the turns (median) exceeds 100 MB, or a turn fails. Timing on a shared machine is
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -43,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make `tests.fakebot` importable
     sys.path.insert(0, str(ROOT))
 
+from bench import bytecode  # noqa: E402
+from bench.scratch_db import scratch_schema  # noqa: E402
 from tests.fakebot import FAKE_TOKEN, FakeBotApi, LoopbackBotApiServer, SentMessage  # noqa: E402
 
 START_LIMIT_S = 1.2  # issue 15: spawn to first getUpdates
@@ -153,7 +156,13 @@ async def play(fake: FakeBotApi, user: int, zone: str) -> list[str]:
 
 
 async def one_run(
-    number: int, users: int, settle: float, tmp: Path, cache_dir: Path, bytecode: bool
+    number: int,
+    users: int,
+    settle: float,
+    tmp: Path,
+    cache_dir: Path,
+    use_bytecode: bool,
+    database_url: str,
 ) -> Run:
     fake = TimedFake()
     first_user = FIRST_USER_ID + number * 1000
@@ -162,15 +171,12 @@ async def one_run(
     # the same number).
     fake.factory._update_ids = itertools.count(700_000_001 + number * 100_000)
     env = {
-        **os.environ,
+        **(bytecode.child_env() if use_bytecode else os.environ),
         "TELEGRAM_BOT_TOKEN": FAKE_TOKEN,
-        "DATABASE_URL": f"sqlite:///{tmp}/run.db",
+        "DATABASE_URL": database_url,
         "XDG_CACHE_HOME": str(cache_dir),
         "LOG_LEVEL": "WARNING",
     }
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     async with LoopbackBotApiServer(fake) as server:
         env["TELEGRAM_API_BASE_URL"] = server.base_url
         started = time.perf_counter()
@@ -211,11 +217,19 @@ async def one_run(
 
 async def bench(args: argparse.Namespace) -> list[Run]:
     runs = []
-    with tempfile.TemporaryDirectory(prefix="bridges-startup-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bridges-startup-"))
         cache = Path(args.cache_dir) if args.cache_dir else Path(tmp) / "cache"
+        url = f"sqlite:///{tmp}/run.db"
+        if args.database_url:
+            from storage.db import is_sqlite, normalise_url
+
+            url = normalise_url(args.database_url)
+            if not is_sqlite(url):
+                url, _ = stack.enter_context(scratch_schema(url, "bench_startup"))
         for n in range(args.runs):
             run = await one_run(
-                n, args.users, args.settle, Path(tmp), cache, not args.source_each_time
+                n, args.users, args.settle, Path(tmp), cache, not args.source_each_time, url
             )
             runs.append(run)
             if not args.json:
@@ -237,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         "--settle", type=float, default=5.0, help="seconds after start-up before idle RSS"
     )
     parser.add_argument("--cache-dir", help="XDG_CACHE_HOME for the bot (default: a temp dir)")
+    parser.add_argument(
+        "--database-url",
+        help="the database (default: an SQLite file in a temp dir); on PostgreSQL the runs "
+        "share a scratch schema in it, dropped afterwards",
+    )
     parser.add_argument(
         "--source-each-time", action="store_true", help="no bytecode cache for the bot"
     )

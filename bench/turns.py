@@ -13,8 +13,9 @@ wait for the bot's replies. The same script then goes through two bots with no l
 The fake and the users live in this process; each bot runs in a child process of its own
 (bench/turns_bots.py), so its CPU time and peak RSS are its own. CPU ms per turn is the bot
 process alone (steadier than turns/s on a shared machine); start-up runs from the spawn of the
-child to the first getUpdates the fake receives. `--runs N` interleaves Bridges, replay and echo
-N times (a fresh database for each Bridges run) and reports medians [min-max].
+child to the first getUpdates the fake receives; every child reads bytecode compiled once before
+the first (bench/bytecode.py), as an installed bot does. `--runs N` interleaves Bridges, replay
+and echo N times (a fresh database for each Bridges run) and reports medians [min-max].
 
 Load: by default a closed loop (each user waits for its reply before the next turn), so once a
 bot saturates its core, latency is mostly queueing. `--rate N`: an open loop, turns due at N per

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script: make `bench` and `bot` importable
     sys.path.insert(0, str(ROOT))
 
+from bench import bytecode  # noqa: E402
 from bench.turns_replay import build_replay, load, request_settings  # noqa: E402
 
 BotKind = Literal["bridges", "replay", "echo"]
@@ -84,11 +85,13 @@ async def running(app: Any, polling: bool) -> AsyncIterator[None]:
 def build_bridges(
     base_url: str, token: str, database_url: str, rate_limit: bool
 ) -> tuple[Any, Any]:
-    from bot.cli import after_start
+    from bot.cli import after_start, import_for_run
+
+    import_for_run(webhook=False)  # as `bridges run` does when polling
     from bot.core import Bridges
     from bot.telegram_app import build_application
 
-    bridges = Bridges.open(database_url)
+    bridges = Bridges.open(database_url, migrate_in_child=True)  # as `bridges run` does
     app = build_application(bridges, token, base_url=base_url, rate_limit=rate_limit)
     # As `bridges run` does (bot/cli.py): warm-up thread, frozen heap. Joined before the
     # measured turns (serve, "mark"): its one-off CPU is not a turn's.
@@ -256,16 +259,20 @@ class BotChild:
         ]
         if args.rate_limit:
             command.append("--rate-limit")
-        spawned_at = time.monotonic()
         # A working directory of its own: on PostgreSQL the sent journal lives in the working
         # directory, named by the URL (storage/sent_journal.py), and a scratch schema made
         # again under the same URL reuses row ids, so an old run's journal would make the bot
         # probe for replies "left by a crash" (editMessageText) that never were.
+        # Bytecode compiled once for the whole bench, as an installed bot has it
+        # (bench/bytecode.py): no child's start-up or RSS includes compiling.
+        env = bytecode.child_env()
+        spawned_at = time.monotonic()
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=tempfile.mkdtemp(prefix="bridges-bench-"),
+            env=env,
         )
         child = cls(process, spawned_at)
         try:
