@@ -13,8 +13,11 @@ Beside the wordings, a structural reader (_field_hits) combines fields of words 
 (a sign of ending, a means, "now", a time, a decision, a goodbye...), so that new wordings
 of a plan, a goodbye or a lethal question are read by their shape; quoted or reported words
 count for the person quoted, a self-frame ("(me)") for the writer; recovery told as past
-and hyperbole about ordinary things are lowered. Pure Python and regular expressions; no
-model, no I/O after import.
+and hyperbole about ordinary things are lowered. When the patterns see nothing in a message
+that reads as Spanish, a second reader (dialogs/safety_model.py, a small linear model trained
+on the labelled Spanish tables) may still make it a concern: Spanish phrasings vary more than
+any list the project could write (docs/safety.md). Pure Python; no I/O after import but
+reading that model's weights on the first Spanish message it is needed for.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
-from dialogs import safety_es
+from dialogs import safety_es, safety_model
 from dialogs.yaml_data import load_yaml
 
 PATTERNS_FILE = Path(__file__).parent / "data" / "crisis_patterns.yaml"
@@ -1049,6 +1052,7 @@ def _assess(text: str) -> Risk:
         if found:
             hits, read = found, spelling
             break
+    seen = bool(hits)  # the patterns saw something (even if the frames below drop it)
     emoji = _RISK_EMOJI_SET.intersection(text)
     if emoji and not any(h.level == "crisis" for h in hits) and _emoji_alone(text):
         hits.append(_Hit("emoji", "concern", "self"))
@@ -1102,6 +1106,9 @@ def _assess(text: str) -> Risk:
         if laughing and hit.level == "crisis" and hit.family in _JOKE_LOWERS:
             hit.level = "concern"
     if not hits:
+        if not seen and safety_model.flags(read):
+            # The patterns saw nothing in a Spanish message the model reads as at risk: ask.
+            return Risk("concern", "self", ("model_es",), abuse)
         return Risk(abuse=True) if abuse else NO_RISK
     level = max((h.level for h in hits), key=_RANK.__getitem__)
     subject: Subject = "self"
