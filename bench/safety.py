@@ -8,9 +8,10 @@ tests/data/safety_handed.tsv (label crisis/non/other, category, text: a quarter 
 outside set the issue is judged on) and the holdouts, when they exist (the Spanish one,
 tests/data/safety_holdout_es.yaml, was written blind after the first Spanish freeze and guided
 round 2; safety_holdout_es_2.yaml, written blind before round 2 was run on it, guided round 3;
-safety_holdout_es_3.yaml, written blind before round 3 was run on it, chose the Spanish second
-reader's threshold and was then trained on; safety_holdout_es_4.yaml, written blind before the
-second reader was run on it, is the honest Spanish estimate).
+safety_holdout_es_3.yaml, written blind before round 3 was run on it, and
+safety_holdout_es_4.yaml, written blind before the second reader was run on it, chose the
+second reader's thresholds and were then trained on; safety_holdout_es_5.yaml, written blind
+before the final second reader was run on it, is the honest Spanish estimate).
 Each was written after a freeze of the patterns by someone who had not read them, and
 none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
 The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
@@ -49,8 +50,13 @@ TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 TABLE_ES = ROOT / "tests" / "data" / "crisis_phrases_es.yaml"
 HOLDOUTS_ES = (
     (
+        ROOT / "tests" / "data" / "safety_holdout_es_5.yaml",
+        "SPANISH HOLDOUT 5 (tests/data/safety_holdout_es_5.yaml): the honest Spanish estimate",
+    ),
+    (
         ROOT / "tests" / "data" / "safety_holdout_es_4.yaml",
-        "SPANISH HOLDOUT 4 (tests/data/safety_holdout_es_4.yaml): the honest Spanish estimate",
+        "Spanish holdout 4 (tests/data/safety_holdout_es_4.yaml): chose the second reader's "
+        "rules 2 and 3, then trained on, so no longer blind",
     ),
     (
         ROOT / "tests" / "data" / "safety_holdout_es_3.yaml",

@@ -1106,10 +1106,9 @@ def _assess(text: str) -> Risk:
         if laughing and hit.level == "crisis" and hit.family in _JOKE_LOWERS:
             hit.level = "concern"
     if not hits:
-        if not seen and safety_model.flags(read):
-            # The patterns saw nothing in a Spanish message the model reads as at risk: ask.
-            return Risk("concern", "self", ("model_es",), abuse)
-        return Risk(abuse=True) if abuse else NO_RISK
+        if seen:
+            return Risk(abuse=True) if abuse else NO_RISK  # the frames explained it away
+        return _read_again(Risk(abuse=True) if abuse else NO_RISK, read)
     level = max((h.level for h in hits), key=_RANK.__getitem__)
     subject: Subject = "self"
     if (
@@ -1119,7 +1118,32 @@ def _assess(text: str) -> Risk:
     ):
         subject = "other"
     families = tuple(sorted({h.family for h in hits}))
-    return Risk(level, subject, families, abuse)
+    return _read_again(Risk(level, subject, families, abuse), read)
+
+
+def _read_again(risk: Risk, read: str) -> Risk:
+    """The Spanish second reader's three rules (dialogs/safety_model.py): a message the
+    patterns let through that the risk model scores high is a concern; a short one they
+    flagged that it scores very low goes one level down (a crisis is still asked about);
+    a concern the crisis model scores high is a crisis. Messages not in Spanish: as read."""
+    scores = safety_model.scores(read)
+    if scores is None:
+        return risk
+    if risk.level == "none":
+        if scores.risk < safety_model.THRESHOLD:
+            return risk
+        risk = Risk("concern", "self", ("model_es",), risk.abuse)
+    elif (
+        scores.pure
+        and scores.words <= safety_model.WINDOW_WORDS
+        and scores.risk < safety_model.VETO
+    ):
+        if risk.level == "concern":
+            return Risk(abuse=risk.abuse)
+        risk = replace(risk, level="concern")
+    if risk.level == "concern" and scores.crisis >= safety_model.CRISIS_THRESHOLD:
+        risk = replace(risk, level="crisis")
+    return risk
 
 
 # A skull said as laughter ("me quiero morir 💀 se me cayó el celu", decision D2 of the

@@ -1,26 +1,33 @@
-"""A second reader for Spanish messages the crisis patterns let through (issue 14).
+"""A second reader for Spanish messages, beside the crisis patterns (issue 14).
 
 Three blind Spanish holdouts in a row showed the same thing: rules written from one set of
 phrasings catch about 71% of the at-risk messages of the next set, because people say the
-same thing in ways no list foresees ("me muero por cortarme otra vez", "ya no respawneo").
-So, when the patterns in dialogs/safety.py found nothing in a message that reads as Spanish,
-this reader scores it with a linear model over its words, word pairs and letter groups
-(a logistic regression, trained on every labelled Spanish table in tests/data/), and a
-message that scores high is a **concern**: the person is asked, gently and directly. The
-model never makes a crisis and never silences what the patterns found; English messages
-never reach it (English stays at the standard its patterns reached).
+same thing in ways no list foresees ("me muero por cortarme otra vez", "ya no respawneo"),
+and the patterns' false alarms come from words they cannot weigh in context. So a message
+that reads as Spanish is also scored by two linear models over its words, word pairs and
+letter groups (logistic regressions trained on every labelled Spanish table in tests/data/):
+`risk` (at risk or not) and `crisis` (a crisis or not). dialogs/safety.py applies them in
+three rules (docs/safety.md "The Spanish second reader"):
 
-Shapes: features are hashed into 2**BITS buckets; the weights are a float32 array stored
-little-endian in dialogs/data/safety_model_es.bin (the bias first), 1 MB. Scoring a
-message costs one pass over its words; a long message is scored in windows of a few
-sentences, so a risk said in the middle of a diary is not diluted by the rest.
+1. the patterns found nothing and `risk` >= THRESHOLD: a **concern** (the person is asked);
+2. the patterns found something in a short message (at most WINDOW_WORDS words) and `risk`
+   < VETO: one level lower (a crisis becomes a concern, asked; a concern becomes none);
+3. the verdict is a concern and `crisis` >= CRISIS_THRESHOLD: a **crisis** (help first).
+
+English and the neighbouring languages never reach the models; English stays at the
+standard its patterns reached.
+
+Shapes: features are hashed into 2**BITS buckets; each model is a float32 array stored
+little-endian (the bias first, then SIZE weights), 1 MB each, in dialogs/data/. Scoring a
+message costs one pass over its words (word features are cached); a long message is scored
+in windows of a few sentences, so a risk said in the middle of a diary is not diluted.
 
 Train again whenever a Spanish table changes (tests/test_safety_model.py fails until then):
 
     python -m dialogs.safety_model train
 
-Training is deterministic (fixed order, no randomness outside a seeded shuffle), so the same
-tables always give the same file. Pure Python; no numpy, no I/O except loading the file.
+Training is deterministic (a shuffle with a fixed seed), so the same tables always give the
+same files. Pure Python; no numpy, no I/O except loading the files on first use.
 """
 
 from __future__ import annotations
@@ -34,27 +41,39 @@ import sys
 import zlib
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 BITS = 18
 SIZE = 1 << BITS
-WEIGHTS_FILE = Path(__file__).parent / "data" / "safety_model_es.bin"
+WEIGHTS_FILE = Path(__file__).parent / "data" / "safety_model_es.bin"  # the risk model
+CRISIS_FILE = Path(__file__).parent / "data" / "safety_model_es_crisis.bin"
+DIGEST_FILE = Path(__file__).parent / "data" / "safety_model_es.sha256"
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
-# Every labelled Spanish table: the one written first, and the three holdouts once measured
-# (a holdout is trained on only after its honest figure was taken; see docs/safety.md).
+# Every labelled Spanish table: the one written first, the holdouts once measured (a holdout
+# is trained on only after its honest figure was taken; see docs/safety.md), and two tables
+# written for training.
 TRAINING_FILES = (
     "crisis_phrases_es.yaml",
     "safety_holdout_es.yaml",
     "safety_holdout_es_2.yaml",
     "safety_holdout_es_3.yaml",
+    "safety_holdout_es_4.yaml",
     "safety_train_es.yaml",  # written for training, with many ordinary rows sharing risk words
     "safety_train_es_ordinary.yaml",  # what lonely, sad, self-critical people write in dialogs
 )
-# Probability from which a message the patterns let through is a concern. Chosen on the third
-# Spanish holdout with the model trained on the other tables (docs/safety.md): at 0.9 the
-# screen caught 88.5% of its at-risk messages (70.8% without the model), at 0.4 points more
-# false alarms (8.2%); 0.8 caught 90.4% at 8.6%, 0.95 84.7% at 8.2%.
+# Thresholds, chosen on two Spanish holdouts with the models trained without them (the
+# figures are in docs/safety.md). THRESHOLD: from which a message the patterns let through
+# is a concern (on the third holdout, 0.9 caught 88.5% of at-risk messages, 70.8% without
+# the model, at 0.4 points more false alarms). VETO: under which a pattern's verdict on a
+# short message is lowered one level (0.02 took ordinary messages raising an alarm from
+# 9.1% to 8.2% and a crisis from 5.6% to 3.4% on the fourth holdout, 8.2% to 6.0% on the
+# third, losing no at-risk message on either). CRISIS_THRESHOLD: from which a concern is a
+# crisis (0.7 took crises read as crises from 68.6% to 77.1% on the fourth holdout, from
+# 75.2% to 86.7% on the third).
 THRESHOLD = 0.9
+VETO = 0.02
+CRISIS_THRESHOLD = 0.7
 # A long message is read in windows of about this many words (whole sentences).
 WINDOW_WORDS = 40
 
@@ -73,17 +92,24 @@ _SPANISH = _set(
     "soy eres estas voy vas puedo siento creo pienso sin del al le les nos ni tu ti yo usted "
     "vos sos tenes queres bien mal ahora despues antes tambien hasta desde sobre"
 )
-_ENGLISH = _set(
-    "the i im and to of you it is my that in this was for with have be just so me but "
-    "what like dont not are at want feel can know all if about would its been do get"
+# English, and the neighbours whose words Spanish shares most (Portuguese, Italian, French):
+# a message in those is read by their own patterns, not as Spanish. Only words Spanish does
+# not also use ("me", "les", "os", "ja", "che", "na" are Spanish too).
+_OTHERS = _set(
+    "the i im and to of you it is my that in this was for with have be just so but what "
+    "like dont not are at want feel can know all if about would its been do get ive id "
+    "ill myself gonna going tonight kill die dead life will end ready really since do em "
+    "pra ele ela seu sua tenho fazer dele dela nao quero eu voce minha meu uma com mais "
+    "muito estou vou tudo ninguem isso agora non voglio sono della per il ho sto piu "
+    "anche questo tutto niente je veux suis pas mon et des une avec plus tout rien moi"
 )
 
 
 def looks_spanish(words: Sequence[str]) -> bool:
     """True when more of `words` (as dialogs.safety.normalise gives them) are Spanish
-    markers than English ones, and at least one is."""
+    markers than English, Portuguese, Italian or French ones, and at least one is."""
     spanish = sum(word in _SPANISH for word in words)
-    return spanish > 0 and spanish > sum(word in _ENGLISH for word in words)
+    return spanish > 0 and spanish > sum(word in _OTHERS for word in words)
 
 
 def _hashed(feature: str) -> int:
@@ -173,22 +199,51 @@ class Model:
         return cls(values[1:], values[0])
 
 
-_MODEL: Model | None = None
+_MODELS: dict[Path, Model] = {}
 
 
-def model() -> Model:
-    """The stored model, read once (about 2 ms; 1 MB held)."""
-    global _MODEL
-    if _MODEL is None:
-        _MODEL = Model.from_bytes(WEIGHTS_FILE.read_bytes())
-    return _MODEL
+def model(path: Path = WEIGHTS_FILE) -> Model:
+    """A stored model (the risk model by default), read once: about 2 ms, 1 MB held."""
+    found = _MODELS.get(path)
+    if found is None:
+        found = _MODELS[path] = Model.from_bytes(path.read_bytes())
+    return found
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the two models say of one message: `risk` and `crisis`, each 0..1 (the highest
+    of any window); `words`, the message's length in words; `pure`, True when it holds no
+    word of another language (a pattern's verdict is lowered only then: the models read
+    Spanish, so they say nothing of an English sentence beside a Spanish one)."""
+
+    risk: float
+    crisis: float
+    words: int
+    pure: bool
+
+
+def scores(normalised: str) -> Scores | None:
+    """Both models' scores for a normalised message, or None when it does not read as
+    Spanish (then nothing here applies)."""
+    words = normalised.split()
+    if not looks_spanish(words):
+        return None
+    found = windows(normalised)
+    risk, crisis = model(), model(CRISIS_FILE)
+    return Scores(
+        max((_probability(risk.weights, risk.bias, b) for b in found), default=0.0),
+        max((_probability(crisis.weights, crisis.bias, b) for b in found), default=0.0),
+        len(words),
+        not any(word in _OTHERS for word in words),
+    )
 
 
 def flags(normalised: str) -> bool:
-    """True when a normalised message reads as Spanish and the model scores it at or above
-    THRESHOLD: ask the person (a concern)."""
-    words = normalised.split()
-    return looks_spanish(words) and model().probability(normalised) >= THRESHOLD
+    """True when a normalised message reads as Spanish and the risk model scores it at or
+    above THRESHOLD (rule 1)."""
+    found = scores(normalised)
+    return found is not None and found.risk >= THRESHOLD
 
 
 # --- training ----------------------------------------------------------------------------
@@ -221,16 +276,23 @@ def train(rows: Sequence[tuple[str, bool]], epochs: int = 30, l2: float = 1e-4) 
     return Model(array("f", weights), bias)
 
 
-def training_rows(files: Sequence[str] = TRAINING_FILES) -> list[tuple[str, bool]]:
-    """(normalised text, at risk) for every row of the labelled Spanish tables."""
+def training_rows(files: Sequence[str] = TRAINING_FILES) -> list[tuple[str, str]]:
+    """(normalised text, level) for every row of the labelled Spanish tables."""
     from dialogs.safety import normalise  # the screen imports this module
     from dialogs.yaml_data import load_yaml
 
     rows = []
     for name in files:
         for item in load_yaml((DATA_DIR / name).read_text("utf-8"))["phrases"]:
-            rows.append((normalise(str(item["text"])), item["level"] != "none"))
+            rows.append((normalise(str(item["text"])), str(item["level"])))
     return rows
+
+
+def train_both(rows: Sequence[tuple[str, str]]) -> tuple[Model, Model]:
+    """The risk model (crisis or concern against none) and the crisis model (crisis against
+    concern or none), trained on (normalised text, level) rows."""
+    risk = train([(text, level != "none") for text, level in rows])
+    return risk, train([(text, level == "crisis") for text, level in rows])
 
 
 def data_digest(files: Sequence[str] = TRAINING_FILES) -> str:
@@ -247,10 +309,12 @@ def main(argv: Sequence[str]) -> int:
         print("usage: python -m dialogs.safety_model train", file=sys.stderr)
         return 2
     rows = training_rows()
-    print(f"training on {len(rows)} rows from {len(TRAINING_FILES)} tables...", flush=True)
-    WEIGHTS_FILE.write_bytes(train(rows).to_bytes())
-    WEIGHTS_FILE.with_suffix(".sha256").write_text(data_digest() + "\n")
-    print(f"wrote {WEIGHTS_FILE.name} and its data digest")
+    print(f"training two models on {len(rows)} rows of {len(TRAINING_FILES)} tables...", flush=True)
+    risk, crisis = train_both(rows)
+    WEIGHTS_FILE.write_bytes(risk.to_bytes())
+    CRISIS_FILE.write_bytes(crisis.to_bytes())
+    DIGEST_FILE.write_text(data_digest() + "\n")
+    print(f"wrote {WEIGHTS_FILE.name}, {CRISIS_FILE.name} and {DIGEST_FILE.name}")
     return 0
 
 

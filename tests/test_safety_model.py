@@ -1,40 +1,43 @@
 """The crisis screen's second reader for Spanish (dialogs/safety_model.py).
 
 What it promises: the stored weights are exactly what training on the labelled Spanish
-tables makes (so nobody can change one without the other); it reads only Spanish; it only
-ever turns a "none" of the patterns into a "concern" (never a crisis, never lowers what the
-patterns found); and it fits the tables it was trained on. Its honest figure is the blind
-Spanish holdout's, printed by bench/safety.py.
+tables makes (so nobody can change one without the other); it reads only Spanish; its three
+rules (a concern where the patterns saw nothing, a pattern's verdict on a short message one
+level lower, a concern made a crisis) and nothing else change a verdict, and a pattern's
+crisis is never silenced; and it fits the tables it was trained on. Its honest figure is
+the newest blind Spanish holdout's, printed by bench/safety.py.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import pytest
 
 from dialogs import safety_model
 from dialogs.safety import assess, normalise
 
+RANK = {"none": 0, "concern": 1, "crisis": 2}
+
 
 def test_the_stored_weights_were_trained_on_the_current_tables() -> None:
-    stored = safety_model.WEIGHTS_FILE.with_suffix(".sha256").read_text().strip()
+    stored = safety_model.DIGEST_FILE.read_text().strip()
     assert stored == safety_model.data_digest(), (
         "a Spanish table changed: run `python -m dialogs.safety_model train`"
     )
 
 
 def test_training_again_gives_the_stored_weights_byte_for_byte() -> None:
-    trained = safety_model.train(safety_model.training_rows())
-    assert trained.to_bytes() == safety_model.WEIGHTS_FILE.read_bytes()
+    risk, crisis = safety_model.train_both(safety_model.training_rows())
+    assert risk.to_bytes() == safety_model.WEIGHTS_FILE.read_bytes()
+    assert crisis.to_bytes() == safety_model.CRISIS_FILE.read_bytes()
 
 
 def test_the_weights_survive_a_round_trip_and_a_wrong_size_is_refused() -> None:
-    model = safety_model.model()
-    again = safety_model.Model.from_bytes(model.to_bytes())
-    assert again.bias == model.bias and again.weights == model.weights
-    with pytest.raises(ValueError):
-        safety_model.Model.from_bytes(model.to_bytes()[:-4])
+    for path in (safety_model.WEIGHTS_FILE, safety_model.CRISIS_FILE):
+        model = safety_model.model(path)
+        again = safety_model.Model.from_bytes(model.to_bytes())
+        assert again.bias == model.bias and again.weights == model.weights
+        with pytest.raises(ValueError):
+            safety_model.Model.from_bytes(model.to_bytes()[:-4])
 
 
 @pytest.mark.parametrize(
@@ -56,10 +59,10 @@ def test_only_spanish_is_read_by_the_model(text: str, spanish: bool) -> None:
 
 
 def test_english_never_reaches_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(self: safety_model.Model, normalised: str) -> float:
-        raise AssertionError(f"the model read an English message: {normalised!r}")
+    def refuse(path: object = None) -> safety_model.Model:
+        raise AssertionError("a model was read for an English message")
 
-    monkeypatch.setattr(safety_model.Model, "probability", refuse)
+    monkeypatch.setattr(safety_model, "model", refuse)
     for text in ("I feel so alone today", "nobody would notice if I was gone", "lol same"):
         assess(text)
 
@@ -88,21 +91,47 @@ def test_ordinary_spanish_stays_quiet() -> None:
         assert assess(text).level == "none", text
 
 
-def test_the_model_only_ever_raises_none_to_concern(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On every row of every Spanish table: with the model, a verdict is the patterns' own,
-    or a concern where they said none."""
+def test_only_the_three_rules_change_a_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On every row of every Spanish table, the verdict with the models beside the patterns'
+    own: any change is one the rules allow for the scores, and no crisis becomes none."""
     texts = [text for text, _risky in _raw_rows()]
     with_model = [assess(text) for text in texts]
-    monkeypatch.setattr(safety_model, "flags", lambda normalised: False)
+    scores = [safety_model.scores(normalise(text)) for text in texts]
+    monkeypatch.setattr(safety_model, "scores", lambda normalised: None)
     without = [assess(text) for text in texts]
-    raised = 0
-    for text, got, plain in zip(texts, with_model, without, strict=True):
-        if got != plain:
-            assert plain.level == "none" and got == replace(
-                plain, level="concern", families=("model_es",)
-            ), text
-            raised += 1
-    assert raised > 0  # the model does read these tables
+    changed = 0
+    for text, got, plain, score in zip(texts, with_model, without, scores, strict=True):
+        if got == plain:
+            continue
+        changed += 1
+        assert score is not None, text
+        lowered = score.pure and score.words <= safety_model.WINDOW_WORDS
+        lowered = lowered and score.risk < safety_model.VETO
+        if plain.level == "none":  # rule 1, maybe then rule 3
+            assert score.risk >= safety_model.THRESHOLD and got.families == ("model_es",), text
+            assert got.level == "concern" or score.crisis >= safety_model.CRISIS_THRESHOLD
+        elif got.level == "crisis":  # rule 3
+            assert plain.level == "concern" and score.crisis >= safety_model.CRISIS_THRESHOLD
+        else:  # rule 2: one level down
+            assert lowered and RANK[got.level] == RANK[plain.level] - 1, (text, got, plain)
+    assert changed > 0  # the models do read these tables
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # Rule 2: a method said as a joke about prices, a boss cutting someone short. The
+        # patterns read a crisis; the person is still asked, not ignored.
+        ("me corto las venas si vuelven a subir el precio del café 😂", "concern"),
+        ("ayer mi jefa me cortó en plena reunión", "concern"),
+        # Rule 3, and rules 1 and 3: a means and "tonight"; an overdose just taken, in
+        # words the patterns have no line for.
+        ("ya tengo la cuerda en el armario y esta noche se acaba todo", "crisis"),
+        ("acabo de tomarme un bote entero de pastillas", "crisis"),
+    ],
+)
+def test_the_rules_on_phrasings_of_our_own(text: str, level: str) -> None:
+    assert assess(text).level == level, text
 
 
 def test_it_fits_the_tables_it_was_trained_on() -> None:
