@@ -1122,17 +1122,28 @@ def _assess(text: str) -> Risk:
 
 
 def _read_again(risk: Risk, read: str) -> Risk:
-    """The Spanish second reader's three rules (dialogs/safety_model.py): a message the
-    patterns let through that the risk model scores high is a concern; a short one they
-    flagged that it scores very low goes one level down (a crisis is still asked about);
-    a concern the crisis model scores high is a crisis. Messages not in Spanish: as read."""
+    """The Spanish second reader's rules (dialogs/safety_model.py, docs/safety.md): a
+    message the patterns let through (no negation or idiom of theirs in it) that the risk
+    model scores high is a concern; one only the other languages' lines flagged is dropped
+    when the risk model scores it low; a short one the patterns flagged that it scores very
+    low goes one level down (a crisis is still asked about); a concern the crisis model
+    scores high is a crisis. Messages not in Spanish: as read."""
     scores = safety_model.scores(read)
     if scores is None:
         return risk
     if risk.level == "none":
-        if scores.risk < safety_model.THRESHOLD:
-            return risk
+        if scores.risk < safety_model.THRESHOLD or _REMOVALS.search(read):
+            return risk  # a negation or an idiom the patterns know is theirs to judge
         risk = Risk("concern", "self", ("model_es",), risk.abuse)
+    elif (
+        scores.pure
+        and risk.families == ("other_language",)
+        and scores.risk < safety_model.OTHER_LINES
+    ):
+        # Only the other languages' lines read it (written before the Spanish screen, they
+        # know no Spanish negation or idiom: "ni se me pasa por la cabeza matarme") and the
+        # Spanish model does not see risk in it.
+        return Risk(abuse=risk.abuse)
     elif (
         scores.pure
         and scores.words <= safety_model.WINDOW_WORDS
@@ -1141,7 +1152,7 @@ def _read_again(risk: Risk, read: str) -> Risk:
         if risk.level == "concern":
             return Risk(abuse=risk.abuse)
         risk = replace(risk, level="concern")
-    if risk.level == "concern" and scores.crisis >= safety_model.CRISIS_THRESHOLD:
+    if risk.level == "concern" and safety_model.crisis(read) >= safety_model.CRISIS_THRESHOLD:
         risk = replace(risk, level="crisis")
     return risk
 

@@ -7,13 +7,17 @@ and the patterns' false alarms come from words they cannot weigh in context. So 
 that reads as Spanish is also scored by two linear models over its words, word pairs and
 letter groups (logistic regressions trained on every labelled Spanish table in tests/data/):
 `risk` (at risk or not) and `crisis` (a crisis or not). dialogs/safety.py applies them in
-three rules (docs/safety.md "The Spanish second reader"):
+four rules (docs/safety.md "The Spanish second reader"):
 
-1. the patterns found nothing and `risk` >= THRESHOLD: a **concern** (the person is asked);
-2. the patterns found something in a short message (at most WINDOW_WORDS words) and `risk`
+1. the patterns found nothing (and no negation or idiom of theirs) and `risk` >= THRESHOLD:
+   a **concern** (the person is asked);
+2. only the other languages' lines found something (they predate the Spanish patterns and
+   know no Spanish negation or idiom) and `risk` < OTHER_LINES: **none**;
+3. the patterns found something in a short message (at most WINDOW_WORDS words) and `risk`
    < VETO: one level lower (a crisis becomes a concern, asked; a concern becomes none);
-3. the verdict is a concern and `crisis` >= CRISIS_THRESHOLD: a **crisis** (help first).
+4. the verdict is a concern and `crisis` >= CRISIS_THRESHOLD: a **crisis** (help first).
 
+Rules 2 and 3 apply only to a message with no word of another language in it.
 English and the neighbouring languages never reach the models; English stays at the
 standard its patterns reached.
 
@@ -34,13 +38,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import math
 import random
 import sys
 import zlib
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,21 +62,25 @@ TRAINING_FILES = (
     "safety_holdout_es_2.yaml",
     "safety_holdout_es_3.yaml",
     "safety_holdout_es_4.yaml",
+    "safety_holdout_es_5.yaml",
     "safety_train_es.yaml",  # written for training, with many ordinary rows sharing risk words
     "safety_train_es_ordinary.yaml",  # what lonely, sad, self-critical people write in dialogs
 )
-# Thresholds, chosen on two Spanish holdouts with the models trained without them (the
-# figures are in docs/safety.md). THRESHOLD: from which a message the patterns let through
-# is a concern (on the third holdout, 0.9 caught 88.5% of at-risk messages, 70.8% without
-# the model, at 0.4 points more false alarms). VETO: under which a pattern's verdict on a
-# short message is lowered one level (0.02 took ordinary messages raising an alarm from
-# 9.1% to 8.2% and a crisis from 5.6% to 3.4% on the fourth holdout, 8.2% to 6.0% on the
-# third, losing no at-risk message on either). CRISIS_THRESHOLD: from which a concern is a
-# crisis (0.7 took crises read as crises from 68.6% to 77.1% on the fourth holdout, from
-# 75.2% to 86.7% on the third).
+# Thresholds, chosen on the third and fourth Spanish holdouts with the models trained
+# without them (the figures are in docs/safety.md). THRESHOLD: from which a message the
+# patterns let through is a concern (on the third holdout, 0.9 caught 88.5% of at-risk
+# messages, 70.8% without the models, at 0.4 points more false alarms). VETO: under which a
+# pattern's verdict on a short message is lowered one level (0.02 took ordinary messages
+# raising a crisis from 5.6% to 3.4% on the fourth holdout, losing no at-risk message).
+# CRISIS_THRESHOLD: from which a concern is a crisis (0.7 took crises read as crises from
+# 68.6% to 77.1% on the fourth holdout, from 75.2% to 86.7% on the third). OTHER_LINES:
+# under which the other languages' lines alone are not believed (0.1 took false alarms
+# from 8.2% to 6.9% on the fourth holdout and from 6.5% to 5.6% on the third, for 0.5
+# points of recall on the third; 0.3 did no better on either).
 THRESHOLD = 0.9
 VETO = 0.02
 CRISIS_THRESHOLD = 0.7
+OTHER_LINES = 0.1
 # A long message is read in windows of about this many words (whole sentences).
 WINDOW_WORDS = 40
 
@@ -101,7 +108,9 @@ _OTHERS = _set(
     "ill myself gonna going tonight kill die dead life will end ready really since do em "
     "pra ele ela seu sua tenho fazer dele dela nao quero eu voce minha meu uma com mais "
     "muito estou vou tudo ninguem isso agora non voglio sono della per il ho sto piu "
-    "anche questo tutto niente je veux suis pas mon et des une avec plus tout rien moi"
+    "anche questo tutto niente je veux suis pas mon et des une avec plus tout rien moi "
+    "di nessuno nuovo sempre della mai ich nicht und ist das die der mich mir ein eine "
+    "hat alles keinen mehr auf zu"
 )
 
 
@@ -113,58 +122,100 @@ def looks_spanish(words: Sequence[str]) -> bool:
 
 
 def _hashed(feature: str) -> int:
-    return zlib.crc32(feature.encode()) & (SIZE - 1)
+    return zlib.crc32(feature.encode())
+
+
+_MASK32 = 0xFFFFFFFF
+_EDGES = (_hashed("w:<s>"), _hashed("w:</s>"))
+
+
+def _pairs(ids: Sequence[int], gap: int) -> Iterator[int]:
+    """The buckets of the pairs of word ids `gap` apart (1: next to each other): integer
+    mixing of two 32-bit ids, no string built per pair (a pair is most of a long message's
+    features)."""
+    salt = gap * 0xC2B2AE35
+    shift = 32 - BITS
+    for a, b in zip(ids, ids[gap:], strict=False):
+        yield (((a * 0x9E3779B1 + b) * 0x85EBCA6B + salt) & _MASK32) >> shift
 
 
 @functools.lru_cache(maxsize=4096)
-def _word(word: str) -> tuple[int, ...]:
-    """The buckets of one word: itself and its 3- to 5-letter groups (so "matarme",
-    "matandome" and a typo "matarrme" share most of theirs). Cached: words repeat, within a
-    message and across messages, and these are most of a message's features."""
+def _word(word: str) -> tuple[int, tuple[int, ...]]:
+    """A word's 32-bit id and its buckets: itself and its 3- to 5-letter groups (so
+    "matarme", "matandome" and a typo "matarrme" share most of theirs). Cached: words repeat,
+    within a message and across messages, and these are most of a message's features."""
     padded = f"_{word}_"
     ends = range(len(padded) + 1)
     grams = {"c:" + padded[end - size : end] for size in (3, 4, 5) for end in ends[size:]}
-    return tuple({_hashed("w:" + word), *map(_hashed, grams)})
+    ident = _hashed("w:" + word)
+    return ident, tuple({ident & (SIZE - 1), *(_hashed(g) & (SIZE - 1) for g in grams)})
 
 
 def _sentence(sentence: str) -> set[int]:
     """The buckets of one sentence: its words (above), word pairs (with the sentence's
     edges) and pairs one or two words apart."""
-    words = sentence.split()
     out: set[int] = set()
-    for word in words:
-        out.update(_word(word))
-    edged = ["<s>", *words, "</s>"]
-    out.update(_hashed(f"b:{a} {b}") for a, b in itertools.pairwise(edged))
-    for gap in (2, 3):
-        out.update(_hashed(f"s:{a} {b}") for a, b in zip(words, words[gap:], strict=False))
+    ids = [_EDGES[0]]
+    for word in sentence.split():
+        ident, buckets = _word(word)
+        out.update(buckets)
+        ids.append(ident)
+    ids.append(_EDGES[1])
+    out.update(_pairs(ids, 1))
+    inner = ids[1:-1]
+    out.update(_pairs(inner, 2))
+    out.update(_pairs(inner, 3))
     return out
 
 
-def windows(normalised: str) -> list[set[int]]:
-    """The buckets of each window of whole sentences (about WINDOW_WORDS words each, one
-    sentence shared with the next window); one window for a short message."""
-    sentences = [s for s in normalised.split(" . ") if s.strip()]
-    if sum(len(s.split()) for s in sentences) <= WINDOW_WORDS:
-        return [set().union(*map(_sentence, sentences))] if sentences else []
-    per = [(len(s.split()), _sentence(s)) for s in sentences]
-    out: list[set[int]] = []
+def probabilities(normalised: str, models: Sequence[Model]) -> list[float]:
+    """Each model's probability for a normalised text (0.0 for an empty one): of the whole
+    text when it has at most WINDOW_WORDS words, else the highest of any window of whole
+    sentences (about WINDOW_WORDS words each, one sentence shared with the next), so a risk
+    said in the middle of a diary is not diluted by the rest. A window's features are its
+    sentences' (a feature in two of its sentences counts twice: each sentence is summed
+    once, so a 4,096-character message costs one pass)."""
+    features = _features(normalised)
+    if not features:
+        return [0.0 for _model in models]
+    if len(features) == 1:
+        found = features[0][1]
+        root = math.sqrt(len(found))
+        return [_sigmoid(m.bias + sum(map(m.weights.__getitem__, found)) / root) for m in models]
+    per = []  # (words, features, each model's sum)
+    for size, found in features:
+        per.append((size, len(found), [sum(map(m.weights.__getitem__, found)) for m in models]))
+    best = [0.0 for _model in models]
     start = 0
     while start < len(per):
-        end, size = start, 0
+        end, size, count = start, 0, 0
+        totals = [0.0 for _model in models]
         while end < len(per) and (end == start or size + per[end][0] <= WINDOW_WORDS):
-            size += per[end][0]
+            size, count = size + per[end][0], count + per[end][1]
+            totals = [t + part for t, part in zip(totals, per[end][2], strict=True)]
             end += 1
-        out.append(set().union(*(b for _n, b in per[start:end])))
+        root = math.sqrt(count) if count else 1.0
+        for index, model in enumerate(models):
+            best[index] = max(best[index], _sigmoid(model.bias + totals[index] / root))
         if end >= len(per):
             break
         start = max(start + 1, end - 1)
-    return out
+    return best
 
 
-def _probability(weights: array[float], bias: float, buckets: set[int]) -> float:
-    scale = 1.0 / math.sqrt(len(buckets)) if buckets else 0.0
-    z = bias + scale * sum(weights[b] for b in buckets)
+@functools.lru_cache(maxsize=2)
+def _features(normalised: str) -> tuple[tuple[int, set[int]], ...]:
+    """(words, buckets): of the whole text when it has at most WINDOW_WORDS words, else of
+    each sentence. Cached for the last texts: the crisis model reads the same message
+    after the risk model, and only when needed. Callers never change what it returns."""
+    sentences = [s for s in normalised.split(" . ") if s.strip()]
+    sizes = [len(s.split()) for s in sentences]
+    if sum(sizes) <= WINDOW_WORDS:
+        return ((sum(sizes), set().union(*map(_sentence, sentences))),) if sentences else ()
+    return tuple(zip(sizes, map(_sentence, sentences), strict=True))
+
+
+def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -177,9 +228,8 @@ class Model:
         self.weights, self.bias = weights, bias
 
     def probability(self, normalised: str) -> float:
-        """The highest probability of any window of the text (0.0 for an empty one)."""
-        found = windows(normalised)
-        return max((_probability(self.weights, self.bias, b) for b in found), default=0.0)
+        """This model's probability for a normalised text (see `probabilities`)."""
+        return probabilities(normalised, [self])[0]
 
     def to_bytes(self) -> bytes:
         """The bias then the weights, float32 little-endian: the stored file's bytes."""
@@ -212,31 +262,34 @@ def model(path: Path = WEIGHTS_FILE) -> Model:
 
 @dataclass(frozen=True)
 class Scores:
-    """What the two models say of one message: `risk` and `crisis`, each 0..1 (the highest
-    of any window); `words`, the message's length in words; `pure`, True when it holds no
-    word of another language (a pattern's verdict is lowered only then: the models read
-    Spanish, so they say nothing of an English sentence beside a Spanish one)."""
+    """What the risk model says of one message: `risk`, 0..1 (the highest of any window);
+    `words`, the message's length in words; `pure`, True when it holds two Spanish words
+    and no word of another language (a pattern's verdict is lowered only then: the models
+    read Spanish, so they say nothing of an English sentence beside a Spanish one). The
+    crisis model is read only when a verdict needs it (`crisis`)."""
 
     risk: float
-    crisis: float
     words: int
     pure: bool
 
 
 def scores(normalised: str) -> Scores | None:
-    """Both models' scores for a normalised message, or None when it does not read as
+    """The risk model's scores for a normalised message, or None when it does not read as
     Spanish (then nothing here applies)."""
     words = normalised.split()
     if not looks_spanish(words):
         return None
-    found = windows(normalised)
-    risk, crisis = model(), model(CRISIS_FILE)
     return Scores(
-        max((_probability(risk.weights, risk.bias, b) for b in found), default=0.0),
-        max((_probability(crisis.weights, crisis.bias, b) for b in found), default=0.0),
+        probabilities(normalised, [model()])[0],
         len(words),
-        not any(word in _OTHERS for word in words),
+        # Two Spanish words at least: one ("mi", "la", "es") is also Italian or German.
+        sum(word in _SPANISH for word in words) >= 2 and not any(w in _OTHERS for w in words),
     )
+
+
+def crisis(normalised: str) -> float:
+    """The crisis model's probability for a normalised message, 0..1 (rule 4)."""
+    return probabilities(normalised, [model(CRISIS_FILE)])[0]
 
 
 def flags(normalised: str) -> bool:
@@ -265,7 +318,7 @@ def train(rows: Sequence[tuple[str, bool]], epochs: int = 30, l2: float = 1e-4) 
     for _epoch in range(epochs):
         order.shuffle(data)
         for buckets, scale, target in data:
-            z = bias + scale * sum(weights[b] for b in buckets)
+            z = bias + scale * sum(map(weights.__getitem__, buckets))
             error = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - target
             for b in buckets:
                 step = error * scale + l2 * weights[b]

@@ -1,10 +1,10 @@
 """The crisis screen's second reader for Spanish (dialogs/safety_model.py).
 
 What it promises: the stored weights are exactly what training on the labelled Spanish
-tables makes (so nobody can change one without the other); it reads only Spanish; its three
-rules (a concern where the patterns saw nothing, a pattern's verdict on a short message one
-level lower, a concern made a crisis) and nothing else change a verdict, and a pattern's
-crisis is never silenced; and it fits the tables it was trained on. Its honest figure is
+tables makes (so nobody can change one without the other); it reads only Spanish; its four
+rules (a concern where the patterns saw nothing, the other languages' lines alone not
+believed, a pattern's verdict on a short message one level lower, a concern made a crisis)
+and nothing else change a verdict; and it fits the tables it was trained on. Its honest figure is
 the newest blind Spanish holdout's, printed by bench/safety.py.
 """
 
@@ -91,28 +91,33 @@ def test_ordinary_spanish_stays_quiet() -> None:
         assert assess(text).level == "none", text
 
 
-def test_only_the_three_rules_change_a_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_four_rules_change_a_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
     """On every row of every Spanish table, the verdict with the models beside the patterns'
-    own: any change is one the rules allow for the scores, and no crisis becomes none."""
+    own: any change is one the rules allow for the scores."""
     texts = [text for text, _risky in _raw_rows()]
     with_model = [assess(text) for text in texts]
     scores = [safety_model.scores(normalise(text)) for text in texts]
+    crises = [safety_model.crisis(normalise(text)) for text in texts]
     monkeypatch.setattr(safety_model, "scores", lambda normalised: None)
     without = [assess(text) for text in texts]
     changed = 0
-    for text, got, plain, score in zip(texts, with_model, without, scores, strict=True):
+    for text, got, plain, score, crisis in zip(
+        texts, with_model, without, scores, crises, strict=True
+    ):
         if got == plain:
             continue
         changed += 1
         assert score is not None, text
         lowered = score.pure and score.words <= safety_model.WINDOW_WORDS
         lowered = lowered and score.risk < safety_model.VETO
-        if plain.level == "none":  # rule 1, maybe then rule 3
+        if plain.level == "none":  # rule 1, maybe then rule 4
             assert score.risk >= safety_model.THRESHOLD and got.families == ("model_es",), text
-            assert got.level == "concern" or score.crisis >= safety_model.CRISIS_THRESHOLD
-        elif got.level == "crisis":  # rule 3
-            assert plain.level == "concern" and score.crisis >= safety_model.CRISIS_THRESHOLD
-        else:  # rule 2: one level down
+            assert got.level == "concern" or crisis >= safety_model.CRISIS_THRESHOLD
+        elif got.level == "crisis":  # rule 4
+            assert plain.level == "concern" and crisis >= safety_model.CRISIS_THRESHOLD
+        elif plain.families == ("other_language",) and got.level == "none":  # rule 2
+            assert score.pure and score.risk < safety_model.OTHER_LINES, text
+        else:  # rule 3: one level down
             assert lowered and RANK[got.level] == RANK[plain.level] - 1, (text, got, plain)
     assert changed > 0  # the models do read these tables
 
@@ -120,11 +125,14 @@ def test_only_the_three_rules_change_a_verdict(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     ("text", "level"),
     [
-        # Rule 2: a method said as a joke about prices, a boss cutting someone short. The
-        # patterns read a crisis; the person is still asked, not ignored.
-        ("me corto las venas si vuelven a subir el precio del café 😂", "concern"),
-        ("ayer mi jefa me cortó en plena reunión", "concern"),
-        # Rule 3, and rules 1 and 3: a means and "tonight"; an overdose just taken, in
+        # Rule 2: only the other languages' lines read these (a method said as a joke about
+        # prices, a boss cutting someone short), and the model sees no risk.
+        ("me corto las venas si vuelven a subir el precio del café 😂", "none"),
+        ("ayer mi jefa me cortó en plena reunión", "none"),
+        # Rule 3: a Spanish pattern reads a crisis in a denial it has no line for; the
+        # person is still asked, not ignored.
+        ("ni loca pienso en matarme, tranqui", "concern"),
+        # Rule 4, and rules 1 and 4: a means and "tonight"; an overdose just taken, in
         # words the patterns have no line for.
         ("ya tengo la cuerda en el armario y esta noche se acaba todo", "crisis"),
         ("acabo de tomarme un bote entero de pastillas", "crisis"),
