@@ -1128,6 +1128,12 @@ def _read_again(risk: Risk, read: str) -> Risk:
     when the risk model scores it low; a short one the patterns flagged that it scores very
     low goes one level down (a crisis is still asked about); a concern the crisis model
     scores high is a crisis. Messages not in Spanish: as read."""
+    if (
+        risk.level == "crisis"
+        and risk.families != ("other_language",)
+        and read.count(" ") >= safety_model.WINDOW_WORDS
+    ):
+        return risk  # no rule can change it (rule 3 is for short messages): skip the scoring
     scores = safety_model.scores(read)
     if scores is None:
         return risk

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import random
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,14 +130,15 @@ _MASK32 = 0xFFFFFFFF
 _EDGES = (_hashed("w:<s>"), _hashed("w:</s>"))
 
 
-def _pairs(ids: Sequence[int], gap: int) -> Iterator[int]:
+def _pairs(ids: Sequence[int], gap: int) -> set[int]:
     """The buckets of the pairs of word ids `gap` apart (1: next to each other): integer
     mixing of two 32-bit ids, no string built per pair (a pair is most of a long message's
     features)."""
-    salt = gap * 0xC2B2AE35
-    shift = 32 - BITS
-    for a, b in zip(ids, ids[gap:], strict=False):
-        yield (((a * 0x9E3779B1 + b) * 0x85EBCA6B + salt) & _MASK32) >> shift
+    salt, shift = gap * 0xC2B2AE35, 32 - BITS
+    return {
+        (((a * 0x9E3779B1 + b) * 0x85EBCA6B + salt) & _MASK32) >> shift
+        for a, b in zip(ids, ids[gap:], strict=False)
+    }
 
 
 @functools.lru_cache(maxsize=4096)
@@ -154,17 +156,12 @@ def _word(word: str) -> tuple[int, tuple[int, ...]]:
 def _sentence(sentence: str) -> set[int]:
     """The buckets of one sentence: its words (above), word pairs (with the sentence's
     edges) and pairs one or two words apart."""
-    out: set[int] = set()
-    ids = [_EDGES[0]]
-    for word in sentence.split():
-        ident, buckets = _word(word)
-        out.update(buckets)
-        ids.append(ident)
-    ids.append(_EDGES[1])
-    out.update(_pairs(ids, 1))
-    inner = ids[1:-1]
-    out.update(_pairs(inner, 2))
-    out.update(_pairs(inner, 3))
+    entries = [_word(word) for word in sentence.split()]
+    out = set(itertools.chain.from_iterable(buckets for _id, buckets in entries))
+    inner = [ident for ident, _buckets in entries]
+    out |= _pairs([_EDGES[0], *inner, _EDGES[1]], 1)
+    out |= _pairs(inner, 2)
+    out |= _pairs(inner, 3)
     return out
 
 
