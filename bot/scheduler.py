@@ -41,8 +41,8 @@ for 100), so even a database 50 times slower finishes them inside the lease (if 
 did not, the person would be taken over after the lease, never sent twice). Each
 batch's fixed cost (a round trip, a commit) is what smaller batches pay more often;
 since a claim writes narrow `claims` rows instead of rewriting users rows (issue 15),
-1,000 due people take about 13 ms to claim in batches of 100 on SQLite and about
-22 ms on PostgreSQL, on a shared 2-core machine (bench/sweep.py prints the time;
+1,000 due people take about 15 ms to claim in batches of 100 on SQLite and about
+20 ms on PostgreSQL, on a shared 2-core machine (bench/sweep.py prints the time;
 docs/performance.md "The sweep" says where it went).
 
 The rules for what each kind does when due (follow-ups cleared and dropped when

@@ -132,6 +132,8 @@ class ClaimRow(SQLModel, table=True):
     deletes the row when it takes them, `release` when it failed; a crashed sweeper's row
     is simply overwritten by the next claim once `until` has passed. So the table holds
     only the batches in flight. No words, no contact: a row id, a kind and a time.
+    On PostgreSQL the table is UNLOGGED (migration 0011): a claim commits without a WAL
+    flush, and a database crash merely ends every hold in flight early.
     """
 
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it

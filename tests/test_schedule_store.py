@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, text
 from sqlmodel import Session
 
 from bot.core import Bridges
@@ -557,6 +557,31 @@ def test_a_held_person_is_taken_only_with_their_claims_hold(bridges: Bridges) ->
     assert [r["id"] for r in outbox_rows(engine)] == [p.id for p in work.pending]
     assert claim_rows(engine) == {}  # the turn ended the claim in its transaction
     assert not run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at)).taken
+
+
+def test_holds_lost_with_the_claims_table_are_over_and_nobody_is_taken_twice(
+    bridges: Bridges,
+) -> None:
+    """On PostgreSQL `claims` is UNLOGGED: after a database crash it comes back empty.
+    A turn whose claim row is gone takes no one; the next claim takes them, once."""
+    engine = bridges.store.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            persistence = conn.execute(
+                text("SELECT relpersistence FROM pg_class WHERE oid = 'claims'::regclass")
+            ).scalar_one()
+        assert persistence == "u"
+    (uid,) = add_users(engine, 1, next_checkin_at=at(-10), **FRESH)
+    key = UserKey("telegram", row_external_id(engine, uid))
+    (person,) = claim(engine).held
+    with engine.begin() as conn:
+        conn.execute(delete(CLAIMS))  # what a crash of PostgreSQL leaves
+    lost = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at))
+    assert not lost.taken and outbox_rows(engine) == []
+    (again,) = claim(engine, NOW + timedelta(seconds=1)).held
+    later = NOW + timedelta(seconds=1) + CLAIM_LEASE
+    assert run_due(bridges, key, "checkin", NOW, Hold(later, again.due_at)).taken
+    assert len(outbox_rows(engine)) == 1 and claim_rows(engine) == {}
 
 
 def test_deleting_a_person_deletes_their_claims(bridges: Bridges) -> None:
