@@ -66,6 +66,7 @@ TRAINING_FILES = (
     "safety_holdout_es_5.yaml",
     "safety_train_es.yaml",  # written for training, with many ordinary rows sharing risk words
     "safety_train_es_ordinary.yaml",  # what lonely, sad, self-critical people write in dialogs
+    "safety_train_es_coping.yaml",  # the kind words, plans and reasons typed into a kit or plan
 )
 # Thresholds, chosen on the third and fourth Spanish holdouts with the models trained
 # without them (the figures are in docs/safety.md). THRESHOLD: from which a message the

@@ -87,6 +87,12 @@ def test_ordinary_spanish_stays_quiet() -> None:
         "la gente solo me habla cuando necesita algo",
         "echo de menos a mis amigos del pueblo",
         "hoy lloré en el metro sin saber por qué",
+        # Kind words and plans typed into a calm kit or a safety plan.
+        "Esto es una ola. Pasa.",
+        "mañana será otro día",
+        "aguanta, que la tormenta se va",
+        "cuando empiezo a no contestar a nadie",
+        "darle las pastillas a mi tía para que me las guarde",
     ):
         assert assess(text).level == "none", text
 
