@@ -8,8 +8,11 @@ tests/data/safety_handed.tsv (label crisis/non/other, category, text: a quarter 
 outside set the issue is judged on) and the holdouts, when they exist (the Spanish one,
 tests/data/safety_holdout_es.yaml, was written blind after the first Spanish freeze and guided
 round 2; safety_holdout_es_2.yaml, written blind before round 2 was run on it, guided round 3;
-safety_holdout_es_3.yaml, written blind before round 3 was run on it, is the honest Spanish
-estimate).
+safety_holdout_es_3.yaml, written blind before round 3 was run on it, and
+safety_holdout_es_4.yaml, written blind before the second reader was run on it, chose the
+second reader's thresholds; safety_holdout_es_5.yaml guided its rule 2; all three were then
+trained on; safety_holdout_es_6.yaml, written blind before the final second reader was run
+on it, is the honest Spanish estimate).
 Each was written after a freeze of the patterns by someone who had not read them, and
 none is ever tuned on; the newest (tests/data/safety_holdout_3.yaml) is the honest estimate.
 The older ones (safety_holdout_2.yaml, safety_holdout.yaml) had their per-family figures
@@ -48,8 +51,23 @@ TABLE = ROOT / "tests" / "data" / "crisis_phrases.yaml"
 TABLE_ES = ROOT / "tests" / "data" / "crisis_phrases_es.yaml"
 HOLDOUTS_ES = (
     (
+        ROOT / "tests" / "data" / "safety_holdout_es_6.yaml",
+        "SPANISH HOLDOUT 6 (tests/data/safety_holdout_es_6.yaml): the honest Spanish estimate",
+    ),
+    (
+        ROOT / "tests" / "data" / "safety_holdout_es_5.yaml",
+        "Spanish holdout 5 (tests/data/safety_holdout_es_5.yaml): its failures guided the "
+        "second reader's rule 2, then trained on, so no longer blind",
+    ),
+    (
+        ROOT / "tests" / "data" / "safety_holdout_es_4.yaml",
+        "Spanish holdout 4 (tests/data/safety_holdout_es_4.yaml): chose the second reader's "
+        "rules 2 and 3, then trained on, so no longer blind",
+    ),
+    (
         ROOT / "tests" / "data" / "safety_holdout_es_3.yaml",
-        "SPANISH HOLDOUT 3 (tests/data/safety_holdout_es_3.yaml): the honest Spanish estimate",
+        "Spanish holdout 3 (tests/data/safety_holdout_es_3.yaml): the second reader was chosen "
+        "on it, then trained on it, so no longer blind",
     ),
     (
         ROOT / "tests" / "data" / "safety_holdout_es_2.yaml",
@@ -142,6 +160,15 @@ def headline(rows: list[dict]) -> None:
         hits, total = sum(map(counts, risks)), len(risks)
         share = f"{hits / total:6.1%} ({hits}/{total})" if total else "     -"
         print(f"    {label:37} {share}")
+    # The Spanish second reader (dialogs/safety_model.py) speaks only where the patterns
+    # saw nothing: what it added, apart.
+    model = [(row, r) for row, r in got if r.families == ("model_es",)]
+    if model:
+        risky = sum(row["level"] != "none" for row, _r in model)
+        print(
+            f"    {'of these, by the second reader alone':37} {risky} at risk caught, "
+            f"{len(model) - risky} ordinary raising concern"
+        )
 
 
 def load_table(path: Path = TABLE) -> list[dict]:

@@ -4,27 +4,28 @@ The sweep (bot/scheduler.py) claims due people a batch at a time
 (storage.schedule_store.claim_due). `settle` below is what the claim runs on each
 row: the rules of `plan`, in one pass. Someone for whom no turn runs (a check-in missed
 by hours, a pause, a nudge held back, a follow-up 12 hours late, a console person) is
-moved to their next time right there, in the claim's transaction, and is done. The
-others are held (their due column holds the claim's `until`, a `Hold`), and the sweep
-hands each to `run_due`, which runs `StateStore.run_turn` with this module's hooks
+moved to their next time right after the claim, and is done. The others are held (a
+`claims` row holds them until the claim's `until`, a `Hold`), and the sweep hands each
+to `run_due`, which runs `StateStore.run_turn` with this module's hooks
 (storage.repository.TurnHooks), `seen=False` (the person did not write). In that
 single transaction, under the person's row lock:
 
-1. `claim`: read the due time again. If it still holds this sweeper's `until`, the
-   claim is ours and the time it took is the `Hold`'s; if it is due (not claimed, as
-   when `run_due` is called without a hold) it is taken as it stands. Otherwise stop:
-   nothing is written (another sweeper took it after the claim passed, they changed
-   their check-in time, they blocked the bot). Then move it on (`plan` below says to
-   what) and decide again, on the locked row, whether a turn runs. When it does not,
-   only the moved due time is committed.
+1. `claim`: end this sweeper's claim (storage.schedule_store.end_hold deletes its row
+   if it still holds this claim's `until`) and read the due time again. If the claim
+   was ours and the due time is still the one it took, go on; with no hold (as when
+   `run_due` is called directly), a due time that is due and that no claim holds is
+   taken as it stands. Otherwise stop: nothing else is written (another sweeper took
+   them over after the claim passed, they changed their check-in time, they blocked the
+   bot). Then move it on (`plan` below says to what) and decide again, on the locked
+   row, whether a turn runs. When it does not, only the moved due time is committed.
 2. `decide`: the dialog manager's `Due(kind, soft=...)` turn, rendered.
    A check-in or nudge that says something adds one to `unanswered`.
 3. `after`: the rendered replies go to the outbox (origin = kind).
 
-The commit makes the moved time and the outbox rows durable together; the
-caller hands `pending` to the sender only after it. A crash before the commit
+The commit makes the moved time, the ended claim and the outbox rows durable together;
+the caller hands `pending` to the sender only after it. A crash before the commit
 leaves the person held until the claim's `until` passes (then any sweep takes them;
-the sweep puts them back at once when their transaction merely failed); a crash after
+the sweep releases them at once when their transaction merely failed); a crash after
 it leaves the rows in the outbox, which the sender (or, after a restart, the outbox
 recovery in bot/intake.py) delivers. A sender never repeats a check-in, nudge or
 follow-up on an ambiguous timeout (bot/sender.py).
@@ -65,7 +66,16 @@ from dialogs.schedule import (
 )
 from storage import outbox
 from storage.repository import UserKey
-from storage.schedule_store import DuePerson, Kind, Settle, due_at, due_person, move_due
+from storage.schedule_store import (
+    DuePerson,
+    Kind,
+    Settle,
+    due_at,
+    due_person,
+    end_hold,
+    is_held,
+    move_due,
+)
 from storage.tables import User
 
 # A crisis follow-up later than this (downtime) is dropped rather than sent: by then it
@@ -211,8 +221,8 @@ def settle(
     the next time if none does), by `plan`'s rules (the next time only computed for those
     with no turn: the others' is planned in their turn); `settled` is told of each person moved on
     with no turn. A rule that raises counts as "a turn runs": the person is then held
-    and taken alone by `run_due`, where an error stays theirs instead of undoing the
-    whole batch's claim."""
+    and taken alone by `run_due`, where an error stays theirs instead of leaving the
+    whole batch held until the claim passes."""
 
     def decide(person: DuePerson) -> tuple[bool, datetime | None]:
         try:
@@ -234,8 +244,8 @@ def settle(
 class Hold:
     """A claim this sweeper holds on a person (storage.schedule_store.claim_due)."""
 
-    until: datetime  # what their due column holds while the claim is this sweeper's (UTC)
-    due_at: datetime  # the due time the claim took: what lateness is counted from (UTC)
+    until: datetime  # what their claims row holds while the claim is this sweeper's (UTC)
+    due_at: datetime  # the due time the claim took: their due column still holds it (UTC)
 
 
 class DueTurn:
@@ -267,18 +277,26 @@ class DueTurn:
     # --- storage.repository.TurnHooks ----------------------------------------
 
     def claim(self, conn: Connection, user: User | None) -> bool:
-        """Under the person's lock: if their time of this kind is still this sweeper's hold, or
-        due, move it on (kept whether a turn runs or not). True if a turn runs now; False if
-        it was neither, they are inactive, or the plan says nothing goes now.
+        """Under the person's lock: if this sweeper's claim still holds them (its row is
+        deleted here) and their time of this kind is still the one it took, or, with no
+        hold, if it is due and no claim holds it, move it on (kept whether a turn runs or
+        not). True if a turn runs now; False if it was neither, they are inactive, or the
+        plan says nothing goes now.
         """
         self._reset()  # run_turn may retry the whole transaction
-        if user is None or not user.active:
+        if user is None:
+            return False
+        assert user.id is not None
+        ours = self.hold is not None and end_hold(conn, user.id, self.kind, self.hold.until)
+        if not user.active:
             return False
         due = due_at(user, self.kind)
-        if due is not None and self.hold is not None and due == self.hold.until:
-            due = self.hold.due_at  # still our claim: decide on the time it took
-        elif due is None or due > self.now:
-            return False  # taken by someone else, moved, or not due: nothing
+        if self.hold is not None:
+            if not ours or due != self.hold.due_at:
+                return False  # released, taken over after the claim passed, or moved since
+        elif due is None or due > self.now or is_held(conn, user.id, self.kind, self.now):
+            return False  # not due, or a sweeper's claim holds it: nothing
+        assert due is not None
         person = due_person(user, due)
         self.plan = plan(self.kind, person, self.now)
         # On the locked ORM row: committed with this transaction, whether a turn runs

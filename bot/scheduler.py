@@ -4,12 +4,14 @@ claim them a batch at a time, and queue each one's message in a transaction of t
 One repeating JobQueue job (APScheduler) runs `Sweeper.sweep`. For each kind in
 turn (follow-ups first: after a crisis screen they matter most, then check-ins,
 then nudges, then reminders) it claims up to `batch` due people, oldest first
-(storage.schedule_store.claim_due: one SELECT, the rules in one pass, one
-executemany UPDATE, in one short transaction). People for whom no turn runs are
-moved to their next time in that claim and are done; the rest are held until the
-claim's lease (`CLAIM_LEASE`) passes. Then each held person is taken in a single
-transaction of their own (bot/due_turn.py): under their row lock it checks the
-hold is still this sweeper's, moves the time on, runs the dialog manager's
+(storage.schedule_store.claim_due: one short transaction reads the page and writes
+one narrow `claims` row per person, on PostgreSQL in one statement; then the rules
+in one pass). People for whom no turn runs are moved to their next time right after
+and are done; the rest are held until the claim's lease (`CLAIM_LEASE`) passes.
+Then each held person is taken in a single transaction of their own
+(bot/due_turn.py): under their row lock it ends the hold if it is still this
+sweeper's, checks their due time is the one claimed, moves it on, runs the dialog
+manager's
 `Due(kind)` turn and writes the replies to the outbox. Only after that commit are
 the rows handed to the sender (bot/sender.py), which delivers them per chat, in
 order, with retries, and marks people who blocked the bot inactive. The sweep
@@ -22,9 +24,10 @@ a crash at any instant either leaves them held, and due again once the lease pas
 (any sweeper, here after a restart or another replica, takes them), or has committed
 both their moved time and their outbox rows (the sender, or after a restart the
 outbox recovery in bot/intake.py, delivers them). Two sweepers never double: a
-held row is not due for anyone else, PostgreSQL skips rows another claim has
-locked, and a person's transaction goes on only if their column still holds this
-sweeper's hold. A person whose transaction fails is put back at once
+claim row is taken over only once its `until` has passed (the INSERT's ON CONFLICT
+... WHERE, checked against the newest committed row), and a person's transaction
+goes on only if it ended this sweeper's own claim row and their due time is still
+the one claimed. A person whose transaction fails is released at once
 (storage.schedule_store.release) and tried again at the next sweep, not within
 this one (the next batch starts behind this one).
 
@@ -36,10 +39,11 @@ about 3 s of sending at Telegram's 30 messages a second, so a crash delays a few
 seconds' worth of them by 30 s. A batch's turns take about 3 ms each on SQLite (0.3 s
 for 100), so even a database 50 times slower finishes them inside the lease (if one
 did not, the person would be taken over after the lease, never sent twice). Each
-batch is a transaction, and its fixed cost (the commit, the query) is what smaller
-batches pay more often: on a loaded 2-core machine 1,000 due people took about 74 ms
-of CPU to claim in batches of 50, 54 ms in 100s, 38 ms in one batch (bench/sweep.py
-prints the time).
+batch's fixed cost (a round trip, a commit) is what smaller batches pay more often;
+since a claim writes narrow `claims` rows instead of rewriting users rows (issue 15),
+1,000 due people take about 15 ms to claim in batches of 100 on SQLite and about
+20 ms on PostgreSQL, on a shared 2-core machine (bench/sweep.py prints the time;
+docs/performance.md "The sweep" says where it went).
 
 The rules for what each kind does when due (follow-ups cleared and dropped when
 FOLLOWUP_STALE late; check-ins skipped when missed by hours or paused; nudges

@@ -13,8 +13,11 @@ Beside the wordings, a structural reader (_field_hits) combines fields of words 
 (a sign of ending, a means, "now", a time, a decision, a goodbye...), so that new wordings
 of a plan, a goodbye or a lethal question are read by their shape; quoted or reported words
 count for the person quoted, a self-frame ("(me)") for the writer; recovery told as past
-and hyperbole about ordinary things are lowered. Pure Python and regular expressions; no
-model, no I/O after import.
+and hyperbole about ordinary things are lowered. When the patterns see nothing in a message
+that reads as Spanish, a second reader (dialogs/safety_model.py, a small linear model trained
+on the labelled Spanish tables) may still make it a concern: Spanish phrasings vary more than
+any list the project could write (docs/safety.md). Pure Python; no I/O after import but
+reading that model's weights on the first Spanish message it is needed for.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from re import _constants as _C  # type: ignore[attr-defined]
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
-from dialogs import safety_es
+from dialogs import safety_es, safety_model
 from dialogs.yaml_data import load_yaml
 
 PATTERNS_FILE = Path(__file__).parent / "data" / "crisis_patterns.yaml"
@@ -1049,6 +1052,7 @@ def _assess(text: str) -> Risk:
         if found:
             hits, read = found, spelling
             break
+    seen = bool(hits)  # the patterns saw something (even if the frames below drop it)
     emoji = _RISK_EMOJI_SET.intersection(text)
     if emoji and not any(h.level == "crisis" for h in hits) and _emoji_alone(text):
         hits.append(_Hit("emoji", "concern", "self"))
@@ -1102,7 +1106,9 @@ def _assess(text: str) -> Risk:
         if laughing and hit.level == "crisis" and hit.family in _JOKE_LOWERS:
             hit.level = "concern"
     if not hits:
-        return Risk(abuse=True) if abuse else NO_RISK
+        if seen:
+            return Risk(abuse=True) if abuse else NO_RISK  # the frames explained it away
+        return _read_again(Risk(abuse=True) if abuse else NO_RISK, read)
     level = max((h.level for h in hits), key=_RANK.__getitem__)
     subject: Subject = "self"
     if (
@@ -1112,7 +1118,49 @@ def _assess(text: str) -> Risk:
     ):
         subject = "other"
     families = tuple(sorted({h.family for h in hits}))
-    return Risk(level, subject, families, abuse)
+    return _read_again(Risk(level, subject, families, abuse), read)
+
+
+def _read_again(risk: Risk, read: str) -> Risk:
+    """The Spanish second reader's rules (dialogs/safety_model.py, docs/safety.md): a
+    message the patterns let through (no negation or idiom of theirs in it) that the risk
+    model scores high is a concern; one only the other languages' lines flagged is dropped
+    when the risk model scores it low; a short one the patterns flagged that it scores very
+    low goes one level down (a crisis is still asked about); a concern the crisis model
+    scores high is a crisis. Messages not in Spanish: as read."""
+    if (
+        risk.level == "crisis"
+        and risk.families != ("other_language",)
+        and read.count(" ") >= safety_model.WINDOW_WORDS
+    ):
+        return risk  # no rule can change it (rule 3 is for short messages): skip the scoring
+    scores = safety_model.scores(read)
+    if scores is None:
+        return risk
+    if risk.level == "none":
+        if scores.risk < safety_model.THRESHOLD or _REMOVALS.search(read):
+            return risk  # a negation or an idiom the patterns know is theirs to judge
+        risk = Risk("concern", "self", ("model_es",), risk.abuse)
+    elif (
+        scores.pure
+        and risk.families == ("other_language",)
+        and scores.risk < safety_model.OTHER_LINES
+    ):
+        # Only the other languages' lines read it (written before the Spanish screen, they
+        # know no Spanish negation or idiom: "ni se me pasa por la cabeza matarme") and the
+        # Spanish model does not see risk in it.
+        return Risk(abuse=risk.abuse)
+    elif (
+        scores.pure
+        and scores.words <= safety_model.WINDOW_WORDS
+        and scores.risk < safety_model.VETO
+    ):
+        if risk.level == "concern":
+            return Risk(abuse=risk.abuse)
+        risk = replace(risk, level="concern")
+    if risk.level == "concern" and safety_model.crisis(read) >= safety_model.CRISIS_THRESHOLD:
+        risk = replace(risk, level="crisis")
+    return risk
 
 
 # A skull said as laughter ("me quiero morir 💀 se me cayó el celu", decision D2 of the

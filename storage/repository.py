@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
-from storage.tables import Conversation, RecordRow, User
+from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
 # Read at the start of a Telegram person's turn, in one query ({kind: how many newest}):
@@ -368,6 +368,7 @@ _FIND = (
 )
 USERS: Table = User.__table__
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+CLAIMS: Table = ClaimRow.__table__
 # A turn reads and writes with Core, not the ORM: a Session's identity map, unit of work and
 # attribute events cost more than the few statements a turn needs (issue 15's profile).
 _LOCK = (
@@ -708,6 +709,7 @@ class StateStore:
     def _erase(self, conn: Connection, user_id: int) -> None:
         conn.execute(delete(RECORDS).where(RECORDS.c.user_id == user_id))
         conn.execute(delete(CONVERSATIONS).where(CONVERSATIONS.c.user_id == user_id))
+        conn.execute(delete(CLAIMS).where(CLAIMS.c.user_id == user_id))  # no foreign key
         conn.execute(delete(USERS).where(USERS.c.id == user_id))
 
     def counts(self) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    String,
     UniqueConstraint,
     text,
     true,
@@ -43,30 +44,18 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_users_channel_ext"),
-        # Partial: the sweep only ever looks for rows that have a due time.
-        Index(
-            "ix_users_next_checkin_at",
-            "next_checkin_at",
-            postgresql_where=text("next_checkin_at IS NOT NULL"),
-            sqlite_where=text("next_checkin_at IS NOT NULL"),
-        ),
-        Index(
-            "ix_users_next_nudge_at",
-            "next_nudge_at",
-            postgresql_where=text("next_nudge_at IS NOT NULL"),
-            sqlite_where=text("next_nudge_at IS NOT NULL"),
-        ),
-        Index(
-            "ix_users_next_reminder_at",
-            "next_reminder_at",
-            postgresql_where=text("next_reminder_at IS NOT NULL"),
-            sqlite_where=text("next_reminder_at IS NOT NULL"),
-        ),
-        Index(
-            "ix_users_followup_at",
-            "followup_at",
-            postgresql_where=text("followup_at IS NOT NULL"),
-            sqlite_where=text("followup_at IS NOT NULL"),
+        # Partial: the sweep only ever looks for rows that have a due time. With the id: a
+        # claim reads a page in (due time, id) order, so PostgreSQL stops after the page
+        # instead of sorting every row due at the same instant (issue 15).
+        *(
+            Index(
+                f"ix_users_{name}",
+                name,
+                "id",
+                postgresql_where=text(f"{name} IS NOT NULL"),
+                sqlite_where=text(f"{name} IS NOT NULL"),
+            )
+            for name in ("next_checkin_at", "next_nudge_at", "next_reminder_at", "followup_at")
         ),
     )
 
@@ -132,6 +121,31 @@ class User(SQLModel, table=True):
     active: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )
+
+
+class ClaimRow(SQLModel, table=True):
+    """A sweeper's hold on one person's due check-in, nudge, follow-up or reminder (issue 15).
+
+    Written by a claim (storage/schedule_store.py `claim_due`), one narrow row per held
+    person, instead of rewriting their wide `users` row: while `until` has not passed, no
+    sweeper claims that person's `kind` again. Their own transaction (bot/due_turn.py)
+    deletes the row when it takes them, `release` when it failed; a crashed sweeper's row
+    is simply overwritten by the next claim once `until` has passed. So the table holds
+    only the batches in flight. No words, no contact: a row id, a kind and a time.
+    On PostgreSQL the table is UNLOGGED (migration 0011): a claim commits without a WAL
+    flush, and a database crash merely ends every hold in flight early.
+    """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "claims"
+
+    # No foreign key: checking one per held person costs PostgreSQL more than the rest of
+    # the claim's INSERT. Deleting a person deletes their claims (storage.repository).
+    user_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    kind: str = Field(sa_column=Column(String(8), primary_key=True))  # "checkin", "nudge"...
+    until: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class Conversation(SQLModel, table=True):

@@ -505,6 +505,22 @@ def test_a_recent_act_puts_the_emergency_number_first(typed: str) -> None:
     assert text.count("112") == 1  # the helplines leave theirs out
 
 
+def test_safe_after_a_recent_act_still_says_to_get_checked() -> None:
+    """ "I'm safe" after an overdose is not the end of it: the reply says a doctor may still
+    be needed, with the emergency number; after a crisis without an act it does not."""
+    after_act = run(
+        run(member(Frame("menu", "main")), Text(ACT)).state, press("crisis", "ask", "safe")
+    )
+    assert templates(after_act)[0] == "crisis/safe"
+    text = rendered(after_act)
+    assert text.startswith("<b>Even if you feel okay now,") and "112" in text, text
+    plain = run(
+        run(member(Frame("menu", "main")), Text(CRISIS)).state, press("crisis", "ask", "safe")
+    )
+    assert templates(plain)[0] == "crisis/safe"
+    assert rendered(plain).startswith("I'm glad you're safe right now."), rendered(plain)
+
+
 def test_a_crisis_without_an_act_is_not_urgent() -> None:
     turn = run(member(Frame("menu", "main")), Text(CRISIS))
     assert turn.state.top is not None and "urgent" not in turn.state.top.slots
@@ -659,6 +675,13 @@ def test_kept_words_sent_again_in_the_same_step_do_not_set_off_the_crisis_again(
         ("I want to die", ("active_ideation",), False),
         ("what amount of paracetamol is fatal", ("lethal_question",), False),
         ("it took all day and I want to disappear", ("passive",), False),
+        ("me tomé veinte pastillas hace una hora", ("model_es",), True),
+        ("me eché un montón de pastillas hace rato", (), True),
+        ("me bebí un bote de lejía", (), True),
+        ("tomé cloro, me arde la garganta", (), True),
+        ("me corté y no para de sangrar", (), True),
+        ("me quiero morir", ("active_ideation",), False),
+        ("cuántas pastillas hacen falta para no despertar", ("lethal_question",), False),
     ],
 )  # fmt: skip
 def test_what_counts_as_a_recent_act(text: str, families: tuple[str, ...], act: bool) -> None:

@@ -49,7 +49,7 @@ def test_the_spanish_table_is_well_formed_with_150_phrasings_by_family() -> None
     assert len(texts) >= 150
     for row in PHRASES:
         assert set(row) <= KEYS, row
-        assert row.get("origin", "es_r2") in ("es_r2", "es_r3"), row
+        assert row.get("origin", "es_r2") in ("es_r2", "es_r3", "es_r4"), row
         assert row["level"] in RANK and row["text"].strip(), row
         assert row.get("subject", "self") in ("self", "other"), row
         assert row["family"] in FAMILIES, row
@@ -110,6 +110,12 @@ def test_every_spanish_row_meets_its_level_subject_and_abuse(row: dict) -> None:
         # D8: everyday words.
         ("me corto el pelo mañana y me tiro a la piscina del hotel", "none"),
         ("se me acabaron las pastillas para la tensión", "none"),
+        # A poison or a caustic swallowed is an act; poured or bought, it is cleaning.
+        ("me bebí la lejía", "crisis"),
+        ("me tomé cloro", "crisis"),
+        ("bebí lejía hace un rato", "crisis"),
+        ("le eché cloro a la piscina", "none"),
+        ("compré veneno para las cucarachas", "none"),
         ("me despido, que me voy a dormir", "none"),
     ],
 )

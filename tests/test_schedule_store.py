@@ -14,16 +14,18 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as time_of_day
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, text
 from sqlmodel import Session
 
 from bot.core import Bridges
 from bot.due_turn import DueTurn, Hold, run_due, settle
 from bot.scheduler import CLAIM_LEASE, Sweeper
-from dialogs.model import Frame, Profile, Reply, Turn, UserState
+from dialogs.model import ForgetMe, Frame, Profile, Reply, Turn, UserState
 from storage.repository import StateStore, UserKey
 from storage.schedule_store import (
     Claimed,
@@ -38,11 +40,12 @@ from storage.schedule_store import (
     release,
     set_next,
 )
-from storage.tables import OutboxRow, User
+from storage.tables import ClaimRow, OutboxRow, User
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 USERS = User.__table__
 OUTBOX = OutboxRow.__table__
+CLAIMS = ClaimRow.__table__
 
 
 def at(minutes: float) -> datetime:
@@ -383,7 +386,7 @@ def test_two_sweepers_take_each_of_200_due_people_exactly_once(db_url: str) -> N
             bridges.close()
 
 
-# --- claiming a batch: one SELECT, one executemany ---------------------------------
+# --- claiming a batch: one narrow claim row each -----------------------------------
 
 UNTIL = NOW + CLAIM_LEASE
 TOMORROW_0750 = datetime(2026, 3, 2, 7, 50, tzinfo=UTC)
@@ -405,6 +408,13 @@ def claim(
     return claim_due(engine, "checkin", now, hold, settle("checkin", now), limit, after)
 
 
+def claim_rows(engine: Engine) -> dict[tuple[int, str], datetime]:
+    """{(user id, kind): until} of every claim row."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(CLAIMS.c.user_id, CLAIMS.c.kind, CLAIMS.c.until)).all()
+    return {(r[0], r[1]): r[2].replace(tzinfo=r[2].tzinfo or UTC) for r in rows}
+
+
 def test_a_claim_holds_those_whose_turn_runs_and_moves_the_others_on(db_engine: Engine) -> None:
     fresh = add_users(db_engine, 3, next_checkin_at=at(-10), **FRESH)
     stale = add_users(db_engine, 1, next_checkin_at=at(-300), **{**FRESH, "checkin_time": "03:00"})
@@ -413,19 +423,60 @@ def test_a_claim_holds_those_whose_turn_runs_and_moves_the_others_on(db_engine: 
 
     claimed = claim(db_engine)
     assert [p.user_id for p in claimed.held] == fresh
-    assert {p.due_at for p in claimed.held} == {at(-10)}  # the time taken, not the hold
-    assert (claimed.settled, claimed.count, claimed.last) == (1, 4, (at(-10), fresh[-1]))
+    assert {p.due_at for p in claimed.held} == {at(-10)}  # the time taken
+    assert (claimed.settled, claimed.elsewhere, claimed.count) == (1, 0, 4)
+    assert claimed.last == (at(-10), fresh[-1])
+    # Held by one narrow row each; their users rows are not written.
+    assert claim_rows(db_engine) == {(u, "checkin"): UNTIL for u in fresh}
     times = due_times(db_engine)
-    assert [times[u] for u in fresh] == [UNTIL] * 3  # held: no one's due before UNTIL
+    assert [times[u] for u in fresh] == [at(-10)] * 3
     assert times[stale[0]] == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # missed: moved on
     assert (times[blocked[0]], times[later[0]]) == (at(-10), at(5))  # untouched
+    assert due_candidates(db_engine, "checkin", NOW) == []  # held: not due for anyone
 
-    assert claim(db_engine, NOW + timedelta(seconds=29)).count == 0  # held for everyone
+    # Until the hold passes, another claim reads them but holds no one.
+    before = claim(db_engine, NOW + timedelta(seconds=29))
+    assert (before.held, before.settled, before.elsewhere) == ([], 0, 3)
+    assert claim_rows(db_engine) == {(u, "checkin"): UNTIL for u in fresh}
     # A crash left them held: once the hold passes, any sweeper claims them again.
     again = claim(db_engine, UNTIL)
-    assert [p.user_id for p in again.held] == fresh and {p.due_at for p in again.held} == {UNTIL}
+    assert [p.user_id for p in again.held] == fresh and {p.due_at for p in again.held} == {at(-10)}
+    assert claim_rows(db_engine) == {(u, "checkin"): UNTIL + CLAIM_LEASE for u in fresh}
     with pytest.raises(ValueError):
         claim(db_engine, until=NOW)
+
+
+def test_a_crash_holds_at_most_one_batch(db_engine: Engine) -> None:
+    ids = add_users(db_engine, 5, next_checkin_at=at(-10), **FRESH)
+    assert [p.user_id for p in claim(db_engine, limit=2).held] == ids[:2]  # then "killed"
+    assert set(claim_rows(db_engine)) == {(u, "checkin") for u in ids[:2]}
+    rest = claim(db_engine, NOW + timedelta(seconds=1))
+    assert [p.user_id for p in rest.held] == ids[2:] and rest.elsewhere == 2
+
+
+def test_someone_another_sweeper_holds_is_read_but_not_taken_until_its_hold_passes(
+    db_engine: Engine,
+) -> None:
+    """The INSERT takes over a claim row only once its `until` has passed: what keeps a
+    claim whose read did not see another's (PostgreSQL: a snapshot taken just before the
+    other committed) from holding the same person."""
+    ids = add_users(db_engine, 3, next_checkin_at=at(-10), **FRESH)
+    theirs = UNTIL + timedelta(seconds=5)
+    with db_engine.begin() as conn:
+        conn.execute(insert(CLAIMS).values(user_id=ids[1], kind="checkin", until=theirs))
+        # A passed claim on someone else (a crash long ago): taken over.
+        conn.execute(insert(CLAIMS).values(user_id=ids[2], kind="checkin", until=at(-1)))
+    claimed = claim_due(db_engine, "checkin", NOW, UNTIL, settle("checkin", NOW), 50, (at(-20), 0))
+    assert [p.user_id for p in claimed.held] == [ids[0], ids[2]] and claimed.elsewhere == 1
+    assert claim_rows(db_engine) == {
+        (ids[0], "checkin"): UNTIL, (ids[1], "checkin"): theirs, (ids[2], "checkin"): UNTIL
+    }  # fmt: skip
+    # A nudge claim is a claim of its own.
+    assert (
+        claim_due(db_engine, "nudge", NOW, UNTIL, settle("nudge", NOW), 50).count == 0
+    )  # (none has a nudge planned)
+    taken = claim(db_engine, theirs)
+    assert [p.user_id for p in taken.held] == ids  # every hold has passed by then
 
 
 def test_claims_come_in_pages_that_start_behind_the_last(db_engine: Engine) -> None:
@@ -438,13 +489,51 @@ def test_claims_come_in_pages_that_start_behind_the_last(db_engine: Engine) -> N
     assert claim(db_engine, limit=0).count == 0
 
 
-def test_release_puts_back_only_those_still_held_by_that_claim(db_engine: Engine) -> None:
+def test_release_ends_only_that_claims_holds(db_engine: Engine) -> None:
     ids = add_users(db_engine, 3, next_checkin_at=at(-10), **FRESH)
     held = claim(db_engine).held
-    set_next(db_engine, ids[1], "checkin", at(60))  # their turn moved it meanwhile
+    with db_engine.begin() as conn:  # another sweeper took ids[1] over (after ours passed)
+        conn.execute(
+            CLAIMS.update().where(CLAIMS.c.user_id == ids[1]).values(until=UNTIL + CLAIM_LEASE)
+        )
     assert release(db_engine, "checkin", UNTIL, held) == 2
-    assert [due_times(db_engine)[u] for u in ids] == [at(-10), at(60), at(-10)]
+    assert claim_rows(db_engine) == {(ids[1], "checkin"): UNTIL + CLAIM_LEASE}
+    assert [due_times(db_engine)[u] for u in ids] == [at(-10)] * 3  # never written
     assert release(db_engine, "checkin", UNTIL, held) == 0
+    assert [p.user_id for p in claim(db_engine, NOW + timedelta(seconds=1)).held] == [
+        ids[0],
+        ids[2],
+    ]  # due again at once
+
+
+def test_people_moved_on_are_not_moved_over_a_time_their_own_turn_set(db_engine: Engine) -> None:
+    """People with no turn are moved after their hold is committed; if their own turn
+    planned them meanwhile, that time stands (and the hold still ends)."""
+    (uid,) = add_users(db_engine, 1, next_checkin_at=at(-300), **FRESH)  # stale: no turn
+    rules = settle("checkin", NOW)
+
+    def meanwhile(person: DuePerson) -> tuple[bool, datetime | None]:
+        set_next(db_engine, person.user_id, "checkin", at(90))  # their turn, between the two
+        return rules(person)
+
+    claimed = claim_due(db_engine, "checkin", NOW, UNTIL, meanwhile, 50)
+    assert (claimed.held, claimed.settled) == ([], 1)
+    assert due_times(db_engine)[uid] == at(90) and claim_rows(db_engine) == {}
+
+
+def test_a_rule_that_raises_leaves_the_batch_held_until_the_claim_passes(
+    db_engine: Engine,
+) -> None:
+    ids = add_users(db_engine, 2, next_checkin_at=at(-10), **FRESH)
+
+    def broken(_person: DuePerson) -> tuple[bool, datetime | None]:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        claim_due(db_engine, "checkin", NOW, UNTIL, broken, 50)
+    assert set(claim_rows(db_engine)) == {(u, "checkin") for u in ids}
+    assert claim(db_engine, NOW + timedelta(seconds=29)).held == []
+    assert [p.user_id for p in claim(db_engine, UNTIL).held] == ids
 
 
 def test_a_held_person_is_taken_only_with_their_claims_hold(bridges: Bridges) -> None:
@@ -452,19 +541,114 @@ def test_a_held_person_is_taken_only_with_their_claims_hold(bridges: Bridges) ->
     (uid,) = add_users(engine, 1, next_checkin_at=at(-10), **FRESH)
     key = UserKey("telegram", row_external_id(engine, uid))
     (person,) = claim(engine).held
+    assert person.due_at == at(-10)
     assert not run_due(bridges, key, "checkin", NOW).taken  # held, so not due
     other = Hold(UNTIL + timedelta(seconds=1), person.due_at)  # another sweeper's
     assert not run_due(bridges, key, "checkin", NOW, other).taken
-    # Decided on the time the hold took: as if it had been missed by hours, no turn.
-    missed = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, at(-300)))
-    assert missed.plan is not None and (missed.plan.run, missed.plan.why) == (False, "stale")
-    assert due_times(engine)[uid] == TOMORROW_0750 and outbox_rows(engine) == []
+    assert claim_rows(engine) == {(uid, "checkin"): UNTIL}  # not theirs to end
+    # Our hold, but their time moved since it was taken: nothing, and the hold ends.
+    moved = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, at(-300)))
+    assert not moved.taken and moved.plan is None and claim_rows(engine) == {}
+    assert due_times(engine)[uid] == at(-10) and outbox_rows(engine) == []
 
-    set_next(engine, uid, "checkin", at(-10))
     (person,) = claim(engine).held
     work = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at))
     assert work.taken and work.pending and due_times(engine)[uid] == TOMORROW_0750
     assert [r["id"] for r in outbox_rows(engine)] == [p.id for p in work.pending]
+    assert claim_rows(engine) == {}  # the turn ended the claim in its transaction
+    assert not run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at)).taken
+
+
+def test_holds_lost_with_the_claims_table_are_over_and_nobody_is_taken_twice(
+    bridges: Bridges,
+) -> None:
+    """On PostgreSQL `claims` is UNLOGGED: after a database crash it comes back empty.
+    A turn whose claim row is gone takes no one; the next claim takes them, once."""
+    engine = bridges.store.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            persistence = conn.execute(
+                text("SELECT relpersistence FROM pg_class WHERE oid = 'claims'::regclass")
+            ).scalar_one()
+        assert persistence == "u"
+    (uid,) = add_users(engine, 1, next_checkin_at=at(-10), **FRESH)
+    key = UserKey("telegram", row_external_id(engine, uid))
+    (person,) = claim(engine).held
+    with engine.begin() as conn:
+        conn.execute(delete(CLAIMS))  # what a crash of PostgreSQL leaves
+    lost = run_due(bridges, key, "checkin", NOW, Hold(UNTIL, person.due_at))
+    assert not lost.taken and outbox_rows(engine) == []
+    (again,) = claim(engine, NOW + timedelta(seconds=1)).held
+    later = NOW + timedelta(seconds=1) + CLAIM_LEASE
+    assert run_due(bridges, key, "checkin", NOW, Hold(later, again.due_at)).taken
+    assert len(outbox_rows(engine)) == 1 and claim_rows(engine) == {}
+
+
+def test_deleting_a_person_deletes_their_claims(bridges: Bridges) -> None:
+    engine = bridges.store.engine
+    after_crisis(bridges.store, at(-5))
+    (person,) = claim_due(engine, "followup", NOW, UNTIL, settle("followup", NOW), 50).held
+    assert claim_rows(engine) == {(person.user_id, "followup"): UNTIL}
+
+    def forget(state: UserState) -> Turn:
+        return Turn(state.copy(), effects=[ForgetMe()])
+
+    bridges.store.run_turn(KEY, forget, NOW)
+    assert row_count(engine) == 0 and claim_rows(engine) == {}
+
+
+def row_count(engine: Engine) -> int:
+    return _count(engine)
+
+
+# Next times across a DST change, in whole-, half- and quarter-hour zones: (zone, now).
+# Each `now` is a few hours before the zone's clocks change (Lord Howe's by 30 minutes).
+DST_CASES = [
+    ("Europe/Berlin", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),  # CET -> CEST
+    ("America/New_York", datetime(2026, 3, 8, 5, 0, tzinfo=UTC)),  # EST -> EDT
+    ("America/St_Johns", datetime(2026, 3, 8, 4, 0, tzinfo=UTC)),  # -03:30 -> -02:30
+    ("Australia/Adelaide", datetime(2026, 4, 4, 15, 0, tzinfo=UTC)),  # +10:30 -> +09:30
+    ("Australia/Lord_Howe", datetime(2026, 4, 4, 14, 0, tzinfo=UTC)),  # +11 -> +10:30
+    ("Asia/Kolkata", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),  # +05:30, no DST
+    ("Asia/Kathmandu", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),  # +05:45, no DST
+]
+
+
+def _next_local(zone: str, now: datetime, local: time_of_day) -> datetime:
+    """The next `local` wall time in `zone` after `now`, worked out here on its own."""
+    tz = ZoneInfo(zone)
+    day = now.astimezone(tz).date()
+    for _ in range(3):
+        candidate = datetime.combine(day, local, tzinfo=tz).astimezone(UTC)
+        if candidate > now:
+            return candidate
+        day += timedelta(days=1)
+    raise AssertionError("no next local time")
+
+
+@pytest.mark.parametrize(("zone", "now"), DST_CASES, ids=[c[0] for c in DST_CASES])
+def test_next_times_are_the_local_checkin_time_across_dst(
+    bridges: Bridges, zone: str, now: datetime
+) -> None:
+    engine = bridges.store.engine
+    local = {**FRESH, "timezone": zone, "checkin_time": "08:30"}
+    (stale,) = add_users(engine, 1, next_checkin_at=now - timedelta(hours=5), **local)
+    (fresh,) = add_users(engine, 1, next_checkin_at=now - timedelta(minutes=5), **local)
+    until = now + CLAIM_LEASE
+    claimed = claim_due(engine, "checkin", now, until, settle("checkin", now), 50)
+    assert claimed.settled == 1 and [p.user_id for p in claimed.held] == [fresh]
+    key = UserKey("telegram", row_external_id(engine, fresh))
+    assert run_due(bridges, key, "checkin", now, Hold(until, claimed.held[0].due_at)).taken
+    expected = _next_local(zone, now, time_of_day(8, 30))
+    times = due_times(engine)
+    assert (times[stale], times[fresh]) == (expected, expected)
+    assert expected.astimezone(ZoneInfo(zone)).strftime("%H:%M") == "08:30"
+    # The day before, 08:30 was at another UTC offset: not simply 24 hours earlier.
+    before = _next_local(zone, now - timedelta(days=1), time_of_day(8, 30))
+    if zone.startswith("Asia/"):
+        assert expected - before == timedelta(days=1)
+    else:
+        assert expected - before != timedelta(days=1)
 
 
 class Keeps:
@@ -494,13 +678,12 @@ def test_people_a_crash_left_held_are_swept_once_when_the_hold_passes(bridges: B
         int(row_external_id(engine, u)) for u in ids
     ]
     assert {due_times(engine)[u] for u in ids} == {TOMORROW_0750}
+    assert claim_rows(engine) == {}
 
 
 def test_a_claim_in_progress_does_not_hold_up_another(db_url: str) -> None:
-    """PostgreSQL: a second claim skips the rows a first, still open, has locked (SKIP
-    LOCKED) and takes the rest at once. SQLite has one writer: it would wait instead."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no second claim at once")
+    """A claim's hold is committed before its rules run: a second claim (another
+    process) meanwhile takes the rest at once, and passes over those the first holds."""
     both = [Bridges.open(db_url) for _ in range(2)]
     try:
         first, second = (b.store.engine for b in both)
@@ -520,12 +703,15 @@ def test_a_claim_in_progress_does_not_hold_up_another(db_url: str) -> None:
         thread.start()
         try:
             assert inside.wait(timeout=10)
-            other = claim(second)  # while the first holds its 4 rows locked
+            began = time.monotonic()
+            other = claim(second)  # while the first is still deciding on its 4
+            waited = time.monotonic() - began
         finally:
             done.set()
             thread.join(timeout=20)
+        assert waited < 5  # not blocked until the first finished (it waits up to 10 s)
         assert [p.user_id for p in got[0].held] == ids[:4]
-        assert [p.user_id for p in other.held] == ids[4:]
+        assert [p.user_id for p in other.held] == ids[4:] and other.elsewhere == 4
     finally:
         for bridges in both:
             bridges.close()

@@ -74,7 +74,7 @@ def test_migration_adds_the_columns_and_a_partial_index_on_followup_at(
     assert set(SAFETY_COLUMNS) <= set(columns)
     assert all(columns[name]["nullable"] for name in SAFETY_COLUMNS)
     indexes = {i["name"]: i for i in inspector.get_indexes("users")}
-    assert indexes["ix_users_followup_at"]["column_names"] == ["followup_at"]
+    assert indexes["ix_users_followup_at"]["column_names"] == ["followup_at", "id"]  # 0011
     where = indexes["ix_users_followup_at"].get("dialect_options", {})
     assert "followup_at IS NOT NULL" in str(where.get(f"{db_engine.dialect.name}_where"))
 

@@ -116,7 +116,15 @@ _ACT = re.compile(
     r"\b(?:(?:took|taken|swallowed|downed) (?:all (?:my|the|of)|a lot of|too many|the whole"
     r"|a whole|a full|everything|an overdose|\d+)|overdosed|i ?(?:ve )?od(?:d|ed)"
     r"|(?:wont|cant|will not|doesnt|isnt) stop(?:ping)? (?:the )?bleeding|cut (?:too|so) deep"
-    r"|cut deeper|losing (?:a lot of|so much) blood)\b"
+    r"|cut deeper|losing (?:a lot of|so much) blood"
+    # Spanish, accents folded: something swallowed ("me tomé veinte pastillas", "me bebí la
+    # lejía"), an overdose, bleeding that won't stop. Read only on a risky message, so the
+    # pills of an ordinary day never get here.
+    r"|me (?:he )?(?:tome|tomado|trague|tragado|bebi|bebido|eche|echado)"
+    r"(?: \w+){0,4}? (?:pastillas|pastis|pepas|pildoras|comprimidos|capsulas|medicamentos"
+    r"|medicinas|remedios|paracetamol|ibuprofeno|insulina|lejia|cloro|veneno|raticida"
+    r"|matarratas|anticongelante)|(?:bebi|trague|tome) (?:\w+ ){0,3}(?:lejia|cloro|veneno"
+    r"|raticida|matarratas|anticongelante)|sobredosis|no (?:para|deja|paro) de sangrar)\b"
 )
 
 
