@@ -87,12 +87,12 @@ OTHER_LINES = 0.1
 WINDOW_WORDS = 40
 
 
-# Words that are Spanish and not English (accents folded, as the screen reads them). A
-# message is read by this model when it holds more of these than of the English ones.
 def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+# Words that are Spanish and not English (accents folded, as the screen reads them). A
+# message is read by the models when it holds more of these than of _OTHERS.
 _SPANISH = _set(
     "que q k ke de la el los las y en por para con mi mis ya pero porque xq es lo una un se "
     "te nada todo toda todos nadie estoy quiero kiero tengo muy mas cuando como esta este eso "
@@ -107,20 +107,25 @@ _SPANISH = _set(
 _OTHERS = _set(
     "the i im and to of you it is my that in this was for with have be just so but what "
     "like dont not are at want feel can know all if about would its been do get ive id "
-    "ill myself gonna going tonight kill die dead life will end ready really since do em "
+    "ill myself gonna going tonight kill die dead life will end ready really since em "
     "pra ele ela seu sua tenho fazer dele dela nao quero eu voce minha meu uma com mais "
     "muito estou vou tudo ninguem isso agora non voglio sono della per il ho sto piu "
     "anche questo tutto niente je veux suis pas mon et des une avec plus tout rien moi "
-    "di nessuno nuovo sempre della mai ich nicht und ist das die der mich mir ein eine "
+    "di nessuno nuovo sempre mai ich nicht und ist das die der mich mir ein eine "
     "hat alles keinen mehr auf zu"
 )
 
 
+def _markers(words: Sequence[str]) -> tuple[int, int]:
+    """How many of `words` are Spanish markers, and how many are other languages' ones."""
+    return sum(word in _SPANISH for word in words), sum(word in _OTHERS for word in words)
+
+
 def looks_spanish(words: Sequence[str]) -> bool:
     """True when more of `words` (as dialogs.safety.normalise gives them) are Spanish
-    markers than English, Portuguese, Italian or French ones, and at least one is."""
-    spanish = sum(word in _SPANISH for word in words)
-    return spanish > 0 and spanish > sum(word in _OTHERS for word in words)
+    markers than English, Portuguese, Italian, French or German ones, and at least one is."""
+    spanish, others = _markers(words)
+    return spanish > others
 
 
 def _hashed(feature: str) -> int:
@@ -166,35 +171,22 @@ def _sentence(sentence: str) -> set[int]:
     return out
 
 
-def probabilities(normalised: str, models: Sequence[Model]) -> list[float]:
-    """Each model's probability for a normalised text (0.0 for an empty one): of the whole
+def probability(normalised: str, model: Model) -> float:
+    """`model`'s probability for a normalised text, 0..1 (0.0 for an empty one): of the whole
     text when it has at most WINDOW_WORDS words, else the highest of any window of whole
     sentences (about WINDOW_WORDS words each, one sentence shared with the next), so a risk
     said in the middle of a diary is not diluted by the rest. A window's features are its
     sentences' (a feature in two of its sentences counts twice: each sentence is summed
     once, so a 4,096-character message costs one pass)."""
-    features = _features(normalised)
-    if not features:
-        return [0.0 for _model in models]
-    if len(features) == 1:
-        found = features[0][1]
-        root = math.sqrt(len(found))
-        return [_sigmoid(m.bias + sum(map(m.weights.__getitem__, found)) / root) for m in models]
-    per = []  # (words, features, each model's sum)
-    for size, found in features:
-        per.append((size, len(found), [sum(map(m.weights.__getitem__, found)) for m in models]))
-    best = [0.0 for _model in models]
-    start = 0
+    weight = model.weights.__getitem__
+    per = [(size, len(found), sum(map(weight, found))) for size, found in _features(normalised)]
+    best, start = 0.0, 0
     while start < len(per):
-        end, size, count = start, 0, 0
-        totals = [0.0 for _model in models]
+        end, size, count, total = start, 0, 0, 0.0
         while end < len(per) and (end == start or size + per[end][0] <= WINDOW_WORDS):
-            size, count = size + per[end][0], count + per[end][1]
-            totals = [t + part for t, part in zip(totals, per[end][2], strict=True)]
+            size, count, total = size + per[end][0], count + per[end][1], total + per[end][2]
             end += 1
-        root = math.sqrt(count) if count else 1.0
-        for index, model in enumerate(models):
-            best[index] = max(best[index], _sigmoid(model.bias + totals[index] / root))
+        best = max(best, _sigmoid(model.bias + total / math.sqrt(count or 1)))
         if end >= len(per):
             break
         start = max(start + 1, end - 1)
@@ -218,16 +210,12 @@ def _sigmoid(z: float) -> float:
 
 
 class Model:
-    """Weights (SIZE floats) and a bias; `probability` of a normalised text, 0..1."""
+    """Weights (SIZE floats) and a bias (see `probability`)."""
 
     def __init__(self, weights: array[float], bias: float) -> None:
         if len(weights) != SIZE:
             raise ValueError(f"expected {SIZE} weights, got {len(weights)}")
         self.weights, self.bias = weights, bias
-
-    def probability(self, normalised: str) -> float:
-        """This model's probability for a normalised text (see `probabilities`)."""
-        return probabilities(normalised, [self])[0]
 
     def to_bytes(self) -> bytes:
         """The bias then the weights, float32 little-endian: the stored file's bytes."""
@@ -275,26 +263,16 @@ def scores(normalised: str) -> Scores | None:
     """The risk model's scores for a normalised message, or None when it does not read as
     Spanish (then nothing here applies)."""
     words = normalised.split()
-    if not looks_spanish(words):
+    spanish, others = _markers(words)
+    if spanish <= others:
         return None
-    return Scores(
-        probabilities(normalised, [model()])[0],
-        len(words),
-        # Two Spanish words at least: one ("mi", "la", "es") is also Italian or German.
-        sum(word in _SPANISH for word in words) >= 2 and not any(w in _OTHERS for w in words),
-    )
+    # Two Spanish words at least for `pure`: one ("mi", "la", "es") is also Italian or German.
+    return Scores(probability(normalised, model()), len(words), spanish >= 2 and not others)
 
 
 def crisis(normalised: str) -> float:
     """The crisis model's probability for a normalised message, 0..1 (rule 4)."""
-    return probabilities(normalised, [model(CRISIS_FILE)])[0]
-
-
-def flags(normalised: str) -> bool:
-    """True when a normalised message reads as Spanish and the risk model scores it at or
-    above THRESHOLD (rule 1)."""
-    found = scores(normalised)
-    return found is not None and found.risk >= THRESHOLD
+    return probability(normalised, model(CRISIS_FILE))
 
 
 # --- training ----------------------------------------------------------------------------
@@ -316,8 +294,7 @@ def train(rows: Sequence[tuple[str, bool]], epochs: int = 30, l2: float = 1e-4) 
     for _epoch in range(epochs):
         order.shuffle(data)
         for buckets, scale, target in data:
-            z = bias + scale * sum(map(weights.__getitem__, buckets))
-            error = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - target
+            error = _sigmoid(bias + scale * sum(map(weights.__getitem__, buckets))) - target
             for b in buckets:
                 step = error * scale + l2 * weights[b]
                 squares[b] += step * step
