@@ -13,12 +13,17 @@ write(2) each (O_APPEND: a record is never interleaved with another), so what a 
 wrote survives its being killed. The file is rotated by maintenance every few minutes;
 the previous generation is kept, which is all a restart needs (a reply's attempt and its
 fate are seconds apart).
+
+The file stays open between records (one write(2) each instead of open, write and close:
+the event loop makes two per reply sent); `rotate` closes it before the rename.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +50,8 @@ class MessageLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.old = path.with_name(path.name + ".old")
+        self._fd: int | None = None
+        self._closer: Callable[[], object] | None = None  # closes the file with it
 
     def attempt(self, row_id: int, chat_id: int, newest: int) -> None:
         """Row `row_id` is about to be sent to `chat_id`; `newest` is the highest message id
@@ -71,15 +78,25 @@ class MessageLog:
 
     def rotate(self) -> None:
         """The current file becomes the previous generation (the one before is dropped)."""
+        self.close()  # records from now on go to a new file
         if self.path.exists():
             os.replace(self.path, self.old)
 
+    def close(self) -> None:
+        """Close the file if it is open (the next record opens it again)."""
+        if self._closer is not None:
+            self._closer()  # os.close, once
+        self._fd, self._closer = None, None
+
     def _append(self, row: int, chat: int, message_id: int) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._closer = weakref.finalize(self, os.close, self._fd)
         try:
-            os.write(fd, _RECORD.pack(row, chat, message_id))
-        finally:
-            os.close(fd)
+            os.write(self._fd, _RECORD.pack(row, chat, message_id))
+        except OSError:  # opened again at the next record
+            self.close()
+            raise
 
 
 def _records(path: Path) -> list[tuple[int, int, int]]:

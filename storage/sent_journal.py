@@ -13,6 +13,10 @@ Telegram's answer; the journal (in the working directory) closes that window too
 the process that wrote it. Each process has its own file: after a restart it finds what
 it sent; another replica taking over a dead one's rows after their lease (webhook mode)
 does not see it, and may resend one reply in that rarer case.
+
+The file stays open between writes (one write(2) per reply instead of open, write and
+close: the event loop makes them, once per message sent). `take` closes it before moving
+the batch, so the next id goes to a new file.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -34,6 +40,8 @@ class SentJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.old = path.with_name(path.name + ".old")
+        self._fd: int | None = None
+        self._closer: Callable[[], object] | None = None  # closes the file with it
 
     @classmethod
     def for_engine(cls, engine: Engine, directory: Path | None = None) -> SentJournal | None:
@@ -55,12 +63,22 @@ class SentJournal:
 
     def add(self, row_id: int) -> None:
         """Row `row_id` was accepted by Telegram. One write(2) with O_APPEND: atomic for
-        8 bytes. Opened per call (microseconds): no descriptor is held or leaked."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        8 bytes. The file is opened at the first id and kept open (see the module
+        docstring); an OSError closes it, so the next id opens it again."""
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._closer = weakref.finalize(self, os.close, self._fd)
         try:
-            os.write(fd, _ID.pack(row_id))
-        finally:
-            os.close(fd)
+            os.write(self._fd, _ID.pack(row_id))
+        except OSError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the file if it is open (the next `add` opens it again)."""
+        if self._closer is not None:
+            self._closer()  # os.close, once
+        self._fd, self._closer = None, None
 
     def all_ids(self) -> list[int]:
         """Every id in the journal (current and old batch): rows already sent."""
@@ -71,6 +89,7 @@ class SentJournal:
         still there from before a crash); its ids are returned. Call `taken` once they
         are deleted from the outbox."""
         if not self.old.exists():
+            self.close()  # ids added from now on go to a new file, not into this batch
             if self.path.exists():
                 os.replace(self.path, self.old)
             else:
