@@ -34,7 +34,7 @@ import asyncio
 import logging
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,14 +118,19 @@ class Intake:
     # --- in -----------------------------------------------------------------------
 
     async def accept(
-        self, updates: list[Update], wait: bool = False, seen: Sequence[Update] = ()
+        self,
+        updates: list[Update],
+        wait: bool = False,
+        seen: Sequence[Update] = (),
+        payloads: Mapping[int, dict[str, Any]] | None = None,
     ) -> bool:
         """Store updates from people in private chats; True once they are durable.
 
         False if the database can't be used: then the caller must not acknowledge
         them, and crisis messages among them have already had the fallback reply.
         With `wait`, return only after their turns ran and their replies were sent
-        or given up (the in-process path the tests drive).
+        or given up (the in-process path the tests drive). `payloads`: update id -> the
+        JSON Telegram sent for it, stored as it is (else it is made again from the Update).
         """
         # Updates with no turn to run (`seen`, and kinds we don't use) are stored done, for
         # their ids only: webhook replicas would otherwise wait on them as gaps.
@@ -134,7 +139,10 @@ class Intake:
             message = update.message or update.edited_message
             if message is not None:
                 self.sender.probe.saw(message.chat.id, message.message_id)
-        entries = [incoming(u) or seen_only(u) for u in updates] + [seen_only(u) for u in seen]
+        given = payloads or {}
+        entries = [incoming(u, given.get(u.update_id)) or seen_only(u) for u in updates] + [
+            seen_only(u) for u in seen
+        ]
         if not entries:
             return True
         done = [e for e in entries if e.done]
@@ -256,12 +264,21 @@ class Intake:
             # update with the moment it started waiting.
             return take_next(self.bridges, key, self._read, self.clock(), self.hold_for, self._gaps)
 
-        call = asyncio.ensure_future(self.bridges.db.run(take))
-        done, _ = await asyncio.wait({call}, timeout=TURN_PATIENCE)
-        if not done:
+        # A timer, not a task and a wait, per turn: nearly every turn takes milliseconds.
+        loop = asyncio.get_running_loop()
+        telling: list[asyncio.Task[None]] = []
+
+        def patience_ran_out() -> None:
             log.warning("a turn is taking over %.0f s (database?)", TURN_PATIENCE)
-            await self._tell_delayed(key.external_id)
-        return await call
+            telling.append(loop.create_task(self._tell_delayed(key.external_id)))
+
+        timer = loop.call_later(TURN_PATIENCE, patience_ran_out)
+        try:
+            return await self.bridges.db.run(take)
+        finally:
+            timer.cancel()
+            for task in telling:  # told before the turn's replies are queued
+                await task
 
     async def _tell_delayed(self, external_id: str, crisis_only: bool = False) -> None:
         """Their turn can't run now (the database): each waiting message gets, once, the

@@ -28,7 +28,7 @@ import logging
 import signal
 import traceback
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,7 +60,8 @@ log = logging.getLogger("bridges.telegram")
 poll_log = logging.getLogger("bridges.polling")
 Clock = Callable[[], datetime]
 T = TypeVar("T")
-Take = Callable[[list[Update]], Awaitable[bool]]  # TelegramAdapter.take
+# TelegramAdapter.take: the updates, and the JSON Telegram sent for each (by update id)
+Take = Callable[[list[Update], Mapping[int, dict[str, Any]]], Awaitable[bool]]
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 CONCURRENT_UPDATES = 4096
 # Connections to the Bot API for everything but getUpdates. PTB's default pool of 256 costs
@@ -104,7 +105,18 @@ BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between tries while polling fai
 
 async def poll(app: AnyApp, take: Take, stop: asyncio.Event) -> None:
     """getUpdates until `stop` is set; each batch stored before it is acknowledged."""
+    stopping = asyncio.ensure_future(stop.wait())  # one for the whole poll, not one per batch
+    try:
+        await _poll(app, take, stop, stopping)
+    finally:
+        stopping.cancel()
+
+
+async def _poll(
+    app: AnyApp, take: Take, stop: asyncio.Event, stopping: asyncio.Future[Any]
+) -> None:
     bot = app.bot
+    raw = app.bot_data.get("raw_updates")
     offset: int | None = None
     failures = 0
     while not stop.is_set():
@@ -116,7 +128,7 @@ async def poll(app: AnyApp, take: Take, stop: asyncio.Event) -> None:
                     read_timeout=POLL_TIMEOUT + 10,
                     allowed_updates=Update.ALL_TYPES,
                 ),
-                stop,
+                stopping,
             )
             if updates is None:
                 return  # asked to stop: the batch was not taken, so nothing is lost
@@ -136,26 +148,56 @@ async def poll(app: AnyApp, take: Take, stop: asyncio.Event) -> None:
             failures = 0
         if not updates:
             continue
-        if await take(list(updates)):
+        # The JSON Telegram sent is what the inbox stores: no second serialisation.
+        payloads = raw.take() if isinstance(raw, RawUpdates) else {}
+        if await take(list(updates), payloads):
             offset = updates[-1].update_id + 1
         else:  # not stored: asked for again after a pause, never acknowledged
             await _sleep(stop, BACKOFF[1])
 
 
-async def _until_stopped(call: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
-    """`call`'s result, or None as soon as `stop` is set (a long poll is not waited out)."""
+async def _until_stopped(call: Coroutine[Any, Any, T], stopping: asyncio.Future[Any]) -> T | None:
+    """`call`'s result, or None as soon as `stopping` is done (a long poll is not waited
+    out)."""
     task = asyncio.ensure_future(call)
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not task.done():
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         return None
     return task.result()
+
+
+class RawUpdates:
+    """The JSON of getUpdates' last answer, as Telegram sent it, by update id.
+
+    python-telegram-bot gives `get_updates` callers Update objects only; the inbox stores
+    each update's JSON, and making it again with `Update.to_dict()` cost ~0.2 ms per
+    update on the event loop. This keeps what the request for getUpdates (used for
+    nothing else) parsed, through `parse_json_payload`, the hook PTB offers for it.
+    """
+
+    def __init__(self, request: BaseRequest) -> None:
+        self._last: list[Any] = []
+        parse = request.parse_json_payload
+
+        def keeping(payload: bytes) -> dict[str, Any]:
+            data = parse(payload)
+            result = data.get("result") if isinstance(data, dict) else None
+            self._last = result if isinstance(result, list) else []
+            return data
+
+        request.parse_json_payload = keeping  # type: ignore[method-assign]
+
+    def take(self) -> dict[int, dict[str, Any]]:
+        """The last answer's updates (update id -> JSON), once."""
+        last, self._last = self._last, []
+        return {
+            data["update_id"]: data
+            for data in last
+            if isinstance(data, dict) and isinstance(data.get("update_id"), int)
+        }
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
@@ -217,14 +259,17 @@ class TelegramAdapter:
         if not await self.groups(update, context.bot):
             await self.intake.accept([update], wait=True)
 
-    async def take(self, updates: list[Update]) -> bool:
+    async def take(
+        self, updates: list[Update], payloads: Mapping[int, dict[str, Any]] | None = None
+    ) -> bool:
         """A batch from getUpdates or a webhook: groups answered from memory, the rest
-        stored in the inbox. True once stored (bot/intake.py `accept`)."""
+        stored in the inbox (`payloads`: the JSON Telegram sent, by update id, if known).
+        True once stored (bot/intake.py `accept`)."""
         private: list[Update] = []
         answered: list[Update] = []
         for update in updates:
             (answered if await self.groups(update, self.intake.bot) else private).append(update)
-        return await self.intake.accept(private, seen=answered)
+        return await self.intake.accept(private, seen=answered, payloads=payloads)
 
     async def accept_json(self, data: dict[str, Any]) -> int:
         """A webhook POST's update: the HTTP status to answer (bot/webhook.py).
@@ -239,7 +284,7 @@ class TelegramAdapter:
             return 400
         if update is None:
             return 400
-        return 200 if await self.take([update]) else 503
+        return 200 if await self.take([update], {update.update_id: data}) else 503
 
     async def groups(self, update: Update, bot: Bot) -> bool:
         """Answer an update from a group from memory (nothing stored). True if it was one."""
@@ -485,9 +530,10 @@ def read_update(data: dict[str, Any], bot: Bot | None, known: Update | None = No
     return Read(event_from_update(update), chat.id, tapped, words_in(update))
 
 
-def incoming(update: Update) -> Incoming | None:
+def incoming(update: Update, data: dict[str, Any] | None = None) -> Incoming | None:
     """The inbox entry for an update from a person in a private chat, else None (groups
-    and channels are answered from memory, never stored: bot/telegram_app.py)."""
+    and channels are answered from memory, never stored: bot/telegram_app.py). `data`: the
+    JSON Telegram sent for it, stored as it is; without it, `update.to_dict()`."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or user.is_bot or chat.type != ChatType.PRIVATE:
         return None
@@ -499,7 +545,8 @@ def incoming(update: Update) -> Incoming | None:
         kind = "message"
     else:
         kind = "other"
-    return Incoming(update.update_id, "telegram", str(user.id), chat.id, kind, update.to_dict())
+    payload = data if data is not None else update.to_dict()
+    return Incoming(update.update_id, "telegram", str(user.id), chat.id, kind, payload)
 
 
 def seen_only(update: Update) -> Incoming:
@@ -551,10 +598,11 @@ def build_application(
     builder = builder.request(
         request or startup.bot_api_request(SEND_CONNECTIONS, pool_timeout=None)
     )
-    builder = builder.get_updates_request(
-        updates_request or startup.bot_api_request(POLL_CONNECTIONS)
-    )
+    updates_request = updates_request or startup.bot_api_request(POLL_CONNECTIONS)
+    raw_updates = RawUpdates(updates_request)
+    builder = builder.get_updates_request(updates_request)
     app = builder.build()
+    app.bot_data["raw_updates"] = raw_updates
     sender = Sender(
         app.bot,
         bridges.catalog,
