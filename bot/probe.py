@@ -221,12 +221,22 @@ class _Noting:
         self, endpoint: str, callback: Callable[..., Coroutine[Any, Any, Any]]
     ) -> Callable[..., Coroutine[Any, Any, Any]]:
         async def call(*args: Any, **kwargs: Any) -> Any:
-            self.before(endpoint)
-            result = await callback(*args, **kwargs)
-            self.note(endpoint, result)
-            return result
+            return await self.call(endpoint, callback, args, kwargs)
 
         return call
+
+    async def call(
+        self,
+        endpoint: str,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """`callback(*args, **kwargs)`, the Bot API call, noted before and after."""
+        self.before(endpoint)
+        result = await callback(*args, **kwargs)
+        self.note(endpoint, result)
+        return result
 
 
 class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
@@ -250,7 +260,7 @@ class NotingLimiter(_Noting, BaseRateLimiter[dict[str, Any]]):
         rate_limit_args: dict[str, Any] | None,
     ) -> Any:
         """Make the Bot API call at once, noting it (PTB's BaseRateLimiter interface)."""
-        return await self.wrap(endpoint, callback)(*args, **kwargs)
+        return await self.call(endpoint, callback, args, kwargs)
 
 
 class NotingRateLimiter(_Noting, AIORateLimiter):
