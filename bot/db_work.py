@@ -12,8 +12,11 @@ delays its acknowledgement.
   handler, which sleeps in growing steps (up to 100 ms): a "sent" mark stuck behind
   a queue of turns. So on SQLite all database work runs on ONE thread, urgent work
   first: no lock is ever contended.
-- PostgreSQL locks rows, not the database: turns run in the default thread pool as
-  before, and urgent work has a thread of its own so it never queues behind them.
+- PostgreSQL locks rows, not the database: turns run on a few threads of their own
+  (storage/db.py PG_TURN_THREADS), and urgent work has a thread of its own so it never
+  queues behind them. Not asyncio's default executor: it grows to min(32, cpus + 4)
+  threads, more than the pool has connections (storage/db.py PG_POOL_SIZE keeps one per
+  thread here), and is shared with anything else calling to_thread.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ import asyncio
 import itertools
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
+
+from storage.db import PG_TURN_THREADS
 
 T = TypeVar("T")
 URGENT, NORMAL = 0, 1
@@ -63,10 +69,16 @@ class DbWork:
     def __init__(self, engine: Engine) -> None:
         self._single: _PriorityThread | None = None
         self._urgent: ThreadPoolExecutor | None = None
+        self._turns: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             self._single = _PriorityThread("bridges-db")
         else:
+            # Threads start as work arrives, up to the limit, and stay while this does (a
+            # process that opens many, as the tests do, is not left with their threads).
             self._urgent = ThreadPoolExecutor(1, thread_name_prefix="bridges-db-urgent")
+            self._turns = ThreadPoolExecutor(PG_TURN_THREADS, thread_name_prefix="bridges-db")
+            for executor in (self._urgent, self._turns):
+                weakref.finalize(self, executor.shutdown, wait=False)
 
     async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
         """`fn(*args)` on a database thread; its result, or its exception raised here."""
@@ -74,9 +86,9 @@ class DbWork:
             return await asyncio.wrap_future(
                 self._single.submit(URGENT if urgent else NORMAL, fn, *args)
             )
-        if urgent and self._urgent is not None:
-            return await asyncio.get_running_loop().run_in_executor(self._urgent, fn, *args)
-        return await asyncio.to_thread(fn, *args)
+        assert self._urgent is not None and self._turns is not None
+        executor = self._urgent if urgent else self._turns
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
 
 class Coalescer(Generic[T]):

@@ -33,9 +33,26 @@ PG_STATEMENT_TIMEOUT_MS = 5_000
 # help when the server's host vanishes mid-query (no reply, no reset ever comes); this
 # bounds that case too.
 PG_TCP_USER_TIMEOUT_MS = 5_000
-# Seconds a turn waits for a free pooled connection: a starved pool (every connection
-# stuck on a hung database) fails the turn fast instead of queueing it for 30 s.
+# Seconds a caller waits for a free pooled connection: a starved pool (every connection
+# stuck on a hung database) fails it fast instead of queueing it for 30 s. With the pool
+# below, the bot's database threads never wait here; a hung database holds their turns
+# in bot/db_work.py's queue instead, where the intake tells people after TURN_PATIENCE.
 PG_POOL_TIMEOUT_S = 5
+# Threads that run turns on PostgreSQL (bot/db_work.py), and the pool that serves them.
+# Each turn thread and the urgent thread holds at most one connection at a time, so the
+# pool keeps one per thread (PG_POOL_SIZE) and none of them ever waits for another, or
+# opens and closes a connection per burst: SQLAlchemy's default pool (5, plus 10 opened
+# and closed as needed) under the default executor's 6 threads and the urgent one opened
+# 43 connections in a 40-user bench/turns.py run (4 with this pool). Three turn threads:
+# on 2 cores, two let bursts queue (p99 up to 3x higher), four were no better than three.
+# Turns are bound by Python's CPU and one lock (the GIL): the thread count changed CPU per
+# turn within the noise, and memory little (~0.5 MB for three threads and connections).
+PG_TURN_THREADS = 3
+PG_POOL_SIZE = PG_TURN_THREADS + 1  # + the urgent thread's
+# Connections opened beyond PG_POOL_SIZE when something outside bot/db_work.py's threads
+# needs one at the same moment (the webhook's health check, a maintenance command in the
+# process); they are closed when returned. The bot's own threads never need them.
+PG_MAX_OVERFLOW = 2
 # Seconds after which a pooled connection is replaced on its next checkout, so a
 # connection a proxy or firewall silently dropped while idle is not used for long.
 # No pool_pre_ping: it costs a round trip on every checkout and would itself hang on a
@@ -106,8 +123,17 @@ def pg_connect_args(url: URL) -> dict[str, Any]:
 
 
 def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
+    # Left at their defaults, measured: psycopg prepares a statement on a connection after
+    # its 5th use (prepare_threshold), which in the bench covers ~93% of executions (the
+    # same few statements per turn; a connection's ROLLBACK would discard them, but nearly
+    # every transaction commits); preparing at first use (0) or never (None) cost the same
+    # client CPU, and never preparing took longer (the server plans each statement each
+    # time). pool_reset_on_return: SQLAlchemy skips the pool's rollback when the Connection
+    # already ended its transaction, so turning it off saved nothing.
     connect_args = pg_connect_args(url) | kwargs.pop("connect_args", {})
     settings: dict[str, Any] = {
+        "pool_size": PG_POOL_SIZE,
+        "max_overflow": PG_MAX_OVERFLOW,
         "pool_recycle": PG_POOL_RECYCLE_S,
         "pool_timeout": PG_POOL_TIMEOUT_S,
     } | kwargs

@@ -1,0 +1,162 @@
+"""Where database work runs (bot/db_work.py) and the PostgreSQL pool that serves it
+(storage/db.py): turns on a few threads of their own, urgent work never behind them, and a
+pool with a connection for each of those threads, so none of them opens one per burst."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event
+
+from bot.db_work import DbWork
+from storage.db import PG_MAX_OVERFLOW, PG_POOL_SIZE, PG_TURN_THREADS, make_engine
+from tests.conftest import TEST_DATABASE_URL
+
+WAIT_S = 10.0  # a bound for a test that would otherwise hang, never a measurement
+
+
+class Gate:
+    """Jobs that hold their thread until opened, counting how many held at once."""
+
+    def __init__(self, until: int) -> None:
+        self.until = until  # `reached` is set once this many are held at once
+        self.reached = threading.Event()
+        self.open = threading.Event()
+        self.threads: set[str] = set()
+        self.most = 0
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def job(self, then: Callable[[], object] = lambda: None) -> object:
+        with self._lock:
+            self._held += 1
+            self.most = max(self.most, self._held)
+            self.threads.add(threading.current_thread().name)
+            if self._held >= self.until:
+                self.reached.set()
+        try:
+            assert self.open.wait(WAIT_S), "the gate was never opened"
+            return then()
+        finally:
+            with self._lock:
+                self._held -= 1
+
+
+async def wait_for(flag: threading.Event) -> None:
+    assert await asyncio.to_thread(flag.wait, WAIT_S), "never happened"
+
+
+@pytest.fixture()
+def pg_engine() -> Iterator[Engine]:
+    """A PostgreSQL engine that has not connected (none of these tests needs a server)."""
+    engine = make_engine("postgresql://u@h/db")
+    yield engine
+    engine.dispose()
+
+
+def test_the_postgres_pool_keeps_a_connection_per_database_thread(pg_engine: Engine) -> None:
+    assert PG_POOL_SIZE == PG_TURN_THREADS + 1  # + the urgent thread
+    assert pg_engine.pool.size() == PG_POOL_SIZE  # type: ignore[attr-defined]
+    assert pg_engine.pool._max_overflow == PG_MAX_OVERFLOW  # type: ignore[attr-defined]
+    theirs = make_engine("postgresql://u@h/db", pool_size=1, max_overflow=0)
+    assert theirs.pool.size() == 1  # type: ignore[attr-defined]
+    assert theirs.pool._max_overflow == 0  # type: ignore[attr-defined]
+    theirs.dispose()
+
+
+async def test_postgres_turns_run_on_their_own_few_threads(pg_engine: Engine) -> None:
+    db = DbWork(pg_engine)
+    gate = Gate(until=PG_TURN_THREADS)
+    turns = [asyncio.ensure_future(db.run(gate.job)) for _ in range(PG_TURN_THREADS * 3)]
+    await wait_for(gate.reached)
+    # Every turn thread is held: urgent work still runs, on a thread of its own.
+    urgent = await asyncio.wait_for(
+        db.run(lambda: threading.current_thread().name, urgent=True), WAIT_S
+    )
+    assert urgent.startswith("bridges-db-urgent")
+    assert not any(turn.done() for turn in turns)
+    gate.open.set()
+    await asyncio.wait_for(asyncio.gather(*turns), WAIT_S)
+    assert gate.most == PG_TURN_THREADS
+    assert len(gate.threads) == PG_TURN_THREADS
+    assert all(name.startswith("bridges-db_") for name in gate.threads), gate.threads
+
+
+async def test_a_turns_exception_reaches_its_caller(pg_engine: Engine) -> None:
+    def fails() -> None:
+        raise LookupError("gone")
+
+    db = DbWork(pg_engine)
+    with pytest.raises(LookupError):
+        await db.run(fails)
+    with pytest.raises(LookupError):
+        await db.run(fails, urgent=True)
+    assert await db.run(lambda: 7) == 7  # the thread survives
+
+
+async def test_sqlite_work_runs_on_one_thread_urgent_first(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/bridges.db")
+    db = DbWork(engine)
+    gate = Gate(until=1)
+    order: list[str] = []
+
+    def note(name: str) -> str:
+        order.append(name)
+        return threading.current_thread().name
+
+    first = asyncio.ensure_future(db.run(gate.job))
+    await wait_for(gate.reached)  # the one thread is busy: the rest queue
+    queued = [asyncio.ensure_future(db.run(note, name)) for name in ("turn 1", "turn 2")]
+    queued.append(asyncio.ensure_future(db.run(note, "urgent", urgent=True)))
+    await asyncio.sleep(0)  # let each submit
+    gate.open.set()
+    threads = await asyncio.wait_for(asyncio.gather(first, *queued), WAIT_S)
+    assert order == ["urgent", "turn 1", "turn 2"]
+    assert set(threads[1:]) == {"bridges-db"} == gate.threads
+    engine.dispose()
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+async def test_busy_database_threads_never_open_more_connections_than_the_pool() -> None:
+    engine = make_engine(TEST_DATABASE_URL)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda dbapi_conn, _record: opened.append(dbapi_conn))
+    db = DbWork(engine)
+    gate = Gate(until=PG_POOL_SIZE)
+
+    def turn() -> object:
+        with engine.begin() as conn:  # held while the gate is shut, as a turn holds it
+            conn.exec_driver_sql("SELECT 1")
+            return gate.job(lambda: conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+
+    try:
+        for _burst in range(2):
+            gate.reached.clear()
+            gate.open.clear()
+            work = [asyncio.ensure_future(db.run(turn)) for _ in range(PG_TURN_THREADS * 2)]
+            work += [asyncio.ensure_future(db.run(turn, urgent=True)) for _ in range(2)]
+            await wait_for(gate.reached)  # every thread holds a connection at once
+            gate.open.set()
+            pids = await asyncio.wait_for(asyncio.gather(*work), WAIT_S)
+            assert len(set(pids)) == PG_POOL_SIZE
+        assert gate.most == PG_POOL_SIZE
+        assert len(opened) == PG_POOL_SIZE  # the second burst reused them all
+    finally:
+        engine.dispose()
+
+
+async def test_postgres_threads_end_with_their_db_work(pg_engine: Engine) -> None:
+    db = DbWork(pg_engine)
+    await asyncio.gather(db.run(lambda: None), db.run(lambda: None, urgent=True))
+    threads = [*db._turns._threads, *db._urgent._threads]  # type: ignore[union-attr]
+    assert threads and all(thread.is_alive() for thread in threads)
+    del db
+    gc.collect()
+    for thread in threads:
+        thread.join(WAIT_S)
+        assert not thread.is_alive()
