@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from storage.tables import OutboxRow, User
 
@@ -30,6 +30,15 @@ USERS = User.__table__
 # one waiting out a retry extends it (`hold`), so only a dead sender's rows pass it.
 LEASE = timedelta(seconds=30)
 OLDER_SEEN = 50  # enough to tell "only this process's own rows" from "someone else's"
+
+# What every turn runs, built once with bound parameters (SQLAlchemy's compiled cache then
+# serves them; building a statement per call cost more than running it: issue 15).
+_OLDER = select(OUTBOX.c.id).where(OUTBOX.c.chat_id == bindparam("c")).limit(OLDER_SEEN)
+# One plain INSERT ... RETURNING per reply (a turn queues one to three): an executemany
+# with RETURNING in parameter order goes through SQLAlchemy's insertmanyvalues batching,
+# which costs several times the insert itself for so few rows.
+_INSERT = OUTBOX.insert().returning(OUTBOX.c.id)
+_DELETE = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -68,25 +77,24 @@ def add(
     """
     if not payloads:
         return []
-    older = tuple(
-        conn.scalars(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == chat_id).limit(OLDER_SEEN))
-    )
-    rows = [
-        {
-            "chat_id": chat_id,
-            "external_id": external_id,
-            "origin": origin,
-            "update_id": update_id,
-            "created_at": _utc(now),
-            "claimed_until": _utc(now + LEASE),
-            "attempts": 0,
-            "payload": payload,
-        }
+    older = tuple(conn.scalars(_OLDER, {"c": chat_id}))
+    created, until = _utc(now), _utc(now + LEASE)
+    ids = [
+        conn.execute(
+            _INSERT,
+            {
+                "chat_id": chat_id,
+                "external_id": external_id,
+                "origin": origin,
+                "update_id": update_id,
+                "created_at": created,
+                "claimed_until": until,
+                "attempts": 0,
+                "payload": payload,
+            },
+        ).scalar_one()
         for payload in payloads
     ]
-    ids = list(
-        conn.scalars(OUTBOX.insert().returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
-    )
     return [
         Pending(i, chat_id, external_id, origin, update_id, 0, payload, older)
         for i, payload in zip(ids, payloads, strict=True)
@@ -120,9 +128,9 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
         return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         for start in range(0, len(ids), 500):
-            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
+            conn.execute(_DELETE, {"ids": ids[start : start + 500]})
 
 
 def forget(engine: Engine, row_ids: Sequence[int]) -> None:
@@ -130,7 +138,7 @@ def forget(engine: Engine, row_ids: Sequence[int]) -> None:
     ids = list(row_ids)
     with engine.begin() as conn:
         for start in range(0, len(ids), 500):
-            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
+            conn.execute(_DELETE, {"ids": ids[start : start + 500]})
 
 
 def hold(engine: Engine, row_id: int, until: datetime, attempts: int) -> None:
