@@ -85,6 +85,9 @@ _UPDATE = (
     )
 )
 
+_INSERT = insert(RECORDS)
+_DELETE_IDS = delete(RECORDS).where(RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+
 
 # The queries are built once, with bound parameters, so SQLAlchemy's compiled cache serves
 # every turn (building a union of subqueries afresh costs more than running it).
@@ -338,13 +341,25 @@ def _keeps_nothing(turn: Turn) -> bool:
 def _write_changes(conn: Connection, user: User, stored: Mapping[str, Any]) -> None:
     """One UPDATE of the columns of `user` that differ from `stored` (the row as read);
     none if nothing differs."""
+    values = user.__dict__  # what getattr reads, without the instrumented descriptor
     changed = {
-        name: value
-        for name in _USER_COLUMNS
-        if not _same(stored[name], value := getattr(user, name))
+        name: value for name in _USER_COLUMNS if not _same(stored[name], value := values[name])
     }
     if changed:
-        conn.execute(update(USERS).where(USERS.c.id == stored["id"]).values(changed))
+        params = {f"v_{name}": value for name, value in changed.items()}
+        params["b_id"] = stored["id"]
+        conn.execute(_update_user(tuple(changed)), params)
+
+
+@functools.lru_cache(maxsize=256)
+def _update_user(names: tuple[str, ...]) -> Any:
+    """UPDATE users SET <names> WHERE id = :b_id, built once per set of columns (a turn
+    changes a handful of combinations: last_seen_at alone, with a due time...)."""
+    return (
+        update(USERS)
+        .where(USERS.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"v_{name}", type_=USERS.c[name].type) for name in names})
+    )
 
 
 class TurnHooks(Protocol):
@@ -376,10 +391,40 @@ _LOCK = (
     .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
     .with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE (storage/db.py) locks instead
 )
-_CONV = core_select(
-    CONVERSATIONS.c.stack, CONVERSATIONS.c.version, CONVERSATIONS.c.script_version
-).where(CONVERSATIONS.c.user_id == bindparam("u"))
-_USER_COLUMNS = tuple(c.name for c in USERS.columns if c.name != "id")
+_CONV_COLUMNS = (CONVERSATIONS.c.stack, CONVERSATIONS.c.version, CONVERSATIONS.c.script_version)
+_CONV = core_select(*_CONV_COLUMNS).where(CONVERSATIONS.c.user_id == bindparam("u"))
+# SQLite: the person and their stack in one statement. BEGIN IMMEDIATE (storage/db.py) took
+# the database's write lock before it runs, so nothing can change either row under it.
+_LOCK_JOINED = (
+    core_select(USERS, *_CONV_COLUMNS)
+    .outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id)
+    .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+)
+_USER_NAMES = tuple(c.name for c in USERS.columns)
+_USER_COLUMNS = tuple(name for name in _USER_NAMES if name != "id")
+_CONV_INSERT = insert(CONVERSATIONS)
+# A new person's row before their first turn plans it (what User() would hold).
+_USER_DEFAULTS: dict[str, Any] = {
+    name: info.get_default(call_default_factory=True)
+    for name, info in User.model_fields.items()
+    if not info.is_required()
+}
+_USER_INSERT = insert(USERS)
+
+
+@functools.cache
+def _conv_update(stack: bool, script_version: bool) -> Any:
+    """UPDATE conversations for a turn: version and time always, the stack and the script
+    version only when they changed; one statement built once per combination."""
+    values: dict[str, Any] = {
+        "version": bindparam("v_version"),
+        "updated_at": bindparam("v_at", type_=CONVERSATIONS.c.updated_at.type),
+    }
+    if stack:
+        values["stack"] = bindparam("v_stack", type_=CONVERSATIONS.c.stack.type)
+    if script_version:
+        values["script_version"] = bindparam("v_script")
+    return update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == bindparam("b_u")).values(values)
 
 
 @dataclass
@@ -438,6 +483,15 @@ class StateStore:
         stack is read once the lock is held (a second round trip, only for a known person).
         """
         values = {"channel": key.channel, "external_id": key.external_id}
+        if conn.dialect.name == "sqlite":
+            row = conn.execute(_LOCK_JOINED, values).first()
+            if row is None:
+                return None, {}, None
+            n = len(_USER_NAMES)
+            stored = dict(zip(_USER_NAMES, row[:n], strict=True))
+            version = row[n + 1]
+            conv = None if version is None else _StoredConv(list(row[n] or []), version, row[n + 2])
+            return _detached(stored), stored, conv
         row = conn.execute(_LOCK, values).first()
         if row is None:
             return None, {}, None
@@ -535,13 +589,19 @@ class StateStore:
                 self._erase(conn, stored["id"])
             return None
         if user is None:
-            user = User(
-                channel=key.channel, external_id=key.external_id, created_at=now, last_seen_at=now
+            user = _detached(
+                _USER_DEFAULTS
+                | {
+                    "channel": key.channel,
+                    "external_id": key.external_id,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
             )
         self._plan(key, user, turn, now, seen)
         if not stored:
-            values = {name: getattr(user, name) for name in _USER_COLUMNS}
-            created = conn.execute(insert(USERS).values(values)).inserted_primary_key
+            values = {name: user.__dict__[name] for name in _USER_COLUMNS}
+            created = conn.execute(_USER_INSERT, values).inserted_primary_key
             assert created is not None
             user.id = int(created[0])
         else:
@@ -549,52 +609,59 @@ class StateStore:
         stack = [f.to_json() for f in turn.state.stack]
         if conv is None:
             conn.execute(
-                insert(CONVERSATIONS).values(
-                    user_id=user.id,
-                    stack=stack,
-                    version=1,
-                    script_version=script_version,
-                    updated_at=now,
-                )
+                _CONV_INSERT,
+                {
+                    "user_id": user.id,
+                    "stack": stack,
+                    "version": 1,
+                    "script_version": script_version,
+                    "updated_at": now,
+                },
             )
         else:
-            values = {"version": conv.version + 1, "updated_at": now}
-            if stack != conv.stack:
-                values["stack"] = stack
-            if script_version != conv.script_version:
-                values["script_version"] = script_version
-            conn.execute(
-                update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == user.id).values(values)
-            )
+            new_stack, new_script = stack != conv.stack, script_version != conv.script_version
+            values = {"b_u": user.id, "v_version": conv.version + 1, "v_at": now}
+            if new_stack:
+                values["v_stack"] = stack
+            if new_script:
+                values["v_script"] = script_version
+            conn.execute(_conv_update(new_stack, new_script), values)
         return user
 
     def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:
         """Set the person's profile, last-seen mark and the sweep's due times on `user`."""
         profile = turn.state.profile
+        # Written into the instance's dict, as the ORM's own loading does: the User is tied
+        # to no Session, and SQLModel's __setattr__ (SQLAlchemy's attribute events, then
+        # pydantic's) cost ~15 us a column on every turn for nothing (issue 15).
+        row = user.__dict__
         if seen:  # scheduler turns are not the person writing
-            user.last_seen_at = now
-            user.unanswered = 0  # they answered (or at least wrote): no more back-off
+            row["last_seen_at"] = now
+            row["unanswered"] = 0  # they answered (or at least wrote): no more back-off
         # The sweep's due time, kept in the turn's own transaction.
-        returning = seen and not user.active  # they had blocked the bot and write again
+        returning = seen and not row["active"]  # they had blocked the bot and write again
         if returning:
-            user.active = True
-        moved = (user.timezone, user.checkin_time) != (profile.timezone, profile.checkin_time)
-        user.next_checkin_at = planned_checkin(
-            profile, user.next_checkin_at, user.active, returning or moved, now
+            row["active"] = True
+        active = row["active"]
+        moved = (row["timezone"], row["checkin_time"]) != (profile.timezone, profile.checkin_time)
+        row["next_checkin_at"] = planned_checkin(
+            profile, row["next_checkin_at"], active, returning or moved, now
         )
-        paused = _utc(user.paused_until) if user.paused_until else None
-        nudging = (user.timezone, user.nudges, user.quiet_start, user.quiet_end, paused) != (
+        paused = _utc(row["paused_until"]) if row["paused_until"] else None
+        nudging = (
+            row["timezone"], row["nudges"], row["quiet_start"], row["quiet_end"], paused
+        ) != (
             profile.timezone, profile.nudges, profile.quiet_start, profile.quiet_end,
             profile.paused_until,
         )  # fmt: skip
-        user.next_nudge_at = planned_nudge(
+        row["next_nudge_at"] = planned_nudge(
             profile,
-            _utc(user.next_nudge_at) if user.next_nudge_at else None,
-            user.active,
+            _utc(row["next_nudge_at"]) if row["next_nudge_at"] else None,
+            active,
             returning or nudging,
             now,
-            _utc(user.last_seen_at),
-            user.unanswered,
+            _utc(row["last_seen_at"]),
+            row["unanswered"],
         )
         # Recomputed from the records every turn (dialogs/reminders.py): what a turn planned,
         # answered or marked sent moves it. Console people only see what they ask for.
@@ -603,28 +670,28 @@ class StateStore:
         # review or a window comes back after a silent week), and a seen turn moves that.
         # Instead next_at reads a bounded set (reminders.READS: the rhythm, the newest
         # measure, plans and few of each noted kind) in one query: flat whatever the history.
-        user.next_reminder_at = (
+        row["next_reminder_at"] = (
             _aware_utc(reminders.next_at(turn.state, now))
-            if user.active and key.channel == "telegram"
+            if active and key.channel == "telegram"
             else None
         )
-        user.consented_at = (user.consented_at or now) if profile.consented else None
-        user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None
-        user.locale = profile.locale
-        user.timezone = profile.timezone
-        user.checkin_time = profile.checkin_time
-        user.country = profile.country
-        user.nudges = profile.nudges
-        user.quiet_start = profile.quiet_start
-        user.quiet_end = profile.quiet_end
-        user.paused_until = profile.paused_until
-        user.risk_level = profile.risk_level
-        user.risk_at = _aware_utc(profile.risk_at)
-        user.unsafe_at = _aware_utc(profile.unsafe_at)
+        row["consented_at"] = (row["consented_at"] or now) if profile.consented else None
+        row["onboarded_at"] = (row["onboarded_at"] or now) if profile.onboarded else None
+        row["locale"] = profile.locale
+        row["timezone"] = profile.timezone
+        row["checkin_time"] = profile.checkin_time
+        row["country"] = profile.country
+        row["nudges"] = profile.nudges
+        row["quiet_start"] = profile.quiet_start
+        row["quiet_end"] = profile.quiet_end
+        row["paused_until"] = profile.paused_until
+        row["risk_level"] = profile.risk_level
+        row["risk_at"] = _aware_utc(profile.risk_at)
+        row["unsafe_at"] = _aware_utc(profile.unsafe_at)
         # The sweep claims and clears it (storage.schedule_store) before the follow-up turn,
         # so a turn that loads after the claim sees None and never plans it twice. Not kept
         # for someone who blocked the bot: nothing can reach them.
-        user.followup_at = _aware_utc(profile.followup_at) if user.active else None
+        row["followup_at"] = _aware_utc(profile.followup_at) if active else None
 
     def _sync_records(
         self,
@@ -700,11 +767,11 @@ class StateStore:
                     new(kind, start[kind] + n, record)
         gone = [i for i, row in rows.items() if row.kind in whole and i not in kept]
         if gone:
-            conn.execute(delete(RECORDS).where(RECORDS.c.id.in_(gone)))
+            conn.execute(_DELETE_IDS, {"ids": gone})
         if updates:
-            conn.execute(_UPDATE, updates)
+            conn.execute(_UPDATE, updates[0] if len(updates) == 1 else updates)
         if inserts:
-            conn.execute(insert(RECORDS), inserts)
+            conn.execute(_INSERT, inserts[0] if len(inserts) == 1 else inserts)
 
     def _erase(self, conn: Connection, user_id: int) -> None:
         conn.execute(delete(RECORDS).where(RECORDS.c.user_id == user_id))
