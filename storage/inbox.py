@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.hot import Hot
 from storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
@@ -53,19 +54,21 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-# The statements every turn runs, built once with bound parameters: SQLAlchemy's compiled
-# cache then serves them without building and hashing a new statement per call (issue 15).
+# The statements every turn runs, built once and run on the turn's DBAPI cursor
+# (storage/hot.py: SQLAlchemy's own SQL and type processing, without its per-call cost).
 _PENDING_HEAD = (
     select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
     .where(INBOX.c.external_id == bindparam("e"), INBOX.c.done_at.is_(None))
     .order_by(INBOX.c.update_id)
     .limit(2)
 )
+_HOT_PENDING_HEAD = Hot(_PENDING_HEAD)
 _MARK_DONE = (
     update(INBOX)
     .where(INBOX.c.update_id == bindparam("u"), INBOX.c.done_at.is_(None))
     .values(done_at=bindparam("at", type_=INBOX.c.done_at.type), payload=None)
 )
+_HOT_MARK_DONE = Hot(_MARK_DONE)
 
 
 def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[Incoming]:
@@ -126,7 +129,7 @@ def pending_head(
     """next_pending plus whether another update of theirs is pending after it, read in the
     same statement: a worker that knows nothing else waits need not open one more
     transaction just to find that out (bot/intake.py)."""
-    rows = conn.execute(_PENDING_HEAD, {"e": external_id}).all()
+    rows = _HOT_PENDING_HEAD.rows(conn, {"e": external_id})
     if not rows:
         return None
     row = rows[0]
@@ -137,8 +140,7 @@ def pending_head(
 def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:
     """Mark one update done and forget its words. False if it was already done (then the
     caller must roll its turn back: someone else ran it)."""
-    result = conn.execute(_MARK_DONE, {"u": update_id, "at": _utc(now)})
-    return bool(result.rowcount)
+    return _HOT_MARK_DONE.count(conn, {"u": update_id, "at": _utc(now)}) > 0
 
 
 def missing_before(conn: Connection, update_id: int, window: int = 200) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
+from storage.hot import Hot
 from storage.tables import OutboxRow, User
 
 OUTBOX = OutboxRow.__table__
@@ -31,13 +32,21 @@ USERS = User.__table__
 LEASE = timedelta(seconds=30)
 OLDER_SEEN = 50  # enough to tell "only this process's own rows" from "someone else's"
 
-# What every turn runs, built once with bound parameters (SQLAlchemy's compiled cache then
-# serves them; building a statement per call cost more than running it: issue 15).
-_OLDER = select(OUTBOX.c.id).where(OUTBOX.c.chat_id == bindparam("c")).limit(OLDER_SEEN)
+# What every turn runs, built once; the turn's two run on its DBAPI cursor (storage/hot.py:
+# SQLAlchemy's own SQL and type processing, without its per-call cost; issue 15).
+_OLDER = Hot(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == bindparam("c")).limit(OLDER_SEEN))
 # One plain INSERT ... RETURNING per reply (a turn queues one to three): an executemany
 # with RETURNING in parameter order goes through SQLAlchemy's insertmanyvalues batching,
 # which costs several times the insert itself for so few rows.
-_INSERT = OUTBOX.insert().returning(OUTBOX.c.id)
+_COLUMNS = (
+    "chat_id", "external_id", "origin", "update_id", "created_at", "claimed_until", "attempts",
+    "payload",
+)  # fmt: skip
+_INSERT = Hot(
+    OUTBOX.insert()
+    .values({name: bindparam(f"p_{name}", type_=OUTBOX.c[name].type) for name in _COLUMNS})
+    .returning(OUTBOX.c.id)
+)
 _DELETE = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -77,24 +86,17 @@ def add(
     """
     if not payloads:
         return []
-    older = tuple(conn.scalars(_OLDER, {"c": chat_id}))
-    created, until = _utc(now), _utc(now + LEASE)
-    ids = [
-        conn.execute(
-            _INSERT,
-            {
-                "chat_id": chat_id,
-                "external_id": external_id,
-                "origin": origin,
-                "update_id": update_id,
-                "created_at": created,
-                "claimed_until": until,
-                "attempts": 0,
-                "payload": payload,
-            },
-        ).scalar_one()
-        for payload in payloads
-    ]
+    older = tuple(row[0] for row in _OLDER.rows(conn, {"c": chat_id}))
+    row = {
+        "p_chat_id": chat_id,
+        "p_external_id": external_id,
+        "p_origin": origin,
+        "p_update_id": update_id,
+        "p_created_at": _utc(now),
+        "p_claimed_until": _utc(now + LEASE),
+        "p_attempts": 0,
+    }
+    ids = [int(_INSERT.rows(conn, row | {"p_payload": p})[0][0]) for p in payloads]
     return [
         Pending(i, chat_id, external_id, origin, update_id, 0, payload, older)
         for i, payload in zip(ids, payloads, strict=True)

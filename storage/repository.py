@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
+from storage.hot import Hot
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -348,14 +349,14 @@ def _write_changes(conn: Connection, user: User, stored: Mapping[str, Any]) -> N
     if changed:
         params = {f"v_{name}": value for name, value in changed.items()}
         params["b_id"] = stored["id"]
-        conn.execute(_update_user(tuple(changed)), params)
+        _update_user(tuple(changed)).count(conn, params)
 
 
 @functools.lru_cache(maxsize=256)
-def _update_user(names: tuple[str, ...]) -> Any:
+def _update_user(names: tuple[str, ...]) -> Hot:
     """UPDATE users SET <names> WHERE id = :b_id, built once per set of columns (a turn
     changes a handful of combinations: last_seen_at alone, with a due time...)."""
-    return (
+    return Hot(
         update(USERS)
         .where(USERS.c.id == bindparam("b_id"))
         .values({name: bindparam(f"v_{name}", type_=USERS.c[name].type) for name in names})
@@ -400,6 +401,9 @@ _LOCK_JOINED = (
     .outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id)
     .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
 )
+# Run on the turn's DBAPI cursor (storage/hot.py): SQLAlchemy's SQL and type processing
+# without its per-call cost, for the statements every turn runs.
+_HOT_LOCK_JOINED, _HOT_LOCK, _HOT_CONV = Hot(_LOCK_JOINED), Hot(_LOCK), Hot(_CONV)
 _USER_NAMES = tuple(c.name for c in USERS.columns)
 _USER_COLUMNS = tuple(name for name in _USER_NAMES if name != "id")
 _CONV_INSERT = insert(CONVERSATIONS)
@@ -413,7 +417,7 @@ _USER_INSERT = insert(USERS)
 
 
 @functools.cache
-def _conv_update(stack: bool, script_version: bool) -> Any:
+def _conv_update(stack: bool, script_version: bool) -> Hot:
     """UPDATE conversations for a turn: version and time always, the stack and the script
     version only when they changed; one statement built once per combination."""
     values: dict[str, Any] = {
@@ -424,7 +428,9 @@ def _conv_update(stack: bool, script_version: bool) -> Any:
         values["stack"] = bindparam("v_stack", type_=CONVERSATIONS.c.stack.type)
     if script_version:
         values["script_version"] = bindparam("v_script")
-    return update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == bindparam("b_u")).values(values)
+    return Hot(
+        update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == bindparam("b_u")).values(values)
+    )
 
 
 @dataclass
@@ -483,20 +489,21 @@ class StateStore:
         stack is read once the lock is held (a second round trip, only for a known person).
         """
         values = {"channel": key.channel, "external_id": key.external_id}
+        n = len(_USER_NAMES)
         if conn.dialect.name == "sqlite":
-            row = conn.execute(_LOCK_JOINED, values).first()
-            if row is None:
+            rows = _HOT_LOCK_JOINED.rows(conn, values)
+            if not rows:
                 return None, {}, None
-            n = len(_USER_NAMES)
+            row = rows[0]
             stored = dict(zip(_USER_NAMES, row[:n], strict=True))
-            version = row[n + 1]
-            conv = None if version is None else _StoredConv(list(row[n] or []), version, row[n + 2])
-            return _detached(stored), stored, conv
-        row = conn.execute(_LOCK, values).first()
-        if row is None:
-            return None, {}, None
-        stored = dict(row._mapping)
-        found = conn.execute(_CONV, {"u": stored["id"]}).first()
+            found = None if row[n + 1] is None else row[n:]
+        else:
+            rows = _HOT_LOCK.rows(conn, values)
+            if not rows:
+                return None, {}, None
+            stored = dict(zip(_USER_NAMES, rows[0], strict=True))
+            conv_rows = _HOT_CONV.rows(conn, {"u": stored["id"]})
+            found = conv_rows[0] if conv_rows else None
         conv = _StoredConv(list(found[0] or []), found[1], found[2]) if found else None
         return _detached(stored), stored, conv
 
@@ -625,7 +632,7 @@ class StateStore:
                 values["v_stack"] = stack
             if new_script:
                 values["v_script"] = script_version
-            conn.execute(_conv_update(new_stack, new_script), values)
+            _conv_update(new_stack, new_script).count(conn, values)
         return user
 
     def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:
