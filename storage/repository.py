@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    Row,
     Table,
     Text,
     bindparam,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     union_all,
     update,
 )
@@ -107,23 +107,25 @@ _EVERYTHING = (
 )
 
 
-@functools.cache
-def _tails_query(parts: int) -> Any:
-    """The newest n{i} records of kind k{i}, for i < parts, in one query: each part an index
-    range scan of ix_records_user_kind read backwards, so its cost is n, not the history."""
+@functools.lru_cache(maxsize=128)
+def _tails_query(limits: tuple[int, ...]) -> Hot:
+    """The newest limits[i] records of kind k{i}, in one query: each part an index range scan
+    of ix_records_user_kind read backwards, so its cost is n, not the history. One per tuple
+    of limits (a handful: what next_at, the check-in and the dialogs ask for), run on the
+    turn's DBAPI cursor (storage/hot.py)."""
     newest = [
         core_select(*_COLUMNS)
         .where(_MINE, RECORDS.c.kind == bindparam(f"k{i}"))
         .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
-        # Rendered into the SQL, so the planner always sees the bound: a generic plan
+        # Written into the SQL, so the planner always sees the bound: a generic plan
         # (psycopg prepares a statement run often) would have to guess it.
-        .limit(bindparam(f"n{i}", type_=Integer, literal_execute=True))
-        for i in range(parts)
+        .limit(literal_column(str(int(n)), Integer))
+        for i, n in enumerate(limits)
     ]
-    if parts == 1:
-        return newest[0]
+    if len(newest) == 1:
+        return Hot(newest[0])
     # Each part in a subquery of its own: SQLite allows no LIMIT on a compound's member.
-    return union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(newest)))
+    return Hot(union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(newest))))
 
 
 @functools.cache
@@ -161,19 +163,24 @@ class RecordSource:
     whole: set[str] = field(default_factory=set)  # kinds read whole
     top: dict[str, int] = field(default_factory=dict)  # highest position seen (-1: none)
 
-    def _run(self, query: Any, **values: Any) -> list[Row[Any]]:
+    def _run(self, query: Any, **values: Any) -> Sequence[Sequence[Any]]:
         values["u"] = self.user_id
+        if isinstance(query, Hot):
+            if self.conn is not None:
+                return query.rows(self.conn, values)
+            query = query.statement  # outside a turn: through SQLAlchemy, as any other read
         if self.conn is not None:
             return list(self.conn.execute(query, values))
         with self.engine.connect() as conn:
             return list(conn.execute(query, values))
 
-    def _records(self, found: list[Row[Any]]) -> list[Record]:
+    def _records(self, found: Sequence[Sequence[Any]]) -> list[Record]:
         out = []
-        for row in found:
-            self.rows[row.id] = _Stored(row.kind, row.position, row.raw)
-            self.top[row.kind] = max(self.top.get(row.kind, -1), row.position)
-            out.append(Record(row.kind, json.loads(row.raw), row.id, _utc(row.created_at)))
+        top = self.top
+        for row_id, kind, position, created_at, raw in found:  # _COLUMNS
+            self.rows[row_id] = _Stored(kind, position, raw)
+            top[kind] = max(top.get(kind, -1), position)
+            out.append(Record(kind, json.loads(raw), row_id, _utc(created_at)))
         return out
 
     def load(self, kind: str) -> list[Record]:
@@ -184,11 +191,10 @@ class RecordSource:
 
     def tails(self, wanted: Mapping[str, int]) -> dict[str, list[Record]]:
         """The newest n of each kind ({kind: n}), in stored order, in one query."""
-        values: dict[str, Any] = {}
-        for i, (kind, n) in enumerate(wanted.items()):
-            values[f"k{i}"], values[f"n{i}"] = kind, n
+        values = {f"k{i}": kind for i, kind in enumerate(wanted)}
         out: dict[str, list[Record]] = {kind: [] for kind in wanted}
-        for record in self._records(self._run(_tails_query(len(wanted)), **values)):
+        query = _tails_query(tuple(wanted.values()))
+        for record in self._records(self._run(query, **values)):
             out[record.kind].append(record)
         for kind, found in out.items():
             self.top.setdefault(kind, -1)
