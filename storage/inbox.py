@@ -99,13 +99,17 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
         # is a plain execute: executemany with RETURNING goes through SQLAlchemy's
         # insertmanyvalues batching, which costs more than the insert for one row.
         stmt = _insert_ignoring_duplicates(conn.dialect.name)
-        new = set(conn.scalars(stmt, rows[0] if len(rows) == 1 else rows))
+        if len(rows) == 1:
+            new = {row[0] for row in stmt.rows(conn, rows[0])}
+        else:
+            new = set(conn.scalars(stmt.statement, rows))
     return [u for u in updates if u.update_id in new]
 
 
 @functools.cache
-def _insert_ignoring_duplicates(name: str) -> Any:
-    """The inbox's INSERT ... RETURNING update_id for dialect `name`, built once."""
+def _insert_ignoring_duplicates(name: str) -> Hot:
+    """The inbox's INSERT ... RETURNING update_id for dialect `name`, built once (one row
+    runs on the DBAPI cursor: storage/hot.py)."""
     # Two replicas may be given the same update at once: the second insert is a no-op.
     if name == "postgresql":
         stmt: Any = pg_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
@@ -113,7 +117,8 @@ def _insert_ignoring_duplicates(name: str) -> Any:
         stmt = sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
     else:
         stmt = insert(INBOX)
-    return stmt.returning(INBOX.c.update_id)
+    values = {c.name: bindparam(c.name, type_=c.type) for c in INBOX.columns}
+    return Hot(stmt.values(values).returning(INBOX.c.update_id))
 
 
 def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:

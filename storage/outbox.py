@@ -14,6 +14,7 @@ what the person wrote, so a row lives only until it is sent or given up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,23 @@ _INSERT = Hot(
     .returning(OUTBOX.c.id)
 )
 _DELETE = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+SMALL_DELETE = 8  # up to this many ids, a statement of their count (storage/hot.py)
+
+
+@functools.cache
+def _small_delete(count: int) -> Hot:
+    """DELETE FROM outbox WHERE id IN (count placeholders): what the sender's coalesced
+    "sent" mostly is (one to a few rows), run on the DBAPI cursor."""
+    return Hot(delete(OUTBOX).where(OUTBOX.c.id.in_([bindparam(f"i{n}") for n in range(count)])))
+
+
+def _delete(conn: Connection, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        if len(part) <= SMALL_DELETE:
+            _small_delete(len(part)).count(conn, {f"i{n}": i for n, i in enumerate(part)})
+        else:
+            conn.execute(_DELETE, {"ids": part})
 
 
 @dataclass(frozen=True)
@@ -131,16 +149,14 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        for start in range(0, len(ids), 500):
-            conn.execute(_DELETE, {"ids": ids[start : start + 500]})
+        _delete(conn, ids)
 
 
 def forget(engine: Engine, row_ids: Sequence[int]) -> None:
     """Delete rows known to be sent (storage/sent_journal.py)."""
     ids = list(row_ids)
     with engine.begin() as conn:
-        for start in range(0, len(ids), 500):
-            conn.execute(_DELETE, {"ids": ids[start : start + 500]})
+        _delete(conn, ids)
 
 
 def hold(engine: Engine, row_id: int, until: datetime, attempts: int) -> None:

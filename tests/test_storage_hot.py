@@ -158,3 +158,36 @@ def _consent(state: Any) -> Any:
 
     state.profile.consented = True
     return Turn(state=state)
+
+
+def test_one_update_is_stored_as_a_batch_stores_it(db_engine: Engine) -> None:
+    payload = {"message": {"text": "ñ ✓"}}
+    alone = [Incoming(20, "telegram", "5", 5, "message", payload)]
+    done_alone = [Incoming(21, "telegram", "chat:6", 6, "other", {}, done=True)]
+    batch = [
+        Incoming(30, "telegram", "5", 5, "message", payload),
+        Incoming(31, "telegram", "chat:6", 6, "other", {}, done=True),
+    ]
+    assert inbox.record(db_engine, alone, NOW) == alone  # one row: storage/hot.py
+    assert inbox.record(db_engine, done_alone, NOW) == done_alone
+    assert inbox.record(db_engine, batch, NOW) == batch  # several: executemany
+    assert inbox.record(db_engine, alone, NOW) == []  # delivered again: left alone
+    for one, many in ((20, 30), (21, 31)):
+        assert (
+            _stored(db_engine, INBOX, f"update_id = {one}")[1:]
+            == _stored(db_engine, INBOX, f"update_id = {many}")[1:]
+        )
+        assert _typeof(db_engine, INBOX, f"update_id = {one}") == _typeof(
+            db_engine, INBOX, f"update_id = {many}"
+        )
+
+
+def test_sent_rows_go_whatever_their_number(db_engine: Engine) -> None:
+    with db_engine.begin() as conn:
+        ids = [p.id for p in outbox.add(conn, 3, "3", "turn", [{"n": n} for n in range(12)], NOW)]
+    outbox.sent(db_engine, ids[:1])
+    outbox.sent(db_engine, ids[1:4])
+    outbox.sent(db_engine, ids[5:])  # more than SMALL_DELETE: one expanding IN
+    with db_engine.connect() as conn:
+        left = conn.execute(select(outbox.OUTBOX.c.id)).scalars().all()
+    assert left == [ids[4]]
