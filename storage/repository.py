@@ -410,6 +410,18 @@ _LOCK_JOINED = (
 # Run on the turn's DBAPI cursor (storage/hot.py): SQLAlchemy's SQL and type processing
 # without its per-call cost, for the statements every turn runs.
 _HOT_LOCK_JOINED, _HOT_LOCK, _HOT_CONV = Hot(_LOCK_JOINED), Hot(_LOCK), Hot(_CONV)
+# PostgreSQL: the person and their stack in one round trip, both rows locked (FOR UPDATE
+# without OF locks every table in the join). A lock that waited for another turn then gets
+# the newest version of both rows (the rows LockRows locked are what EvalPlanQual re-reads),
+# where a join locking only users would hand back the stack as it was before that turn.
+# An inner join, as a nullable side cannot be locked: a person without a conversation row
+# yet (or no person) falls back to _LOCK and _CONV.
+_HOT_LOCK_BOTH = Hot(
+    core_select(USERS, *_CONV_COLUMNS)
+    .join(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id)
+    .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+    .with_for_update()
+)
 _USER_NAMES = tuple(c.name for c in USERS.columns)
 _USER_COLUMNS = tuple(name for name in _USER_NAMES if name != "id")
 _CONV_INSERT = insert(CONVERSATIONS)
@@ -490,19 +502,20 @@ class StateStore:
     ) -> tuple[User | None, dict[str, Any], _StoredConv | None]:
         """The person's row under the lock, as a detached User and as read, and their stack.
 
-        Not joined with the stack: a join's FOR UPDATE that waited for the lock re-reads
-        the locked users row but not the joined one (PostgreSQL's EvalPlanQual), so the
-        stack is read once the lock is held (a second round trip, only for a known person).
+        One statement: on SQLite the join (BEGIN IMMEDIATE already holds the write lock), on
+        PostgreSQL the join locking both rows (_HOT_LOCK_BOTH: a lock that waited re-reads
+        both). Only someone without a conversation row (or no one) costs PostgreSQL the
+        users row alone and then the stack, read once the lock is held.
         """
         values = {"channel": key.channel, "external_id": key.external_id}
         n = len(_USER_NAMES)
-        if conn.dialect.name == "sqlite":
-            rows = _HOT_LOCK_JOINED.rows(conn, values)
-            if not rows:
-                return None, {}, None
-            row = rows[0]
-            stored = dict(zip(_USER_NAMES, row[:n], strict=True))
-            found = None if row[n + 1] is None else row[n:]
+        sqlite = conn.dialect.name == "sqlite"
+        rows = (_HOT_LOCK_JOINED if sqlite else _HOT_LOCK_BOTH).rows(conn, values)
+        if rows:
+            stored = dict(zip(_USER_NAMES, rows[0][:n], strict=True))
+            found = None if rows[0][n + 1] is None else rows[0][n:]
+        elif sqlite:
+            return None, {}, None
         else:
             rows = _HOT_LOCK.rows(conn, values)
             if not rows:
