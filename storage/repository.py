@@ -572,9 +572,16 @@ class StateStore:
                         source = RecordSource(self.engine, stored["id"], conn)
                     try:
                         state = to_state(user, conv, source=source)
-                        if user is not None and user.active and key.channel == "telegram":
+                        if (
+                            user is not None
+                            and user.active
+                            and user.onboarded_at is not None
+                            and key.channel == "telegram"
+                        ):
                             # What next_reminder_at reads at the end of the turn anyway, and
-                            # the check-in's newest log and needs map, in one round trip.
+                            # the check-in's newest log and needs map, in one round trip. Not
+                            # before onboarding ends: next_at reads nothing then, nor does the
+                            # onboarding (a record a step does read is then read when asked).
                             state.records.fetch(PREFETCH)
                         turn = decide(state)
                         kept = self._save(
