@@ -16,15 +16,17 @@ redelivered update is still recognised, then pruned.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.hot import Hot
 from storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
@@ -52,6 +54,23 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
+# The statements every turn runs, built once and run on the turn's DBAPI cursor
+# (storage/hot.py: SQLAlchemy's own SQL and type processing, without its per-call cost).
+_PENDING_HEAD = (
+    select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
+    .where(INBOX.c.external_id == bindparam("e"), INBOX.c.done_at.is_(None))
+    .order_by(INBOX.c.update_id)
+    .limit(2)
+)
+_HOT_PENDING_HEAD = Hot(_PENDING_HEAD)
+_MARK_DONE = (
+    update(INBOX)
+    .where(INBOX.c.update_id == bindparam("u"), INBOX.c.done_at.is_(None))
+    .values(done_at=bindparam("at", type_=INBOX.c.done_at.type), payload=None)
+)
+_HOT_MARK_DONE = Hot(_MARK_DONE)
+
+
 def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[Incoming]:
     """Store `updates` (one transaction); return the ones that were new.
 
@@ -76,20 +95,30 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
     ]
     with engine.begin() as conn:
         # One statement: the ids that were new come back (RETURNING; PostgreSQL, and
-        # SQLite since 3.35); an id already there is left alone.
-        stmt = _insert_ignoring_duplicates(conn).returning(INBOX.c.update_id)
-        new = set(conn.scalars(stmt, rows))
+        # SQLite since 3.35); an id already there is left alone. One row (the usual batch)
+        # is a plain execute: executemany with RETURNING goes through SQLAlchemy's
+        # insertmanyvalues batching, which costs more than the insert for one row.
+        stmt = _insert_ignoring_duplicates(conn.dialect.name)
+        if len(rows) == 1:
+            new = {row[0] for row in stmt.rows(conn, rows[0])}
+        else:
+            new = set(conn.scalars(stmt.statement, rows))
     return [u for u in updates if u.update_id in new]
 
 
-def _insert_ignoring_duplicates(conn: Connection) -> Any:
+@functools.cache
+def _insert_ignoring_duplicates(name: str) -> Hot:
+    """The inbox's INSERT ... RETURNING update_id for dialect `name`, built once (one row
+    runs on the DBAPI cursor: storage/hot.py)."""
     # Two replicas may be given the same update at once: the second insert is a no-op.
-    name = conn.dialect.name
     if name == "postgresql":
-        return pg_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
-    if name == "sqlite":
-        return sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
-    return insert(INBOX)
+        stmt: Any = pg_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
+    elif name == "sqlite":
+        stmt = sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
+    else:
+        stmt = insert(INBOX)
+    values = {c.name: bindparam(c.name, type_=c.type) for c in INBOX.columns}
+    return Hot(stmt.values(values).returning(INBOX.c.update_id))
 
 
 def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:
@@ -105,12 +134,7 @@ def pending_head(
     """next_pending plus whether another update of theirs is pending after it, read in the
     same statement: a worker that knows nothing else waits need not open one more
     transaction just to find that out (bot/intake.py)."""
-    rows = conn.execute(
-        select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
-        .where(INBOX.c.external_id == external_id, INBOX.c.done_at.is_(None))
-        .order_by(INBOX.c.update_id)
-        .limit(2)
-    ).all()
+    rows = _HOT_PENDING_HEAD.rows(conn, {"e": external_id})
     if not rows:
         return None
     row = rows[0]
@@ -121,12 +145,7 @@ def pending_head(
 def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:
     """Mark one update done and forget its words. False if it was already done (then the
     caller must roll its turn back: someone else ran it)."""
-    result = conn.execute(
-        update(INBOX)
-        .where(INBOX.c.update_id == update_id, INBOX.c.done_at.is_(None))
-        .values(done_at=_utc(now), payload=None)
-    )
-    return bool(result.rowcount)
+    return _HOT_MARK_DONE.count(conn, {"u": update_id, "at": _utc(now)}) > 0
 
 
 def missing_before(conn: Connection, update_id: int, window: int = 200) -> bool:

@@ -14,13 +14,15 @@ what the person wrote, so a row lives only until it is sent or given up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
+from storage.hot import Hot
 from storage.tables import OutboxRow, User
 
 OUTBOX = OutboxRow.__table__
@@ -30,6 +32,40 @@ USERS = User.__table__
 # one waiting out a retry extends it (`hold`), so only a dead sender's rows pass it.
 LEASE = timedelta(seconds=30)
 OLDER_SEEN = 50  # enough to tell "only this process's own rows" from "someone else's"
+
+# What every turn runs, built once; the turn's two run on its DBAPI cursor (storage/hot.py:
+# SQLAlchemy's own SQL and type processing, without its per-call cost; issue 15).
+_OLDER = Hot(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == bindparam("c")).limit(OLDER_SEEN))
+# One plain INSERT ... RETURNING per reply (a turn queues one to three): an executemany
+# with RETURNING in parameter order goes through SQLAlchemy's insertmanyvalues batching,
+# which costs several times the insert itself for so few rows.
+_COLUMNS = (
+    "chat_id", "external_id", "origin", "update_id", "created_at", "claimed_until", "attempts",
+    "payload",
+)  # fmt: skip
+_INSERT = Hot(
+    OUTBOX.insert()
+    .values({name: bindparam(f"p_{name}", type_=OUTBOX.c[name].type) for name in _COLUMNS})
+    .returning(OUTBOX.c.id)
+)
+_DELETE = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+SMALL_DELETE = 8  # up to this many ids, a statement of their count (storage/hot.py)
+
+
+@functools.cache
+def _small_delete(count: int) -> Hot:
+    """DELETE FROM outbox WHERE id IN (count placeholders): what the sender's coalesced
+    "sent" mostly is (one to a few rows), run on the DBAPI cursor."""
+    return Hot(delete(OUTBOX).where(OUTBOX.c.id.in_([bindparam(f"i{n}") for n in range(count)])))
+
+
+def _delete(conn: Connection, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        if len(part) <= SMALL_DELETE:
+            _small_delete(len(part)).count(conn, {f"i{n}": i for n, i in enumerate(part)})
+        else:
+            conn.execute(_DELETE, {"ids": part})
 
 
 @dataclass(frozen=True)
@@ -68,25 +104,17 @@ def add(
     """
     if not payloads:
         return []
-    older = tuple(
-        conn.scalars(select(OUTBOX.c.id).where(OUTBOX.c.chat_id == chat_id).limit(OLDER_SEEN))
-    )
-    rows = [
-        {
-            "chat_id": chat_id,
-            "external_id": external_id,
-            "origin": origin,
-            "update_id": update_id,
-            "created_at": _utc(now),
-            "claimed_until": _utc(now + LEASE),
-            "attempts": 0,
-            "payload": payload,
-        }
-        for payload in payloads
-    ]
-    ids = list(
-        conn.scalars(OUTBOX.insert().returning(OUTBOX.c.id, sort_by_parameter_order=True), rows)
-    )
+    older = tuple(row[0] for row in _OLDER.rows(conn, {"c": chat_id}))
+    row = {
+        "p_chat_id": chat_id,
+        "p_external_id": external_id,
+        "p_origin": origin,
+        "p_update_id": update_id,
+        "p_created_at": _utc(now),
+        "p_claimed_until": _utc(now + LEASE),
+        "p_attempts": 0,
+    }
+    ids = [int(_INSERT.rows(conn, row | {"p_payload": p})[0][0]) for p in payloads]
     return [
         Pending(i, chat_id, external_id, origin, update_id, 0, payload, older)
         for i, payload in zip(ids, payloads, strict=True)
@@ -120,17 +148,15 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
         return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        for start in range(0, len(ids), 500):
-            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        _delete(conn, ids)
 
 
 def forget(engine: Engine, row_ids: Sequence[int]) -> None:
     """Delete rows known to be sent (storage/sent_journal.py)."""
     ids = list(row_ids)
     with engine.begin() as conn:
-        for start in range(0, len(ids), 500):
-            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids[start : start + 500])))
+        _delete(conn, ids)
 
 
 def hold(engine: Engine, row_id: int, until: datetime, attempts: int) -> None:

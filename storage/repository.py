@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    Row,
     Table,
     Text,
     bindparam,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     union_all,
     update,
 )
@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
+from storage.hot import Hot
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -85,6 +86,9 @@ _UPDATE = (
     )
 )
 
+_INSERT = insert(RECORDS)
+_DELETE_IDS = delete(RECORDS).where(RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+
 
 # The queries are built once, with bound parameters, so SQLAlchemy's compiled cache serves
 # every turn (building a union of subqueries afresh costs more than running it).
@@ -103,23 +107,25 @@ _EVERYTHING = (
 )
 
 
-@functools.cache
-def _tails_query(parts: int) -> Any:
-    """The newest n{i} records of kind k{i}, for i < parts, in one query: each part an index
-    range scan of ix_records_user_kind read backwards, so its cost is n, not the history."""
+@functools.lru_cache(maxsize=128)
+def _tails_query(limits: tuple[int, ...]) -> Hot:
+    """The newest limits[i] records of kind k{i}, in one query: each part an index range scan
+    of ix_records_user_kind read backwards, so its cost is n, not the history. One per tuple
+    of limits (a handful: what next_at, the check-in and the dialogs ask for), run on the
+    turn's DBAPI cursor (storage/hot.py)."""
     newest = [
         core_select(*_COLUMNS)
         .where(_MINE, RECORDS.c.kind == bindparam(f"k{i}"))
         .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
-        # Rendered into the SQL, so the planner always sees the bound: a generic plan
+        # Written into the SQL, so the planner always sees the bound: a generic plan
         # (psycopg prepares a statement run often) would have to guess it.
-        .limit(bindparam(f"n{i}", type_=Integer, literal_execute=True))
-        for i in range(parts)
+        .limit(literal_column(str(int(n)), Integer))
+        for i, n in enumerate(limits)
     ]
-    if parts == 1:
-        return newest[0]
+    if len(newest) == 1:
+        return Hot(newest[0])
     # Each part in a subquery of its own: SQLite allows no LIMIT on a compound's member.
-    return union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(newest)))
+    return Hot(union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(newest))))
 
 
 @functools.cache
@@ -157,19 +163,24 @@ class RecordSource:
     whole: set[str] = field(default_factory=set)  # kinds read whole
     top: dict[str, int] = field(default_factory=dict)  # highest position seen (-1: none)
 
-    def _run(self, query: Any, **values: Any) -> list[Row[Any]]:
+    def _run(self, query: Any, **values: Any) -> Sequence[Sequence[Any]]:
         values["u"] = self.user_id
+        if isinstance(query, Hot):
+            if self.conn is not None:
+                return query.rows(self.conn, values)
+            query = query.statement  # outside a turn: through SQLAlchemy, as any other read
         if self.conn is not None:
             return list(self.conn.execute(query, values))
         with self.engine.connect() as conn:
             return list(conn.execute(query, values))
 
-    def _records(self, found: list[Row[Any]]) -> list[Record]:
+    def _records(self, found: Sequence[Sequence[Any]]) -> list[Record]:
         out = []
-        for row in found:
-            self.rows[row.id] = _Stored(row.kind, row.position, row.raw)
-            self.top[row.kind] = max(self.top.get(row.kind, -1), row.position)
-            out.append(Record(row.kind, json.loads(row.raw), row.id, _utc(row.created_at)))
+        top = self.top
+        for row_id, kind, position, created_at, raw in found:  # _COLUMNS
+            self.rows[row_id] = _Stored(kind, position, raw)
+            top[kind] = max(top.get(kind, -1), position)
+            out.append(Record(kind, json.loads(raw), row_id, _utc(created_at)))
         return out
 
     def load(self, kind: str) -> list[Record]:
@@ -180,11 +191,10 @@ class RecordSource:
 
     def tails(self, wanted: Mapping[str, int]) -> dict[str, list[Record]]:
         """The newest n of each kind ({kind: n}), in stored order, in one query."""
-        values: dict[str, Any] = {}
-        for i, (kind, n) in enumerate(wanted.items()):
-            values[f"k{i}"], values[f"n{i}"] = kind, n
+        values = {f"k{i}": kind for i, kind in enumerate(wanted)}
         out: dict[str, list[Record]] = {kind: [] for kind in wanted}
-        for record in self._records(self._run(_tails_query(len(wanted)), **values)):
+        query = _tails_query(tuple(wanted.values()))
+        for record in self._records(self._run(query, **values)):
             out[record.kind].append(record)
         for kind, found in out.items():
             self.top.setdefault(kind, -1)
@@ -338,13 +348,25 @@ def _keeps_nothing(turn: Turn) -> bool:
 def _write_changes(conn: Connection, user: User, stored: Mapping[str, Any]) -> None:
     """One UPDATE of the columns of `user` that differ from `stored` (the row as read);
     none if nothing differs."""
+    values = user.__dict__  # what getattr reads, without the instrumented descriptor
     changed = {
-        name: value
-        for name in _USER_COLUMNS
-        if not _same(stored[name], value := getattr(user, name))
+        name: value for name in _USER_COLUMNS if not _same(stored[name], value := values[name])
     }
     if changed:
-        conn.execute(update(USERS).where(USERS.c.id == stored["id"]).values(changed))
+        params = {f"v_{name}": value for name, value in changed.items()}
+        params["b_id"] = stored["id"]
+        _update_user(tuple(changed)).count(conn, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _update_user(names: tuple[str, ...]) -> Hot:
+    """UPDATE users SET <names> WHERE id = :b_id, built once per set of columns (a turn
+    changes a handful of combinations: last_seen_at alone, with a due time...)."""
+    return Hot(
+        update(USERS)
+        .where(USERS.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"v_{name}", type_=USERS.c[name].type) for name in names})
+    )
 
 
 class TurnHooks(Protocol):
@@ -376,10 +398,57 @@ _LOCK = (
     .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
     .with_for_update()  # PostgreSQL; SQLite's BEGIN IMMEDIATE (storage/db.py) locks instead
 )
-_CONV = core_select(
-    CONVERSATIONS.c.stack, CONVERSATIONS.c.version, CONVERSATIONS.c.script_version
-).where(CONVERSATIONS.c.user_id == bindparam("u"))
-_USER_COLUMNS = tuple(c.name for c in USERS.columns if c.name != "id")
+_CONV_COLUMNS = (CONVERSATIONS.c.stack, CONVERSATIONS.c.version, CONVERSATIONS.c.script_version)
+_CONV = core_select(*_CONV_COLUMNS).where(CONVERSATIONS.c.user_id == bindparam("u"))
+# SQLite: the person and their stack in one statement. BEGIN IMMEDIATE (storage/db.py) took
+# the database's write lock before it runs, so nothing can change either row under it.
+_LOCK_JOINED = (
+    core_select(USERS, *_CONV_COLUMNS)
+    .outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id)
+    .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+)
+# Run on the turn's DBAPI cursor (storage/hot.py): SQLAlchemy's SQL and type processing
+# without its per-call cost, for the statements every turn runs.
+_HOT_LOCK_JOINED, _HOT_LOCK, _HOT_CONV = Hot(_LOCK_JOINED), Hot(_LOCK), Hot(_CONV)
+# PostgreSQL: the person and their stack in one round trip, both rows locked (FOR UPDATE
+# without OF locks every table in the join). A lock that waited for another turn then gets
+# the newest version of both rows (the rows LockRows locked are what EvalPlanQual re-reads),
+# where a join locking only users would hand back the stack as it was before that turn.
+# An inner join, as a nullable side cannot be locked: a person without a conversation row
+# yet (or no person) falls back to _LOCK and _CONV.
+_HOT_LOCK_BOTH = Hot(
+    core_select(USERS, *_CONV_COLUMNS)
+    .join(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id)
+    .where(USERS.c.channel == bindparam("channel"), USERS.c.external_id == bindparam("external_id"))
+    .with_for_update()
+)
+_USER_NAMES = tuple(c.name for c in USERS.columns)
+_USER_COLUMNS = tuple(name for name in _USER_NAMES if name != "id")
+_CONV_INSERT = insert(CONVERSATIONS)
+# A new person's row before their first turn plans it (what User() would hold).
+_USER_DEFAULTS: dict[str, Any] = {
+    name: info.get_default(call_default_factory=True)
+    for name, info in User.model_fields.items()
+    if not info.is_required()
+}
+_USER_INSERT = insert(USERS)
+
+
+@functools.cache
+def _conv_update(stack: bool, script_version: bool) -> Hot:
+    """UPDATE conversations for a turn: version and time always, the stack and the script
+    version only when they changed; one statement built once per combination."""
+    values: dict[str, Any] = {
+        "version": bindparam("v_version"),
+        "updated_at": bindparam("v_at", type_=CONVERSATIONS.c.updated_at.type),
+    }
+    if stack:
+        values["stack"] = bindparam("v_stack", type_=CONVERSATIONS.c.stack.type)
+    if script_version:
+        values["script_version"] = bindparam("v_script")
+    return Hot(
+        update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == bindparam("b_u")).values(values)
+    )
 
 
 @dataclass
@@ -433,16 +502,27 @@ class StateStore:
     ) -> tuple[User | None, dict[str, Any], _StoredConv | None]:
         """The person's row under the lock, as a detached User and as read, and their stack.
 
-        Not joined with the stack: a join's FOR UPDATE that waited for the lock re-reads
-        the locked users row but not the joined one (PostgreSQL's EvalPlanQual), so the
-        stack is read once the lock is held (a second round trip, only for a known person).
+        One statement: on SQLite the join (BEGIN IMMEDIATE already holds the write lock), on
+        PostgreSQL the join locking both rows (_HOT_LOCK_BOTH: a lock that waited re-reads
+        both). Only someone without a conversation row (or no one) costs PostgreSQL the
+        users row alone and then the stack, read once the lock is held.
         """
         values = {"channel": key.channel, "external_id": key.external_id}
-        row = conn.execute(_LOCK, values).first()
-        if row is None:
+        n = len(_USER_NAMES)
+        sqlite = conn.dialect.name == "sqlite"
+        rows = (_HOT_LOCK_JOINED if sqlite else _HOT_LOCK_BOTH).rows(conn, values)
+        if rows:
+            stored = dict(zip(_USER_NAMES, rows[0][:n], strict=True))
+            found = None if rows[0][n + 1] is None else rows[0][n:]
+        elif sqlite:
             return None, {}, None
-        stored = dict(row._mapping)
-        found = conn.execute(_CONV, {"u": stored["id"]}).first()
+        else:
+            rows = _HOT_LOCK.rows(conn, values)
+            if not rows:
+                return None, {}, None
+            stored = dict(zip(_USER_NAMES, rows[0], strict=True))
+            conv_rows = _HOT_CONV.rows(conn, {"u": stored["id"]})
+            found = conv_rows[0] if conv_rows else None
         conv = _StoredConv(list(found[0] or []), found[1], found[2]) if found else None
         return _detached(stored), stored, conv
 
@@ -492,9 +572,16 @@ class StateStore:
                         source = RecordSource(self.engine, stored["id"], conn)
                     try:
                         state = to_state(user, conv, source=source)
-                        if user is not None and user.active and key.channel == "telegram":
+                        if (
+                            user is not None
+                            and user.active
+                            and user.onboarded_at is not None
+                            and key.channel == "telegram"
+                        ):
                             # What next_reminder_at reads at the end of the turn anyway, and
-                            # the check-in's newest log and needs map, in one round trip.
+                            # the check-in's newest log and needs map, in one round trip. Not
+                            # before onboarding ends: next_at reads nothing then, nor does the
+                            # onboarding (a record a step does read is then read when asked).
                             state.records.fetch(PREFETCH)
                         turn = decide(state)
                         kept = self._save(
@@ -535,13 +622,19 @@ class StateStore:
                 self._erase(conn, stored["id"])
             return None
         if user is None:
-            user = User(
-                channel=key.channel, external_id=key.external_id, created_at=now, last_seen_at=now
+            user = _detached(
+                _USER_DEFAULTS
+                | {
+                    "channel": key.channel,
+                    "external_id": key.external_id,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
             )
         self._plan(key, user, turn, now, seen)
         if not stored:
-            values = {name: getattr(user, name) for name in _USER_COLUMNS}
-            created = conn.execute(insert(USERS).values(values)).inserted_primary_key
+            values = {name: user.__dict__[name] for name in _USER_COLUMNS}
+            created = conn.execute(_USER_INSERT, values).inserted_primary_key
             assert created is not None
             user.id = int(created[0])
         else:
@@ -549,52 +642,59 @@ class StateStore:
         stack = [f.to_json() for f in turn.state.stack]
         if conv is None:
             conn.execute(
-                insert(CONVERSATIONS).values(
-                    user_id=user.id,
-                    stack=stack,
-                    version=1,
-                    script_version=script_version,
-                    updated_at=now,
-                )
+                _CONV_INSERT,
+                {
+                    "user_id": user.id,
+                    "stack": stack,
+                    "version": 1,
+                    "script_version": script_version,
+                    "updated_at": now,
+                },
             )
         else:
-            values = {"version": conv.version + 1, "updated_at": now}
-            if stack != conv.stack:
-                values["stack"] = stack
-            if script_version != conv.script_version:
-                values["script_version"] = script_version
-            conn.execute(
-                update(CONVERSATIONS).where(CONVERSATIONS.c.user_id == user.id).values(values)
-            )
+            new_stack, new_script = stack != conv.stack, script_version != conv.script_version
+            values = {"b_u": user.id, "v_version": conv.version + 1, "v_at": now}
+            if new_stack:
+                values["v_stack"] = stack
+            if new_script:
+                values["v_script"] = script_version
+            _conv_update(new_stack, new_script).count(conn, values)
         return user
 
     def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:
         """Set the person's profile, last-seen mark and the sweep's due times on `user`."""
         profile = turn.state.profile
+        # Written into the instance's dict, as the ORM's own loading does: the User is tied
+        # to no Session, and SQLModel's __setattr__ (SQLAlchemy's attribute events, then
+        # pydantic's) cost ~15 us a column on every turn for nothing (issue 15).
+        row = user.__dict__
         if seen:  # scheduler turns are not the person writing
-            user.last_seen_at = now
-            user.unanswered = 0  # they answered (or at least wrote): no more back-off
+            row["last_seen_at"] = now
+            row["unanswered"] = 0  # they answered (or at least wrote): no more back-off
         # The sweep's due time, kept in the turn's own transaction.
-        returning = seen and not user.active  # they had blocked the bot and write again
+        returning = seen and not row["active"]  # they had blocked the bot and write again
         if returning:
-            user.active = True
-        moved = (user.timezone, user.checkin_time) != (profile.timezone, profile.checkin_time)
-        user.next_checkin_at = planned_checkin(
-            profile, user.next_checkin_at, user.active, returning or moved, now
+            row["active"] = True
+        active = row["active"]
+        moved = (row["timezone"], row["checkin_time"]) != (profile.timezone, profile.checkin_time)
+        row["next_checkin_at"] = planned_checkin(
+            profile, row["next_checkin_at"], active, returning or moved, now
         )
-        paused = _utc(user.paused_until) if user.paused_until else None
-        nudging = (user.timezone, user.nudges, user.quiet_start, user.quiet_end, paused) != (
+        paused = _utc(row["paused_until"]) if row["paused_until"] else None
+        nudging = (
+            row["timezone"], row["nudges"], row["quiet_start"], row["quiet_end"], paused
+        ) != (
             profile.timezone, profile.nudges, profile.quiet_start, profile.quiet_end,
             profile.paused_until,
         )  # fmt: skip
-        user.next_nudge_at = planned_nudge(
+        row["next_nudge_at"] = planned_nudge(
             profile,
-            _utc(user.next_nudge_at) if user.next_nudge_at else None,
-            user.active,
+            _utc(row["next_nudge_at"]) if row["next_nudge_at"] else None,
+            active,
             returning or nudging,
             now,
-            _utc(user.last_seen_at),
-            user.unanswered,
+            _utc(row["last_seen_at"]),
+            row["unanswered"],
         )
         # Recomputed from the records every turn (dialogs/reminders.py): what a turn planned,
         # answered or marked sent moves it. Console people only see what they ask for.
@@ -603,28 +703,28 @@ class StateStore:
         # review or a window comes back after a silent week), and a seen turn moves that.
         # Instead next_at reads a bounded set (reminders.READS: the rhythm, the newest
         # measure, plans and few of each noted kind) in one query: flat whatever the history.
-        user.next_reminder_at = (
+        row["next_reminder_at"] = (
             _aware_utc(reminders.next_at(turn.state, now))
-            if user.active and key.channel == "telegram"
+            if active and key.channel == "telegram"
             else None
         )
-        user.consented_at = (user.consented_at or now) if profile.consented else None
-        user.onboarded_at = (user.onboarded_at or now) if profile.onboarded else None
-        user.locale = profile.locale
-        user.timezone = profile.timezone
-        user.checkin_time = profile.checkin_time
-        user.country = profile.country
-        user.nudges = profile.nudges
-        user.quiet_start = profile.quiet_start
-        user.quiet_end = profile.quiet_end
-        user.paused_until = profile.paused_until
-        user.risk_level = profile.risk_level
-        user.risk_at = _aware_utc(profile.risk_at)
-        user.unsafe_at = _aware_utc(profile.unsafe_at)
+        row["consented_at"] = (row["consented_at"] or now) if profile.consented else None
+        row["onboarded_at"] = (row["onboarded_at"] or now) if profile.onboarded else None
+        row["locale"] = profile.locale
+        row["timezone"] = profile.timezone
+        row["checkin_time"] = profile.checkin_time
+        row["country"] = profile.country
+        row["nudges"] = profile.nudges
+        row["quiet_start"] = profile.quiet_start
+        row["quiet_end"] = profile.quiet_end
+        row["paused_until"] = profile.paused_until
+        row["risk_level"] = profile.risk_level
+        row["risk_at"] = _aware_utc(profile.risk_at)
+        row["unsafe_at"] = _aware_utc(profile.unsafe_at)
         # The sweep claims and clears it (storage.schedule_store) before the follow-up turn,
         # so a turn that loads after the claim sees None and never plans it twice. Not kept
         # for someone who blocked the bot: nothing can reach them.
-        user.followup_at = _aware_utc(profile.followup_at) if user.active else None
+        row["followup_at"] = _aware_utc(profile.followup_at) if active else None
 
     def _sync_records(
         self,
@@ -700,11 +800,11 @@ class StateStore:
                     new(kind, start[kind] + n, record)
         gone = [i for i, row in rows.items() if row.kind in whole and i not in kept]
         if gone:
-            conn.execute(delete(RECORDS).where(RECORDS.c.id.in_(gone)))
+            conn.execute(_DELETE_IDS, {"ids": gone})
         if updates:
-            conn.execute(_UPDATE, updates)
+            conn.execute(_UPDATE, updates[0] if len(updates) == 1 else updates)
         if inserts:
-            conn.execute(insert(RECORDS), inserts)
+            conn.execute(_INSERT, inserts[0] if len(inserts) == 1 else inserts)
 
     def _erase(self, conn: Connection, user_id: int) -> None:
         conn.execute(delete(RECORDS).where(RECORDS.c.user_id == user_id))
