@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import os
 import struct
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from storage.append_file import AppendFile
 
 _RECORD = struct.Struct("<qqq")  # row id (> 0: attempt, < 0: went), chat id, message id
 
@@ -50,8 +50,7 @@ class MessageLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.old = path.with_name(path.name + ".old")
-        self._fd: int | None = None
-        self._closer: Callable[[], object] | None = None  # closes the file with it
+        self._file = AppendFile(path)  # kept open between records
 
     def attempt(self, row_id: int, chat_id: int, newest: int) -> None:
         """Row `row_id` is about to be sent to `chat_id`; `newest` is the highest message id
@@ -84,19 +83,10 @@ class MessageLog:
 
     def close(self) -> None:
         """Close the file if it is open (the next record opens it again)."""
-        if self._closer is not None:
-            self._closer()  # os.close, once
-        self._fd, self._closer = None, None
+        self._file.close()
 
     def _append(self, row: int, chat: int, message_id: int) -> None:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._closer = weakref.finalize(self, os.close, self._fd)
-        try:
-            os.write(self._fd, _RECORD.pack(row, chat, message_id))
-        except OSError:  # opened again at the next record
-            self.close()
-            raise
+        self._file.write(_RECORD.pack(row, chat, message_id))
 
 
 def _records(path: Path) -> list[tuple[int, int, int]]:

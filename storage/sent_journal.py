@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+from storage.append_file import AppendFile
 
 _ID = struct.Struct("<q")
 
@@ -40,8 +40,7 @@ class SentJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.old = path.with_name(path.name + ".old")
-        self._fd: int | None = None
-        self._closer: Callable[[], object] | None = None  # closes the file with it
+        self._file = AppendFile(path)  # kept open between records
 
     @classmethod
     def for_engine(cls, engine: Engine, directory: Path | None = None) -> SentJournal | None:
@@ -65,20 +64,11 @@ class SentJournal:
         """Row `row_id` was accepted by Telegram. One write(2) with O_APPEND: atomic for
         8 bytes. The file is opened at the first id and kept open (see the module
         docstring); an OSError closes it, so the next id opens it again."""
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._closer = weakref.finalize(self, os.close, self._fd)
-        try:
-            os.write(self._fd, _ID.pack(row_id))
-        except OSError:
-            self.close()
-            raise
+        self._file.write(_ID.pack(row_id))
 
     def close(self) -> None:
         """Close the file if it is open (the next `add` opens it again)."""
-        if self._closer is not None:
-            self._closer()  # os.close, once
-        self._fd, self._closer = None, None
+        self._file.close()
 
     def all_ids(self) -> list[int]:
         """Every id in the journal (current and old batch): rows already sent."""
