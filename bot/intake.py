@@ -109,7 +109,7 @@ class Intake:
         # batch is written.
         engine = bridges.store.engine
         self._inbox: Coalescer[list[Incoming]] = Coalescer(
-            bridges.db, lambda batch: inbox.record(engine, batch, self.clock())
+            bridges.db, lambda batch: inbox.record(engine, batch, self.clock()), inline=True
         )
         self._gaps: dict[int, datetime] = {}  # see UpdateTurn._hold
         self._maintainer: asyncio.Task[None] | None = None
@@ -274,7 +274,7 @@ class Intake:
 
         timer = loop.call_later(TURN_PATIENCE, patience_ran_out)
         try:
-            return await self.bridges.db.run(take)
+            return await self.bridges.db.run(take, inline=True)
         finally:
             timer.cancel()
             for task in telling:  # told before the turn's replies are queued

@@ -224,6 +224,13 @@ MAX_BACKOFF = 5.0
 # Only this many chats send at once (the rate limiter paces them further); more wait.
 PARALLEL_CHATS = 64
 FINISHED_MEMORY = 10_000  # ids of rows sent here, remembered to skip needless order checks
+# A reply named in the sent journal needs no prompt delete: were the process to die first,
+# recovery would find its id in the journal and delete the row unsent (storage/
+# sent_journal.py). So those deletes wait this long (seconds) and go together, one
+# transaction for every reply sent meanwhile instead of one per reply: at half of
+# bench/turns.py's saturating rate that was ~0.3 ms of CPU per turn (issue 15). Without a
+# journal (an in-memory database) each delete is still made at once.
+SENT_DELETE_DELAY = 0.25
 OLDER_POLL = 0.02  # seconds between looks while another process sends older replies
 OLDER_WAIT = 45.0  # at most this long (more than outbox.LEASE)
 MIN_LIMIT = 512  # "message is too long" halves the split size down to this, then gives up
@@ -262,7 +269,9 @@ class Sender:
         self.journal = journal
         # Rows' deletes once sent, one transaction for every row that became sent while
         # the last one ran (storage/outbox.py `sent`).
-        self._sent: Coalescer[None] = Coalescer(self.db, lambda ids: outbox.sent(self.engine, ids))
+        self._sent: Coalescer[None] = Coalescer(
+            self.db, lambda ids: outbox.sent(self.engine, ids), inline=True
+        )
         # Message ids noted per chat, so a restart can look before resending (bot/probe.py).
         self.probe = probe or Probe(None)
         self.bot = bot
@@ -277,6 +286,8 @@ class Sender:
         self._known: set[int] = set()  # row ids queued or being sent here
         self._finished: OrderedDict[int, None] = OrderedDict()  # recently sent here
         self._slots = asyncio.Semaphore(PARALLEL_CHATS)
+        self._to_delete: list[int] = []  # journaled ids whose rows are deleted soon
+        self._deleting: asyncio.Task[None] | None = None  # the delete SENT_DELETE_DELAY away
 
     def enqueue(self, items: Iterable[Pending]) -> None:
         """Queue committed rows for sending (each row once, however often it is given)."""
@@ -311,9 +322,14 @@ class Sender:
             await asyncio.gather(*futures)
 
     async def idle(self) -> None:
-        """Wait until every chat's queue is empty (shutdown, tests)."""
+        """Wait until every chat's queue is empty and the rows sent are deleted (shutdown,
+        tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        try:
+            await self.flush_deletes()
+        except Exception as err:  # still in the journal: recovery or maintenance deletes them
+            log.warning("deleting sent rows failed (%s)", type(err).__name__)
 
     def queued_ids(self) -> list[int]:
         """Ids of the rows queued or being sent here (their claims are renewed)."""
@@ -377,8 +393,7 @@ class Sender:
             if kept:
                 self.probe.saw(item.chat_id, kept)
         if single and after and await self._arrived(item, out, after):
-            self._journal(item)
-            await self._done(item)
+            await self._accepted(item)
             return None
         started = self.clock()
         attempts, parts_sent, ambiguous = item.attempts, 0, False
@@ -389,8 +404,7 @@ class Sender:
             sending = SENDING.set((item.id, item.chat_id) if single else None)
             try:
                 await send_one(self.bot, self.catalog, item.chat_id, out, tapped, parts_sent, limit)
-                self._journal(item)
-                await self._done(item)
+                await self._accepted(item)
                 return None
             except TelegramError as err:
                 parts_sent = max(parts_sent, getattr(err, "parts_sent", 0))
@@ -408,8 +422,7 @@ class Sender:
                 await self._blocked(item)
                 return None
             if verdict == "accepted":  # an ambiguous timeout we must not repeat
-                self._journal(item)
-                await self._done(item)
+                await self._accepted(item)
                 return None
             if verdict == "refused":
                 await self._refused(item, out)
@@ -444,7 +457,8 @@ class Sender:
         waited = 0.0
         while waited < OLDER_WAIT:
             older = await self.db.run(outbox.older_unsent, self.engine, item.chat_id, item.id)
-            if not [i for i in older if i not in self._known]:
+            # Rows sent here may wait a moment for their delete (SENT_DELETE_DELAY).
+            if not [i for i in older if i not in self._known and i not in self._finished]:
                 return
             await asyncio.sleep(OLDER_POLL)
             waited += OLDER_POLL
@@ -467,12 +481,45 @@ class Sender:
             return "retry"
         return "refused"  # InvalidToken, Conflict...: retrying would not help
 
-    def _journal(self, item: Pending) -> None:
-        if self.journal is not None:
-            try:
-                self.journal.add(item.id)
-            except OSError as err:  # the delete that follows still marks it
-                log.warning("sent journal failed (%s)", type(err).__name__)
+    async def _accepted(self, item: Pending) -> None:
+        """Telegram took `item`: journal it, then delete its row (soon, if journaled)."""
+        if self._journal(item):
+            self._to_delete.append(item.id)
+            if self._deleting is None:
+                self._deleting = asyncio.get_running_loop().create_task(self._delete_later())
+        else:
+            await self._done(item)
+
+    def _journal(self, item: Pending) -> bool:
+        """Whether `item`'s id is now in the sent journal."""
+        if self.journal is None:
+            return False
+        try:
+            self.journal.add(item.id)
+        except OSError as err:  # the delete that follows still marks it
+            log.warning("sent journal failed (%s)", type(err).__name__)
+            return False
+        return True
+
+    async def _delete_later(self) -> None:
+        try:
+            await asyncio.sleep(SENT_DELETE_DELAY)
+        finally:
+            self._deleting = None
+        ids, self._to_delete = self._to_delete, []
+        try:
+            await self._sent.add(ids)
+        except Exception as err:  # still in the journal: recovery or maintenance deletes them
+            log.warning("deleting sent rows failed (%s)", type(err).__name__)
+
+    async def flush_deletes(self) -> None:
+        """Delete now the rows of replies sent and journaled, and wait for any such delete
+        already under way (idle, shutdown). Raises what the delete raised."""
+        if self._deleting is not None:
+            self._deleting.cancel()  # its ids are taken here, or already being written
+            self._deleting = None
+        ids, self._to_delete = self._to_delete, []
+        await self._sent.add(ids)  # queued after a write under way: done once it is
 
     async def _done(self, item: Pending) -> None:
         await self._sent.add([item.id])

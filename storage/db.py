@@ -9,7 +9,11 @@ again when the database is back, rather than hold everyone's turns for half a mi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,31 @@ PG_POOL_RECYCLE_S = 300
 # held for seconds means something is stuck, and the person should get the fallback reply
 # rather than wait 30 s.
 SQLITE_BUSY_TIMEOUT_S = 5
+
+
+class LockBusy(Exception):
+    """Another connection holds SQLite's write lock, and the caller said not to wait for it
+    (`sqlite_no_wait`). Nothing was run: the transaction never began."""
+
+
+_no_wait = threading.local()
+
+
+@contextlib.contextmanager
+def sqlite_no_wait() -> Iterator[None]:
+    """On this thread, the first transaction begun inside the block on an SQLite engine
+    of this module does not wait for the write lock: it raises LockBusy at once if
+    another connection holds it. Any later transaction in the block waits as usual
+    (SQLITE_BUSY_TIMEOUT_S), since the first one may have committed by then and the
+    caller could not run the block again. No effect on PostgreSQL.
+
+    For bot/db_work.py, which runs short SQLite work on the event loop's thread only
+    when it can do so without waiting, and hands it to its database thread otherwise."""
+    _no_wait.first = True
+    try:
+        yield
+    finally:
+        _no_wait.first = False
 
 
 def normalise_url(url: str) -> str:
@@ -169,9 +198,36 @@ def _sqlite_engine(url: str, kwargs: dict[str, Any]) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: two turns never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the driver's connection: through exec_driver_sql, SQLAlchemy's
+        # execution context cost ~15 us of the ~50 us a transaction's bookkeeping took
+        # (issue 15); a failure is still raised as SQLAlchemy raises it (storage/hot.py).
+        dbapi = conn.connection.driver_connection
+        try:
+            if getattr(_no_wait, "first", False):
+                _no_wait.first = False
+                _begin_without_waiting(dbapi, busy_ms)
+            else:
+                dbapi.execute("BEGIN IMMEDIATE")
+        except LockBusy:
+            raise
+        except Exception as err:
+            conn._handle_dbapi_exception(err, "BEGIN IMMEDIATE", (), None, None)
 
     return engine
+
+
+def _begin_without_waiting(dbapi: sqlite3.Connection, busy_ms: int) -> None:
+    """BEGIN IMMEDIATE with the busy wait off for this one statement; LockBusy if the
+    write lock is held elsewhere."""
+    dbapi.execute("PRAGMA busy_timeout=0")
+    try:
+        dbapi.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        if err.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise
+        raise LockBusy from None
+    finally:
+        dbapi.execute(f"PRAGMA busy_timeout={busy_ms}")
 
 
 def _create_private(path: Path) -> None:

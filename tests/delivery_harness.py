@@ -49,8 +49,11 @@ class Rig(Harness):
         await self.sender.idle()
         return queued
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """Replies still waiting to be sent (a sent row is deleted)."""
+    async def outbox(self) -> list[dict[str, Any]]:
+        """Rows still waiting to be sent. A sent row is deleted; one named in the sent
+        journal up to SENT_DELETE_DELAY later (bot/sender.py), so those deletes are made
+        first."""
+        await self.sender.flush_deletes()
         with self.bridges.store.engine.connect() as db:
             return [dict(r) for r in db.execute(select(OutboxRow.__table__)).mappings()]
 

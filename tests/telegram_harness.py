@@ -121,8 +121,11 @@ class ClockedBot:
         await self.sender.idle()
         return queued
 
-    def outbox(self) -> list[dict[str, Any]]:
-        """Rows still waiting to be sent (sent ones are deleted)."""
+    async def outbox(self) -> list[dict[str, Any]]:
+        """Rows still waiting to be sent. A sent row is deleted; one named in the sent
+        journal up to SENT_DELETE_DELAY later (bot/sender.py), so those deletes are made
+        first."""
+        await self.sender.flush_deletes()
         with self.tg.bridges.store.engine.connect() as db:
             return [dict(r) for r in db.execute(select(OUTBOX)).mappings()]
 

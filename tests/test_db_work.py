@@ -160,3 +160,71 @@ async def test_postgres_threads_end_with_their_db_work(pg_engine: Engine) -> Non
     for thread in threads:
         thread.join(WAIT_S)
         assert not thread.is_alive()
+
+
+def _write(engine: Engine, note: str) -> str:
+    """One short transaction (what a turn, an inbox insert or a sent delete is)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS notes (note TEXT)")
+        conn.exec_driver_sql("INSERT INTO notes VALUES (?)", (note,))
+    return threading.current_thread().name
+
+
+def _notes(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql("SELECT note FROM notes")]
+
+
+async def test_short_sqlite_work_runs_on_the_loops_thread_when_nothing_waits(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/bridges.db")
+    db = DbWork(engine)
+    here = threading.current_thread().name
+    assert await db.run(_write, engine, "inline", inline=True) == here
+    assert await db.run(_write, engine, "threaded") == "bridges-db", "only when asked"
+    assert _notes(engine) == ["inline", "threaded"]
+    engine.dispose()
+
+
+async def test_inline_work_queues_behind_work_already_on_the_thread(tmp_path: Path) -> None:
+    """While the thread runs a job, inline work waits its turn there: one writer, in order."""
+    engine = make_engine(f"sqlite:///{tmp_path}/bridges.db")
+    db = DbWork(engine)
+    gate = Gate(until=1)
+    first = asyncio.ensure_future(db.run(gate.job, lambda: _write(engine, "first")))
+    await wait_for(gate.reached)
+    second = asyncio.ensure_future(db.run(_write, engine, "second", inline=True))
+    await asyncio.sleep(0.05)
+    assert not second.done(), "ran beside the job holding the thread"
+    gate.open.set()
+    assert await asyncio.wait_for(first, WAIT_S) == "bridges-db"
+    assert await asyncio.wait_for(second, WAIT_S) == "bridges-db"
+    assert _notes(engine) == ["first", "second"]
+    engine.dispose()
+
+
+async def test_inline_work_never_waits_for_another_processs_lock_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Another connection (another process, a maintenance command) holds the write lock:
+    the work goes to the database thread and waits there, and the loop keeps running."""
+    path = tmp_path / "bridges.db"
+    engine = make_engine(f"sqlite:///{path}")
+    db = DbWork(engine)
+    _write(engine, "before")
+    other = make_engine(f"sqlite:///{path}")
+    holder = other.connect()
+    holder.exec_driver_sql("INSERT INTO notes VALUES ('other')")  # BEGIN IMMEDIATE: locked
+    work = asyncio.ensure_future(db.run(_write, engine, "after", inline=True))
+    ticks = 0
+    for _ in range(10):  # the loop runs while the work waits for the lock
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 10 and not work.done()
+    holder.commit()
+    holder.close()
+    assert await asyncio.wait_for(work, WAIT_S) == "bridges-db"
+    assert _notes(engine) == ["before", "other", "after"], "run once, after the lock was free"
+    other.dispose()
+    engine.dispose()

@@ -105,7 +105,7 @@ async def test_a_reply_taken_before_the_crash_is_not_sent_again(
         texts = [m.text for m in rig.fake.messages(CHAT)]
         assert texts.count(rig.fake.messages(CHAT)[-1].text) == copies
         assert sum(1 for m in rig.fake.messages(CHAT) if "One small step" in m.text) == copies
-        assert rig.outbox() == []
+        assert (await rig.outbox()) == []
         assert not any(m.edited for m in rig.fake.messages(CHAT)), "nothing was changed"
 
 
@@ -118,7 +118,7 @@ async def test_without_a_known_newest_id_the_reply_is_sent_again(tmp_path: Path)
         log.path.unlink()  # as if the attempt was never written
         await _restart(rig, log.path)
         assert sum(1 for m in rig.fake.messages(CHAT) if "One small step" in m.text) == 2
-        assert row not in [r["id"] for r in rig.outbox()]
+        assert row not in [r["id"] for r in (await rig.outbox())]
 
 
 async def test_the_look_stops_after_probe_span_ids(tmp_path: Path) -> None:

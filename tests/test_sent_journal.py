@@ -83,7 +83,7 @@ async def test_after_a_crash_a_journaled_reply_is_not_sent_again(tmp_path: Path)
         await rig.intake.recover(takeover=True)
         await rig.sender.idle()
         assert rig.fake.sent_texts(1001) == ["B"]
-        assert rig.outbox() == []
+        assert (await rig.outbox()) == []
         # Ordinary maintenance moves the journal into the database and empties it.
         journal.add(unsent.id)
         await rig.intake.recover()

@@ -247,7 +247,7 @@ async def test_send_errors_are_retried_by_the_sender_and_logged_without_text(
         assert not any("6002" in line or "arriving" in line for line in failures)
         assert bot.active(6002)  # not blocked
         assert bot.next_checkin(6002) == eight + timedelta(days=1, hours=1)
-        assert bot.outbox() == []  # each row deleted once Telegram took it
+        assert (await bot.outbox()) == []  # each row deleted once Telegram took it
         assert await new_messages(bot, bo) == []  # the next sweep sends nothing again
 
 
@@ -266,7 +266,7 @@ async def test_a_checkin_whose_send_timed_out_after_delivery_is_never_sent_twice
         assert sum(FIRST_PROMPT in text for text in received(ada)) == 1
         sends = [c for c in bot.tg.fake.calls_to("sendMessage") if c.params["chat_id"] == 6101]
         assert sum(FIRST_PROMPT in str(c.params.get("text")) for c in sends) == 1
-        assert bot.outbox() == []
+        assert (await bot.outbox()) == []
 
 
 async def test_a_paused_person_gets_no_checkin_until_the_pause_ends(tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ async def test_a_crash_inside_a_persons_transaction_leaves_them_due_and_queues_n
         assert bot._column(7102, USERS.c.unanswered) == 0
         assert bot._column(7101, USERS.c.unanswered) == 1
         assert bot.next_checkin(7101) == eight + timedelta(days=1)
-        assert bot.outbox() == []
+        assert (await bot.outbox()) == []
 
         # The next sweep (this process's, or the restarted bot's) takes them; nobody twice.
         clock.set(eight + timedelta(minutes=1))
@@ -380,7 +380,7 @@ async def test_a_crash_after_the_commit_is_delivered_once_by_the_outbox_recovery
         clock.set(eight)
         assert await Sweeper(bot.tg.bridges, clock, sender=dead).sweep(bot.tg.app) == 1  # type: ignore[arg-type]
         assert not any(FIRST_PROMPT in text for text in received(ada))
-        rows = bot.outbox()
+        rows = await bot.outbox()
         assert rows and {(r["chat_id"], r["origin"]) for r in rows} == {(7201, "checkin")}
         assert sorted(r["id"] for r in rows) == [p.id for p in dead.items]
         assert bot.next_checkin(7201) == eight + timedelta(days=1)  # taken, with its rows
@@ -391,7 +391,7 @@ async def test_a_crash_after_the_commit_is_delivered_once_by_the_outbox_recovery
         await bot.tg.app.bot_data["adapter"].intake.recover()
         await bot.sender.idle()
         assert sum(FIRST_PROMPT in text for text in received(ada)) == 1
-        assert bot.outbox() == []
+        assert (await bot.outbox()) == []
 
 
 def seed_due(bot: ClockedBot, people: range, due: datetime) -> None:
@@ -432,7 +432,7 @@ async def test_sweeping_twice_in_a_row_or_twice_at_once_never_doubles_a_checkin(
         )
         assert set(per_chat) == set(range(7300, 7330)) | set(range(7400, 7430))
         assert set(per_chat.values()) == {1}, "someone got the check-in twice"
-        assert bot.outbox() == []
+        assert (await bot.outbox()) == []
 
 
 async def test_when_the_database_fails_the_sweep_stops_soon_and_everyone_stays_due(
