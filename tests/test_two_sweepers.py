@@ -13,8 +13,10 @@ import asyncio
 from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select
 
 from bot.core import Bridges
@@ -47,7 +49,12 @@ def seed_due_people(bridges: Bridges) -> None:
         db.execute(insert(USERS), rows)
 
 
-async def test_two_sweepers_send_each_checkin_exactly_once(db_url: str) -> None:
+async def test_two_sweepers_send_each_checkin_exactly_once(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the sent journal is written to the working directory
+    # (storage/sent_journal.py): in tmp_path, not in the checkout the suite runs from.
+    monkeypatch.chdir(tmp_path)
     fake = FakeBotApi()
     async with AsyncExitStack() as stack:
         processes = []
