@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy.exc import OperationalError
 
-from bot import logs, startup
+from bot import logs, memory, startup
 from bot.config import Settings
 from storage.migrate import MigrationError
 
@@ -160,7 +160,9 @@ def import_for_run(webhook: bool) -> None:
     ~0.8 s start; the one collection here (the ~800 objects imports leave for it, the
     datetime module's pure-Python classes among them) costs ~60 ms (issue 15). The
     collector is left as it was found (enabled, for `bridges run`). bench/turns.py's
-    Bridges child calls it too."""
+    Bridges child calls it too. First, while this is still the only thread, glibc's malloc
+    is held to one arena (bot/memory.py)."""
+    memory.limit_malloc_arenas()
     enabled = gc.isenabled()
     gc.disable()
     try:
