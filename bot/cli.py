@@ -212,11 +212,12 @@ def _warm_up() -> None:
 
     try:
         safety.prepare()
-        # One ordinary word compiles the few groups every message needs (~0.1 s): here,
-        # once, rather than in the first turns, where each thread (and the event loop,
-        # which screens updates as they arrive) compiled them at the same time, each with
-        # its own ~4 MB of regex parse trees: up to 16 MB more peak RSS on PostgreSQL's
-        # thread pool (issue 15). The screen's answers are the same either way.
+        # One ordinary word compiles the few groups every message needs (~25 ms): here,
+        # rather than in the first turn, which would wait for it. They compile once however
+        # many threads screen at once (dialogs/safety.py _BUILD_LOCK); before that lock the
+        # event loop and each database thread compiled them side by side, each with its own
+        # regex parse trees, and built their own dispatch tables: up to 16 MB more peak RSS
+        # on PostgreSQL (issue 15). The screen's answers are the same either way.
         safety.assess(WARM_UP_WORD)
         intents.load()
         places.prepare()
