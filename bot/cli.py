@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy.exc import OperationalError
 
-from bot import logs, startup
+from bot import logs, memory, startup
 from bot.config import Settings
 from storage.migrate import MigrationError
 
@@ -160,7 +160,9 @@ def import_for_run(webhook: bool) -> None:
     ~0.8 s start; the one collection here (the ~800 objects imports leave for it, the
     datetime module's pure-Python classes among them) costs ~60 ms (issue 15). The
     collector is left as it was found (enabled, for `bridges run`). bench/turns.py's
-    Bridges child calls it too."""
+    Bridges child calls it too. First, while this is still the only thread, glibc's malloc
+    is held to one arena (bot/memory.py)."""
+    memory.limit_malloc_arenas()
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -210,11 +212,12 @@ def _warm_up() -> None:
 
     try:
         safety.prepare()
-        # One ordinary word compiles the few groups every message needs (~0.1 s): here,
-        # once, rather than in the first turns, where each thread (and the event loop,
-        # which screens updates as they arrive) compiled them at the same time, each with
-        # its own ~4 MB of regex parse trees: up to 16 MB more peak RSS on PostgreSQL's
-        # thread pool (issue 15). The screen's answers are the same either way.
+        # One ordinary word compiles the few groups every message needs (~25 ms): here,
+        # rather than in the first turn, which would wait for it. They compile once however
+        # many threads screen at once (dialogs/safety.py _BUILD_LOCK); before that lock the
+        # event loop and each database thread compiled them side by side, each with its own
+        # regex parse trees, and built their own dispatch tables: up to 16 MB more peak RSS
+        # on PostgreSQL (issue 15). The screen's answers are the same either way.
         safety.assess(WARM_UP_WORD)
         intents.load()
         places.prepare()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -432,24 +433,30 @@ class _Lazy:
 
     Compiling every pattern of the screen takes about 2 s of CPU in Python's re (its parser
     is pure Python), which made that the largest part of the bot's start-up; most messages
-    touch a few of these. Compiling twice in a race between threads is harmless: both get
-    the same pattern, one is kept.
+    touch a few of these. Each is compiled once, under _BUILD_LOCK: the screen runs on the
+    event loop and on the database threads at once.
     """
 
     __slots__ = ("_build", "_regex")
 
-    def __init__(self, build: Callable[[], re.Pattern[str]]) -> None:
-        self._build: Callable[[], re.Pattern[str]] | None = build
+    def __init__(self, build: Callable[[], re.Pattern[str]] | None) -> None:
+        self._build = build
         self._regex: re.Pattern[str] | None = None
         _ALL_LAZY.append(self)
+
+    def _make(self) -> re.Pattern[str]:
+        assert self._build is not None
+        return self._build()
 
     def compiled(self) -> re.Pattern[str]:
         """The compiled regex (compiling it now if nothing did yet)."""
         regex = self._regex
         if regex is None:
-            assert self._build is not None
-            regex = self._regex = self._build()
-            self._build = None
+            with _BUILD_LOCK:
+                regex = self._regex
+                if regex is None:
+                    regex = self._regex = self._make()
+                    self._build = None
         return regex
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
@@ -473,6 +480,34 @@ class _Lazy:
         return self.compiled().finditer(text)
 
 
+class _Group(_Lazy):
+    """One dispatch group of _Dispatch: its patterns as a tuple of the book's own strings,
+    joined into the regex's source only when it compiles. Each group's source written out
+    at build time (1,327 of them, the same patterns over and over) held ~1.5 MB for the
+    life of the bot, though only a few dozen groups ever compile (issue 15)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        super().__init__(None)
+        self._parts = parts
+
+    def _make(self) -> re.Pattern[str]:
+        source = r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in self._parts) + r")\b"
+        regex = re.compile(source)
+        self._parts = ()  # the regex keeps its source
+        return regex
+
+
+# Held while a dispatch table is built or a lazy regex compiles. The screen runs on the
+# event loop and on every database thread, and the first messages after a start (a backlog,
+# or people writing at once) reach it before the warm-up does: without the lock, each thread
+# built its own copy of the dispatch tables (all kept by _ALL_LAZY: 2-3 copies, ~2 MB each,
+# in bench/turns.py) and compiled the same groups side by side, each with its own parse
+# trees (issue 15). Building and compiling are Python under the GIL, so a thread waiting
+# here loses no CPU it would have had; it gets the same tables and regexes as before.
+# Reentrant: _Either builds both of its dispatches inside its own build.
+_BUILD_LOCK = threading.RLock()
 _ALL_LAZY: list[_Lazy] = []
 
 
@@ -498,19 +533,45 @@ def _compile_all(patterns: list[str]) -> _Lazy:
     return _Lazy(lambda: _compile_all_now(patterns))
 
 
+# Sets of fewer patterns than this are one alternation in their own order, not dispatched
+# on first letters, whenever that gives the same matches (see _compile_all_now). On the test
+# tables' 14,600 phrases such sets searched in 0.7-1.4x the time (faster on 4,096-character
+# messages), and the regex is several times smaller: a pattern that can start with k letters
+# is written once, not k times. The two sets every message needs (overrides and abuse, 12
+# patterns each) went from 51,000 characters of regex to 11,000: ~3 MB less of re's parse
+# trees while they compile, ~0.35 MB less kept, ~1.3 MB lower peak RSS in bench/turns.py
+# (issue 15). Larger sets, where the dispatch pays, are dispatched as before.
+_DISPATCH_FROM = 16
+
+
 def _compile_all_now(patterns: list[str]) -> re.Pattern[str]:
     """All `patterns` in one regex, dispatched on the first letter: Python's re tries every
     alternative of an alternation at every word start, so 400 patterns over 4,096 characters
     cost about 10 ms; grouped behind a one-letter lookahead ("(?=k)(?:kms|kill...)") each word
-    start tries only the patterns that can begin with its letter (about 10x faster)."""
+    start tries only the patterns that can begin with its letter (about 10x faster).
+
+    A small set is one plain alternation instead (fewer than 8 patterns always; fewer than
+    _DISPATCH_FROM when no pattern that could start with any letter comes before one that
+    cannot). The latter matches exactly as the dispatch would: at a word start both try the
+    patterns that can begin with its letter in the patterns' own order, the others failing
+    at their first letter, and then those that could start anywhere, which the dispatch puts
+    last."""
     if not patterns:
         return re.compile(r"(?!x)x")  # matches nothing
     if len(patterns) < 8:
         return compile_one("|".join(f"(?:{p})" for p in patterns))
+    firsts = [_first_chars(pattern) for pattern in patterns]
+    if len(patterns) < _DISPATCH_FROM and _anywhere_last(firsts):
+        return compile_one("|".join(f"(?:{p})" for p in patterns))
+    return compile_one(_dispatched(patterns, firsts))
+
+
+def _dispatched(patterns: list[str], firsts: list[set[str] | None]) -> str:
+    """The alternation of `patterns` grouped by first letter (`firsts`: each pattern's
+    _first_chars), those that could start with any letter last."""
     by_char: dict[str, list[str]] = {}
     anywhere: list[str] = []
-    for pattern in patterns:
-        chars = _first_chars(pattern)
+    for pattern, chars in zip(patterns, firsts, strict=True):
         if chars is None:
             anywhere.append(pattern)
             continue
@@ -521,7 +582,18 @@ def _compile_all_now(patterns: list[str]) -> re.Pattern[str]:
         for char, group in sorted(by_char.items())
     ]
     groups += [f"(?:{p})" for p in anywhere]
-    return compile_one("|".join(groups))
+    return "|".join(groups)
+
+
+def _anywhere_last(firsts: list[set[str] | None]) -> bool:
+    """True when no pattern that could start with any letter (None) precedes one that can't."""
+    seen_anywhere = False
+    for chars in firsts:
+        if chars is None:
+            seen_anywhere = True
+        elif seen_anywhere:
+            return False
+    return True
 
 
 def _first_chars(pattern: str) -> set[str] | None:
@@ -696,11 +768,13 @@ class _Dispatch:
         self._built = False
 
     def ensure(self) -> None:
-        """Build the dispatch tables now if nothing did yet (idempotent; a race between
-        threads builds them twice, harmlessly)."""
+        """Build the dispatch tables now if nothing did yet (idempotent; threads that need
+        them meanwhile wait for this one build)."""
         if not self._built:
-            self._build(self._patterns)
-            self._built = True
+            with _BUILD_LOCK:  # one build, whichever threads need it first
+                if not self._built:
+                    self._build(self._patterns)
+                    self._built = True
 
     def _build(self, patterns: list[str]) -> None:
         three: dict[str, list[str]] = {}
@@ -719,9 +793,15 @@ class _Dispatch:
                 by_size[len(key)].setdefault(key, []).append(pattern)
         self._any = _compile_all(anywhere) if anywhere else None
 
-        def group(ps: list[str]) -> _Lazy:
-            source = r"(?=\w)(?:" + "|".join(f"(?:{p})" for p in dict.fromkeys(ps)) + r")\b"
-            return _Lazy(lambda: re.compile(source))
+        # Keys whose groups hold the same patterns share one group: one regex, compiled once.
+        groups: dict[tuple[str, ...], _Group] = {}
+
+        def group(ps: list[str]) -> _Group:
+            parts = tuple(dict.fromkeys(ps))
+            found = groups.get(parts)
+            if found is None:
+                found = groups[parts] = _Group(parts)
+            return found
 
         # A word start tries only the patterns that can begin with its first three letters
         # (or two, or one, for patterns whose start is known only that far).
@@ -871,8 +951,10 @@ class _Either:
     def ensure(self) -> None:
         """Build both dispatches and the joint tables now if nothing did yet."""
         if not self._built:
-            self._build(*self._both)
-            self._built = True
+            with _BUILD_LOCK:
+                if not self._built:
+                    self._build(*self._both)
+                    self._built = True
 
     def _build(self, first: _Dispatch, second: _Dispatch) -> None:
         first.ensure()
