@@ -326,10 +326,7 @@ class Sender:
         tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-        try:
-            await self.flush_deletes()
-        except Exception as err:  # still in the journal: recovery or maintenance deletes them
-            log.warning("deleting sent rows failed (%s)", type(err).__name__)
+        await self._flush_deletes_logged()
 
     def queued_ids(self) -> list[int]:
         """Ids of the rows queued or being sent here (their claims are renewed)."""
@@ -506,9 +503,11 @@ class Sender:
             await asyncio.sleep(SENT_DELETE_DELAY)
         finally:
             self._deleting = None
-        ids, self._to_delete = self._to_delete, []
+        await self._flush_deletes_logged()
+
+    async def _flush_deletes_logged(self) -> None:
         try:
-            await self._sent.add(ids)
+            await self.flush_deletes()
         except Exception as err:  # still in the journal: recovery or maintenance deletes them
             log.warning("deleting sent rows failed (%s)", type(err).__name__)
 

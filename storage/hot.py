@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any] | None
@@ -105,3 +105,11 @@ class Hot:
         """Run it (an INSERT, UPDATE or DELETE) in `conn`'s transaction; the rows it matched."""
         cursor, _ = self._run(conn, values)
         return int(cursor.rowcount)
+
+
+def bound_columns(table: Table, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """{column: bindparam(column, with the column's type)} for `names` of `table` (all its
+    columns when None): the `.values()` of an INSERT that Hot can run (every parameter named
+    by a bindparam, each processed as its column's type)."""
+    chosen = names if names is not None else [c.name for c in table.columns]
+    return {name: bindparam(name, type_=table.c[name].type) for name in chosen}

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.hot import Hot
+from storage.hot import Hot, bound_columns
 from storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
@@ -117,8 +117,7 @@ def _insert_ignoring_duplicates(name: str) -> Hot:
         stmt = sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["update_id"])
     else:
         stmt = insert(INBOX)
-    values = {c.name: bindparam(c.name, type_=c.type) for c in INBOX.columns}
-    return Hot(stmt.values(values).returning(INBOX.c.update_id))
+    return Hot(stmt.values(bound_columns(INBOX)).returning(INBOX.c.update_id))
 
 
 def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any], datetime] | None:

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
-from storage.hot import Hot
+from storage.hot import Hot, bound_columns
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -427,22 +427,14 @@ _USER_COLUMNS = tuple(name for name in _USER_NAMES if name != "id")
 _CONV_NEW_COLUMNS = ("user_id", "stack", "version", "script_version", "updated_at")
 # A new person's stack and row, on the DBAPI cursor too (storage/hot.py): SQLAlchemy's
 # execute of a plain insert cost ~0.1 ms each, in the first turn of every person.
-_CONV_INSERT = Hot(
-    insert(CONVERSATIONS).values(
-        {name: bindparam(name, type_=CONVERSATIONS.c[name].type) for name in _CONV_NEW_COLUMNS}
-    )
-)
+_CONV_INSERT = Hot(insert(CONVERSATIONS).values(bound_columns(CONVERSATIONS, _CONV_NEW_COLUMNS)))
 # A new person's row before their first turn plans it (what User() would hold).
 _USER_DEFAULTS: dict[str, Any] = {
     name: info.get_default(call_default_factory=True)
     for name, info in User.model_fields.items()
     if not info.is_required()
 }
-_USER_INSERT = Hot(
-    insert(USERS)
-    .values({name: bindparam(name, type_=USERS.c[name].type) for name in _USER_COLUMNS})
-    .returning(USERS.c.id)
-)
+_USER_INSERT = Hot(insert(USERS).values(bound_columns(USERS, _USER_COLUMNS)).returning(USERS.c.id))
 
 
 @functools.cache
