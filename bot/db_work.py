@@ -37,13 +37,13 @@ import itertools
 import queue
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Engine
 
-from storage.db import PG_TURN_THREADS, LockBusy, sqlite_no_wait
+from storage.db import PG_LOOP_TURNS, PG_TURN_THREADS, LockBusy, sqlite_no_wait, waits_on_loop
 
 T = TypeVar("T")
 URGENT, NORMAL = 0, 1
@@ -111,9 +111,15 @@ class DbWork:
         self._single: _PriorityThread | None = None
         self._urgent: ThreadPoolExecutor | None = None
         self._turns: ThreadPoolExecutor | None = None
+        self._on_loop: Callable[..., Awaitable[Any]] | None = None
+        self._loop_slots: asyncio.Semaphore | None = None
         if engine.dialect.name == "sqlite":
             self._single = _PriorityThread("bridges-db")
         else:
+            if waits_on_loop(engine):
+                from storage.pg_loop import run_on_loop  # psycopg and greenlet: PostgreSQL only
+
+                self._on_loop = run_on_loop
             # Threads start as work arrives, up to the limit, and stay while this does (a
             # process that opens many, as the tests do, is not left with their threads).
             self._urgent = ThreadPoolExecutor(1, thread_name_prefix="bridges-db-urgent")
@@ -141,6 +147,11 @@ class DbWork:
                 self._single.submit(URGENT if urgent else NORMAL, fn, *args)
             )
         assert self._urgent is not None and self._turns is not None
+        if inline and self._on_loop is not None:
+            if self._loop_slots is None:  # made here: it belongs to the running loop
+                self._loop_slots = asyncio.Semaphore(PG_LOOP_TURNS)
+            async with self._loop_slots:
+                return cast(T, await self._on_loop(fn, *args))
         executor = self._urgent if urgent else self._turns
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 

@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,13 @@ PG_POOL_TIMEOUT_S = 5
 # Turns are bound by Python's CPU and one lock (the GIL): the thread count changed CPU per
 # turn within the noise, and memory little (~0.5 MB for three threads and connections).
 PG_TURN_THREADS = 3
-PG_POOL_SIZE = PG_TURN_THREADS + 1  # + the urgent thread's
+# Short work (a turn, an update stored, replies marked sent) run at once on the event
+# loop's thread with psycopg (storage/pg_loop.py), each holding a connection while it
+# runs. More would not go faster on 2 cores (the work is Python's CPU between round trips),
+# and the bound keeps those connections within the pool: a loop waiting for a free one
+# would block everything.
+PG_LOOP_TURNS = 4
+PG_POOL_SIZE = PG_TURN_THREADS + 1 + PG_LOOP_TURNS  # + the urgent thread's
 # Connections opened beyond PG_POOL_SIZE when something outside bot/db_work.py's threads
 # needs one at the same moment (the webhook's health check, a maintenance command in the
 # process); they are closed when returned. The bot's own threads never need them.
@@ -166,7 +173,22 @@ def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
         "pool_recycle": PG_POOL_RECYCLE_S,
         "pool_timeout": PG_POOL_TIMEOUT_S,
     } | kwargs
-    return create_engine(url, connect_args=connect_args, **settings)
+    engine = create_engine(url, connect_args=connect_args, **settings)
+    if engine.dialect.driver == "psycopg":
+        from storage.pg_loop import use_loop_connections  # greenlet: PostgreSQL only
+
+        use_loop_connections(engine)
+        _LOOP_ENGINES.add(engine)
+    return engine
+
+
+_LOOP_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def waits_on_loop(engine: Engine) -> bool:
+    """Whether `engine`'s connections can wait for the server on the event loop
+    (storage/pg_loop.py: PostgreSQL through psycopg 3, made by make_engine)."""
+    return engine in _LOOP_ENGINES
 
 
 def _sqlite_engine(url: str, kwargs: dict[str, Any]) -> Engine:

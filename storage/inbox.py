@@ -94,15 +94,13 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
         for u in updates
     ]
     with engine.begin() as conn:
-        # One statement: the ids that were new come back (RETURNING; PostgreSQL, and
-        # SQLite since 3.35); an id already there is left alone. One row (the usual batch)
-        # is a plain execute: executemany with RETURNING goes through SQLAlchemy's
-        # insertmanyvalues batching, which costs more than the insert for one row.
+        # The ids that were new come back (RETURNING; PostgreSQL, and SQLite since 3.35);
+        # an id already there is left alone. A row at a time on the cursor: a batch is a
+        # few updates (one getUpdates' worth, bounded by PTB's limit of 100), and
+        # executemany with RETURNING goes through SQLAlchemy's insertmanyvalues batching,
+        # which cost ~5x a plain insert per row (issue 15).
         stmt = _insert_ignoring_duplicates(conn.dialect.name)
-        if len(rows) == 1:
-            new = {row[0] for row in stmt.rows(conn, rows[0])}
-        else:
-            new = set(conn.scalars(stmt.statement, rows))
+        new = {found[0] for row in rows for found in stmt.rows(conn, row)}
     return [u for u in updates if u.update_id in new]
 
 

@@ -1,0 +1,133 @@
+"""Short PostgreSQL work on the event loop's thread (storage/pg_loop.py, bot/db_work.py):
+it never blocks the loop while it waits for the server, it ends even when its caller gives
+up, and the same engine still blocks as usual on a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event, exc, text
+
+from bot.db_work import DbWork
+from storage.db import PG_LOOP_TURNS, make_engine
+from tests.conftest import TEST_DATABASE_URL
+
+pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+
+WAIT_S = 10.0  # a bound for a test that would otherwise hang, never a measurement
+PAUSE_S = 0.3  # what each statement below waits on the server
+
+
+@pytest.fixture()
+def engine() -> Iterator[Engine]:
+    engine = make_engine(TEST_DATABASE_URL)
+    table = f"pg_loop_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {table} (note TEXT)"))
+    engine.info_table = table  # type: ignore[attr-defined]
+    try:
+        yield engine
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {table}"))
+        engine.dispose()
+
+
+def _pause_and_note(engine: Engine, note: str) -> str:
+    """A transaction that waits PAUSE_S on the server, then writes `note`."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_sleep(:s)"), {"s": PAUSE_S})
+        conn.execute(text(f"INSERT INTO {engine.info_table} VALUES (:n)"), {"n": note})  # type: ignore[attr-defined]
+    return threading.current_thread().name
+
+
+def _notes(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT note FROM {engine.info_table} ORDER BY note"))  # type: ignore[attr-defined]
+        return [row[0] for row in rows]
+
+
+async def _ticks_while(work: asyncio.Future[object]) -> int:
+    ticks = 0
+    while not work.done():
+        await asyncio.sleep(0.01)
+        ticks += 1
+    return ticks
+
+
+async def test_loop_work_waits_for_the_server_without_blocking_the_loop(engine: Engine) -> None:
+    db = DbWork(engine)
+    here = threading.current_thread().name
+    started = time.monotonic()
+    both = asyncio.ensure_future(
+        asyncio.gather(
+            db.run(_pause_and_note, engine, "a", inline=True),
+            db.run(_pause_and_note, engine, "b", inline=True),
+        )
+    )
+    ticks = await _ticks_while(both)
+    took = time.monotonic() - started
+    assert await both == [here, here], "ran on the loop's own thread"
+    assert took < 2 * PAUSE_S, f"the two waits went one after the other ({took:.2f} s)"
+    assert ticks >= 10, f"the loop ran only {ticks} times while the server was waited for"
+    assert _notes(engine) == ["a", "b"]
+
+
+async def test_the_same_engine_blocks_as_usual_on_a_thread(engine: Engine) -> None:
+    db = DbWork(engine)
+    name = await db.run(_pause_and_note, engine, "threaded")
+    assert name.startswith("bridges-db")
+    assert _pause_and_note(engine, "here, no loop work") == threading.current_thread().name
+    assert _notes(engine) == ["here, no loop work", "threaded"]
+
+
+async def test_loop_work_ends_even_when_its_caller_is_cancelled(engine: Engine) -> None:
+    db = DbWork(engine)
+    work = asyncio.ensure_future(db.run(_pause_and_note, engine, "kept", inline=True))
+    await asyncio.sleep(PAUSE_S / 3)
+    work.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await work
+    for _ in range(int(WAIT_S / 0.05)):  # committed once the server's wait is over
+        if _notes(engine) == ["kept"]:
+            break
+        await asyncio.sleep(0.05)
+    assert _notes(engine) == ["kept"]
+
+
+async def test_a_failed_statement_reaches_the_caller_and_the_next_work_runs(
+    engine: Engine,
+) -> None:
+    db = DbWork(engine)
+
+    def fails() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1 / 0"))
+
+    with pytest.raises(exc.DataError):
+        await db.run(fails, inline=True)
+    assert await db.run(_pause_and_note, engine, "after", inline=True)
+    assert _notes(engine) == ["after"]
+
+
+async def test_loop_work_holds_at_most_its_share_of_connections(engine: Engine) -> None:
+    """Many turns at once: PG_LOOP_TURNS run, the rest wait on the loop (a loop waiting
+    for a free pooled connection would block everything), and each socket is unwatched
+    when its connection goes back to the pool."""
+    engine.dispose()
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda dbapi_conn, _record: opened.append(dbapi_conn))
+    db = DbWork(engine)
+    work = [
+        db.run(_pause_and_note, engine, f"n{i:02d}", inline=True)
+        for i in range(PG_LOOP_TURNS * 2 + 1)
+    ]
+    await asyncio.wait_for(asyncio.gather(*work), WAIT_S)
+    assert len(opened) == PG_LOOP_TURNS
+    assert len(_notes(engine)) == PG_LOOP_TURNS * 2 + 1
+    assert all(conn._watched_by is None for conn in opened)  # type: ignore[attr-defined]
