@@ -23,11 +23,15 @@ delays its acknowledgement.
   while it runs the thread takes nothing new. Longer work (the sweep, maintenance,
   exports) always goes to the thread, so the loop keeps answering (crisis replies
   included) while it runs.
-- PostgreSQL locks rows, not the database: turns run on a few threads of their own
-  (storage/db.py PG_TURN_THREADS), and urgent work has a thread of its own so it never
-  queues behind them. Not asyncio's default executor: it grows to min(32, cpus + 4)
-  threads, more than the pool has connections (storage/db.py PG_POOL_SIZE keeps one per
-  thread here), and is shared with anything else calling to_thread.
+- PostgreSQL locks rows, not the database: the same short work (`inline=True`) runs on
+  the event loop's thread in a greenlet that is suspended at every wait for the server
+  (storage/pg_loop.py), at most PG_LOOP_TURNS at once (each holds a pooled connection; a
+  loop that waited for a free one would block everything). Run on threads, the hand-offs
+  and the GIL traded at each round trip cost ~0.5 ms of CPU per turn more (issue 15).
+  Other work runs on a few threads of its own (storage/db.py PG_TURN_THREADS), and urgent
+  work has a thread of its own so it never queues behind it. Not asyncio's default
+  executor: it grows to min(32, cpus + 4) threads, more than the pool has connections,
+  and is shared with anything else calling to_thread.
 """
 
 from __future__ import annotations
@@ -132,8 +136,9 @@ class DbWork:
     ) -> T:
         """`fn(*args)` on a database thread; its result, or its exception raised here.
 
-        `inline`: short work (one transaction of a few milliseconds) that may run right
-        here on SQLite when that needs no wait (see the module docstring)."""
+        `inline`: short work (one transaction of a few milliseconds) that may run on the
+        loop's thread: on SQLite when that needs no wait, on PostgreSQL suspended at each
+        wait for the server (see the module docstring)."""
         if self._single is not None:
             if inline:
                 done = self._single.try_inline(fn, args)
