@@ -119,6 +119,9 @@ async def _poll(
     raw = app.bot_data.get("raw_updates")
     offset: int | None = None
     failures = 0
+    # Said until a getUpdates is answered, then no more: Telegram keeps the last list it
+    # was given, and the ~20 names cost each call request building and JSON (issue 15).
+    allowed: list[str] | None = list(Update.ALL_TYPES)
     while not stop.is_set():
         try:
             updates = await _until_stopped(
@@ -126,7 +129,7 @@ async def _poll(
                     offset=offset,
                     timeout=POLL_TIMEOUT,
                     read_timeout=POLL_TIMEOUT + 10,
-                    allowed_updates=Update.ALL_TYPES,
+                    allowed_updates=allowed,
                 ),
                 stopping,
             )
@@ -143,6 +146,7 @@ async def _poll(
                 )
             await _sleep(stop, BACKOFF[min(failures, len(BACKOFF)) - 1])
             continue
+        allowed = None
         if failures:
             poll_log.info("getUpdates works again")
             failures = 0

@@ -57,3 +57,23 @@ async def test_polling_stores_the_json_telegram_sent(
     (entry,) = [e for e in stored if not e.done]
     assert entry.payload["message"]["text"] == "/start"
     assert entry.payload["update_id"] == entry.update_id
+
+
+async def test_allowed_updates_is_said_until_a_poll_is_answered(tmp_path: Path) -> None:
+    """Telegram keeps the last allowed_updates it was given: said on each getUpdates until
+    one is answered (the first failed here), then left out."""
+    async with bridges_on_fake(f"sqlite:///{tmp_path}/bridges.db") as harness:
+        harness.fake.fail_next("getUpdates", error_code=502)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(harness.app, harness.app.bot_data["adapter"].take, stop))
+        chat = ChatDriver(harness.app, harness.fake, mode="http")
+        assert await chat.send("/start"), "answered after the failed poll"
+        assert await chat.send("hello"), "and after the answered one"
+        stop.set()
+        await polling
+    polls = [call for call in harness.fake.calls if call.method == "getUpdates"]
+    said = [call.params.get("allowed_updates") for call in polls]
+    answered = next(i for i, call in enumerate(polls) if call.error_code is None)
+    assert answered >= 1, "the first poll failed"
+    assert all(names == list(Update.ALL_TYPES) for names in said[: answered + 1]), said
+    assert len(said) > answered + 1 and not any(said[answered + 1 :]), said
