@@ -196,19 +196,23 @@ def load_telegram(webhook: bool) -> None:
             del sys.modules["tornado"]
 
 
-# Seconds after start before the intents compile and the city index file is readied, in a
-# thread: not before the first getUpdates (start-up, issue 15), and soon enough that the
-# first person typing a feeling or a city rarely waits for it.
+# Seconds after start before the crisis screen's tables are built and the city index file
+# is readied, in a thread: not before the first getUpdates (start-up, issue 15), and soon
+# enough that the first person typing a city rarely waits for it.
 WARM_UP_AFTER_S = 2.0
 WARM_UP_WORD = "ok"
 
 
 def _warm_up() -> None:
     """Build the crisis screen's dispatch tables (~0.2 s; its regexes compile as messages
-    need them), compile the intents (~0.1-0.2 s) and ready the city index file (opened: ~15 ms;
-    built in a child process once per install: ~1-3 s). Either would otherwise happen in
-    the first turn that needs it. Never raises: a failure here is met again at first use."""
-    from dialogs import intents, places, safety
+    need them) and ready the city index file (opened: ~15 ms; built in a child process once
+    per install: ~1-3 s). Either would otherwise happen in the first turn that needs it.
+    Never raises: a failure here is met again at first use.
+
+    Not the intents: they compile at the first free text that reaches them (~0.1-0.2 s,
+    once per process), and a bot whose people mostly tap buttons never holds them (~1 MB
+    of peak RSS, which PostgreSQL's bot needs to stay within issue 15's 100 MB)."""
+    from dialogs import places, safety
 
     try:
         safety.prepare()
@@ -219,7 +223,6 @@ def _warm_up() -> None:
         # regex parse trees, and built their own dispatch tables: up to 16 MB more peak RSS
         # on PostgreSQL (issue 15). The screen's answers are the same either way.
         safety.assess(WARM_UP_WORD)
-        intents.load()
         places.prepare()
     except Exception as err:
         logging.getLogger("bridges").warning("warm-up failed (%s)", type(err).__name__)

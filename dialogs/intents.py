@@ -38,6 +38,7 @@ Pure Python and `re`; the file is read and compiled once per process (`load` is 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -741,11 +742,22 @@ def _rule(raw: dict[str, Any], where: str, lexicon: _Lexicon, problems: list[str
     )
 
 
-@cache
+# Held while a file is read and compiled: the first free texts may reach `match` on
+# several threads at once (the event loop, PostgreSQL's database threads), and each would
+# otherwise compile its own copy (~0.1-0.2 s and ~1 MB each; only one is kept).
+_LOADING = threading.RLock()
+
+
 def load(path: Path = INTENTS_FILE) -> IntentSet:
-    """The compiled intents of `path` (read once per process); raises IntentError when the
-    file's shape is wrong (its examples are checked by `check`, not here), OSError when it
-    can't be read."""
+    """The compiled intents of `path` (read once per process, at first use); raises
+    IntentError when the file's shape is wrong (its examples are checked by `check`, not
+    here), OSError when it can't be read."""
+    with _LOADING:
+        return _load(path)
+
+
+@cache
+def _load(path: Path) -> IntentSet:
     loaded = build(path.read_text("utf-8"), path.name)
     if loaded.problems:
         raise IntentError("\n".join(loaded.problems))
@@ -770,7 +782,8 @@ def for_locale(locale: str = DEFAULT_LOCALE) -> IntentSet:
     language and process: that language's file laid over the English one, or the English
     intents when the language has no file. Raises IntentError when a file's shape is
     wrong, OSError when one can't be read."""
-    return _for_language(base_locale(locale))
+    with _LOADING:
+        return _for_language(base_locale(locale))
 
 
 @cache
