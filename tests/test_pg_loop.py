@@ -131,3 +131,38 @@ async def test_loop_work_holds_at_most_its_share_of_connections(engine: Engine) 
     assert len(opened) == PG_LOOP_TURNS
     assert len(_notes(engine)) == PG_LOOP_TURNS * 2 + 1
     assert all(conn._watched_by is None for conn in opened)  # type: ignore[attr-defined]
+
+
+async def test_work_waiting_for_a_lock_holds_neither_the_loop_nor_other_work(
+    engine: Engine,
+) -> None:
+    """Another connection holds a row lock (a stuck maintenance job, another replica): the
+    work that needs the row waits on the server; the loop and other people's work go on."""
+    table = engine.info_table  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {table} VALUES ('held'), ('free')"))
+    db = DbWork(engine)
+
+    def change(note: str) -> str:
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"UPDATE {table} SET note = note || '!' WHERE note = :n"), {"n": note}
+            )
+        return note
+
+    holder = engine.connect()
+    try:
+        holder.execute(text(f"SELECT note FROM {table} WHERE note = 'held' FOR UPDATE"))
+        stuck = asyncio.ensure_future(db.run(change, "held", inline=True))
+        other = await asyncio.wait_for(db.run(change, "free", inline=True), WAIT_S)
+        assert other == "free" and not stuck.done()
+        ticks = 0
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10 and not stuck.done()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert await asyncio.wait_for(stuck, WAIT_S) == "held"
+    assert _notes(engine) == ["free!", "held!"]
