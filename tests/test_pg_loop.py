@@ -166,3 +166,32 @@ async def test_work_waiting_for_a_lock_holds_neither_the_loop_nor_other_work(
         holder.close()
     assert await asyncio.wait_for(stuck, WAIT_S) == "held"
     assert _notes(engine) == ["free!", "held!"]
+
+
+async def test_a_connection_killed_by_the_server_is_replaced_and_unwatched(engine: Engine) -> None:
+    """The server ends a pooled connection (a restart, an idle timeout): loop work using it
+    fails once as a disconnect, the pool replaces it, the next work runs, and the dead
+    socket is no longer watched by the loop (its number may be reused)."""
+    db = DbWork(engine)
+
+    def backend() -> tuple[int, int]:
+        with engine.begin() as conn:
+            socket = conn.connection.driver_connection.pgconn.socket  # type: ignore[union-attr]
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()), socket
+
+    first, first_socket = await db.run(backend, inline=True)
+    other = make_engine(TEST_DATABASE_URL)  # not a connection of the pool under test
+    with other.begin() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+    other.dispose()
+    outcome: list[object] = []
+    for _ in range(2):
+        try:
+            outcome.append((await db.run(backend, inline=True))[0])
+        except exc.OperationalError as err:
+            assert err.connection_invalidated
+            outcome.append("disconnect")
+    assert outcome[0] == "disconnect" and isinstance(outcome[1], int)
+    assert outcome[1] != first
+    selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+    assert first_socket not in {key.fd for key in selector.get_map().values()}
