@@ -84,8 +84,11 @@ class Hot:
             else {name: params[name] for name in form.names}
         )
         dbapi: Any = conn.connection.driver_connection
+        # A cursor the connection keeps for these statements where it offers one
+        # (storage/pg_loop.py); sqlite3's execute makes a cheap one in C.
+        runner = dbapi.hot_cursor() if hasattr(dbapi, "hot_cursor") else dbapi
         try:
-            cursor = dbapi.execute(form.sql, args)
+            cursor = runner.execute(form.sql, args)
         except Exception as err:  # raised as SQLAlchemy would (wrapped, connection checked)
             conn._handle_dbapi_exception(err, form.sql, args, None, None)
         return cursor, form
