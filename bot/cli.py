@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import logs, memory, startup
 from bot.config import Settings
+from storage.db import MissingDriver
 from storage.migrate import MigrationError
 
 NO_TOKEN = (
@@ -313,10 +314,16 @@ def main(argv: list[str] | None = None) -> int:
             from storage import migrate
             from storage.db import make_engine
 
-            migrate.upgrade(make_engine(settings.database_url))
-            print("Database is up to date.")
+            engine = make_engine(settings.database_url)
+            before = migrate.current_revision(engine)
+            migrate.upgrade(engine)
+            after = migrate.current_revision(engine)
+            if before == after:
+                print(f"Database is up to date (revision {after}).")
+            else:
+                print(f"Database migrated from revision {before or 'none'} to {after}.")
             return 0
-    except (startup.StartupError, MigrationError) as err:
+    except (startup.StartupError, MigrationError, MissingDriver) as err:
         print(err, file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the bot runs (e.g. waiting for the Bot API)

@@ -80,6 +80,11 @@ PG_POOL_RECYCLE_S = 300
 SQLITE_BUSY_TIMEOUT_S = 5
 
 
+class MissingDriver(RuntimeError):
+    """A PostgreSQL URL was given, but the packages that drive it (the 'postgres' extra:
+    psycopg, greenlet) are not installed. The message says how to install them."""
+
+
 class LockBusy(Exception):
     """Another connection holds SQLite's write lock, and the caller said not to wait for it
     (`sqlite_no_wait`). Nothing was run: the transaction never began."""
@@ -173,11 +178,19 @@ def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
         "pool_recycle": PG_POOL_RECYCLE_S,
         "pool_timeout": PG_POOL_TIMEOUT_S,
     } | kwargs
-    engine = create_engine(url, connect_args=connect_args, **settings)
-    if engine.dialect.driver == "psycopg":
-        from storage.pg_loop import use_loop_connections  # greenlet: PostgreSQL only
+    try:
+        engine = create_engine(url, connect_args=connect_args, **settings)
+        if engine.dialect.driver == "psycopg":
+            from storage.pg_loop import use_loop_connections  # greenlet: PostgreSQL only
 
-        use_loop_connections(engine)
+            use_loop_connections(engine)
+    except ModuleNotFoundError as err:
+        if err.name not in ("psycopg", "greenlet"):
+            raise
+        raise MissingDriver(
+            f"PostgreSQL needs the 'postgres' extra ({err.name} is not installed): "
+            "pip install -e '.[postgres]' in the project, or 'bridges-coach[postgres]'."
+        ) from None
         _LOOP_ENGINES.add(engine)
     return engine
 
