@@ -184,6 +184,7 @@ def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
             from storage.pg_loop import use_loop_connections  # greenlet: PostgreSQL only
 
             use_loop_connections(engine)
+            _LOOP_ENGINES.add(engine)
     except ModuleNotFoundError as err:
         if err.name not in ("psycopg", "greenlet"):
             raise
@@ -191,7 +192,6 @@ def _postgres_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
             f"PostgreSQL needs the 'postgres' extra ({err.name} is not installed): "
             "pip install -e '.[postgres]' in the project, or 'bridges-coach[postgres]'."
         ) from None
-        _LOOP_ENGINES.add(engine)
     return engine
 
 

@@ -20,6 +20,7 @@ from storage.db import (
     PG_POOL_SIZE,
     PG_TURN_THREADS,
     make_engine,
+    waits_on_loop,
 )
 from tests.conftest import TEST_DATABASE_URL
 
@@ -63,6 +64,11 @@ def pg_engine() -> Iterator[Engine]:
     engine = make_engine("postgresql://u@h/db")
     yield engine
     engine.dispose()
+
+
+def test_a_postgres_engine_runs_short_work_on_the_loop(pg_engine: Engine) -> None:
+    assert waits_on_loop(pg_engine)
+    assert not waits_on_loop(make_engine("sqlite://"))
 
 
 def test_the_postgres_pool_keeps_a_connection_per_database_thread(pg_engine: Engine) -> None:
