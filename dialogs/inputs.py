@@ -238,7 +238,7 @@ def yes_or_no(text: str, locale: str = DEFAULT_LOCALE) -> str | None:
     Never raises.
     """
     if not isinstance(text, str):
-        return None
+        return None  # type: ignore[unreachable]  # not a str from an untyped caller
     words = locale_words(locale)
     folded = fold(text)
     if folded in words.yes:
@@ -369,7 +369,7 @@ def parse_number_words(text: str, low: int, high: int, locale: str = DEFAULT_LOC
     Never raises.
     """
     if not isinstance(text, str):
-        return None
+        return None  # type: ignore[unreachable]  # not a str from an untyped caller
     if _NUMBER.match(text.strip().rstrip("%").strip()):
         return parse_number(text, low, high)  # digits alone: the plain reading, or none
     short = _short(text)
@@ -750,7 +750,7 @@ def parse_time(text: str, locale: str = DEFAULT_LOCALE) -> str | None:
     up at 8"), or more than eight words. Never raises.
     """
     if not isinstance(text, str):
-        return None
+        return None  # type: ignore[unreachable]  # not a str from an untyped caller
     if (plain := _clock(text)) is not None:
         return plain
     return _time_from_words(text, locale_words(locale))

@@ -756,7 +756,7 @@ def resolve_zone(text: str, locale: str = "en") -> ZoneMatch | None:
     Never raises on any string (a malformed shipped file raises ValueError).
     """
     if not isinstance(text, str):
-        return None
+        return None  # type: ignore[unreachable]  # not a str from an untyped caller
     text = text.strip()
     if not text or len(text) > MAX_INPUT_CHARS:
         return None
