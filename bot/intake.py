@@ -255,11 +255,11 @@ class Intake:
             self._again.discard(external_id)
 
     async def _take(self, key: UserKey) -> UpdateTurn:
-        """take_next in a thread; if it hangs past TURN_PATIENCE (a database that neither
+        """take_next through bot/db_work.py; if it hangs past TURN_PATIENCE (a database that neither
         answers nor fails), the person is told first, and we keep waiting."""
 
         def take() -> UpdateTurn:
-            # The clock is read on the database thread, right before the inbox is: a
+            # The clock is read as the turn starts, right before the inbox is: a
             # worker that queued this while a turn was running must not date the next
             # update with the moment it started waiting.
             return take_next(self.bridges, key, self._read, self.clock(), self.hold_for, self._gaps)
@@ -306,8 +306,9 @@ class Intake:
             self._fallback_sent.popitem(last=False)
 
     def _read(self, payload: dict[str, Any]) -> Any:
-        # Runs on a database thread; a dict lookup is safe there. Parsed at arrival in
-        # this process: no second parse (only work left by a crash is parsed from JSON).
+        # Runs where the turn runs (a database thread or the loop); a dict lookup is safe
+        # on either. Parsed at arrival in this process: no second parse (only work left by
+        # a crash is parsed from JSON).
         return read_update(payload, self.bot, self._parsed.get(payload.get("update_id", -1)))
 
     def _ran(self, turn: UpdateTurn) -> None:

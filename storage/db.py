@@ -40,12 +40,14 @@ PG_STATEMENT_TIMEOUT_MS = 5_000
 PG_TCP_USER_TIMEOUT_MS = 5_000
 # Seconds a caller waits for a free pooled connection: a starved pool (every connection
 # stuck on a hung database) fails it fast instead of queueing it for 30 s. With the pool
-# below, the bot's database threads never wait here; a hung database holds their turns
-# in bot/db_work.py's queue instead, where the intake tells people after TURN_PATIENCE.
+# below, the bot's own database work never waits here; a hung database holds its turns in
+# bot/db_work.py's queues instead (PG_LOOP_TURNS at a time on the loop, the rest waiting
+# their turn), where the intake tells people after TURN_PATIENCE.
 PG_POOL_TIMEOUT_S = 5
-# Threads that run turns on PostgreSQL (bot/db_work.py), and the pool that serves them.
-# Each turn thread and the urgent thread holds at most one connection at a time, so the
-# pool keeps one per thread (PG_POOL_SIZE) and none of them ever waits for another, or
+# Threads that run PostgreSQL's longer work (bot/db_work.py: the sweep's due turns,
+# maintenance, exports; turns ran here too before they moved onto the loop), and the pool
+# that serves them. Each such thread and the urgent thread holds at most one connection at
+# a time, so the pool keeps one per thread (PG_POOL_SIZE) and none ever waits for another, or
 # opens and closes a connection per burst: SQLAlchemy's default pool (5, plus 10 opened
 # and closed as needed) under the default executor's 6 threads and the urgent one opened
 # 43 connections in a 40-user bench/turns.py run (4 with this pool). Three turn threads:
