@@ -276,6 +276,9 @@ class DueTurn:
 
     # --- storage.repository.TurnHooks ----------------------------------------
 
+    def prepare(self, conn: Connection) -> None:
+        """Nothing to read ahead: claim's reads depend on the locked row."""
+
     def claim(self, conn: Connection, user: User | None) -> bool:
         """Under the person's lock: if this sweeper's claim still holds them (its row is
         deleted here) and their time of this kind is still the one it took, or, with no

@@ -52,6 +52,7 @@ from bot.telegram_app import Read, incoming, read_update, seen_only
 from dialogs.model import Command, Due, ForgetMe, Missed, Turn, UserState
 from dialogs.safety import assess
 from storage import chat_ids, inbox, outbox
+from storage.hot import Sent
 from storage.inbox import Incoming
 from storage.outbox import Pending
 from storage.repository import UserKey
@@ -305,11 +306,14 @@ class Intake:
         while len(self._fallback_sent) > FALLBACK_MEMORY:
             self._fallback_sent.popitem(last=False)
 
-    def _read(self, payload: dict[str, Any]) -> Any:
+    def _read(self, head: inbox.Head) -> Read:
         # Runs where the turn runs (a database thread or the loop); a dict lookup is safe
-        # on either. Parsed at arrival in this process: no second parse (only work left by
-        # a crash is parsed from JSON).
-        return read_update(payload, self.bot, self._parsed.get(payload.get("update_id", -1)))
+        # on either. Parsed at arrival in this process: neither the stored JSON decoded nor
+        # the update parsed again (only work left by a crash or another replica is).
+        known = self._parsed.get(head.update_id)
+        if known is not None:
+            return read_update({}, self.bot, known)
+        return read_update(head.payload(), self.bot)
 
     def _ran(self, turn: UpdateTurn) -> None:
         assert turn.update_id is not None
@@ -488,7 +492,7 @@ class UpdateTurn:
         self,
         bridges: Bridges,
         key: UserKey,
-        read: Callable[[dict[str, Any]], Read],
+        read: Callable[[inbox.Head], Read],
         now: datetime,
         hold_for: timedelta | None = None,
         gaps: dict[int, datetime] | None = None,
@@ -500,11 +504,11 @@ class UpdateTurn:
         self.hold_for = hold_for
         # update_id -> when a gap below it was first seen (shared by this process's workers)
         self.gaps = gaps if gaps is not None else {}
+        self._head: Sent | None = None  # prepare's read, for claim
         self._reset()
 
     def _reset(self) -> None:
         self.update_id: int | None = None
-        self.payload: dict[str, Any] = {}
         self.waiting = False
         self.skipped = False
         self.missed = False
@@ -517,6 +521,10 @@ class UpdateTurn:
 
     # --- storage.repository.TurnHooks ----------------------------------------
 
+    def prepare(self, conn: Connection) -> None:
+        """Send the read of the person's oldest pending update (it runs under their lock)."""
+        self._head = inbox.send_pending_head(conn, self.key.external_id)
+
     def claim(self, conn: Connection, user: User | None) -> bool:
         """Take the person's oldest pending update, under their lock; True if a turn runs on it.
 
@@ -524,13 +532,18 @@ class UpdateTurn:
         update means nothing to the dialog manager (marked done at once: `skipped`).
         """
         self._reset()  # run_turn may retry the whole transaction
-        found = inbox.pending_head(conn, self.key.external_id)
+        head, self._head = self._head, None
+        found = (
+            inbox.head_of(head)
+            if head is not None
+            else inbox.pending_head(conn, self.key.external_id)
+        )
         if found is None:
             return False
-        update_id, payload, received, self.more = found
-        self.update_id, self.payload = update_id, payload
-        request = self.read(payload)
-        if self._hold(conn, update_id, received, request):
+        update_id, self.more = found.update_id, found.more
+        self.update_id = update_id
+        request = self.read(found)
+        if self._hold(conn, update_id, found.received_at, request):
             self.waiting, self.update_id = True, None
             return False
         if request.event is None or request.chat_id is None:
@@ -562,8 +575,9 @@ class UpdateTurn:
         Raises AlreadyDone (rolling the turn back) if another worker marked it done first.
         """
         assert self.update_id is not None and self.request is not None
-        if not inbox.mark_done(conn, self.update_id, now):
-            raise AlreadyDone()
+        # Read after the replies are queued: on PostgreSQL all of it (and the turn's own
+        # writes) goes in one round trip (storage/hot.py `batched`).
+        marking = inbox.send_mark_done(conn, self.update_id, now)
         if any(isinstance(e, ForgetMe) for e in turn.effects):
             inbox.forget_person(conn, self.key.external_id)
         if user is not None and user.undelivered_at is not None:
@@ -577,6 +591,8 @@ class UpdateTurn:
         self.pending = outbox.add(
             conn, self.request.chat_id, self.key.external_id, "turn", payloads, now, self.update_id
         )
+        if not marking.count():
+            raise AlreadyDone()
 
     # --- ordering across replicas ---------------------------------------------
 
@@ -605,7 +621,7 @@ class UpdateTurn:
 def take_next(
     bridges: Bridges,
     key: UserKey,
-    read: Callable[[dict[str, Any]], Read],
+    read: Callable[[inbox.Head], Read],
     now: datetime,
     hold_for: timedelta | None = None,
     gaps: dict[int, datetime] | None = None,

@@ -15,12 +15,24 @@ is handed to the Connection, which raises the SQLAlchemy exception it would have
 Only for statements without post-compile parameters (no expanding IN, no literal_execute)
 and with every parameter named by a bindparam (an INSERT lists its columns with
 `.values()`). The engine's cursor events do not see these statements.
+
+`batched` and `Hot.send`: on PostgreSQL each round trip to the server costs the bot
+~50-60 us of CPU, more than half of it the kernel's (loopback TCP: send, poll, receive),
+about twice what psycopg spends on the statement itself (issue 15). Inside `batched`,
+statements given to `send` are held, and go to the server as ONE message (the simple
+query protocol, several statements separated by ";", their values written in by psycopg's
+own client-side binding, `ClientCursor.mogrify`) when the first result is read or the
+block ends: a turn's lock and first read in one round trip, its writes in another.
+psycopg's pipeline mode was tried first: it still sends each statement on its own, and
+the bot made more system calls, not fewer. On SQLite, and outside `batched`, `send` runs
+the statement at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +85,7 @@ class Hot:
         )
         return _Form(compiled.string, names, dialect.positional, defaults, tuple(binds), results)
 
-    def _run(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, _Form]:
+    def _args(self, conn: Connection, values: Mapping[str, Any]) -> tuple[_Form, Any]:
         form = self._form(conn.dialect)
         params = form.defaults | dict(values)
         for name, process in form.binds:
@@ -83,7 +95,14 @@ class Hot:
             if form.positional
             else {name: params[name] for name in form.names}
         )
+        return form, args
+
+    def _run(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, _Form]:
+        form, args = self._args(conn, values)
         dbapi: Any = conn.connection.driver_connection
+        batch: _Batch | None = getattr(dbapi, "batch", None)
+        if batch is not None:
+            batch.flush()  # what was held before it runs first
         # A cursor the connection keeps for these statements where it offers one
         # (storage/pg_loop.py); sqlite3's execute makes a cheap one in C.
         runner = dbapi.hot_cursor() if hasattr(dbapi, "hot_cursor") else dbapi
@@ -96,18 +115,135 @@ class Hot:
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run it in `conn`'s transaction; every row, each value as SQLAlchemy returns it."""
         cursor, form = self._run(conn, values)
-        found = cursor.fetchall()
-        if not any(form.results):
-            return [tuple(row) for row in found]
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))
-            for row in found
-        ]
+        return _converted(cursor.fetchall(), form)
 
     def count(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run it (an INSERT, UPDATE or DELETE) in `conn`'s transaction; the rows it matched."""
         cursor, _ = self._run(conn, values)
         return int(cursor.rowcount)
+
+    def send(self, conn: Connection, values: Mapping[str, Any]) -> Sent:
+        """Run it in `conn`'s transaction; its rows and count are read from what this returns.
+        Inside `batched` (PostgreSQL) it is only held: see the module's doc."""
+        batch: _Batch | None = getattr(conn.connection.driver_connection, "batch", None)
+        if batch is None:
+            cursor, form = self._run(conn, values)
+            found = cursor.fetchall() if cursor.description is not None else []
+            return Sent(form, None, _converted(found, form), int(cursor.rowcount))
+        form, args = self._args(conn, values)
+        sent = Sent(form, batch)
+        batch.add(form, args, sent)
+        return sent
+
+
+class Sent:
+    """A statement given to `Hot.send`: its result (inside `batched`, sent for) when read."""
+
+    __slots__ = ("_batch", "_count", "_form", "_rows")
+
+    def __init__(
+        self,
+        form: _Form,
+        batch: _Batch | None,
+        rows: list[tuple[Any, ...]] | None = None,
+        count: int = -1,
+    ) -> None:
+        self._form, self._batch = form, batch
+        self._rows, self._count = rows, count
+
+    def _resolve(self) -> None:
+        if self._batch is not None:
+            self._batch.flush()
+
+    def settle(self, found: Sequence[Any], count: int) -> None:
+        """The statement's result as the batch got it back."""
+        self._batch = None
+        self._rows, self._count = _converted(found, self._form), count
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row, each value as SQLAlchemy returns it."""
+        self._resolve()
+        assert self._rows is not None
+        return self._rows
+
+    def count(self) -> int:
+        """The rows an INSERT, UPDATE or DELETE matched."""
+        self._resolve()
+        return self._count
+
+
+class _Batch:
+    """Statements held inside `batched`, sent as one message by `flush`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dbapi: Any = conn.connection.driver_connection
+        self.texts: list[str] = []
+        self.forms: list[_Form] = []
+        self.waiting: list[Sent] = []
+
+    def add(self, form: _Form, args: Any, sent: Sent) -> None:
+        client = self.dbapi.client_cursor()
+        try:
+            self.texts.append(client.mogrify(form.sql, args))
+        except Exception as err:
+            self.conn._handle_dbapi_exception(err, form.sql, (), None, None)
+        self.forms.append(form)
+        self.waiting.append(sent)
+
+    def flush(self) -> None:
+        """Send what is held, in one message; each Sent gets its result."""
+        if not self.texts:
+            return
+        texts, waiting, forms = self.texts, self.waiting, self.forms
+        self.texts, self.waiting, self.forms = [], [], []
+        client = self.dbapi.client_cursor()
+        try:
+            client.execute(";\n".join(texts))
+            for n, sent in enumerate(waiting):
+                if n:
+                    client.nextset()
+                found = client.fetchall() if client.description is not None else []
+                sent.settle(found, int(client.rowcount))
+        except Exception as err:
+            # Reported with the statements' placeholders only: the message sent held the
+            # values themselves (people's words), which must not reach an error or a log.
+            sql = ";\n".join(form.sql for form in forms)
+            self.conn._handle_dbapi_exception(err, sql, (), None, None)
+
+
+def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:
+    if not any(form.results):
+        return [tuple(row) for row in found]
+    return [
+        tuple(v if p is None else p(v) for v, p in zip(row, form.results, strict=True))
+        for row in found
+    ]
+
+
+def batching(conn: Connection) -> bool:
+    """Whether `batched` holds statements on this connection (PostgreSQL through
+    storage/pg_loop.py) rather than running them at once."""
+    return hasattr(conn.connection.driver_connection, "client_cursor")
+
+
+@contextlib.contextmanager
+def batched(conn: Connection) -> Iterator[None]:
+    """Inside, `Hot.send` holds its statement on PostgreSQL (see the module's doc); what is
+    held goes to the server, as one message, when a result is read, before any statement
+    run at once (`Hot.rows`, `Hot.count`), and on leaving. Nothing changes on SQLite, on
+    a connection already batched, or on a driver without `client_cursor`. A SQLAlchemy
+    execute inside runs at once, possibly before statements held."""
+    dbapi: Any = conn.connection.driver_connection
+    if not hasattr(dbapi, "client_cursor") or dbapi.batch is not None:
+        yield
+        return
+    batch = dbapi.batch = _Batch(conn)
+    try:
+        yield
+        batch.flush()
+    finally:
+        dbapi.batch = None
 
 
 def bound_columns(table: Table, names: Sequence[str] | None = None) -> dict[str, Any]:

@@ -17,16 +17,28 @@ redelivered update is still recognised, then pruned.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.hot import Hot, bound_columns
+from storage.hot import Hot, Sent, bound_columns
 from storage.tables import InboxRow
 
 INBOX = InboxRow.__table__
@@ -56,8 +68,10 @@ def _utc(at: datetime) -> datetime:
 
 # The statements every turn runs, built once and run on the turn's DBAPI cursor
 # (storage/hot.py: SQLAlchemy's own SQL and type processing, without its per-call cost).
+# The payload as stored text: the worker that received an update still holds it parsed
+# (bot/intake.py), so decoding it again on every turn would be wasted (issue 15).
 _PENDING_HEAD = (
-    select(INBOX.c.update_id, INBOX.c.payload, INBOX.c.received_at)
+    select(INBOX.c.update_id, cast(INBOX.c.payload, Text), INBOX.c.received_at)
     .where(INBOX.c.external_id == bindparam("e"), INBOX.c.done_at.is_(None))
     .order_by(INBOX.c.update_id)
     .limit(2)
@@ -135,27 +149,55 @@ def next_pending(conn: Connection, external_id: str) -> tuple[int, dict[str, Any
     """The person's oldest pending update: (update_id, update JSON, received_at aware UTC),
     or None when nothing of theirs is pending."""
     found = pending_head(conn, external_id)
-    return None if found is None else found[:3]
+    return None if found is None else (found.update_id, found.payload(), found.received_at)
 
 
-def pending_head(
-    conn: Connection, external_id: str
-) -> tuple[int, dict[str, Any], datetime, bool] | None:
+@dataclass(frozen=True)
+class Head:
+    """A person's oldest pending update, as `pending_head` reads it."""
+
+    update_id: int
+    raw: str | None  # the update's JSON, as stored; `payload()` decodes it
+    received_at: datetime  # aware UTC
+    more: bool  # another update of theirs is pending after it
+
+    def payload(self) -> dict[str, Any]:
+        """The update's JSON ({} if none was kept)."""
+        return dict(json.loads(self.raw) or {}) if self.raw else {}
+
+
+def pending_head(conn: Connection, external_id: str) -> Head | None:
     """next_pending plus whether another update of theirs is pending after it, read in the
     same statement: a worker that knows nothing else waits need not open one more
-    transaction just to find that out (bot/intake.py)."""
-    rows = _HOT_PENDING_HEAD.rows(conn, {"e": external_id})
+    transaction just to find that out (bot/intake.py). The JSON is left undecoded."""
+    return head_of(send_pending_head(conn, external_id))
+
+
+def send_pending_head(conn: Connection, external_id: str) -> Sent:
+    """pending_head's statement, sent (storage/hot.py `Hot.send`); `head_of` reads it."""
+    return _HOT_PENDING_HEAD.send(conn, {"e": external_id})
+
+
+def head_of(sent: Sent) -> Head | None:
+    """What `send_pending_head` found (see pending_head)."""
+    rows = sent.rows()
     if not rows:
         return None
     row = rows[0]
     received = row[2] if row[2].tzinfo else row[2].replace(tzinfo=UTC)
-    return int(row[0]), dict(row[1] or {}), received, len(rows) > 1
+    return Head(int(row[0]), row[1], received, len(rows) > 1)
 
 
 def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:
     """Mark one update done and forget its words. False if it was already done (then the
     caller must roll its turn back: someone else ran it)."""
-    return _HOT_MARK_DONE.count(conn, {"u": update_id, "at": _utc(now)}) > 0
+    return send_mark_done(conn, update_id, now).count() > 0
+
+
+def send_mark_done(conn: Connection, update_id: int, now: datetime) -> Sent:
+    """mark_done's statement, sent (storage/hot.py `Hot.send`): its count() is 0 if the
+    update was already done."""
+    return _HOT_MARK_DONE.send(conn, {"u": update_id, "at": _utc(now)})
 
 
 def missing_before(conn: Connection, update_id: int, window: int = 200) -> bool:

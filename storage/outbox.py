@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, text, update
 
-from storage.hot import Hot
+from storage.hot import Hot, batched
 from storage.tables import OutboxRow, User
 
 OUTBOX = OutboxRow.__table__
@@ -49,6 +49,8 @@ _INSERT = Hot(
     .returning(OUTBOX.c.id)
 )
 _DELETE = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+# For this transaction only (see `sent`).
+_SYNC_OFF = Hot(text("SET LOCAL synchronous_commit TO OFF"))
 SMALL_DELETE = 8  # up to this many ids, a statement of their count (storage/hot.py)
 
 
@@ -63,7 +65,7 @@ def _delete(conn: Connection, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         if len(part) <= SMALL_DELETE:
-            _small_delete(len(part)).count(conn, {f"i{n}": i for n, i in enumerate(part)})
+            _small_delete(len(part)).send(conn, {f"i{n}": i for n, i in enumerate(part)})
         else:
             conn.execute(_DELETE, {"ids": part})
 
@@ -104,7 +106,8 @@ def add(
     """
     if not payloads:
         return []
-    older = tuple(row[0] for row in _OLDER.rows(conn, {"c": chat_id}))
+    # Sent together (storage/hot.py: one round trip inside `batched` on PostgreSQL).
+    looking = _OLDER.send(conn, {"c": chat_id})
     row = {
         "p_chat_id": chat_id,
         "p_external_id": external_id,
@@ -114,7 +117,9 @@ def add(
         "p_claimed_until": _utc(now + LEASE),
         "p_attempts": 0,
     }
-    ids = [int(_INSERT.rows(conn, row | {"p_payload": p})[0][0]) for p in payloads]
+    inserting = [_INSERT.send(conn, row | {"p_payload": p}) for p in payloads]
+    older = tuple(found[0] for found in looking.rows())
+    ids = [int(sent.rows()[0][0]) for sent in inserting]
     return [
         Pending(i, chat_id, external_id, origin, update_id, 0, payload, older)
         for i, payload in zip(ids, payloads, strict=True)
@@ -146,9 +151,9 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
     ids = list(row_ids)
     if not ids:
         return
-    with engine.begin() as conn:
+    with engine.begin() as conn, batched(conn):  # one round trip for both (storage/hot.py)
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            _SYNC_OFF.send(conn, {})
         _delete(conn, ids)
 
 

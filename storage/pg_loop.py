@@ -99,6 +99,10 @@ class LoopConnection(psycopg.Connection[Any]):
     _watched_fd = -1
     _parked: _LoopWork | None = None
     _hot_cursor: psycopg.Cursor[Any] | None = None
+    # storage/hot.py `batched`: the statements held to go as one message, and the client-
+    # side binding cursor that writes and sends them.
+    batch: Any = None
+    _client_cursor: psycopg.ClientCursor[Any] | None = None
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         """psycopg's wait (see the module docstring); `timeout` waits always block, as
@@ -161,6 +165,14 @@ class LoopConnection(psycopg.Connection[Any]):
         cursor = self._hot_cursor
         if cursor is None or cursor.closed:
             cursor = self._hot_cursor = self.cursor()
+        return cursor
+
+    def client_cursor(self) -> psycopg.ClientCursor[Any]:
+        """The kept cursor with psycopg's client-side binding, for storage/hot.py `batched`
+        (several statements in one message can't be sent with server-side parameters)."""
+        cursor = self._client_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._client_cursor = psycopg.ClientCursor(self)
         return cursor
 
     def close(self) -> None:

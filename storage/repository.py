@@ -20,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     literal_column,
     union_all,
     update,
@@ -33,7 +34,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
-from storage.hot import Hot, bound_columns
+from storage.hot import Hot, Sent, batched, batching, bound_columns
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -162,6 +163,9 @@ class RecordSource:
     rows: dict[int, _Stored] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)  # kinds read whole
     top: dict[str, int] = field(default_factory=dict)  # highest position seen (-1: none)
+    # A tails read already sent with the turn's lock (StateStore._lock): what it asked
+    # ({kind: n}, in order) and its result, used if `tails` asks exactly that.
+    ahead: tuple[dict[str, int], Sent] | None = None
 
     def _run(self, query: Any, **values: Any) -> Sequence[Sequence[Any]]:
         values["u"] = self.user_id
@@ -193,8 +197,13 @@ class RecordSource:
         """The newest n of each kind ({kind: n}), in stored order, in one query."""
         values = {f"k{i}": kind for i, kind in enumerate(wanted)}
         out: dict[str, list[Record]] = {kind: [] for kind in wanted}
-        query = _tails_query(tuple(wanted.values()))
-        for record in self._records(self._run(query, **values)):
+        ahead, self.ahead = self.ahead, None
+        rows: Sequence[Sequence[Any]]
+        if ahead is not None and tuple(ahead[0].items()) == tuple(wanted.items()):
+            rows = ahead[1].rows()
+        else:
+            rows = self._run(_tails_query(tuple(wanted.values())), **values)
+        for record in self._records(rows):
             out[record.kind].append(record)
         for kind, found in out.items():
             self.top.setdefault(kind, -1)
@@ -348,14 +357,23 @@ def _keeps_nothing(turn: Turn) -> bool:
 def _write_changes(conn: Connection, user: User, stored: Mapping[str, Any]) -> None:
     """One UPDATE of the columns of `user` that differ from `stored` (the row as read);
     none if nothing differs."""
+    change = _changes(user, stored)
+    if change is not None:
+        change[0].count(conn, change[1])
+
+
+def _changes(user: User, stored: Mapping[str, Any]) -> tuple[Hot, dict[str, Any]] | None:
+    """The UPDATE of `user`'s columns that differ from `stored` and its values; None if
+    nothing differs."""
     values = user.__dict__  # what getattr reads, without the instrumented descriptor
     changed = {
         name: value for name in _USER_COLUMNS if not _same(stored[name], value := values[name])
     }
-    if changed:
-        params = {f"v_{name}": value for name, value in changed.items()}
-        params["b_id"] = stored["id"]
-        _update_user(tuple(changed)).count(conn, params)
+    if not changed:
+        return None
+    params = {f"v_{name}": value for name, value in changed.items()}
+    params["b_id"] = stored["id"]
+    return _update_user(tuple(changed)), params
 
 
 @functools.lru_cache(maxsize=256)
@@ -371,6 +389,11 @@ def _update_user(names: tuple[str, ...]) -> Hot:
 
 class TurnHooks(Protocol):
     """What a caller adds to a turn's transaction (bot/core.py): the inbox and outbox."""
+
+    def prepare(self, conn: Connection) -> None:
+        """Send the reads `claim` needs (storage/hot.py `Hot.send`), right after the lock
+        statement: on PostgreSQL they travel in its round trip and run once it holds."""
+        ...
 
     def claim(self, conn: Connection, user: User | None) -> bool:
         """Run first, under the person's lock. False: nothing to do; no turn, no writes."""
@@ -437,6 +460,34 @@ _USER_DEFAULTS: dict[str, Any] = {
 _USER_INSERT = Hot(insert(USERS).values(bound_columns(USERS, _USER_COLUMNS)).returning(USERS.c.id))
 
 
+# A Telegram person's id if they are active and onboarded (what run_turn's prefetch asks).
+_ONBOARDED_ID = (
+    core_select(USERS.c.id)
+    .where(
+        USERS.c.channel == bindparam("channel"),
+        USERS.c.external_id == bindparam("external_id"),
+        USERS.c.active.is_(True),
+        USERS.c.onboarded_at.is_not(None),
+    )
+    .scalar_subquery()
+)
+
+
+@functools.cache
+def _prefetch_ahead() -> Hot:
+    """_tails_query(PREFETCH) for the person named by channel and external_id, empty unless
+    they are active and onboarded: sent with the turn's lock, after it (storage/hot.py
+    `batched`), so on PostgreSQL it costs no round trip of its own."""
+    parts = [
+        core_select(*_COLUMNS)
+        .where(RECORDS.c.user_id == _ONBOARDED_ID, RECORDS.c.kind == literal(kind, Text))
+        .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
+        .limit(literal_column(str(int(n)), Integer))
+        for kind, n in PREFETCH.items()
+    ]
+    return Hot(union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(parts))))
+
+
 @functools.cache
 def _conv_update(stack: bool, script_version: bool) -> Hot:
     """UPDATE conversations for a turn: version and time always, the stack and the script
@@ -501,9 +552,13 @@ class StateStore:
         return (found[0], found[1]) if found is not None else (None, None)
 
     def _lock(
-        self, conn: Connection, key: UserKey
-    ) -> tuple[User | None, dict[str, Any], _StoredConv | None]:
-        """The person's row under the lock, as a detached User and as read, and their stack.
+        self, conn: Connection, key: UserKey, hooks: TurnHooks | None = None
+    ) -> tuple[User | None, dict[str, Any], _StoredConv | None, Sent | None]:
+        """The person's row under the lock, as a detached User and as read, and their stack;
+        `hooks.prepare` is sent right after the lock (storage/hot.py `batched`: one round trip
+        with it on PostgreSQL), and again once the lock is held if the first statement could
+        not take it; so is a Telegram person's prefetch there (the last value: read it only
+        if they are active and onboarded, else its rows are not all there is).
 
         One statement: on SQLite the join (BEGIN IMMEDIATE already holds the write lock), on
         PostgreSQL the join locking both rows (_HOT_LOCK_BOTH: a lock that waited re-reads
@@ -513,21 +568,31 @@ class StateStore:
         values = {"channel": key.channel, "external_id": key.external_id}
         n = len(_USER_NAMES)
         sqlite = conn.dialect.name == "sqlite"
-        rows = (_HOT_LOCK_JOINED if sqlite else _HOT_LOCK_BOTH).rows(conn, values)
+        with batched(conn):
+            locking = (_HOT_LOCK_JOINED if sqlite else _HOT_LOCK_BOTH).send(conn, values)
+            if hooks is not None:
+                hooks.prepare(conn)
+            ahead = None
+            if key.channel == "telegram" and batching(conn):
+                ahead = _prefetch_ahead().send(conn, values)
+            rows = locking.rows()
         if rows:
             stored = dict(zip(_USER_NAMES, rows[0][:n], strict=True))
             found = None if rows[0][n + 1] is None else rows[0][n:]
         elif sqlite:
-            return None, {}, None
+            return None, {}, None, None
         else:
+            ahead = None  # sent before the lock was held
             rows = _HOT_LOCK.rows(conn, values)
             if not rows:
-                return None, {}, None
+                return None, {}, None, None
             stored = dict(zip(_USER_NAMES, rows[0], strict=True))
             conv_rows = _HOT_CONV.rows(conn, {"u": stored["id"]})
             found = conv_rows[0] if conv_rows else None
+            if hooks is not None:
+                hooks.prepare(conn)  # read before the lock was held: again, under it
         conv = _StoredConv(list(found[0] or []), found[1], found[2]) if found else None
-        return _detached(stored), stored, conv
+        return _detached(stored), stored, conv, ahead
 
     def load(self, key: UserKey) -> UserState:
         """The person's state as stored (UserState() if unknown): no lock, no write, so
@@ -565,7 +630,7 @@ class StateStore:
         for attempt in range(NEW_USER_RETRIES):
             try:
                 with self.engine.begin() as conn:
-                    user, stored, conv = self._lock(conn, key)
+                    user, stored, conv, ahead = self._lock(conn, key, hooks)
                     if hooks is not None and not hooks.claim(conn, user):
                         if user is not None:  # what the claim changed (the sweep's due time)
                             _write_changes(conn, user, stored)
@@ -585,10 +650,13 @@ class StateStore:
                             # the check-in's newest log and needs map, in one round trip. Not
                             # before onboarding ends: next_at reads nothing then, nor does the
                             # onboarding (a record a step does read is then read when asked).
+                            if source is not None and ahead is not None:
+                                source.ahead = (PREFETCH, ahead)
                             state.records.fetch(PREFETCH)
                         turn = decide(state)
+                        writes: list[tuple[Hot, dict[str, Any]]] = []
                         kept = self._save(
-                            conn, key, user, stored, conv, turn, now, script_version, seen
+                            conn, key, user, stored, conv, turn, now, script_version, seen, writes
                         )
                         if kept is not None:
                             assert kept.id is not None
@@ -596,8 +664,13 @@ class StateStore:
                     finally:
                         if source is not None:
                             source.conn = None  # read after the turn: a connection of its own
-                    if hooks is not None:
-                        hooks.after(conn, kept, turn, now)
+                    # The person's row, their stack and what the hooks write, sent together
+                    # (storage/hot.py `batched`: one round trip on PostgreSQL).
+                    with batched(conn):
+                        for statement, values in writes:
+                            statement.send(conn, values)
+                        if hooks is not None:
+                            hooks.after(conn, kept, turn, now)
                 return turn
             except IntegrityError:
                 # Another process created this person's row first; load it and retry.
@@ -616,10 +689,14 @@ class StateStore:
         now: datetime,
         script_version: str,
         seen: bool = True,
+        writes: list[tuple[Hot, dict[str, Any]]] | None = None,
     ) -> User | None:
         """Save profile and stack: one INSERT or UPDATE (only the columns that differ from
         `stored`, the row as read) for each of users and conversations. Returns the person
-        as saved (their id set), or None if nothing is kept (then their rows are erased)."""
+        as saved (their id set), or None if nothing is kept (then their rows are erased).
+        With `writes`, the statements that return nothing are added to it, for the caller
+        to run, instead of run here (a new person's INSERT runs: it gives their id)."""
+        later: list[tuple[Hot, dict[str, Any]]] = [] if writes is None else writes
         if _keeps_nothing(turn):
             if user is not None:
                 self._erase(conn, stored["id"])
@@ -638,19 +715,21 @@ class StateStore:
         if not stored:
             values = {name: user.__dict__[name] for name in _USER_COLUMNS}
             user.id = int(_USER_INSERT.rows(conn, values)[0][0])
-        else:
-            _write_changes(conn, user, stored)
+        elif (change := _changes(user, stored)) is not None:
+            later.append(change)
         stack = [f.to_json() for f in turn.state.stack]
         if conv is None:
-            _CONV_INSERT.count(
-                conn,
-                {
-                    "user_id": user.id,
-                    "stack": stack,
-                    "version": 1,
-                    "script_version": script_version,
-                    "updated_at": now,
-                },
+            later.append(
+                (
+                    _CONV_INSERT,
+                    {
+                        "user_id": user.id,
+                        "stack": stack,
+                        "version": 1,
+                        "script_version": script_version,
+                        "updated_at": now,
+                    },
+                )
             )
         else:
             new_stack, new_script = stack != conv.stack, script_version != conv.script_version
@@ -659,7 +738,10 @@ class StateStore:
                 values["v_stack"] = stack
             if new_script:
                 values["v_script"] = script_version
-            _conv_update(new_stack, new_script).count(conn, values)
+            later.append((_conv_update(new_stack, new_script), values))
+        if writes is None:
+            for statement, params in later:
+                statement.count(conn, params)
         return user
 
     def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:

@@ -77,7 +77,8 @@ def test_json_and_times_round_trip_as_sqlalchemy_reads_them(db_engine: Engine) -
     with db_engine.begin() as conn:
         hot = inbox.pending_head(conn, "42")
         core = conn.execute(inbox._PENDING_HEAD, {"e": "42"}).all()
-        assert hot == (7, payload, NOW, False)
+        assert hot is not None
+        assert (hot.update_id, hot.payload(), hot.received_at, hot.more) == (7, payload, NOW, False)
         assert [tuple(r) for r in core] == inbox._HOT_PENDING_HEAD.rows(conn, {"e": "42"})
         assert inbox.mark_done(conn, 7, NOW) is True
         assert inbox.mark_done(conn, 7, NOW) is False  # already done: nothing matched
@@ -124,7 +125,7 @@ def test_the_locked_read_gives_what_the_orm_would(db_engine: Engine) -> None:
     key = UserKey("telegram", "77")
     store.run_turn(key, _consent, NOW)
     with db_engine.begin() as conn:
-        user, stored, conv = store._lock(conn, key)
+        user, stored, conv, _ = store._lock(conn, key)
         core = dict(conn.execute(select(USERS).where(USERS.c.external_id == "77")).one()._mapping)
         stack = conn.execute(select(CONVERSATIONS.c.stack)).scalar_one()
     assert stored == core
