@@ -198,10 +198,15 @@ class _Batch:
         texts, waiting, forms = self.texts, self.waiting, self.forms
         self.texts, self.waiting, self.forms = [], [], []
         client = self.dbapi.client_cursor()
+        # The transaction's BEGIN, if it is still to come, goes in the same message.
+        begin = self.dbapi.begin_text()
+        if begin is not None:
+            texts.insert(0, begin)
         try:
+            self.dbapi.begins_itself = begin is not None
             client.execute(";\n".join(texts))
             for n, sent in enumerate(waiting):
-                if n:
+                if n or begin is not None:
                     client.nextset()
                 found = client.fetchall() if client.description is not None else []
                 sent.settle(found, int(client.rowcount))
@@ -210,6 +215,8 @@ class _Batch:
             # values themselves (people's words), which must not reach an error or a log.
             sql = ";\n".join(form.sql for form in forms)
             self.conn._handle_dbapi_exception(err, sql, (), None, None)
+        finally:
+            self.dbapi.begins_itself = False
 
 
 def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:

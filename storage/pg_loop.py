@@ -103,6 +103,7 @@ class LoopConnection(psycopg.Connection[Any]):
     # side binding cursor that writes and sends them.
     batch: Any = None
     _client_cursor: psycopg.ClientCursor[Any] | None = None
+    begins_itself = False  # the next statement opens its transaction itself (`begin_text`)
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         """psycopg's wait (see the module docstring); `timeout` waits always block, as
@@ -174,6 +175,23 @@ class LoopConnection(psycopg.Connection[Any]):
         if cursor is None or cursor.closed:
             cursor = self._client_cursor = psycopg.ClientCursor(self)
         return cursor
+
+    def begin_text(self) -> str | None:
+        """The BEGIN psycopg would send, as its own round trip, before the next statement;
+        None when none is due (autocommit, or a transaction already open). storage/hot.py
+        `batched` puts it at the head of its message instead, and sets `begins_itself`."""
+        if self.autocommit or self.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return None
+        return self._get_tx_start_command().decode()
+
+    def _start_query(self) -> Any:
+        # psycopg's own "BEGIN if none is open", skipped once when the statement about to
+        # go begins with it (`begin_text`). A psycopg that stopped calling this would send
+        # its BEGIN as before, and the second one only draws a server warning.
+        if self.begins_itself:
+            self.begins_itself = False
+            return
+        yield from super()._start_query()
 
     def close(self) -> None:
         """Close the connection, first unregistering its socket from the loop (a closed
