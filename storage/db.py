@@ -135,8 +135,12 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     `connect_args` dict is merged key by key with ours (its keys win). A new SQLite file
     is created readable by its owner only (0600), in WAL mode. Raises
     sqlalchemy.exc.ArgumentError for a malformed URL; nothing connects until first use.
+
+    A statement's parameters (people's words among them) are left out of SQLAlchemy's
+    errors and their str(), so no error logged or shown anywhere can carry them.
     """
     url = normalise_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         return _postgres_engine(make_url(url), kwargs)
     return _sqlite_engine(url, kwargs)

@@ -1,0 +1,162 @@
+"""storage/hot.py `batched`: on PostgreSQL a turn's statements go to the server in a few
+messages (issue 15: each round trip costs the bot more CPU than the statement), with the
+same results, the same SQLAlchemy errors (and no words of a person in them), and the read
+sent ahead with the lock used only when it is what the turn asks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from bench.turn_cost import fill
+from bot.core import Bridges
+from bot.intake import take_next
+from bot.telegram_app import read_update
+from dialogs.model import Record, Turn, UserState
+from storage import inbox, outbox
+from storage.hot import Hot, batched, bound_columns
+from storage.inbox import INBOX, Head, Incoming
+from storage.repository import PREFETCH, StateStore, UserKey
+
+NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+def _message(update_id: int, chat: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1764572400,
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Ana"},
+            "text": text,
+        },
+    }
+
+
+def _read(head: Head) -> Any:
+    return read_update(head.payload(), None)
+
+
+@pytest.fixture()
+def bridges(db_url: str) -> Iterator[Bridges]:
+    opened = Bridges.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts each wait for the server (one per round trip) from here on."""
+    from storage.pg_loop import LoopConnection
+
+    seen: list[str] = []
+    real = LoopConnection.wait
+
+    def counting(self: LoopConnection, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(gen, "__qualname__", "") != "BaseConnection._rollback_gen":  # none open: no I/O
+            seen.append(getattr(gen, "__qualname__", "?"))
+        return real(self, gen, *args, **kwargs)
+
+    monkeypatch.setattr(LoopConnection, "wait", counting)
+    return seen
+
+
+def test_a_menu_turn_takes_four_round_trips_on_postgresql(
+    bridges: Bridges, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = bridges.store.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips to a server: PostgreSQL only")
+    key = fill(engine, [0], NOW)[0]
+    chat = int(key.external_id)
+    updates = [
+        Incoming(n, "telegram", key.external_id, chat, "message", _message(n, chat, "/menu"))
+        for n in (70, 71)
+    ]
+    inbox.record(engine, updates, NOW)
+    take_next(bridges, key, _read, NOW)  # their first: their stack's row is made
+    waits = _waits(monkeypatch)
+    work = take_next(bridges, key, _read, NOW + timedelta(seconds=1))
+    # BEGIN + lock + pending update + prefetch; the menu's own read of other records; the
+    # person's row, stack, update done and reply queued; COMMIT. (Before batching: 10.)
+    assert len(waits) == 4, f"round trips: {waits}"
+    assert work.update_id == 71 and len(work.pending) == 1
+    with engine.connect() as conn:
+        assert inbox.next_pending(conn, key.external_id) is None, "the update is done"
+        queued = conn.execute(select(outbox.OUTBOX.c.update_id)).scalars().all()
+    assert queued == [70, 71], "its reply is queued"
+
+
+def test_a_failed_batch_raises_what_sqlalchemy_would_without_the_words(
+    db_engine: Engine,
+) -> None:
+    plain = Hot(insert(INBOX).values(bound_columns(INBOX)))
+    row = {
+        "update_id": 5, "channel": "telegram", "external_id": "5", "chat_id": 5,
+        "kind": "message", "received_at": NOW, "done_at": None,
+        "payload": {"text": "my secret sorrow"},
+    }  # fmt: skip
+    with pytest.raises(IntegrityError) as raised, db_engine.begin() as conn, batched(conn):
+        first = plain.send(conn, row)
+        plain.send(conn, row)  # the same update_id again
+        first.count()
+    assert "secret" not in str(raised.value), "the words went into the error"
+    with db_engine.connect() as conn:
+        assert conn.execute(select(INBOX.c.update_id)).all() == [], "nothing was kept"
+
+
+def test_results_read_in_a_batch_are_each_statements_own(db_engine: Engine) -> None:
+    updates = [
+        Incoming(n, "telegram", "9", 9, "message", _message(n, 9, f"note {n}")) for n in (3, 4)
+    ]
+    inbox.record(db_engine, updates, NOW)
+    with db_engine.begin() as conn, batched(conn):
+        head = inbox.send_pending_head(conn, "9")
+        done = inbox.send_mark_done(conn, 3, NOW)
+        missing = inbox.send_mark_done(conn, 99, NOW)
+        queued = outbox.add(conn, 9, "9", "turn", [{"text": "a"}, {"text": "b"}], NOW, 3)
+        found = inbox.head_of(head)
+        assert found is not None
+        assert (found.update_id, found.more, found.payload()["message"]["text"]) == (
+            3, True, "note 3"
+        )  # fmt: skip
+        assert (done.count(), missing.count()) == (1, 0)
+        assert [p.payload["text"] for p in queued] == ["a", "b"]
+        assert queued[0].id < queued[1].id
+    with db_engine.connect() as conn:
+        again = inbox.pending_head(conn, "9")
+    assert again is not None and again.update_id == 4
+
+
+@pytest.mark.parametrize("onboarded", [True, False])
+def test_the_prefetch_sent_with_the_lock_is_used_only_for_who_it_was_for(
+    store: StateStore, onboarded: bool
+) -> None:
+    key = UserKey("telegram", "808")
+    kind = next(iter(PREFETCH))
+
+    def start(state: UserState) -> Turn:
+        state.profile.consented = True
+        state.profile.onboarded = onboarded
+        state.profile.timezone = "Europe/Madrid"
+        state.records.append(kind, Record(kind, {"n": 1}))
+        state.records.append("contacts", Record("contacts", {"name": "Lu"}))
+        return Turn(state=state)
+
+    store.run_turn(key, start, NOW)
+    seen: dict[str, Any] = {}
+
+    def look(state: UserState) -> Turn:
+        seen["kind"] = [r.data for r in state.records[kind]]
+        seen["contacts"] = [r.data for r in state.records["contacts"]]
+        return Turn(state=state)
+
+    store.run_turn(key, look, NOW + timedelta(minutes=1))
+    assert seen == {"kind": [{"n": 1}], "contacts": [{"name": "Lu"}]}
