@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -126,3 +127,15 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture()
 def store(db_engine: Engine) -> StateStore:
     return StateStore(db_engine)
+
+
+@pytest.fixture()
+def bridges(db_url: str) -> Iterator[Any]:
+    """The whole core (bot.core.Bridges) on `db_url`, closed after the test."""
+    from bot.core import Bridges  # imported when used: most tests need only storage
+
+    opened = Bridges.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as time_of_day
 from typing import Any
@@ -208,15 +207,6 @@ def test_new_people_from_a_turn_are_active_with_nothing_planned(
 
 
 # --- taking one due person: one transaction ------------------------------------------
-
-
-@pytest.fixture()
-def bridges(db_url: str) -> Iterator[Bridges]:
-    opened = Bridges.open(db_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 KEY = UserKey("telegram", "1001")

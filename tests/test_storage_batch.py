@@ -5,7 +5,6 @@ sent ahead with the lock used only when it is what the turn asks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,15 +40,6 @@ def _message(update_id: int, chat: int, text: str) -> dict[str, Any]:
 
 def _read(head: Head) -> Any:
     return read_update(head.payload(), None)
-
-
-@pytest.fixture()
-def bridges(db_url: str) -> Iterator[Bridges]:
-    opened = Bridges.open(db_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
