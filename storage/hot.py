@@ -238,12 +238,6 @@ def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:
     ]
 
 
-def batching(conn: Connection) -> bool:
-    """Whether `batched` holds statements on this connection (PostgreSQL through
-    storage/pg_loop.py) rather than running them at once."""
-    return hasattr(conn.connection.driver_connection, "client_cursor")
-
-
 @contextlib.contextmanager
 def batched(conn: Connection) -> Iterator[None]:
     """Inside, `Hot.send` holds its statement on PostgreSQL (see the module's doc); what is

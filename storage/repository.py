@@ -20,7 +20,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     literal_column,
     union_all,
     update,
@@ -34,7 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
-from storage.hot import Hot, Sent, batched, batching, bound_columns
+from storage.hot import Hot, batched, bound_columns
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
 NEW_USER_RETRIES = 3
@@ -163,9 +162,6 @@ class RecordSource:
     rows: dict[int, _Stored] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)  # kinds read whole
     top: dict[str, int] = field(default_factory=dict)  # highest position seen (-1: none)
-    # A tails read already sent with the turn's lock (StateStore._lock): what it asked
-    # ({kind: n}, in order) and its result, used if `tails` asks exactly that.
-    ahead: tuple[dict[str, int], Sent] | None = None
 
     def _run(self, query: Any, **values: Any) -> Sequence[Sequence[Any]]:
         values["u"] = self.user_id
@@ -197,13 +193,8 @@ class RecordSource:
         """The newest n of each kind ({kind: n}), in stored order, in one query."""
         values = {f"k{i}": kind for i, kind in enumerate(wanted)}
         out: dict[str, list[Record]] = {kind: [] for kind in wanted}
-        ahead, self.ahead = self.ahead, None
-        rows: Sequence[Sequence[Any]]
-        if ahead is not None and tuple(ahead[0].items()) == tuple(wanted.items()):
-            rows = ahead[1].rows()
-        else:
-            rows = self._run(_tails_query(tuple(wanted.values())), **values)
-        for record in self._records(rows):
+        query = _tails_query(tuple(wanted.values()))
+        for record in self._records(self._run(query, **values)):
             out[record.kind].append(record)
         for kind, found in out.items():
             self.top.setdefault(kind, -1)
@@ -460,34 +451,6 @@ _USER_DEFAULTS: dict[str, Any] = {
 _USER_INSERT = Hot(insert(USERS).values(bound_columns(USERS, _USER_COLUMNS)).returning(USERS.c.id))
 
 
-# A Telegram person's id if they are active and onboarded (what run_turn's prefetch asks).
-_ONBOARDED_ID = (
-    core_select(USERS.c.id)
-    .where(
-        USERS.c.channel == bindparam("channel"),
-        USERS.c.external_id == bindparam("external_id"),
-        USERS.c.active.is_(True),
-        USERS.c.onboarded_at.is_not(None),
-    )
-    .scalar_subquery()
-)
-
-
-@functools.cache
-def _prefetch_ahead() -> Hot:
-    """_tails_query(PREFETCH) for the person named by channel and external_id, empty unless
-    they are active and onboarded: sent with the turn's lock, after it (storage/hot.py
-    `batched`), so on PostgreSQL it costs no round trip of its own."""
-    parts = [
-        core_select(*_COLUMNS)
-        .where(RECORDS.c.user_id == _ONBOARDED_ID, RECORDS.c.kind == literal(kind, Text))
-        .order_by(RECORDS.c.position.desc(), RECORDS.c.id.desc())
-        .limit(literal_column(str(int(n)), Integer))
-        for kind, n in PREFETCH.items()
-    ]
-    return Hot(union_all(*(part.subquery(f"t{i}").select() for i, part in enumerate(parts))))
-
-
 @functools.cache
 def _conv_update(stack: bool, script_version: bool) -> Hot:
     """UPDATE conversations for a turn: version and time always, the stack and the script
@@ -553,12 +516,11 @@ class StateStore:
 
     def _lock(
         self, conn: Connection, key: UserKey, hooks: TurnHooks | None = None
-    ) -> tuple[User | None, dict[str, Any], _StoredConv | None, Sent | None]:
+    ) -> tuple[User | None, dict[str, Any], _StoredConv | None]:
         """The person's row under the lock, as a detached User and as read, and their stack;
         `hooks.prepare` is sent right after the lock (storage/hot.py `batched`: one round trip
         with it on PostgreSQL), and again once the lock is held if the first statement could
-        not take it; so is a Telegram person's prefetch there (the last value: read it only
-        if they are active and onboarded, else its rows are not all there is).
+        not take it.
 
         One statement: on SQLite the join (BEGIN IMMEDIATE already holds the write lock), on
         PostgreSQL the join locking both rows (_HOT_LOCK_BOTH: a lock that waited re-reads
@@ -572,27 +534,23 @@ class StateStore:
             locking = (_HOT_LOCK_JOINED if sqlite else _HOT_LOCK_BOTH).send(conn, values)
             if hooks is not None:
                 hooks.prepare(conn)
-            ahead = None
-            if key.channel == "telegram" and batching(conn):
-                ahead = _prefetch_ahead().send(conn, values)
             rows = locking.rows()
         if rows:
             stored = dict(zip(_USER_NAMES, rows[0][:n], strict=True))
             found = None if rows[0][n + 1] is None else rows[0][n:]
         elif sqlite:
-            return None, {}, None, None
+            return None, {}, None
         else:
-            ahead = None  # sent before the lock was held
             rows = _HOT_LOCK.rows(conn, values)
             if not rows:
-                return None, {}, None, None
+                return None, {}, None
             stored = dict(zip(_USER_NAMES, rows[0], strict=True))
             conv_rows = _HOT_CONV.rows(conn, {"u": stored["id"]})
             found = conv_rows[0] if conv_rows else None
             if hooks is not None:
                 hooks.prepare(conn)  # read before the lock was held: again, under it
         conv = _StoredConv(list(found[0] or []), found[1], found[2]) if found else None
-        return _detached(stored), stored, conv, ahead
+        return _detached(stored), stored, conv
 
     def load(self, key: UserKey) -> UserState:
         """The person's state as stored (UserState() if unknown): no lock, no write, so
@@ -630,7 +588,7 @@ class StateStore:
         for attempt in range(NEW_USER_RETRIES):
             try:
                 with self.engine.begin() as conn:
-                    user, stored, conv, ahead = self._lock(conn, key, hooks)
+                    user, stored, conv = self._lock(conn, key, hooks)
                     if hooks is not None and not hooks.claim(conn, user):
                         if user is not None:  # what the claim changed (the sweep's due time)
                             _write_changes(conn, user, stored)
@@ -650,8 +608,6 @@ class StateStore:
                             # the check-in's newest log and needs map, in one round trip. Not
                             # before onboarding ends: next_at reads nothing then, nor does the
                             # onboarding (a record a step does read is then read when asked).
-                            if source is not None and ahead is not None:
-                                source.ahead = (PREFETCH, ahead)
                             state.records.fetch(PREFETCH)
                         turn = decide(state)
                         writes: list[tuple[Hot, dict[str, Any]]] = []

@@ -1,7 +1,6 @@
 """storage/hot.py `batched`: on PostgreSQL a turn's statements go to the server in a few
 messages (issue 15: each round trip costs the bot more CPU than the statement), with the
-same results, the same SQLAlchemy errors (and no words of a person in them), and the read
-sent ahead with the lock used only when it is what the turn asks."""
+same results, the same SQLAlchemy errors (and no words of a person in them)."""
 
 from __future__ import annotations
 
@@ -58,7 +57,7 @@ def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_a_menu_turn_takes_four_round_trips_on_postgresql(
+def test_a_menu_turn_takes_five_round_trips_on_postgresql(
     bridges: Bridges, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = bridges.store.engine
@@ -74,9 +73,10 @@ def test_a_menu_turn_takes_four_round_trips_on_postgresql(
     take_next(bridges, key, _read, NOW)  # their first: their stack's row is made
     waits = _waits(monkeypatch)
     work = take_next(bridges, key, _read, NOW + timedelta(seconds=1))
-    # BEGIN + lock + pending update + prefetch; the menu's own read of other records; the
-    # person's row, stack, update done and reply queued; COMMIT. (Before batching: 10.)
-    assert len(waits) == 4, f"round trips: {waits}"
+    # BEGIN + lock + pending update; the prefetch (prepared: planned once, not every turn);
+    # the menu's own read of other records; the person's row, stack, update done and reply
+    # queued; COMMIT. (Before batching: 10.)
+    assert len(waits) == 5, f"round trips: {waits}"
     assert work.update_id == 71 and len(work.pending) == 1
     with engine.connect() as conn:
         assert inbox.next_pending(conn, key.external_id) is None, "the update is done"
@@ -126,7 +126,7 @@ def test_results_read_in_a_batch_are_each_statements_own(db_engine: Engine) -> N
 
 
 @pytest.mark.parametrize("onboarded", [True, False])
-def test_the_prefetch_sent_with_the_lock_is_used_only_for_who_it_was_for(
+def test_records_read_in_a_batched_turn_are_the_persons_own(
     store: StateStore, onboarded: bool
 ) -> None:
     key = UserKey("telegram", "808")
