@@ -73,4 +73,5 @@ class Bridges:
 
     def close(self) -> None:
         """Close the database's connections."""
+        self.db.close()
         self.store.engine.dispose()

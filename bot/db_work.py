@@ -45,9 +45,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from storage.db import PG_LOOP_TURNS, PG_TURN_THREADS, LockBusy, sqlite_no_wait, waits_on_loop
+from storage.db import (
+    PG_LOOP_TURNS,
+    PG_TURN_THREADS,
+    LockBusy,
+    keeping,
+    sqlite_no_wait,
+    waits_on_loop,
+)
 
 T = TypeVar("T")
 URGENT, NORMAL = 0, 1
@@ -58,9 +65,12 @@ _MISSED = object()  # try_inline: the work could not run without waiting
 
 class _PriorityThread:
     """One worker thread taking jobs by (priority, arrival); or a job run in the caller's
-    thread while this one has nothing to do (`try_inline`)."""
+    thread while this one has nothing to do (`try_inline`). Jobs never overlap, so they
+    share one Connection to `engine`, kept open (storage/db.py `keeping`)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
         self._jobs: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._count_lock = threading.Lock()
@@ -83,12 +93,30 @@ class _PriorityThread:
             if self._unfinished or not self._running.acquire(blocking=False):
                 return _MISSED
         try:
-            with sqlite_no_wait():
+            with sqlite_no_wait(), keeping(self._kept()):
                 return fn(*args)
         except LockBusy:
             return _MISSED
         finally:
             self._running.release()
+
+    def _kept(self) -> Connection:
+        # Called with _running held. A connection a failure left unusable (invalidated,
+        # or with a transaction that never ended) is replaced.
+        conn = self._conn
+        if conn is not None and (conn.closed or conn.invalidated or conn.in_transaction()):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn = self._conn = self._engine.connect()
+        return conn
+
+    def close(self) -> None:
+        """Close the kept connection (a job that runs after opens another)."""
+        with self._running:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _run(self) -> None:
         while True:
@@ -98,7 +126,8 @@ class _PriorityThread:
                     continue
                 with self._running:  # never beside a job run inline
                     try:
-                        result = fn(*args)
+                        with keeping(self._kept()):
+                            result = fn(*args)
                     except BaseException as err:  # handed to the awaiting coroutine
                         future.set_exception(err)
                     else:
@@ -118,7 +147,7 @@ class DbWork:
         self._on_loop: Callable[..., Awaitable[Any]] | None = None
         self._loop_slots: asyncio.Semaphore | None = None
         if engine.dialect.name == "sqlite":
-            self._single = _PriorityThread("bridges-db")
+            self._single = _PriorityThread("bridges-db", engine)
         else:
             if waits_on_loop(engine):
                 from storage.pg_loop import run_on_loop  # psycopg and greenlet: PostgreSQL only
@@ -130,6 +159,11 @@ class DbWork:
             self._turns = ThreadPoolExecutor(PG_TURN_THREADS, thread_name_prefix="bridges-db")
             for executor in (self._urgent, self._turns):
                 weakref.finalize(self, executor.shutdown, wait=False)
+
+    def close(self) -> None:
+        """Close what this keeps open (SQLite: the connection its work shares); blocking."""
+        if self._single is not None:
+            self._single.close()
 
     async def run(
         self, fn: Callable[..., T], *args: Any, urgent: bool = False, inline: bool = False

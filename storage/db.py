@@ -112,6 +112,46 @@ def sqlite_no_wait() -> Iterator[None]:
         _no_wait.first = False
 
 
+_kept = threading.local()
+
+
+@contextlib.contextmanager
+def keeping(conn: Connection) -> Iterator[None]:
+    """Inside, on this thread, `begin` on `conn`'s engine opens its transaction on `conn`
+    rather than on a connection checked out of the pool for it.
+
+    For bot/db_work.py on SQLite, whose work never runs two at a time: a Connection kept
+    for it saves each transaction the checkout and check-in (~25 of the ~43 us SQLAlchemy
+    took for an empty one; issue 15)."""
+    before = getattr(_kept, "conn", None)
+    _kept.conn = conn
+    try:
+        yield
+    finally:
+        _kept.conn = before
+
+
+def begin(engine: Engine) -> contextlib.AbstractContextManager[Connection]:
+    """`engine.begin()`, on the Connection `keeping` set for this thread when there is one
+    for `engine` that is free (not closed, invalidated or inside a transaction)."""
+    conn: Connection | None = getattr(_kept, "conn", None)
+    if (
+        conn is None
+        or conn.engine is not engine
+        or conn.closed
+        or conn.invalidated
+        or conn.in_transaction()
+    ):
+        return engine.begin()
+    return _begin_on(conn)
+
+
+@contextlib.contextmanager
+def _begin_on(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
+
+
 def normalise_url(url: str) -> str:
     """`url` as SQLAlchemy wants it: postgres:// and postgresql:// get the psycopg 3 driver
     ("postgresql+psycopg://..."), anything else is returned as given (password included).

@@ -51,7 +51,7 @@ class _Form:
     positional: bool
     defaults: dict[str, Any]  # values given in the statement itself (a LIMIT, a literal None)
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # (name, processor) where one applies
-    results: tuple[Processor, ...]  # one per result column
+    results: tuple[Processor, ...]  # one per result column (none: it returns no rows)
 
 
 class Hot:
@@ -128,7 +128,7 @@ class Hot:
         batch: _Batch | None = getattr(conn.connection.driver_connection, "batch", None)
         if batch is None:
             cursor, form = self._run(conn, values)
-            found = cursor.fetchall() if _has_rows(cursor) else []
+            found = cursor.fetchall() if form.results else []
             return Sent(form, None, _converted(found, form), int(cursor.rowcount))
         form, args = self._args(conn, values)
         sent = Sent(form, batch)
@@ -208,7 +208,7 @@ class _Batch:
             for n, sent in enumerate(waiting):
                 if n or begin is not None:
                     client.nextset()
-                found = client.fetchall() if _has_rows(client) else []
+                found = client.fetchall() if forms[n].results else []
                 sent.settle(found, int(client.rowcount))
         except Exception as err:
             # Reported with the statements' placeholders only: the message sent held the
@@ -217,16 +217,6 @@ class _Batch:
             self.conn._handle_dbapi_exception(err, sql, (), None, None)
         finally:
             self.dbapi.begins_itself = False
-
-
-def _has_rows(cursor: Any) -> bool:
-    """Whether the cursor's statement returns rows (a SELECT, a RETURNING), none matched or
-    not. On psycopg from the result's field count: its `description` makes a Column object
-    per field on every call (~30 us a turn for the users row's 28; issue 15)."""
-    result = getattr(cursor, "pgresult", None)
-    if result is not None:
-        return int(result.nfields) > 0
-    return cursor.description is not None
 
 
 def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:
@@ -238,8 +228,10 @@ def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:
     ]
 
 
-@contextlib.contextmanager
-def batched(conn: Connection) -> Iterator[None]:
+_NOT_BATCHED = contextlib.nullcontext()
+
+
+def batched(conn: Connection) -> contextlib.AbstractContextManager[None]:
     """Inside, `Hot.send` holds its statement on PostgreSQL (see the module's doc); what is
     held goes to the server, as one message, when a result is read, before any statement
     run at once (`Hot.rows`, `Hot.count`), and on leaving. Nothing changes on SQLite, on
@@ -247,8 +239,12 @@ def batched(conn: Connection) -> Iterator[None]:
     execute inside runs at once, possibly before statements held."""
     dbapi: Any = conn.connection.driver_connection
     if not hasattr(dbapi, "client_cursor") or dbapi.batch is not None:
-        yield
-        return
+        return _NOT_BATCHED  # no generator-based context on SQLite's every turn
+    return _holding(conn, dbapi)
+
+
+@contextlib.contextmanager
+def _holding(conn: Connection, dbapi: Any) -> Iterator[None]:
     batch = dbapi.batch = _Batch(conn)
     try:
         yield

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.db import begin
 from storage.hot import Hot, Sent, bound_columns
 from storage.tables import InboxRow
 
@@ -121,7 +122,7 @@ def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[I
             else:
                 new = set(auto.scalars(stmt.statement, rows))
         return [u for u in updates if u.update_id in new]
-    with engine.begin() as conn:
+    with begin(engine) as conn:
         # A row at a time on the cursor: a batch is a few updates (one getUpdates' worth,
         # at most PTB's 100), and executemany with RETURNING goes through SQLAlchemy's
         # insertmanyvalues batching, which cost ~80 us for one to three rows where a row on

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, text, update
 
+from storage.db import begin
 from storage.hot import Hot, batched
 from storage.tables import OutboxRow, User
 
@@ -151,7 +152,7 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
     ids = list(row_ids)
     if not ids:
         return
-    with engine.begin() as conn, batched(conn):  # one round trip for both (storage/hot.py)
+    with begin(engine) as conn, batched(conn):  # one round trip for both (storage/hot.py)
         if conn.dialect.name == "postgresql":
             _SYNC_OFF.send(conn, {})
         _delete(conn, ids)

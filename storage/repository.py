@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from dialogs import reminders
 from dialogs.model import ForgetMe, Frame, Profile, Record, Records, Turn, UserState
 from dialogs.schedule import NUDGE_QUIET_AFTER_MESSAGE, after_quiet_hours, next_checkin, next_nudge
+from storage.db import begin
 from storage.hot import Hot, batched, bound_columns
 from storage.tables import ClaimRow, Conversation, RecordRow, User
 
@@ -587,7 +588,7 @@ class StateStore:
         now = now.astimezone(UTC)  # SQLite drops offsets, so store UTC only
         for attempt in range(NEW_USER_RETRIES):
             try:
-                with self.engine.begin() as conn:
+                with begin(self.engine) as conn:
                     user, stored, conv = self._lock(conn, key, hooks)
                     if hooks is not None and not hooks.claim(conn, user):
                         if user is not None:  # what the claim changed (the sweep's due time)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
 from bot.db_work import DbWork
 from storage.db import (
@@ -19,6 +19,7 @@ from storage.db import (
     PG_MAX_OVERFLOW,
     PG_POOL_SIZE,
     PG_TURN_THREADS,
+    begin,
     make_engine,
     waits_on_loop,
 )
@@ -242,3 +243,36 @@ async def test_inline_work_never_waits_for_another_processs_lock_on_the_loop(
     assert _notes(engine) == ["before", "other", "after"], "run once, after the lock was free"
     other.dispose()
     engine.dispose()
+
+
+async def test_sqlite_work_shares_one_kept_connection_and_replaces_a_broken_one(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/kept.db")
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args[0]))
+    db = DbWork(engine)
+
+    def one() -> int:
+        with begin(engine) as conn:
+            return id(conn)
+
+    def broken() -> None:
+        with begin(engine) as conn:
+            conn.execute(text("SELECT 1"))
+            conn.invalidate()  # as SQLAlchemy does when the driver says the link is dead
+            raise RuntimeError("gone")
+
+    try:
+        first = await db.run(one, inline=True)
+        again = await db.run(one)  # on the database thread
+        assert first == again, "each transaction checked out a connection of its own"
+        assert len(checkouts) == 1
+        with pytest.raises(RuntimeError):
+            await db.run(broken, inline=True)
+        await db.run(one, inline=True)
+        assert len(checkouts) == 2, "the invalidated connection was not replaced"
+    finally:
+        db.close()
+        engine.dispose()
+    assert engine.pool.checkedout() == 0, "close left the kept connection out"
