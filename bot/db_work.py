@@ -22,7 +22,8 @@ delays its acknowledgement.
   a turn (issue 15). Order is kept: inline work runs only when the thread is idle, and
   while it runs the thread takes nothing new. Longer work (the sweep, maintenance,
   exports) always goes to the thread, so the loop keeps answering (crisis replies
-  included) while it runs.
+  included) while it runs. Since no two jobs ever overlap, they share one Connection kept
+  open (storage/db.py `keeping`): no pool checkout and check-in per transaction.
 - PostgreSQL locks rows, not the database: the same short work (`inline=True`) runs on
   the event loop's thread in a greenlet that is suspended at every wait for the server
   (storage/pg_loop.py), at most PG_LOOP_TURNS at once (each holds a pooled connection; a
