@@ -137,7 +137,8 @@ class Hot:
 
 
 class Sent:
-    """A statement given to `Hot.send`: its result (inside `batched`, sent for) when read."""
+    """A statement given to `Hot.send`. Its result is there when first read: inside
+    `batched`, reading it sends everything held, in one message."""
 
     __slots__ = ("_batch", "_count", "_form", "_rows")
 
