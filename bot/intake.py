@@ -533,11 +533,8 @@ class UpdateTurn:
         """
         self._reset()  # run_turn may retry the whole transaction
         head, self._head = self._head, None
-        found = (
-            inbox.head_of(head)
-            if head is not None
-            else inbox.pending_head(conn, self.key.external_id)
-        )
+        assert head is not None, "run_turn sends prepare's read first"
+        found = inbox.head_of(head)
         if found is None:
             return False
         update_id, self.more = found.update_id, found.more

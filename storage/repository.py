@@ -645,15 +645,14 @@ class StateStore:
         turn: Turn,
         now: datetime,
         script_version: str,
-        seen: bool = True,
-        writes: list[tuple[Hot, dict[str, Any]]] | None = None,
+        seen: bool,
+        writes: list[tuple[Hot, dict[str, Any]]],
     ) -> User | None:
         """Save profile and stack: one INSERT or UPDATE (only the columns that differ from
         `stored`, the row as read) for each of users and conversations. Returns the person
         as saved (their id set), or None if nothing is kept (then their rows are erased).
-        With `writes`, the statements that return nothing are added to it, for the caller
-        to run, instead of run here (a new person's INSERT runs: it gives their id)."""
-        later: list[tuple[Hot, dict[str, Any]]] = [] if writes is None else writes
+        The UPDATEs and the stack's INSERT are added to `writes` for the caller to send with
+        the hooks' own (a new person's INSERT runs here: it gives their id)."""
         if _keeps_nothing(turn):
             if user is not None:
                 self._erase(conn, stored["id"])
@@ -673,10 +672,10 @@ class StateStore:
             values = {name: user.__dict__[name] for name in _USER_COLUMNS}
             user.id = int(_USER_INSERT.rows(conn, values)[0][0])
         elif (change := _changes(user, stored)) is not None:
-            later.append(change)
+            writes.append(change)
         stack = [f.to_json() for f in turn.state.stack]
         if conv is None:
-            later.append(
+            writes.append(
                 (
                     _CONV_INSERT,
                     {
@@ -695,10 +694,7 @@ class StateStore:
                 values["v_stack"] = stack
             if new_script:
                 values["v_script"] = script_version
-            later.append((_conv_update(new_stack, new_script), values))
-        if writes is None:
-            for statement, params in later:
-                statement.count(conn, params)
+            writes.append((_conv_update(new_stack, new_script), values))
         return user
 
     def _plan(self, key: UserKey, user: User, turn: Turn, now: datetime, seen: bool) -> None:

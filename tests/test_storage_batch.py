@@ -20,6 +20,7 @@ from storage import inbox, outbox
 from storage.hot import Hot, batched, bound_columns
 from storage.inbox import INBOX, Head, Incoming
 from storage.repository import PREFETCH, StateStore, UserKey
+from tests.conftest import TEST_DATABASE_URL
 
 NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 
@@ -57,12 +58,12 @@ def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # round trips: a server's
 def test_a_menu_turn_takes_five_round_trips_on_postgresql(
     bridges: Bridges, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = bridges.store.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("round trips to a server: PostgreSQL only")
     key = fill(engine, [0], NOW)[0]
     chat = int(key.external_id)
     updates = [
