@@ -41,6 +41,7 @@ import asyncio
 import itertools
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,6 +51,7 @@ from sqlalchemy import Connection, Engine
 
 from storage.db import (
     PG_LOOP_TURNS,
+    PG_POOL_RECYCLE_S,
     PG_TURN_THREADS,
     LockBusy,
     keeping,
@@ -94,16 +96,29 @@ class _PriorityThread:
             if self._unfinished or not self._running.acquire(blocking=False):
                 return _MISSED
         try:
-            with sqlite_no_wait(), keeping(self._kept()):
+            with sqlite_no_wait(), keeping(self._engine, self._lease()):
                 return fn(*args)
         except LockBusy:
             return _MISSED
         finally:
             self._running.release()
 
+    def _lease(self) -> Callable[[], Connection]:
+        """For one job: the kept connection, checked (`_kept`) at the job's first
+        transaction only; a nested one must not find it "inside a transaction"."""
+        taken: list[Connection] = []
+
+        def kept() -> Connection:
+            if not taken:
+                taken.append(self._kept())
+            return taken[0]
+
+        return kept
+
     def _kept(self) -> Connection:
-        # Called with _running held. A connection a failure left unusable (invalidated,
-        # or with a transaction that never ended) is replaced.
+        # Called with _running held, before the job's first transaction. A connection a
+        # failure left unusable (invalidated, or with a transaction that never ended) is
+        # replaced.
         conn = self._conn
         if conn is not None and (conn.closed or conn.invalidated or conn.in_transaction()):
             conn.close()
@@ -127,7 +142,7 @@ class _PriorityThread:
                     continue
                 with self._running:  # never beside a job run inline
                     try:
-                        with keeping(self._kept()):
+                        with keeping(self._engine, self._lease()):
                             result = fn(*args)
                     except BaseException as err:  # handed to the awaiting coroutine
                         future.set_exception(err)
@@ -136,6 +151,64 @@ class _PriorityThread:
             finally:
                 with self._count_lock:
                     self._unfinished -= 1
+
+
+class _KeptOnLoop:
+    """PostgreSQL connections kept for the work run on the loop (`DbWork.run(...,
+    inline=True)`), one per running job: at most PG_LOOP_TURNS at once, so at most that
+    many are kept. A job takes a free one at its first transaction and keeps it to its
+    end (storage/db.py `keeping`), so its transactions need no pool checkout and
+    check-in, nor the socket's registration with the loop's selector and its removal at
+    each (issue 15).
+
+    Only the loop's thread touches this (greenlets switch only at their waits, never
+    between `_take`'s check and its use). A connection a failure left unusable (closed,
+    invalidated, inside a transaction) is replaced, as is one older than
+    PG_POOL_RECYCLE_S, as the pool would have replaced it; a new one is opened inside the
+    job, where the pool opens it off the loop (storage/pg_loop.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._free: list[tuple[Connection, float]] = []
+        self._closed = False
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        leased: list[tuple[Connection, float]] = []
+
+        def kept() -> Connection:  # taken at the job's first transaction, if it has one
+            if not leased:
+                leased.append(self._take())
+            return leased[0][0]
+
+        try:
+            with keeping(self._engine, kept):
+                return fn(*args)
+        finally:
+            for conn, since in leased:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._free.append((conn, since))
+
+    def _take(self) -> tuple[Connection, float]:
+        now = time.monotonic()
+        while self._free:
+            conn, since = self._free.pop()
+            if conn.closed or conn.invalidated or conn.in_transaction():
+                conn.close()
+            elif now - since > PG_POOL_RECYCLE_S:
+                conn.invalidate()  # its DBAPI connection closed, not pooled again
+                conn.close()
+            else:
+                return conn, since
+        return self._engine.connect(), now
+
+    def close(self) -> None:
+        """Close the free connections; one in use is closed when its job ends."""
+        self._closed = True
+        free, self._free = self._free, []
+        for conn, _ in free:
+            conn.close()
 
 
 class DbWork:
@@ -147,6 +220,7 @@ class DbWork:
         self._turns: ThreadPoolExecutor | None = None
         self._on_loop: Callable[..., Awaitable[Any]] | None = None
         self._loop_slots: asyncio.Semaphore | None = None
+        self._loop_kept: _KeptOnLoop | None = None
         if engine.dialect.name == "sqlite":
             self._single = _PriorityThread("bridges-db", engine)
         else:
@@ -154,6 +228,7 @@ class DbWork:
                 from storage.pg_loop import run_on_loop  # psycopg and greenlet: PostgreSQL only
 
                 self._on_loop = run_on_loop
+                self._loop_kept = _KeptOnLoop(engine)
             # Threads start as work arrives, up to the limit, and stay while this does (a
             # process that opens many, as the tests do, is not left with their threads).
             self._urgent = ThreadPoolExecutor(1, thread_name_prefix="bridges-db-urgent")
@@ -162,9 +237,12 @@ class DbWork:
                 weakref.finalize(self, executor.shutdown, wait=False)
 
     def close(self) -> None:
-        """Close what this keeps open (SQLite: the connection its work shares); blocking."""
+        """Close what this keeps open (SQLite: the connection its work shares; PostgreSQL:
+        those kept for the work on the loop); blocking."""
         if self._single is not None:
             self._single.close()
+        if self._loop_kept is not None:
+            self._loop_kept.close()
 
     async def run(
         self, fn: Callable[..., T], *args: Any, urgent: bool = False, inline: bool = False
@@ -188,10 +266,11 @@ class DbWork:
             )
         assert self._urgent is not None and self._turns is not None
         if inline and self._on_loop is not None:
+            assert self._loop_kept is not None
             if self._loop_slots is None:  # made here: it belongs to the running loop
                 self._loop_slots = asyncio.Semaphore(PG_LOOP_TURNS)
             async with self._loop_slots:
-                return cast(T, await self._on_loop(fn, *args))
+                return cast(T, await self._on_loop(self._loop_kept.run, fn, *args))
         executor = self._urgent if urgent else self._turns
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 

@@ -585,10 +585,22 @@ class UpdateTurn:
         for payload, safety in zip(payloads, self.safety, strict=True):
             if safety:
                 payload["safety"] = True  # if Telegram refuses it, the fallback goes instead
-        self.pending = outbox.add(
-            conn, self.request.chat_id, self.key.external_id, "turn", payloads, now, self.update_id
-        )
-        if not marking.count():
+        try:
+            self.pending = outbox.add(
+                conn,
+                self.request.chat_id,
+                self.key.external_id,
+                "turn",
+                payloads,
+                now,
+                self.update_id,
+            )
+            done = marking.count() > 0
+        except DBAPIError as err:  # PostgreSQL says it in the statement's failure
+            if inbox.already_done(err):
+                raise AlreadyDone() from None
+            raise
+        if not done:
             raise AlreadyDone()
 
     # --- ordering across replicas ---------------------------------------------

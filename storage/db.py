@@ -10,11 +10,12 @@ again when the database is back, rather than hold everyone's turns for half a mi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,36 +113,39 @@ def sqlite_no_wait() -> Iterator[None]:
         _no_wait.first = False
 
 
-_kept = threading.local()
+# A ContextVar, not a thread-local: on PostgreSQL several greenlets share the loop's
+# thread (storage/pg_loop.py), each with a context of its own and its own kept connection.
+_kept: contextvars.ContextVar[tuple[Engine, Callable[[], Connection]] | None] = (
+    contextvars.ContextVar("bridges_kept_connection", default=None)
+)
 
 
 @contextlib.contextmanager
-def keeping(conn: Connection) -> Iterator[None]:
-    """Inside, on this thread, `begin` on `conn`'s engine opens its transaction on `conn`
-    rather than on a connection checked out of the pool for it.
+def keeping(engine: Engine, kept: Callable[[], Connection]) -> Iterator[None]:
+    """Inside, in this context (a thread's, or a greenlet's on the loop), `begin` on
+    `engine` opens its transaction on the Connection `kept()` returns, rather than on one
+    checked out of the pool for it. `kept` is called only when a transaction begins, so
+    work that never begins one holds no connection.
 
-    For bot/db_work.py on SQLite, whose work never runs two at a time: a Connection kept
-    for it saves each transaction the checkout and check-in (~25 of the ~43 us SQLAlchemy
-    took for an empty one; issue 15)."""
-    before = getattr(_kept, "conn", None)
-    _kept.conn = conn
+    For bot/db_work.py, whose jobs never run two at once on one kept connection: it saves
+    each transaction the checkout and check-in (SQLite: ~25 of the ~43 us SQLAlchemy took
+    for an empty one; PostgreSQL on the loop, also the socket's registration with the
+    loop's selector and its removal; issue 15)."""
+    token = _kept.set((engine, kept))
     try:
         yield
     finally:
-        _kept.conn = before
+        _kept.reset(token)
 
 
 def begin(engine: Engine) -> contextlib.AbstractContextManager[Connection]:
-    """`engine.begin()`, on the Connection `keeping` set for this thread when there is one
-    for `engine` that is free (not closed, invalidated or inside a transaction)."""
-    conn: Connection | None = getattr(_kept, "conn", None)
-    if (
-        conn is None
-        or conn.engine is not engine
-        or conn.closed
-        or conn.invalidated
-        or conn.in_transaction()
-    ):
+    """`engine.begin()`, on the Connection `keeping` set for this context when there is
+    one for `engine` that is free (not closed, invalidated or inside a transaction)."""
+    kept = _kept.get()
+    if kept is None or kept[0] is not engine:
+        return engine.begin()
+    conn = kept[1]()
+    if conn.closed or conn.invalidated or conn.in_transaction():
         return engine.begin()
     return _begin_on(conn)
 

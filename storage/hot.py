@@ -176,14 +176,17 @@ class Sent:
 class _Batch:
     """Statements held inside `batched`, sent as one message by `flush`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, commit: bool = False) -> None:
         self.conn = conn
         self.dbapi: Any = conn.connection.driver_connection
+        self.commit = commit  # the next message ends with COMMIT (see `batched`)
         self.texts: list[str] = []
         self.forms: list[_Form] = []
         self.waiting: list[Sent] = []
 
     def add(self, form: _Form, args: Any, sent: Sent) -> None:
+        if self.dbapi.ended_by_batch:
+            raise RuntimeError("sent after the batch that committed its transaction")
         client = self.dbapi.client_cursor()
         try:
             self.texts.append(client.mogrify(form.sql, args))
@@ -203,9 +206,14 @@ class _Batch:
         begin = self.dbapi.begin_text()
         if begin is not None:
             texts.insert(0, begin)
+        sql = ";\n".join(texts)
+        if self.commit:
+            sql += ";\nCOMMIT"
         try:
             self.dbapi.begins_itself = begin is not None
-            client.execute(";\n".join(texts))
+            client.execute(sql)
+            if self.commit:  # the transaction has ended: nothing more may go in it
+                self.commit, self.dbapi.ended_by_batch = False, True
             for n, sent in enumerate(waiting):
                 if n or begin is not None:
                     client.nextset()
@@ -232,26 +240,33 @@ def _converted(found: Sequence[Any], form: _Form) -> list[tuple[Any, ...]]:
 _NOT_BATCHED = contextlib.nullcontext()
 
 
-def batched(conn: Connection) -> contextlib.AbstractContextManager[None]:
+def batched(conn: Connection, commit: bool = False) -> contextlib.AbstractContextManager[None]:
     """Inside, `Hot.send` holds its statement on PostgreSQL (see the module's doc); what is
     held goes to the server, as one message, when a result is read, before any statement
     run at once (`Hot.rows`, `Hot.count`), and on leaving. Nothing changes on SQLite, on
     a connection already batched, or on a driver without `client_cursor`. A SQLAlchemy
-    execute inside runs at once, possibly before statements held."""
+    execute inside runs at once, possibly before statements held.
+
+    `commit`: the block holds the transaction's last statements, and the first message
+    sent ends with its COMMIT (one round trip less). A failed statement stops the message
+    before it (the caller's rollback follows). After that message, any statement on the
+    connection inside the block raises instead of opening a new transaction; the caller's
+    own commit then finds nothing left to commit. On SQLite the caller's commit does it."""
     dbapi: Any = conn.connection.driver_connection
     if not hasattr(dbapi, "client_cursor") or dbapi.batch is not None:
         return _NOT_BATCHED  # no generator-based context on SQLite's every turn
-    return _holding(conn, dbapi)
+    return _holding(conn, dbapi, commit)
 
 
 @contextlib.contextmanager
-def _holding(conn: Connection, dbapi: Any) -> Iterator[None]:
-    batch = dbapi.batch = _Batch(conn)
+def _holding(conn: Connection, dbapi: Any, commit: bool) -> Iterator[None]:
+    batch = dbapi.batch = _Batch(conn, commit)
     try:
         yield
         batch.flush()
     finally:
         dbapi.batch = None
+        dbapi.ended_by_batch = False
 
 
 def bound_columns(table: Table, names: Sequence[str] | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
     Text,
@@ -84,6 +85,17 @@ _MARK_DONE = (
     .values(done_at=bindparam("at", type_=INBOX.c.done_at.type), payload=None)
 )
 _HOT_MARK_DONE = Hot(_MARK_DONE)
+# PostgreSQL: the same UPDATE in a function that fails when it changed nothing (migration
+# 0012), so a turn learns "already done" from its transaction's failure instead of a row
+# count read before its COMMIT, and the COMMIT rides with the turn's writes.
+_HOT_MARK_DONE_OR_FAIL = Hot(
+    select(
+        func.bridges_mark_done(
+            bindparam("u", type_=BigInteger), bindparam("at", type_=INBOX.c.done_at.type)
+        )
+    )
+)
+ALREADY_DONE = "BR001"  # the SQLSTATE bridges_mark_done raises
 
 
 def record(engine: Engine, updates: Sequence[Incoming], now: datetime) -> list[Incoming]:
@@ -192,13 +204,24 @@ def head_of(sent: Sent) -> Head | None:
 def mark_done(conn: Connection, update_id: int, now: datetime) -> bool:
     """Mark one update done and forget its words. False if it was already done (then the
     caller must roll its turn back: someone else ran it)."""
-    return send_mark_done(conn, update_id, now).count() > 0
+    return _HOT_MARK_DONE.count(conn, {"u": update_id, "at": _utc(now)}) > 0
 
 
 def send_mark_done(conn: Connection, update_id: int, now: datetime) -> Sent:
     """mark_done's statement, sent (storage/hot.py `Hot.send`): its count() is 0 if the
-    update was already done."""
-    return _HOT_MARK_DONE.send(conn, {"u": update_id, "at": _utc(now)})
+    update was already done. On PostgreSQL the statement itself fails instead (SQLSTATE
+    ALREADY_DONE, raised as sqlalchemy's DBAPIError when the batch is read; see
+    `already_done`), and its count() is 1."""
+    values = {"u": update_id, "at": _utc(now)}
+    if conn.dialect.name == "postgresql":
+        return _HOT_MARK_DONE_OR_FAIL.send(conn, values)
+    return _HOT_MARK_DONE.send(conn, values)
+
+
+def already_done(err: BaseException) -> bool:
+    """Whether `err` (a sqlalchemy DBAPIError) is PostgreSQL's "update already done" from
+    `send_mark_done`."""
+    return getattr(getattr(err, "orig", None), "sqlstate", None) == ALREADY_DONE
 
 
 def missing_before(conn: Connection, update_id: int, window: int = 200) -> bool:

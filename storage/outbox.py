@@ -152,7 +152,8 @@ def sent(engine: Engine, row_ids: Sequence[int]) -> None:
     ids = list(row_ids)
     if not ids:
         return
-    with begin(engine) as conn, batched(conn):  # one round trip for both (storage/hot.py)
+    # One round trip for all of it, COMMIT included (storage/hot.py).
+    with begin(engine) as conn, batched(conn, commit=True):
         if conn.dialect.name == "postgresql":
             _SYNC_OFF.send(conn, {})
         _delete(conn, ids)

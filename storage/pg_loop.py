@@ -104,6 +104,9 @@ class LoopConnection(psycopg.Connection[Any]):
     batch: Any = None
     _client_cursor: psycopg.ClientCursor[Any] | None = None
     begins_itself = False  # the next statement opens its transaction itself (`begin_text`)
+    # storage/hot.py `batched(commit=True)` sent the transaction's COMMIT: a statement
+    # now would open a new transaction behind the caller's back.
+    ended_by_batch = False
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         """psycopg's wait (see the module docstring); `timeout` waits always block, as
@@ -191,6 +194,8 @@ class LoopConnection(psycopg.Connection[Any]):
         if self.begins_itself:
             self.begins_itself = False
             return
+        if self.ended_by_batch:
+            raise psycopg.ProgrammingError("a statement after its batch committed the transaction")
         yield from super()._start_query()
 
     def close(self) -> None:

@@ -622,8 +622,9 @@ class StateStore:
                         if source is not None:
                             source.conn = None  # read after the turn: a connection of its own
                     # The person's row, their stack and what the hooks write, sent together
-                    # (storage/hot.py `batched`: one round trip on PostgreSQL).
-                    with batched(conn):
+                    # with the COMMIT (storage/hot.py `batched`: one round trip on
+                    # PostgreSQL). Nothing of the transaction may follow.
+                    with batched(conn, commit=True):
                         for statement, values in writes:
                             statement.send(conn, values)
                         if hooks is not None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, exc, text
 
 from bot.db_work import DbWork
-from storage.db import PG_LOOP_TURNS, make_engine
+from storage.db import PG_LOOP_TURNS, begin, make_engine
 from tests.conftest import TEST_DATABASE_URL
 
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
@@ -195,3 +195,52 @@ async def test_a_connection_killed_by_the_server_is_replaced_and_unwatched(engin
     assert outcome[1] != first
     selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
     assert first_socket not in {key.fd for key in selector.get_map().values()}
+
+
+async def test_loop_work_keeps_its_connections_and_replaces_a_broken_one(engine: Engine) -> None:
+    """Work on the loop begins its transactions (storage/db.py `begin`) on connections kept
+    between jobs: one checkout for many jobs, the socket left registered with the loop in
+    between; a nested transaction gets a pooled one; an invalidated one is replaced; work
+    with no transaction takes none; `close` gives them back."""
+    engine.dispose()
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args[0]))
+    table = engine.info_table  # type: ignore[attr-defined]
+    db = DbWork(engine)
+
+    def note(words: str) -> int:
+        with begin(engine) as conn:
+            conn.execute(text(f"INSERT INTO {table} VALUES (:n)"), {"n": words})
+            return id(conn.connection.dbapi_connection)
+
+    def nested() -> tuple[int, int]:
+        with begin(engine) as outer:
+            outer.execute(text(f"INSERT INTO {table} VALUES ('outer')"))
+            with begin(engine) as inner:  # the kept one is inside a transaction: not it
+                inner.execute(text(f"INSERT INTO {table} VALUES ('inner')"))
+                return id(outer), id(inner)
+
+    def broken() -> None:
+        with begin(engine) as conn:
+            conn.execute(text("SELECT 1"))
+            conn.invalidate()  # as SQLAlchemy does when the driver says the link is dead
+            raise RuntimeError("gone")
+
+    try:
+        first = await db.run(note, "a", inline=True)
+        again = await db.run(note, "b", inline=True)
+        assert first == again and len(checkouts) == 1, "each job checked out its own"
+        kept = checkouts[0]
+        assert kept._watched_by is asyncio.get_running_loop()  # type: ignore[attr-defined]
+        outer, inner = await db.run(nested, inline=True)
+        assert outer != inner and len(checkouts) == 2
+        await db.run(lambda: None, inline=True)
+        assert len(checkouts) == 2, "work with no transaction took a connection"
+        with pytest.raises(RuntimeError):
+            await db.run(broken, inline=True)
+        assert await db.run(note, "c", inline=True) != first, "the broken one was kept"
+        assert len(checkouts) == 3  # the replacement (the pool hands out the nested one's)
+    finally:
+        db.close()
+    assert engine.pool.checkedout() == 0, "close left a kept connection out"
+    assert _notes(engine) == ["a", "b", "c", "inner", "outer"]

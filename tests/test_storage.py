@@ -36,7 +36,7 @@ from storage.tables import Conversation, User
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 KEY = UserKey("telegram", "1001")
 OTHER = UserKey("telegram", "2002")
-HEAD = "0011"
+HEAD = "0012"
 
 USERS = User.__table__
 CONVERSATIONS = Conversation.__table__

@@ -12,13 +12,15 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bench.turn_cost import fill
+from bot import intake
 from bot.core import Bridges
-from bot.intake import take_next
+from bot.intake import AlreadyDone, UpdateTurn, take_next
 from bot.telegram_app import read_update
 from dialogs.model import Record, Turn, UserState
 from storage import inbox, outbox
 from storage.hot import Hot, batched, bound_columns
 from storage.inbox import INBOX, Head, Incoming
+from storage.outbox import OUTBOX
 from storage.repository import PREFETCH, StateStore, UserKey
 from tests.conftest import TEST_DATABASE_URL
 
@@ -43,16 +45,29 @@ def _read(head: Head) -> Any:
 
 
 def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Counts each wait for the server (one per round trip) from here on."""
+    """Counts each wait for the server (one per round trip) from here on: the waits that
+    had something to wait for (a COMMIT or ROLLBACK with no transaction open sends
+    nothing)."""
     from storage.pg_loop import LoopConnection
 
     seen: list[str] = []
     real = LoopConnection.wait
 
+    def noting(gen: Any) -> Any:  # `gen`, noted if it waits at all
+        try:
+            state = next(gen)
+        except StopIteration as done:
+            return done.value
+        seen.append(getattr(gen, "__qualname__", "?"))
+        while True:
+            ready = yield state
+            try:
+                state = gen.send(ready)
+            except StopIteration as done:
+                return done.value
+
     def counting(self: LoopConnection, gen: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(gen, "__qualname__", "") != "BaseConnection._rollback_gen":  # none open: no I/O
-            seen.append(getattr(gen, "__qualname__", "?"))
-        return real(self, gen, *args, **kwargs)
+        return real(self, noting(gen), *args, **kwargs)
 
     monkeypatch.setattr(LoopConnection, "wait", counting)
     return seen
@@ -60,7 +75,7 @@ def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # round trips: a server's
-def test_a_menu_turn_takes_five_round_trips_on_postgresql(
+def test_a_menu_turn_takes_four_round_trips_on_postgresql(
     bridges: Bridges, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = bridges.store.engine
@@ -75,9 +90,9 @@ def test_a_menu_turn_takes_five_round_trips_on_postgresql(
     waits = _waits(monkeypatch)
     work = take_next(bridges, key, _read, NOW + timedelta(seconds=1))
     # BEGIN + lock + pending update; the prefetch (prepared: planned once, not every turn);
-    # the menu's own read of other records; the person's row, stack, update done and reply
-    # queued; COMMIT. (Before batching: 10.)
-    assert len(waits) == 5, f"round trips: {waits}"
+    # the menu's own read of other records; the person's row, stack, update done, reply
+    # queued and COMMIT. (Before batching: 10; with COMMIT on its own: 5.)
+    assert len(waits) == 4, f"round trips: {waits}"
     assert work.update_id == 71 and len(work.pending) == 1
     with engine.connect() as conn:
         assert inbox.next_pending(conn, key.external_id) is None, "the update is done"
@@ -111,14 +126,13 @@ def test_results_read_in_a_batch_are_each_statements_own(db_engine: Engine) -> N
     with db_engine.begin() as conn, batched(conn):
         head = inbox.send_pending_head(conn, "9")
         done = inbox.send_mark_done(conn, 3, NOW)
-        missing = inbox.send_mark_done(conn, 99, NOW)
         queued = outbox.add(conn, 9, "9", "turn", [{"text": "a"}, {"text": "b"}], NOW, 3)
         found = inbox.head_of(head)
         assert found is not None
         assert (found.update_id, found.more, found.payload()["message"]["text"]) == (
             3, True, "note 3"
         )  # fmt: skip
-        assert (done.count(), missing.count()) == (1, 0)
+        assert done.count() == 1
         assert [p.payload["text"] for p in queued] == ["a", "b"]
         assert queued[0].id < queued[1].id
     with db_engine.connect() as conn:
@@ -151,3 +165,55 @@ def test_records_read_in_a_batched_turn_are_the_persons_own(
 
     store.run_turn(key, look, NOW + timedelta(minutes=1))
     assert seen == {"kind": [{"n": 1}], "contacts": [{"name": "Lu"}]}
+
+
+def test_a_done_mark_of_an_update_already_done_undoes_the_transaction(db_engine: Engine) -> None:
+    """The turn's last message (its writes, the "done" mark, its replies, COMMIT): when the
+    update was already done, PostgreSQL's statement fails and stops the message before its
+    COMMIT; SQLite's count is 0 (the caller raises). Either way nothing is kept."""
+    inbox.record(db_engine, [Incoming(5, "telegram", "9", 9, "message", _message(5, 9, "x"))], NOW)
+    with db_engine.begin() as conn:
+        assert inbox.mark_done(conn, 5, NOW)
+    failed: BaseException | None = None
+    try:
+        with db_engine.begin() as conn, batched(conn, commit=True):
+            marking = inbox.send_mark_done(conn, 5, NOW)
+            outbox.add(conn, 9, "9", "turn", [{"text": "twice"}], NOW, 5)
+            if not marking.count():
+                raise RuntimeError("already done")  # as bot/intake.py does
+    except Exception as err:
+        failed = err
+    assert failed is not None
+    postgres = db_engine.dialect.name == "postgresql"
+    assert inbox.already_done(failed) is postgres
+    with db_engine.connect() as conn:
+        assert conn.execute(select(OUTBOX.c.id)).all() == [], "the reply was queued twice"
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # two connections at once
+def test_a_turn_whose_update_another_worker_finished_is_rolled_back(
+    bridges: Bridges, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker (here `_give_up`, on a connection of its own) marks the update done
+    while this turn runs: the turn raises AlreadyDone and queues nothing."""
+    engine = bridges.store.engine
+    key = fill(engine, [0], NOW)[0]
+    chat = int(key.external_id)
+    inbox.record(
+        engine,
+        [Incoming(80, "telegram", key.external_id, chat, "message", _message(80, chat, "/menu"))],
+        NOW,
+    )
+    real = UpdateTurn.decide
+
+    def meanwhile(self: UpdateTurn, state: UserState) -> Turn:
+        intake._give_up(engine, 80, NOW)
+        return real(self, state)
+
+    monkeypatch.setattr(UpdateTurn, "decide", meanwhile)
+    with pytest.raises(AlreadyDone):
+        take_next(bridges, key, _read, NOW)
+    with engine.connect() as conn:
+        assert conn.execute(select(OUTBOX.c.id)).all() == [], "its replies were queued"
+        assert inbox.pending_head(conn, key.external_id) is None
