@@ -245,6 +245,19 @@ async def test_inline_work_never_waits_for_another_processs_lock_on_the_loop(
     engine.dispose()
 
 
+def breaks_its_connection(engine: Engine) -> Callable[[], None]:
+    """Work whose transaction finds its connection dead (SQLAlchemy invalidates it, as when
+    the driver says the link is gone) and fails: for the kept-connection tests."""
+
+    def broken() -> None:
+        with begin(engine) as conn:
+            conn.execute(text("SELECT 1"))
+            conn.invalidate()
+            raise RuntimeError("gone")
+
+    return broken
+
+
 async def test_sqlite_work_shares_one_kept_connection_and_replaces_a_broken_one(
     tmp_path: Path,
 ) -> None:
@@ -257,12 +270,7 @@ async def test_sqlite_work_shares_one_kept_connection_and_replaces_a_broken_one(
         with begin(engine) as conn:
             return id(conn)
 
-    def broken() -> None:
-        with begin(engine) as conn:
-            conn.execute(text("SELECT 1"))
-            conn.invalidate()  # as SQLAlchemy does when the driver says the link is dead
-            raise RuntimeError("gone")
-
+    broken = breaks_its_connection(engine)
     try:
         first = await db.run(one, inline=True)
         again = await db.run(one)  # on the database thread

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, event, exc, text
 from bot.db_work import DbWork
 from storage.db import PG_LOOP_TURNS, begin, make_engine
 from tests.conftest import TEST_DATABASE_URL
+from tests.test_db_work import breaks_its_connection
 
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
 
@@ -220,12 +221,7 @@ async def test_loop_work_keeps_its_connections_and_replaces_a_broken_one(engine:
                 inner.execute(text(f"INSERT INTO {table} VALUES ('inner')"))
                 return id(outer), id(inner)
 
-    def broken() -> None:
-        with begin(engine) as conn:
-            conn.execute(text("SELECT 1"))
-            conn.invalidate()  # as SQLAlchemy does when the driver says the link is dead
-            raise RuntimeError("gone")
-
+    broken = breaks_its_connection(engine)
     try:
         first = await db.run(note, "a", inline=True)
         again = await db.run(note, "b", inline=True)
