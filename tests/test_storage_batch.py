@@ -17,11 +17,11 @@ from bot.core import Bridges
 from bot.intake import AlreadyDone, UpdateTurn, take_next
 from bot.telegram_app import read_update
 from dialogs.model import Record, Turn, UserState
-from storage import inbox, outbox
+from storage import inbox, outbox, repository
 from storage.hot import Hot, batched, bound_columns
 from storage.inbox import INBOX, Head, Incoming
 from storage.outbox import OUTBOX
-from storage.repository import PREFETCH, StateStore, UserKey
+from storage.repository import PREFETCH, USERS, RecordSource, StateStore, UserKey
 from tests.conftest import TEST_DATABASE_URL
 
 NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ def _waits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # round trips: a server's
-def test_a_menu_turn_takes_four_round_trips_on_postgresql(
+def test_a_menu_turn_takes_three_round_trips_on_postgresql(
     bridges: Bridges, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = bridges.store.engine
@@ -89,10 +89,10 @@ def test_a_menu_turn_takes_four_round_trips_on_postgresql(
     take_next(bridges, key, _read, NOW)  # their first: their stack's row is made
     waits = _waits(monkeypatch)
     work = take_next(bridges, key, _read, NOW + timedelta(seconds=1))
-    # BEGIN + lock + pending update; the prefetch (prepared: planned once, not every turn);
-    # the menu's own read of other records; the person's row, stack, update done, reply
-    # queued and COMMIT. (Before batching: 10; with COMMIT on its own: 5.)
-    assert len(waits) == 4, f"round trips: {waits}"
+    # BEGIN + lock + pending update + the newest records (LATERAL: cheap to plan); the
+    # menu's own read of other records; the person's row, stack, update done, reply queued
+    # and COMMIT. (Before batching: 10; with COMMIT and the newest records on their own: 5.)
+    assert len(waits) == 3, f"round trips: {waits}"
     assert work.update_id == 71 and len(work.pending) == 1
     with engine.connect() as conn:
         assert inbox.next_pending(conn, key.external_id) is None, "the update is done"
@@ -165,6 +165,39 @@ def test_records_read_in_a_batched_turn_are_the_persons_own(
 
     store.run_turn(key, look, NOW + timedelta(minutes=1))
     assert seen == {"kind": [{"n": 1}], "contacts": [{"name": "Lu"}]}
+
+
+def test_the_newest_records_read_with_the_lock_are_what_a_read_of_its_own_finds(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the turn's first message also reads PREFETCH's newest records (the
+    LATERAL `_prefetch_by_key`); they must be exactly the person's own newest, as the union
+    `RecordSource.tails` runs otherwise finds them, in stored order."""
+    keys = fill(store.engine, [60, 40], NOW)  # two people with histories of every kind
+    key = keys[60]
+    seen: dict[str, list[Any]] = {}
+
+    def look(state: UserState) -> Turn:
+        for kind, n in PREFETCH.items():
+            seen[kind] = [(r.id, r.data, r.created_at) for r in state.records.newest(kind, n)]
+        return Turn(state=state)
+
+    store.run_turn(key, lambda state: Turn(state=state), NOW)  # their stack's row is made
+    unions: list[tuple[int, ...]] = []
+    real = repository._tails_query
+    monkeypatch.setattr(repository, "_tails_query", lambda n: unions.append(n) or real(n))
+    store.run_turn(key, look, NOW)
+    postgres = store.engine.dialect.name == "postgresql"
+    again = unions.count(tuple(PREFETCH.values()))  # other reads of a turn may union too
+    assert again == (0 if postgres else 1), "PostgreSQL read them again (or SQLite did not)"
+    with store.engine.connect() as conn:
+        user_id = conn.execute(
+            select(USERS.c.id).where(USERS.c.external_id == key.external_id)
+        ).scalar_one()
+    alone = RecordSource(store.engine, user_id).tails(PREFETCH)
+    expected = {k: [(r.id, r.data, r.created_at) for r in found] for k, found in alone.items()}
+    assert seen == expected
+    assert any(seen.values()), "the history has none of PREFETCH's kinds: nothing compared"
 
 
 def test_a_done_mark_of_an_update_already_done_undoes_the_transaction(db_engine: Engine) -> None:

@@ -125,7 +125,7 @@ def test_the_locked_read_gives_what_the_orm_would(db_engine: Engine) -> None:
     key = UserKey("telegram", "77")
     store.run_turn(key, _consent, NOW)
     with db_engine.begin() as conn:
-        user, stored, conv = store._lock(conn, key)
+        user, stored, conv, _ = store._lock(conn, key)
         core = dict(conn.execute(select(USERS).where(USERS.c.external_id == "77")).one()._mapping)
         stack = conn.execute(select(CONVERSATIONS.c.stack)).scalar_one()
     assert stored == core
