@@ -237,10 +237,10 @@ class RecordSource:
         """The newest n of each kind ({kind: n}), in stored order, in one query."""
         values = {f"k{i}": kind for i, kind in enumerate(wanted)}
         out: dict[str, list[Record]] = {kind: [] for kind in wanted}
-        found, self.prefetched = self.prefetched, None
-        if found is None or dict(wanted) != PREFETCH:
-            found = self._run(_tails_query(tuple(wanted.values())), **values)
-        for record in self._records(found):
+        rows, self.prefetched = self.prefetched, None
+        if rows is None or dict(wanted) != PREFETCH:
+            rows = self._run(_tails_query(tuple(wanted.values())), **values)
+        for record in self._records(rows):
             out[record.kind].append(record)
         for kind, found in out.items():
             self.top.setdefault(kind, -1)
