@@ -69,11 +69,10 @@ _MISSED = object()  # try_inline: the work could not run without waiting
 class _PriorityThread:
     """One worker thread taking jobs by (priority, arrival); or a job run in the caller's
     thread while this one has nothing to do (`try_inline`). Jobs never overlap, so they
-    share one Connection to `engine`, kept open (storage/db.py `keeping`)."""
+    share one Connection to `engine`, kept open (`_KeptConnections`)."""
 
     def __init__(self, name: str, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
+        self._kept = _KeptConnections(engine)  # one at most: jobs never overlap
         self._jobs: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._count_lock = threading.Lock()
@@ -96,43 +95,17 @@ class _PriorityThread:
             if self._unfinished or not self._running.acquire(blocking=False):
                 return _MISSED
         try:
-            with sqlite_no_wait(), keeping(self._engine, self._lease()):
-                return fn(*args)
+            with sqlite_no_wait():
+                return self._kept.run(fn, *args)
         except LockBusy:
             return _MISSED
         finally:
             self._running.release()
 
-    def _lease(self) -> Callable[[], Connection]:
-        """For one job: the kept connection, checked (`_kept`) at the job's first
-        transaction only; a nested one must not find it "inside a transaction"."""
-        taken: list[Connection] = []
-
-        def kept() -> Connection:
-            if not taken:
-                taken.append(self._kept())
-            return taken[0]
-
-        return kept
-
-    def _kept(self) -> Connection:
-        # Called with _running held, before the job's first transaction. A connection a
-        # failure left unusable (invalidated, or with a transaction that never ended) is
-        # replaced.
-        conn = self._conn
-        if conn is not None and (conn.closed or conn.invalidated or conn.in_transaction()):
-            conn.close()
-            conn = None
-        if conn is None:
-            conn = self._conn = self._engine.connect()
-        return conn
-
     def close(self) -> None:
-        """Close the kept connection (a job that runs after opens another)."""
+        """Close the kept connection (a job that runs after uses one of the pool's)."""
         with self._running:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._kept.close()
 
     def _run(self) -> None:
         while True:
@@ -142,8 +115,7 @@ class _PriorityThread:
                     continue
                 with self._running:  # never beside a job run inline
                     try:
-                        with keeping(self._engine, self._lease()):
-                            result = fn(*args)
+                        result = self._kept.run(fn, *args)
                     except BaseException as err:  # handed to the awaiting coroutine
                         future.set_exception(err)
                     else:
@@ -153,19 +125,20 @@ class _PriorityThread:
                     self._unfinished -= 1
 
 
-class _KeptOnLoop:
-    """PostgreSQL connections kept for the work run on the loop (`DbWork.run(...,
-    inline=True)`), one per running job: at most PG_LOOP_TURNS at once, so at most that
-    many are kept. A job takes a free one at its first transaction and keeps it to its
-    end (storage/db.py `keeping`), so its transactions need no pool checkout and
-    check-in, nor the socket's registration with the loop's selector and its removal at
-    each (issue 15).
+class _KeptConnections:
+    """Connections kept open between jobs, one per job running at once: SQLite's database
+    work (`_PriorityThread`, one job at a time, so one connection) and PostgreSQL's work
+    on the loop (at most PG_LOOP_TURNS jobs at once). A job takes a free one at its first
+    transaction and keeps it to its end (storage/db.py `keeping`), so its transactions
+    need no pool checkout and check-in (nor, on the loop, the socket's registration with
+    the loop's selector and its removal at each; issue 15).
 
-    Only the loop's thread touches this (greenlets switch only at their waits, never
-    between `_take`'s check and its use). A connection a failure left unusable (closed,
+    Never touched by two threads at once: SQLite's jobs never overlap, and PostgreSQL's
+    run on the loop's thread (greenlets switch only at their waits, never between
+    `_take`'s check and its use). A connection a failure left unusable (closed,
     invalidated, inside a transaction) is replaced, as is one older than
     PG_POOL_RECYCLE_S, as the pool would have replaced it; a new one is opened inside the
-    job, where the pool opens it off the loop (storage/pg_loop.py)."""
+    job (on the loop, the pool opens it off the loop's thread: storage/pg_loop.py)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -204,7 +177,8 @@ class _KeptOnLoop:
         return self._engine.connect(), now
 
     def close(self) -> None:
-        """Close the free connections; one in use is closed when its job ends."""
+        """Close the free connections; one in use is closed when its job ends, and later
+        jobs keep none."""
         self._closed = True
         free, self._free = self._free, []
         for conn, _ in free:
@@ -220,7 +194,7 @@ class DbWork:
         self._turns: ThreadPoolExecutor | None = None
         self._on_loop: Callable[..., Awaitable[Any]] | None = None
         self._loop_slots: asyncio.Semaphore | None = None
-        self._loop_kept: _KeptOnLoop | None = None
+        self._loop_kept: _KeptConnections | None = None
         if engine.dialect.name == "sqlite":
             self._single = _PriorityThread("bridges-db", engine)
         else:
@@ -228,7 +202,7 @@ class DbWork:
                 from storage.pg_loop import run_on_loop  # psycopg and greenlet: PostgreSQL only
 
                 self._on_loop = run_on_loop
-                self._loop_kept = _KeptOnLoop(engine)
+                self._loop_kept = _KeptConnections(engine)
             # Threads start as work arrives, up to the limit, and stay while this does (a
             # process that opens many, as the tests do, is not left with their threads).
             self._urgent = ThreadPoolExecutor(1, thread_name_prefix="bridges-db-urgent")
